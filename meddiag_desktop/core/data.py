@@ -1,0 +1,220 @@
+"""Labelled image sets from three sources behind one type, stratified splits and augmentation.
+
+Sources: a MedMNIST-style ``.npz`` (one split), a folder in ImageFolder layout (one sub-folder per
+class, any format ``core.io`` reads) and a CSV of ``path,label`` rows. Every set carries a data
+manifest (file hashes or npz hash + indices) that goes into the model card.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .io import ImageLoadError, load_image, sniff_format
+from .models import ModelConfig
+from .preprocess import normalize, prepare
+from .storage import sha256_file
+
+
+class DatasetError(ValueError):
+    """A data source that cannot be used; ``str(err)`` says why."""
+
+
+@dataclass
+class LabeledSet:
+    label_names: tuple[str, ...]
+    labels: np.ndarray  # (N,) int64 class ids into label_names
+    images: np.ndarray | None = None  # (N, H, W) uint8 in memory (npz sources) ...
+    paths: list[str] | None = None  # ... or files loaded on demand (folder / CSV sources)
+    manifest: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.labels, minlength=len(self.label_names))
+        return {name: int(c) for name, c in zip(self.label_names, counts)}
+
+    def array(self, index: int) -> np.ndarray:
+        """Image ``index`` as float32 in [0, 1]; raises ImageLoadError for a bad file."""
+        if self.images is not None:
+            return self.images[index].astype(np.float32) / 255.0
+        return load_image(self.paths[index]).array
+
+    def subset(self, indices: Sequence[int], part: str) -> "LabeledSet":
+        indices = np.asarray(indices, dtype=np.int64)
+        manifest = dict(self.manifest, part=part, n=int(len(indices)))
+        manifest["indices_sha256"] = hashlib.sha256(indices.tobytes()).hexdigest()
+        if self.paths is not None:
+            manifest["files"] = [self.manifest["files"][i] for i in indices] if "files" in self.manifest else None
+        sub = replace(
+            self,
+            labels=self.labels[indices],
+            images=None if self.images is None else self.images[indices],
+            paths=None if self.paths is None else [self.paths[i] for i in indices],
+            manifest=manifest,
+        )
+        sub.manifest["class_counts"] = sub.class_counts()
+        return sub
+
+
+def load_npz(path: str | os.PathLike, split: str = "train", label_names: Sequence[str] | None = None) -> LabeledSet:
+    path = Path(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"cannot read {path.name}: {exc}") from exc
+    with archive:
+        if f"{split}_images" not in archive:
+            splits = sorted(k[: -len("_images")] for k in archive.files if k.endswith("_images"))
+            raise DatasetError(f"{path.name} has no {split!r} split (has: {', '.join(splits)})")
+        images = archive[f"{split}_images"]
+        labels = archive[f"{split}_labels"].ravel().astype(np.int64)
+    if images.dtype != np.uint8 or images.ndim not in (3, 4):
+        raise DatasetError(f"{path.name}: expected uint8 (N, H, W) images, got {images.dtype} {images.shape}")
+    names = tuple(label_names) if label_names else tuple(str(i) for i in range(int(labels.max()) + 1))
+    out = LabeledSet(names, labels, images=images)
+    out.manifest = {"source": "npz", "file": path.name, "sha256": sha256_file(path), "split": split,
+                    "n": len(labels), "class_counts": out.class_counts()}
+    return out
+
+
+def _is_hidden(path: Path) -> bool:
+    return path.name.startswith(".")
+
+
+def load_folder(path: str | os.PathLike, hash_files: bool = True) -> LabeledSet:
+    """ImageFolder layout: ``root/<class name>/**/<image>``; classes sorted by name."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder")
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not _is_hidden(d))
+    names, files, labels = [], [], []
+    for class_dir in class_dirs:
+        members = sorted(
+            p for p in class_dir.rglob("*")
+            if p.is_file() and not any(_is_hidden(part) for part in p.relative_to(root).parents if part != Path("."))
+            and not _is_hidden(p) and sniff_format(p) is not None
+        )
+        if members:
+            names.append(class_dir.name)
+            files += members
+            labels += [len(names) - 1] * len(members)
+    return _from_files(names, files, labels, {"source": "folder", "root": root.name}, root, hash_files)
+
+
+def load_csv(path: str | os.PathLike, hash_files: bool = True) -> LabeledSet:
+    """CSV with a ``path,label`` header; relative paths are relative to the CSV's folder."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"cannot read {path.name}: {exc}") from exc
+    if not rows or not {"path", "label"} <= set(rows[0]):
+        raise DatasetError(f"{path.name} needs a header with 'path' and 'label' columns and at least one row")
+    names = sorted({r["label"] for r in rows})
+    files = [(path.parent / r["path"]).resolve() for r in rows]
+    labels = [names.index(r["label"]) for r in rows]
+    return _from_files(names, files, labels, {"source": "csv", "file": path.name}, path.parent, hash_files)
+
+
+def _from_files(names, files, labels, manifest, root: Path, hash_files: bool) -> LabeledSet:
+    if len(names) < 2:
+        raise DatasetError("need images of at least two classes")
+    out = LabeledSet(tuple(names), np.asarray(labels, dtype=np.int64), paths=[os.fspath(f) for f in files])
+    manifest["files"] = [
+        {"path": _relative(f, root), "label": names[y], "sha256": sha256_file(f) if hash_files else None}
+        for f, y in zip(files, labels)
+    ]
+    out.manifest = dict(manifest, n=len(out), class_counts=out.class_counts())
+    return out
+
+
+def _relative(file: Path, root: Path) -> str:
+    try:
+        return Path(file).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(file).name
+
+
+def open_dataset(path: str | os.PathLike, split: str = "train", label_names: Sequence[str] | None = None) -> LabeledSet:
+    """Dispatch on the source: ``.npz`` file (choose ``split``), ``.csv`` file, or ImageFolder folder."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path} does not exist")
+    if path.is_dir():
+        return load_folder(path)
+    if path.suffix.lower() == ".npz":
+        return load_npz(path, split, label_names)
+    if path.suffix.lower() == ".csv":
+        return load_csv(path)
+    raise DatasetError(f"{path.name}: expected an .npz file, a .csv file or an ImageFolder folder")
+
+
+def stratified_split(labels: np.ndarray, val_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val) with each class split in the same proportion (at least one val per class)."""
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError("val_fraction must be between 0 and 1")
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        n_val = min(len(members) - 1, max(1, round(len(members) * val_fraction)))
+        val += members[:n_val].tolist()
+        train += members[n_val:].tolist()
+    return np.sort(np.asarray(train, dtype=np.int64)), np.sort(np.asarray(val, dtype=np.int64))
+
+
+def build_augment(strength: float = 1.0, hflip: bool = False) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Small rotation / translation / scale and contrast changes on a [0, 1] tensor.
+
+    No horizontal flip by default: chest X-rays are not left-right symmetric (heart, situs).
+    """
+    from torchvision.transforms import v2
+
+    ops = [
+        v2.RandomAffine(degrees=10 * strength, translate=(0.08 * strength,) * 2,
+                        scale=(1 - 0.1 * strength, 1 + 0.1 * strength)),
+        v2.ColorJitter(brightness=0.2 * strength, contrast=0.2 * strength),
+    ]
+    if hflip:
+        ops.append(v2.RandomHorizontalFlip())
+    return v2.Compose(ops)
+
+
+class TensorDataset(Dataset):
+    """Model inputs for a LabeledSet: ``prepare`` once (cached), augment, then ``normalize``.
+
+    Files that fail to load are dropped up front and listed in ``errors`` (path, reason).
+    """
+
+    def __init__(self, data: LabeledSet, config: ModelConfig, augment: Callable | None = None) -> None:
+        self.config, self.augment = config, augment
+        prepared, keep, self.errors = [], [], []
+        for i in range(len(data)):
+            try:
+                prepared.append(prepare(data.array(i), config))
+                keep.append(i)
+            except ImageLoadError as exc:
+                self.errors.append((data.paths[i] if data.paths else str(i), str(exc)))
+        if not prepared:
+            raise DatasetError("no readable images in the data set")
+        self.inputs = torch.stack(prepared)
+        self.labels = torch.from_numpy(data.labels[keep])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.inputs[index]
+        if self.augment is not None:
+            x = self.augment(x).clamp(0.0, 1.0)
+        return normalize(x, self.config), self.labels[index]

@@ -1,0 +1,69 @@
+"""The one preprocessing function shared by training, inference, scanning and explanation.
+
+``prepare``: image in [0, 1] (H, W) or (H, W, 3)  ->  centre square crop  ->  channels as the model expects
+(luminance for grey models)  ->  antialiased bilinear resize to ``img_size``;
+``normalize``: (x - mean) / std.
+The centre crop mirrors how MedMNIST built its 28 px images from the source scans.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .models import ModelConfig
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def to_channels(array: np.ndarray, in_chans: int) -> np.ndarray:
+    """(H, W) or (H, W, 3) float array -> (C, H, W) with ``in_chans`` channels."""
+    if array.ndim == 2:
+        chw = array[None]
+    elif array.ndim == 3 and array.shape[2] == 3:
+        chw = array.transpose(2, 0, 1)
+    else:
+        raise ValueError(f"expected an (H, W) or (H, W, 3) image, got shape {array.shape}")
+    if chw.shape[0] == in_chans:
+        return chw
+    if in_chans == 1:
+        return np.tensordot(_LUMA, chw, axes=1)[None]
+    if in_chans == 3:
+        return np.repeat(chw, 3, axis=0)
+    raise ValueError(f"cannot make {in_chans} channels from {chw.shape[0]}")
+
+
+def centre_square(chw: np.ndarray) -> np.ndarray:
+    _, h, w = chw.shape
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return chw[:, top : top + side, left : left + side]
+
+
+def prepare(array: np.ndarray, config: ModelConfig) -> torch.Tensor:
+    """One image in [0, 1] -> model-sized float32 tensor (C, img_size, img_size), still in [0, 1]."""
+    chw = centre_square(to_channels(np.asarray(array, dtype=np.float32), config.in_chans))
+    tensor = torch.from_numpy(np.ascontiguousarray(chw, dtype=np.float32))
+    if tensor.shape[1] != config.img_size:
+        tensor = F.interpolate(
+            tensor[None], size=(config.img_size, config.img_size), mode="bilinear",
+            antialias=True, align_corners=False,
+        )[0].clamp_(0.0, 1.0)
+    return tensor
+
+
+def normalize(tensor: torch.Tensor, config: ModelConfig) -> torch.Tensor:
+    """(…, C, H, W) tensor in [0, 1] -> (x - mean) / std per channel."""
+    mean = torch.tensor(config.mean, dtype=tensor.dtype, device=tensor.device).view(-1, 1, 1)
+    std = torch.tensor(config.std, dtype=tensor.dtype, device=tensor.device).view(-1, 1, 1)
+    return (tensor - mean) / std
+
+
+def preprocess(array: np.ndarray, config: ModelConfig) -> torch.Tensor:
+    """One image in [0, 1] -> normalised model input (C, img_size, img_size). Training augments
+    between ``prepare`` and ``normalize``; everything else calls this."""
+    return normalize(prepare(array, config), config)
+
+
+def preprocess_batch(arrays, config: ModelConfig) -> torch.Tensor:
+    return torch.stack([preprocess(a, config) for a in arrays])

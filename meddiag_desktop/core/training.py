@@ -1,0 +1,241 @@
+"""Training in the style of torchvision's reference scripts, driven by the ``fit`` generator.
+
+``fit`` yields ``StepEnd`` / ``EpochEnd`` events and finally a ``FitEnd``; the CLI prints them, the
+GUI worker forwards them as signals. ``cancel`` (a threading.Event) is checked before every batch:
+the run ends within one batch and the model's initial weights are put back. ``stop`` ends the run
+early but normally: the best epoch so far is restored, as after early stopping.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from . import metrics
+from .device import configure_torch, resolve_device
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    optimizer: str = "adamw"  # "adamw" | "sgd" (momentum, as in the original seed)
+    momentum: float = 0.9
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.0
+    class_weighting: bool = True  # inverse-frequency class weights in the loss
+    patience: int = 8  # epochs without improvement before early stopping (0 = never)
+    monitor: str = "loss"  # best epoch by validation "loss" (lower) or "auc" (higher)
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # mixed precision, CUDA only
+    positive: int = 1  # class index whose sensitivity is reported (binary tasks)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class StepEnd:
+    epoch: int
+    epochs: int
+    step: int
+    steps: int
+    loss: float
+    lr: float
+    eta_s: float
+
+
+@dataclass
+class EpochEnd:
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float
+    metrics: dict
+    is_best: bool
+    elapsed_s: float
+    eta_s: float
+
+
+@dataclass
+class FitEnd:
+    status: str  # "completed" | "early_stopped" | "stopped" | "cancelled"
+    best_epoch: int
+    epochs_run: int
+    elapsed_s: float
+    history: list[dict] = field(default_factory=list)
+    val_logits: np.ndarray | None = None  # of the restored best model
+    val_labels: np.ndarray | None = None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    counts = torch.bincount(labels, minlength=num_classes).float().clamp(min=1)
+    return counts.sum() / (num_classes * counts)
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+def cosine_with_warmup(optimizer, total_steps: int, warmup_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train_steps(model, loader, criterion, optimizer, scheduler, device, scaler=None,
+                cancel: threading.Event | None = None) -> Iterator[tuple[int, float, int]]:
+    """One pass over ``loader``, yielding (step, loss, batch size) after every optimiser step."""
+    model.train()
+    for step, (x, y) in enumerate(loader):
+        if cancel is not None and cancel.is_set():
+            return
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with torch.autocast(device.type, enabled=scaler is not None):
+            loss = criterion(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+        yield step, loss.item(), len(y)
+
+
+def train_one_epoch(model, loader, criterion, optimizer, scheduler, device, scaler=None,
+                    cancel: threading.Event | None = None) -> float:
+    """torchvision-style epoch: returns the mean training loss (nan if cancelled before any batch)."""
+    total = seen = 0
+    for _, loss, n in train_steps(model, loader, criterion, optimizer, scheduler, device, scaler, cancel):
+        total, seen = total + loss * n, seen + n
+    return total / seen if seen else float("nan")
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mean (unweighted) cross-entropy, logits (N, K) and labels (N,) over ``loader``."""
+    model.eval()
+    logits, labels = [], []
+    for x, y in loader:
+        logits.append(model(x.to(device)).float().cpu())
+        labels.append(y)
+    all_logits, all_labels = torch.cat(logits), torch.cat(labels)
+    loss = nn.functional.cross_entropy(all_logits, all_labels).item()
+    return loss, all_logits.numpy(), all_labels.numpy()
+
+
+def epoch_metrics(logits: np.ndarray, labels: np.ndarray, positive: int) -> dict:
+    probs = torch.softmax(torch.from_numpy(logits), 1).numpy()
+    report = metrics.classification_report(labels, probs, positive=positive)
+    keys = ("accuracy", "sensitivity", "specificity", "auc") if probs.shape[1] == 2 else ("accuracy", "macro_f1", "macro_auc")
+    return {k: report[k] for k in keys if k in report}
+
+
+def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig,
+        cancel: threading.Event | None = None, stop: threading.Event | None = None) -> Iterator:
+    """Train ``model`` in place; yields StepEnd, EpochEnd and finally FitEnd."""
+    configure_torch()
+    seed_everything(cfg.seed)
+    device = resolve_device(cfg.device)
+    model.to(device)
+    initial_state = copy.deepcopy(model.state_dict())
+    generator = torch.Generator().manual_seed(cfg.seed)
+    train_loader = DataLoader(train_set, cfg.batch_size, shuffle=True, drop_last=len(train_set) > cfg.batch_size,
+                              generator=generator, pin_memory=device.type == "cuda")
+    val_loader = DataLoader(val_set, 256, shuffle=False)
+    num_classes = model.head.out_features
+    weight = class_weights(train_set.labels, num_classes).to(device) if cfg.class_weighting else None
+    criterion = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing)
+    optimizer = make_optimizer(model, cfg)
+    steps = len(train_loader)
+    scheduler = cosine_with_warmup(optimizer, cfg.epochs * steps, int(cfg.warmup_epochs * steps))
+    scaler = torch.amp.GradScaler("cuda") if cfg.amp and device.type == "cuda" else None
+
+    start, history = time.perf_counter(), []
+    best_score, best_epoch, best_state, stale = -math.inf, 0, None, 0
+    status = "completed"
+    for epoch in range(1, cfg.epochs + 1):
+        total = seen = 0
+        interrupt = _AnyEvent(cancel, stop)
+        for step, loss, n in train_steps(model, train_loader, criterion, optimizer, scheduler, device, scaler,
+                                         interrupt):
+            total, seen = total + loss * n, seen + n
+            done = (epoch - 1) * steps + step + 1
+            eta = (time.perf_counter() - start) / done * (cfg.epochs * steps - done)
+            yield StepEnd(epoch, cfg.epochs, step + 1, steps, loss, optimizer.param_groups[0]["lr"], eta)
+        if cancel is not None and cancel.is_set():
+            model.load_state_dict(initial_state)
+            yield FitEnd("cancelled", 0, epoch - 1, time.perf_counter() - start, history)
+            return
+        if not seen:  # stopped before this epoch trained on anything
+            status = "stopped"
+            break
+        train_loss = total / seen if seen else float("nan")
+        val_loss, val_logits, val_labels = evaluate(model, val_loader, device)
+        scores = epoch_metrics(val_logits, val_labels, cfg.positive)
+        score = -val_loss if cfg.monitor == "loss" else scores.get("auc", scores.get("macro_auc", -val_loss))
+        is_best = score > best_score
+        if is_best:
+            best_score, best_epoch, stale = score, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+        elapsed = time.perf_counter() - start
+        record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, **scores}
+        history.append(record)
+        yield EpochEnd(epoch, cfg.epochs, train_loss, val_loss, scores, is_best, elapsed,
+                       elapsed / epoch * (cfg.epochs - epoch))
+        if stop is not None and stop.is_set():
+            status = "stopped"
+            break
+        if cfg.patience and stale >= cfg.patience:
+            status = "early_stopped"
+            break
+
+    if best_state is None:  # stopped before the first epoch finished: keep the untouched model
+        best_state = initial_state
+    model.load_state_dict(best_state)
+    _, val_logits, val_labels = evaluate(model, val_loader, device)
+    yield FitEnd(status, best_epoch, len(history), time.perf_counter() - start, history, val_logits, val_labels)
+
+
+class _AnyEvent:
+    """Looks like a threading.Event that is set when any of the given events is."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)

@@ -1,0 +1,90 @@
+#!/usr/bin/env python
+"""Retrain the six shipped models (pneumonia / breast x cnn / rnn / transformer) on CPU.
+
+    python scripts/train_shipped.py [--only pneumonia-cnn,...] [--data-dir resources/datasets] [--out weights]
+
+Data: the official MedMNIST train and val splits copied into resources/datasets/ (see its README).
+Everything is selected on val (best epoch, temperature, threshold); the held-back test split is
+never read. Each card records the command, seed, data manifest, hardware and training time.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from meddiag_desktop.core.data import load_npz
+from meddiag_desktop.core.models import ModelConfig
+from meddiag_desktop.core.pipeline import TrainedModel, train_model
+from meddiag_desktop.core.storage import save_model
+from meddiag_desktop.core.tasks import TASKS
+from meddiag_desktop.core.training import EpochEnd, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_FILES = {"pneumonia": "pneumoniamnist_trainval.npz", "breast": "breastmnist_trainval.npz"}
+# Intensity statistics of the training splits (rounded), used as the models' mean / std.
+NORMALISATION = {"pneumonia": ((0.57,), (0.17,)), "breast": ((0.33,), (0.21,))}
+
+# Per-model recipes, chosen on validation metrics.
+RECIPES: dict[str, dict] = {
+    "pneumonia-cnn": dict(arch="cnn", img_size=28, train=dict(epochs=30, lr=2e-3, batch_size=64, weight_decay=0.05)),
+    "pneumonia-rnn": dict(arch="rnn", img_size=28, train=dict(epochs=30, lr=2e-3, batch_size=64, weight_decay=0.05)),
+    "pneumonia-transformer": dict(arch="transformer", img_size=28,
+                                  train=dict(epochs=40, lr=1e-3, batch_size=64, weight_decay=0.05)),
+    "breast-cnn": dict(arch="cnn", img_size=28, train=dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05,
+                                                         patience=15)),
+    "breast-rnn": dict(arch="rnn", img_size=28, train=dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05,
+                                                         patience=15)),
+    "breast-transformer": dict(arch="transformer", img_size=28,
+                               train=dict(epochs=80, lr=1e-3, batch_size=32, weight_decay=0.05, patience=20)),
+}
+
+
+def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int) -> None:
+    task = model_id.split("-")[0]
+    spec, recipe = TASKS[task], RECIPES[model_id]
+    mean, std = NORMALISATION[task]
+    config = ModelConfig(arch=recipe["arch"], task=task, labels=spec.labels, img_size=recipe["img_size"],
+                         mean=mean, std=std, arch_kwargs=recipe.get("arch_kwargs", {}))
+    data = data_dir / DATA_FILES[task]
+    train, val = load_npz(data, "train", spec.labels), load_npz(data, "val", spec.labels)
+    cfg = TrainConfig(seed=seed, device="cpu", **recipe["train"])
+    command = f"python scripts/train_shipped.py --only {model_id} --seed {seed}"
+    description = (f"{recipe['arch'].upper()} for {spec.title} ({spec.modality}, {config.img_size} px), trained on "
+                   f"the official MedMNIST v2 train split; metrics are on the official validation split.")
+    print(f"== {model_id}: {len(train)} train / {len(val)} val images", flush=True)
+    for event in train_model(model_id, config, train, val, cfg, description=description, command=command):
+        if isinstance(event, EpochEnd):
+            m = event.metrics
+            print(f"  epoch {event.epoch:3d}  train {event.train_loss:.4f}  val {event.val_loss:.4f}  "
+                  f"acc {m['accuracy']:.3f} auc {m['auc']:.4f} sens {m['sensitivity']:.3f} "
+                  f"spec {m['specificity']:.3f}{'  *' if event.is_best else ''}  ({event.elapsed_s:.0f}s)", flush=True)
+        elif isinstance(event, TrainedModel):
+            card = event.card
+            card.version = "1.0"
+            save_model(event.model, card, out_dir)
+            v = card.metrics["validation"]
+            print(f"  saved {model_id}: best epoch {card.training['best_epoch']}, T={card.temperature:.3f}, "
+                  f"threshold={card.threshold:.3f}, val acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} "
+                  f"sens {v['sensitivity']['value']:.3f} spec {v['specificity']['value']:.3f} ece {v['ece']:.4f}",
+                  flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", help="comma-separated model IDs (default: all six)")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "resources" / "datasets")
+    parser.add_argument("--out", type=Path, default=ROOT / "weights")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    ids = args.only.split(",") if args.only else list(RECIPES)
+    start = time.time()
+    for model_id in ids:
+        train_one(model_id, args.data_dir, args.out, args.seed)
+    print(f"trained {len(ids)} model(s) in {time.time() - start:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
