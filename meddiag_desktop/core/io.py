@@ -327,8 +327,9 @@ def _pil_bit_depth(mode: str) -> int:
 
 
 def _load_pillow(path: str, fmt: str, frame: int | None, max_pixels: int) -> LoadedImage:
-    # Pillow's bomb warning is silenced (our own limit applies); its hard error
-    # (> 2 * Image.MAX_IMAGE_PIXELS) is mapped to ImageTooLargeError by _classify.
+    # Pillow's bomb warning is silenced (our own limit applies) without touching
+    # Image.MAX_IMAGE_PIXELS; its hard error (> 2 * MAX_IMAGE_PIXELS) is mapped to
+    # ImageTooLargeError by _classify.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with Image.open(path, formats=[_PIL_NAMES[fmt]]) as img:

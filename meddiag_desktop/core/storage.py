@@ -119,6 +119,7 @@ def save_model(model: nn.Module, card: ModelCard, directory: str | os.PathLike) 
     card.weights_file = f"{card.id}.safetensors"
     card.created = card.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     card.path = directory / f"{card.id}.json"
+    json.dumps(card.to_dict(), allow_nan=False)  # an unserialisable card fails before any file is touched
     atomic_write_bytes(directory / card.weights_file, blob)
     atomic_write_json(card.path, card.to_dict())
     return card
@@ -129,7 +130,7 @@ def read_card(path: str | os.PathLike) -> ModelCard:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return ModelCard.from_dict(data, path=path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON that is not an object
         raise ModelStorageError(f"unreadable model card {path.name}: {exc}") from exc
 
 
@@ -173,9 +174,8 @@ class ModelStore:
                     card = read_card(card_path)
                 except ModelStorageError:
                     continue  # not a model card (or damaged): skipped, never fatal
-                if task is None or card.task == task:
-                    found.setdefault(card.id, card)  # earlier roots (shipped) win on an ID clash
-        return list(found.values())
+                found.setdefault(card.id, card)  # earlier roots (shipped) win on an ID clash
+        return [c for c in found.values() if task is None or c.task == task]  # a shadowed card never shows
 
     def tasks(self) -> list[str]:
         return sorted({c.task for c in self.cards()})

@@ -136,10 +136,22 @@ def test_palette_grey_becomes_grey_and_colour_becomes_rgb(tmp_path, ramp8):
     np.testing.assert_allclose(img.array[0, 1], [0, 1, 0])
 
 
-def test_jpeg_bmp_gif_webp_ppm(tmp_path, ramp8):
+def test_one_bit_and_cmyk(tmp_path):
+    bits = np.zeros((3, 5), bool)
+    bits[1, 2] = True
+    img = load_image(save(tmp_path / "b.png", Image.fromarray(bits).convert("1")))
+    assert img.meta.bit_depth == 1 and img.meta.photometric == "1"
+    np.testing.assert_array_equal(img.array, bits)
+    cmyk = load_image(save(tmp_path / "c.jpg", Image.new("CMYK", (4, 4), (0, 255, 255, 0))))
+    assert cmyk.meta.photometric == "CMYK" and cmyk.array.shape == (4, 4, 3)
+    np.testing.assert_allclose(cmyk.array[0, 0], [1, 0, 0], atol=0.02)
+
+
+def test_jpeg_bmp_gif_webp_ppm_jpeg2000(tmp_path, ramp8):
     rgb = np.dstack([ramp8] * 3)
     cases = {"jpeg": ("a.jpg", {"quality": 95}), "bmp": ("a.bmp", {}), "gif": ("a.gif", {}),
-             "webp": ("a.webp", {"lossless": True}), "ppm": ("a.pgm", {})}
+             "webp": ("a.webp", {"lossless": True}), "ppm": ("a.pgm", {}),
+             "jpeg2000": ("a.jp2", {"irreversible": False})}
     for fmt, (name, kwargs) in cases.items():
         img = load_image(save(tmp_path / name, ramp8, **kwargs))
         assert img.meta.format == fmt
@@ -231,6 +243,14 @@ def test_window_from_edited_copy_clips(tmp_path):
     inside = (img.raw > -150) & (img.raw < 230)
     assert inside.any()
     np.testing.assert_allclose(img.array[inside], (img.raw[inside] + 160) / 400, atol=0.01)
+
+
+def test_imager_pixel_spacing_fallback(tmp_path):
+    def imager(ds):
+        del ds.PixelSpacing
+        ds.ImagerPixelSpacing = [0.2, 0.3]
+    img = load_image(edited_dicom("CT_small.dcm", tmp_path / "s.dcm", imager))
+    assert img.meta.pixel_spacing == (0.2, 0.3)
 
 
 def test_voi_lut_sequence_applied(tmp_path):
@@ -532,7 +552,8 @@ def test_rust_decoder_panic_is_wrapped_but_interrupts_are_not(monkeypatch):
 
 def test_garbled_transfer_syntax(tmp_path):
     data = open(dcm("MR_small_RLE.dcm"), "rb").read()
-    (tmp_path / "g.dcm").write_bytes(data.replace(b"1.2.840.10008.1.2.5", b"1.2.840.10008\x041.2.5", 1))
+    garbled = data.replace(b"1.2.840.10008.1.2.5", b"1.2.840.10008\x041.2.5", 1)
+    (tmp_path / "g.dcm").write_bytes(garbled)
     expect_error(UnsupportedImageError, "unknown DICOM transfer syntax", tmp_path / "g.dcm")
 
 

@@ -26,6 +26,15 @@ FAMILIES = list_models()
 SHAPES = [(img, chans) for img in (28, 32) for chans in (1, 3)]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """The test machine has 2 cores shared with other jobs: intra-op threads only add contention."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def _tiny(arch: str, num_classes: int = 3, in_chans: int = 1, img_size: int = 28) -> torch.nn.Module:
     torch.manual_seed(0)
     return create_model(arch, num_classes, in_chans, img_size, **TINY.get(arch, {}))
