@@ -44,11 +44,16 @@ def _load_sets(args):
         raise _err(str(exc)) from None
 
 
+def _num(value, digits: int = 3) -> str:
+    """A metric for people: undefined values (nan / None, e.g. AUC with one class) read 'n/a'."""
+    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
+
+
 def _print_metrics(report: dict, labels) -> None:
     for key in HEADLINE + ("macro_f1", "macro_auc"):
         if isinstance(report.get(key), dict):
-            m = report[key]
-            print(f"  {key:<12} {m['value']:.3f}  (95% CI {m['ci_low']:.3f}-{m['ci_high']:.3f})")
+            value, low, high = (_num(report[key][k]) for k in ("value", "ci_low", "ci_high"))
+            print(f"  {key:<12} {value}  (95% CI {low}-{high})")
     print(f"  ECE          {report['ece']:.4f} calibrated (T={report['temperature']:.3f}), "
           f"{report['ece_uncalibrated']:.4f} before temperature scaling")
     if report.get("threshold") is not None:
@@ -184,7 +189,7 @@ def _comparison_table(rows, split: str) -> None:
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for card, r in rows:
-        cells = [f"{r[k]['value']:.3f} ({r[k]['ci_low']:.3f}-{r[k]['ci_high']:.3f})" for k in HEADLINE]
+        cells = [f"{_num(r[k]['value'])} ({_num(r[k]['ci_low'])}-{_num(r[k]['ci_high'])})" for k in HEADLINE]
         print(f"| {card.id} | {card.config.arch} | {r['params'] / 1e6:.2f} M | " + " | ".join(cells)
               + f" | {r['ece']:.3f} | {r['images_per_s']:.0f} |")
 

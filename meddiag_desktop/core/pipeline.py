@@ -135,10 +135,10 @@ def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: Labe
     card = ModelCard(
         id=model_id, config=config, description=description, temperature=cal.temperature,
         threshold=cal.threshold, positive_label=config.labels[positive],
-        metrics={"validation": validation, "threshold_rule": cal.rule},
+        metrics=metrics.to_jsonable({"validation": validation, "threshold_rule": cal.rule}),
         training={**cfg.to_dict(), "augment": augment, "command": command, "best_epoch": end.best_epoch,
                   "epochs_run": end.epochs_run, "status": end.status, "seconds": round(time.time() - started, 1),
-                  "hardware": hardware(), "history": end.history,
+                  "hardware": hardware(), "history": metrics.to_jsonable(end.history),
                   "skipped_files": [{"reason": r} for _, r in train_set.errors + val_set.errors]},
         data={"train": train.manifest, "val": val.manifest},
         base_model=base.id if base else None,

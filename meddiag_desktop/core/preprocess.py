@@ -43,7 +43,7 @@ def centre_square(chw: np.ndarray) -> np.ndarray:
 def prepare(array: np.ndarray, config: ModelConfig) -> torch.Tensor:
     """One image in [0, 1] -> model-sized float32 tensor (C, img_size, img_size), still in [0, 1]."""
     chw = centre_square(to_channels(np.asarray(array, dtype=np.float32), config.in_chans))
-    tensor = torch.from_numpy(np.ascontiguousarray(chw, dtype=np.float32))
+    tensor = torch.from_numpy(np.array(chw, dtype=np.float32, copy=True))  # never alias the caller's image
     if tensor.shape[1] != config.img_size:
         tensor = F.interpolate(
             tensor[None], size=(config.img_size, config.img_size), mode="bilinear",

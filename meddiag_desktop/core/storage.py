@@ -10,6 +10,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .atomic import atomic_write_bytes, atomic_write_json
 from .models import ModelConfig, create_model_from_config
 
 CARD_SCHEMA = 1
+VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class ModelStorageError(Exception):
@@ -112,6 +114,8 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 def save_model(model: nn.Module, card: ModelCard, directory: str | os.PathLike) -> ModelCard:
     """Write weights then card atomically into ``directory``; returns the card as saved."""
+    if not VALID_ID.fullmatch(card.id):
+        raise ModelStorageError(f"invalid model name {card.id!r}: use letters, digits, '.', '_' and '-'")
     directory = Path(directory)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     blob = safetensors_save(tensors, metadata={"model_id": card.id, "format": "pt"})

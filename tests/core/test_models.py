@@ -35,6 +35,13 @@ def _one_thread():
     torch.set_num_threads(previous)
 
 
+def _assert_close(actual: torch.Tensor, expected: torch.Tensor, atol: float) -> None:
+    """Max-abs-error check (torch.testing's first call costs seconds of lazy imports)."""
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    err = (actual - expected).abs().max().item()
+    assert err <= atol, f"max abs error {err:.3g} > {atol}"
+
+
 def _tiny(arch: str, num_classes: int = 3, in_chans: int = 1, img_size: int = 28) -> torch.nn.Module:
     torch.manual_seed(0)
     return create_model(arch, num_classes, in_chans, img_size, **TINY.get(arch, {}))
@@ -62,7 +69,7 @@ def test_forward_features_and_head_shapes(arch, img_size, in_chans):
     assert logits.shape == (2, 3)
     assert feats.shape == (2, model.num_features)
     assert torch.isfinite(logits).all() and torch.isfinite(feats).all()
-    torch.testing.assert_close(via_head, logits, rtol=0, atol=1e-6)
+    _assert_close(via_head, logits, 1e-6)
 
 
 @pytest.mark.parametrize("img_size,in_chans", SHAPES)
@@ -228,7 +235,7 @@ def test_attention_maps_are_row_stochastic_per_layer(img_size, in_chans):
     for m in maps:
         assert m.shape == (3, tokens, tokens)
         assert (m >= 0).all()
-        torch.testing.assert_close(m.sum(-1), torch.ones(3, tokens), rtol=0, atol=1e-5)
+        _assert_close(m.sum(-1), torch.ones(3, tokens), 1e-5)
 
 
 def test_attention_replay_matches_the_real_encoder():
@@ -236,12 +243,12 @@ def test_attention_replay_matches_the_real_encoder():
     x = _input(2, 1, 28)
     with torch.no_grad():
         inputs, encoded = _layer_inputs(model, x)
-        torch.testing.assert_close(_replay_encoder(model, x), encoded, rtol=0, atol=1e-5)
+        _assert_close(_replay_encoder(model, x), encoded, 1e-5)
         maps = model.attention_maps(x)
         for layer, layer_in, m in zip(model.encoder.layers, inputs, maps):
             h = layer.norm1(layer_in)
             expected = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=True)[1]
-            torch.testing.assert_close(m, expected, rtol=0, atol=1e-5)
+            _assert_close(m, expected, 1e-5)
 
 
 def test_attention_maps_leave_model_and_outputs_unchanged():

@@ -36,9 +36,9 @@ class ModelConfig:
             arch=d["arch"],
             task=d["task"],
             labels=tuple(d["labels"]),
-            img_size=int(d["img_size"]),
-            in_chans=int(d["in_chans"]),
-            mean=tuple(float(v) for v in d["mean"]),
-            std=tuple(float(v) for v in d["std"]),
+            img_size=int(d.get("img_size", 28)),
+            in_chans=int(d.get("in_chans", 1)),
+            mean=tuple(float(v) for v in d.get("mean", (0.5,))),
+            std=tuple(float(v) for v in d.get("std", (0.25,))),
             arch_kwargs=dict(d.get("arch_kwargs", {})),
         )

@@ -20,7 +20,7 @@ class RowLSTM(nn.Module):
         drop_rate: float = 0.2,
     ) -> None:
         super().__init__()
-        self.img_size = img_size
+        self.img_size, self.in_chans = img_size, in_chans
         self.embed = nn.Sequential(nn.Linear(in_chans * img_size, embed), nn.LayerNorm(embed), nn.GELU())
         self.lstm = nn.LSTM(
             embed, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
@@ -32,8 +32,8 @@ class RowLSTM(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        if h != self.img_size or w != self.img_size:
-            raise ValueError(f"RowLSTM expects {self.img_size}x{self.img_size} inputs, got {h}x{w}")
+        if (c, h, w) != (self.in_chans, self.img_size, self.img_size):
+            raise ValueError(f"RowLSTM expects {self.in_chans}x{self.img_size}x{self.img_size} inputs, got {c}x{h}x{w}")
         rows = x.permute(0, 2, 1, 3).reshape(n, h, c * w)  # (N, T=rows, features)
         out, _ = self.lstm(self.embed(rows))
         return torch.cat([out.mean(dim=1), out.amax(dim=1)], dim=1)

@@ -51,14 +51,19 @@ class PatchTransformer(nn.Module):
     @torch.no_grad()
     def attention_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Head-averaged attention of every layer, each (N, T, T); replays the encoder in eval mode."""
-        tokens, maps = self._tokens(x), []
-        for layer in self.encoder.layers:
-            h = layer.norm1(tokens)
-            attended, weights = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=True)
-            tokens = tokens + attended
-            tokens = tokens + layer.linear2(layer.activation(layer.linear1(layer.norm2(tokens))))
-            maps.append(weights)
-        return maps
+        was_training = self.training
+        self.eval()  # dropout off, so each map is row-stochastic
+        try:
+            tokens, maps = self._tokens(x), []
+            for layer in self.encoder.layers:
+                h = layer.norm1(tokens)
+                attended, weights = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=True)
+                tokens = tokens + attended
+                tokens = tokens + layer.linear2(layer.activation(layer.linear1(layer.norm2(tokens))))
+                maps.append(weights)
+            return maps
+        finally:
+            self.train(was_training)
 
 
 @register_model("transformer")
