@@ -275,5 +275,11 @@ def test_transformer_rejects_img_size_not_multiple_of_patch():
 @pytest.mark.parametrize("h,w", [(32, 32), (28, 32), (32, 28)])
 def test_rnn_rejects_wrong_input_size_with_clear_error(h, w):
     model = _tiny("rnn", 2, 1, 28).eval()
-    with pytest.raises(ValueError, match=r"28x28.*got " + f"{h}x{w}"):
+    with pytest.raises(ValueError, match=r"1x28x28.*got " + f"1x{h}x{w}"):
         model(torch.zeros(1, 1, h, w))
+
+
+def test_rnn_rejects_wrong_channel_count_with_clear_error():
+    model = _tiny("rnn", 2, 1, 28).eval()
+    with pytest.raises(ValueError, match=r"1x28x28.*got 3x28x28"):
+        model(torch.zeros(1, 3, 28, 28))
