@@ -29,17 +29,18 @@ NORMALISATION = {"pneumonia": ((0.57,), (0.17,)), "breast": ((0.33,), (0.21,))}
 # Per-model recipes, chosen on validation metrics.
 RECIPES: dict[str, dict] = {
     "pneumonia-cnn": dict(arch="cnn", img_size=28, train=dict(epochs=24, lr=1e-3, batch_size=64, weight_decay=0.05,
-                                                            patience=10)),
+                                                            patience=10, ema_decay=0.995)),
     "pneumonia-rnn": dict(arch="rnn", img_size=28, train=dict(epochs=24, lr=2e-3, batch_size=64, weight_decay=0.05,
-                                                            patience=10)),
+                                                            patience=10, ema_decay=0.995)),
     "pneumonia-transformer": dict(arch="transformer", img_size=28,
-                                  train=dict(epochs=24, lr=1e-3, batch_size=64, weight_decay=0.05, patience=10)),
+                                  train=dict(epochs=24, lr=1e-3, batch_size=64, weight_decay=0.05, patience=10,
+                                             ema_decay=0.995)),
     "breast-cnn": dict(arch="cnn", img_size=28, train=dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05,
-                                                         patience=15)),
+                                                         patience=15, ema_decay=0.98)),
     "breast-rnn": dict(arch="rnn", img_size=28, train=dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05,
-                                                         patience=15)),
+                                                         patience=15, ema_decay=0.98)),
     "breast-transformer": dict(arch="transformer", img_size=28,
-                               train=dict(epochs=80, lr=1e-3, batch_size=32, weight_decay=0.05, patience=20)),
+                               train=dict(epochs=80, lr=1e-3, batch_size=32, weight_decay=0.05, patience=20, ema_decay=0.98)),
 }
 
 

@@ -40,6 +40,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True  # mixed precision, CUDA only
+    ema_decay: float | None = None  # evaluate / keep an exponential moving average of the weights
     positive: int = 1  # class index whose sensitivity is reported (binary tasks)
 
     def to_dict(self) -> dict:
@@ -182,6 +183,12 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
     steps = len(train_loader)
     scheduler = cosine_with_warmup(optimizer, cfg.epochs * steps, int(cfg.warmup_epochs * steps))
     scaler = torch.amp.GradScaler("cuda") if cfg.amp and device.type == "cuda" else None
+    ema = None
+    if cfg.ema_decay:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+    judged = ema.module if ema is not None else model  # the weights that are validated and kept
 
     start, history = time.perf_counter(), []
     best_score, best_epoch, best_state, stale = -math.inf, 0, None, 0
@@ -192,6 +199,8 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
         for step, loss, n in train_steps(model, train_loader, criterion, optimizer, scheduler, device, scaler,
                                          interrupt):
             total, seen = total + loss * n, seen + n
+            if ema is not None:
+                ema.update_parameters(model)
             done = (epoch - 1) * steps + step + 1
             eta = (time.perf_counter() - start) / done * (cfg.epochs * steps - done)
             yield StepEnd(epoch, cfg.epochs, step + 1, steps, loss, optimizer.param_groups[0]["lr"], eta)
@@ -203,13 +212,13 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
             status = "stopped"
             break
         train_loss = total / seen if seen else float("nan")
-        val_loss, val_logits, val_labels = evaluate(model, val_loader, device)
+        val_loss, val_logits, val_labels = evaluate(judged, val_loader, device)
         scores = epoch_metrics(val_logits, val_labels, cfg.positive)
         score = -val_loss if cfg.monitor == "loss" else scores.get("auc", scores.get("macro_auc", -val_loss))
         is_best = score > best_score
         if is_best:
             best_score, best_epoch, stale = score, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(judged.state_dict())
         else:
             stale += 1
         elapsed = time.perf_counter() - start

@@ -93,3 +93,15 @@ def test_same_seed_same_result(sets):
 def test_class_weights_balance_an_imbalanced_set():
     w = class_weights(torch.tensor([0, 0, 0, 1]), 2)
     assert w[1] / w[0] == pytest.approx(3.0)
+
+
+def test_ema_weights_are_the_ones_validated_and_kept(sets):
+    torch.manual_seed(0)
+    model = create_model_from_config(CONFIG)
+    cfg = TrainConfig(epochs=6, batch_size=16, lr=5e-3, device="cpu", patience=0, ema_decay=0.8)
+    end = list(fit(model, *sets, cfg))[-1]
+    assert end.history[-1]["auc"] > 0.9
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.stack([sets[1][i][0] for i in range(len(sets[1]))])).numpy()
+    np.testing.assert_allclose(logits, end.val_logits, rtol=1e-4, atol=1e-5)

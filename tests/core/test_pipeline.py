@@ -1,0 +1,79 @@
+"""train -> calibrate -> describe: label alignment, operating points, honest card contents."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from meddiag_desktop.core import metrics
+from meddiag_desktop.core.data import LabeledSet, load_npz
+from meddiag_desktop.core.models import ModelConfig
+from meddiag_desktop.core.pipeline import (
+    TrainedModel, align_labels, calibrate, describe, evaluate_model, positive_index, train_model,
+)
+from meddiag_desktop.core.storage import load_weights, save_model
+from meddiag_desktop.core.training import FitEnd, StepEnd, TrainConfig
+
+CONFIG = ModelConfig(arch="cnn", task="toy", labels=("a", "b"), arch_kwargs={"widths": [4, 8, 8, 8]})
+
+
+def overconfident_logits(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    margin = rng.normal(1.0, 1.0, n) * np.where(y == 1, 1, -1)
+    return np.stack([-margin, margin], 1) * 4.0, y  # 4x too confident
+
+
+def test_positive_class_comes_from_the_task():
+    assert positive_index(("malignant", "normal-benign"), "breast") == 0
+    assert positive_index(("normal", "pneumonia"), "pneumonia") == 1
+    assert positive_index(("x", "y"), None) == 1
+
+
+def test_align_labels_maps_by_name_and_refuses_unknown_classes():
+    data = LabeledSet(("pneumonia", "normal"), np.array([0, 1, 1]))
+    aligned = align_labels(data, ("normal", "pneumonia"))
+    assert aligned.label_names == ("normal", "pneumonia") and aligned.labels.tolist() == [1, 0, 0]
+    numeric = LabeledSet(("0", "1"), np.array([0, 1]))
+    assert align_labels(numeric, ("normal", "pneumonia")).labels.tolist() == [0, 1]
+    with pytest.raises(ValueError, match="not among the model's labels"):
+        align_labels(LabeledSet(("cat", "dog"), np.array([0, 1])), ("normal", "pneumonia"))
+
+
+def test_calibration_lowers_ece_and_picks_an_operating_point():
+    logits, y = overconfident_logits()
+    cal = calibrate(logits, y, positive=1)
+    assert 2.5 < cal.temperature < 6 and 0 < cal.threshold < 1 and cal.rule == "youden"
+    report = describe(logits, y, 1, cal.temperature, cal.threshold, n_boot=100)
+    assert report["ece"] < report["ece_uncalibrated"] and report["ece"] < 0.03
+    sens = calibrate(logits, y, positive=1, rule="sensitivity", target=0.97)
+    scores = metrics.apply_temperature(logits, sens.temperature)[:, 1]
+    assert (scores[y == 1] >= sens.threshold).mean() >= 0.97 and sens.rule == "sensitivity>=0.97"
+
+
+def test_train_model_fills_an_honest_card_that_saves_and_reloads(tiny_npz, tmp_path):
+    train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
+    cfg = TrainConfig(epochs=2, batch_size=16, device="cpu", lr=5e-3)
+    events = list(train_model("toy-cnn", CONFIG, train, val, cfg, command="pytest"))
+    trained = events[-1]
+    assert isinstance(trained, TrainedModel) and any(isinstance(e, FitEnd) for e in events)
+    card = trained.card
+    assert card.positive_label == "b" and card.training["command"] == "pytest"
+    assert card.data["train"]["split"] == "train" and card.data["val"]["n"] == 32
+    assert card.metrics["validation"]["n"] == 32 and card.training["best_epoch"] in (1, 2)
+    saved = save_model(trained.model, card, tmp_path)
+    again = evaluate_model(load_weights(saved), saved, val, n_boot=50)
+    assert again["accuracy"]["value"] == pytest.approx(card.metrics["validation"]["accuracy"]["value"])
+
+
+def test_cancelled_training_produces_no_model(tiny_npz):
+    cancel = threading.Event()
+    train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
+    events = []
+    for event in train_model("x", CONFIG, train, val, TrainConfig(epochs=3, batch_size=16, device="cpu"),
+                             cancel=cancel):
+        events.append(event)
+        if isinstance(event, StepEnd):
+            cancel.set()
+    assert events[-1].status == "cancelled" and not any(isinstance(e, TrainedModel) for e in events)

@@ -1,0 +1,69 @@
+"""The shipped models: complete cards, verified weights, real accuracy on the bundled validation data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from meddiag_desktop.core import metrics
+from meddiag_desktop.core.data import load_npz
+from meddiag_desktop.core.inference import Predictor, predict_files
+from meddiag_desktop.core.paths import resource_path, shipped_weights_dir
+from meddiag_desktop.core.storage import ModelStore, sha256_file
+from meddiag_desktop.core.tasks import TASKS
+
+SHIPPED = [f"{task}-{arch}" for task in ("pneumonia", "breast") for arch in ("cnn", "rnn", "transformer")]
+DATA = {"pneumonia": "pneumoniamnist_trainval.npz", "breast": "breastmnist_trainval.npz"}
+# Conservative floors on the validation split: a broken preprocessing path or a mixed-up label
+# order drops far below these.
+FLOORS = {"pneumonia": (0.90, 0.97), "breast": (0.75, 0.80)}
+
+
+@pytest.fixture(scope="module")
+def store():
+    return ModelStore([shipped_weights_dir()])
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
+def test_card_is_complete_and_weights_match(store, model_id):
+    card = store.find(model_id)
+    assert not card.demo and card.weights_path.stat().st_size <= 10 * 1024 * 1024
+    assert sha256_file(card.weights_path) == card.sha256
+    assert card.labels == TASKS[card.task].labels and card.positive_label == TASKS[card.task].positive
+    assert card.config.arch == model_id.split("-")[1]
+    assert 0 < card.temperature and 0 < card.threshold < 1
+    val = card.metrics["validation"]
+    for key in ("accuracy", "sensitivity", "specificity", "f1", "auc"):
+        assert val[key]["ci_low"] <= val[key]["value"] <= val[key]["ci_high"]
+    assert card.data["train"]["split"] == "train" and card.data["val"]["split"] == "val"
+    assert card.data["train"]["sha256"] == sha256_file(resource_path("datasets", DATA[card.task]))
+    for key in ("command", "seed", "seconds", "hardware", "best_epoch"):
+        assert key in card.training
+    json.dumps(card.to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
+def test_validation_performance_is_reproduced(store, model_id):
+    card = store.find(model_id)
+    data = load_npz(resource_path("datasets", DATA[card.task]), "val", card.labels)
+    predictor = Predictor(card, "cpu")
+    probs = predictor.predict_arrays([data.array(i) for i in range(len(data))])
+    report = metrics.classification_report(data.labels, probs, positive=card.positive_index,
+                                           threshold=card.threshold)
+    acc_floor, auc_floor = FLOORS[card.task]
+    assert report["accuracy"] >= acc_floor and report["auc"] >= auc_floor
+    # the card's numbers are what this model really does on this data
+    assert report["accuracy"] == pytest.approx(card.metrics["validation"]["accuracy"]["value"], abs=1e-6)
+    assert report["auc"] == pytest.approx(card.metrics["validation"]["auc"]["value"], abs=1e-6)
+
+
+def test_bundled_samples_are_predicted_by_every_family(store):
+    samples = sorted(resource_path("samples").glob("chest_xray_*"))
+    assert len(samples) >= 3
+    for card in store.cards("pneumonia"):
+        predictor = Predictor(card, "cpu")
+        results = list(predict_files(samples, [predictor]))
+        assert all(r.status == "ok" and r.label in card.labels for r in results)
+        probs = np.array([list(r.probabilities.values()) for r in results])
+        np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
