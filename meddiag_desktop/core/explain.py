@@ -57,12 +57,13 @@ def default_method(arch: str) -> str:
 # --------------------------------------------------------------------------- helpers
 @contextlib.contextmanager
 def _eval_mode(model: nn.Module):
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]  # per module: mixed modes survive
     model.eval()
     try:
         yield
     finally:
-        model.train(was_training)
+        for module, training in modes:
+            module.training = training
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -176,8 +177,9 @@ def occlusion(
         fill = x.mean(dim=(2, 3), keepdim=True) if baseline is None else torch.full_like(x[:, :, :1, :1], baseline)
         logits = model(x)
         target = _check_target(logits, target)
-        base_prob = torch.softmax(logits.double(), dim=1)[0, target]
-        total = torch.zeros(size_h, size_w, dtype=torch.float64, device=x.device)
+        # float64 on the CPU: later saturation of the softmax, and no float64 needed on the device
+        base_prob = torch.softmax(logits.cpu().double(), dim=1)[0, target]
+        total = torch.zeros(size_h, size_w, dtype=torch.float64)
         count = torch.zeros_like(total)
         for i in range(0, len(windows), batch_size):
             if cancel is not None and cancel.is_set():
@@ -186,7 +188,7 @@ def occlusion(
             batch = x.repeat(len(chunk), 1, 1, 1)
             for j, (t, l) in enumerate(chunk):
                 batch[j, :, t : t + patch, l : l + patch] = fill[0]
-            drop = base_prob - torch.softmax(model(batch).double(), dim=1)[:, target]
+            drop = base_prob - torch.softmax(model(batch).cpu().double(), dim=1)[:, target]
             for j, (t, l) in enumerate(chunk):
                 total[t : t + patch, l : l + patch] += drop[j]
                 count[t : t + patch, l : l + patch] += 1
@@ -224,9 +226,9 @@ def explain(
     image = np.asarray(image)
     x = preprocess(image, config)[None].to(_device(model))
     with _eval_mode(model):
-        if target is None:
-            with torch.no_grad():
-                target = int(model(x).argmax(dim=1)[0])
+        with torch.no_grad():
+            logits = model(x)
+        target = int(logits.argmax(dim=1)[0]) if target is None else _check_target(logits, target)
         if method == "gradcam":
             m = gradcam(model, x, target)
         elif method == "attention":

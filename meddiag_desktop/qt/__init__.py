@@ -1,4 +1,7 @@
-"""Qt front end (PySide6 + pyqtgraph): windows, widgets and workers that run core jobs.
+"""Qt front end (PySide6 + pyqtgraph): the desktop window and the workers that run core jobs.
 
-The desktop window arrives with the desktop-window issue; nothing here yet.
+Modules: ``app`` (start-up, logging, exception dialog), ``main_window``, ``image_view`` (pyqtgraph,
+imported lazily), ``predictions``, ``file_list``, ``settings``, ``workers`` (the one background-job
+pattern), ``engine`` (Qt-free job functions around core), ``self_test``.
+Nothing here imports torch at module level: models load in a worker thread.
 """

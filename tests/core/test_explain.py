@@ -174,6 +174,19 @@ def test_explain_restores_mode_and_leaves_no_grad(arch, method, training):
     assert all(p.grad is None for p in model.parameters())
 
 
+def test_mixed_module_modes_survive():
+    model = _fresh("cnn").train()
+    model.stem[1].eval()  # e.g. a frozen batch-norm while fine-tuning
+    explain(model, _config("cnn"), _square_image(8, 8), method="gradcam")
+    assert model.training and not model.stem[1].training and model.head.training
+
+
+@pytest.mark.parametrize("method", ["attention", "occlusion"])
+def test_target_out_of_range_is_a_value_error(method):
+    with pytest.raises(ValueError, match="target 2 out of range"):
+        explain(_fresh("transformer"), _config("transformer"), _square_image(8, 8), method=method, target=2)
+
+
 def test_existing_grads_are_not_touched():
     model = _fresh("cnn")
     for p in model.parameters():

@@ -1,0 +1,133 @@
+"""Application start-up: QApplication, file logging, the exception dialog, the main window."""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QApplication
+
+from .. import __version__
+
+log = logging.getLogger(__name__)
+
+LOG_FILE = "meddiag-desktop.log"
+# Absolute paths (POSIX or Windows) in log text are cut to their last component: file and folder
+# names can hold patient names, so the log keeps basenames at most.
+_PATH = re.compile(r"(?:[A-Za-z]:[\\/]|(?<![\w.])/)(?:[^\s'\"<>|:;,()]+[\\/])*([^\s'\"<>|:;,()]*)")
+
+
+def redact_paths(text: str) -> str:
+    return _PATH.sub(lambda m: m.group(1) or "…", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_paths(super().format(record))
+
+
+def setup_logging(level: int = logging.INFO) -> Path:
+    """Log the ``meddiag_desktop`` package to a rotating file in ``user_log_dir()``; returns its path."""
+    from meddiag_desktop.core.paths import user_log_dir
+
+    path = user_log_dir() / LOG_FILE
+    logger = logging.getLogger("meddiag_desktop")
+    if not any(getattr(h, "baseFilename", None) == str(path) for h in logger.handlers):
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    return path
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (reused when one exists, as under pytest-qt)."""
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(argv if argv is not None else [sys.argv[0] if sys.argv else "meddiag-desktop"])
+        app.setStyle("Fusion")
+    app.setApplicationName("MedDiag Desktop")
+    app.setApplicationDisplayName("MedDiag Desktop")
+    app.setOrganizationName("MedDiag")
+    app.setApplicationVersion(__version__)
+    return app
+
+
+class ExceptionDialogHook(QObject):
+    """sys.excepthook / threading.excepthook: log the error and show it in a dialog (GUI thread),
+    instead of a silent death or a traceback on a console nobody reads."""
+
+    raised = Signal(str, str)  # message, details
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.raised.connect(self._show, Qt.ConnectionType.QueuedConnection)
+        self._open = 0
+        self._previous = None
+
+    def install(self) -> "ExceptionDialogHook":
+        self._previous = (sys.excepthook, threading.excepthook)
+        sys.excepthook = self.handle
+        threading.excepthook = lambda args: self.handle(args.exc_type, args.exc_value, args.exc_traceback)
+        return self
+
+    def uninstall(self) -> None:
+        if self._previous is not None:
+            sys.excepthook, threading.excepthook = self._previous
+            self._previous = None
+
+    def handle(self, exc_type, exc, tb) -> None:
+        import traceback
+
+        if issubclass(exc_type, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("unhandled exception: %s", details)
+        message = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
+        self.raised.emit(message, details)  # queued: safe from any thread, never re-entrant
+
+    @Slot(str, str)
+    def _show(self, message: str, details: str) -> None:
+        from .dialogs import error_box
+
+        if self._open >= 3:  # an error storm: the log has them all
+            return
+        self._open += 1
+        box = error_box(QApplication.activeWindow(), "Unexpected error",
+                        "Something went wrong, but your work is safe and the window stays usable.\n\n"
+                        f"{message}", details, critical=True)
+        box.finished.connect(self._closed)
+
+    @Slot()
+    def _closed(self) -> None:
+        self._open -= 1
+
+
+def build_window(device: str | None = None, task: str | None = None, store=None):
+    """QApplication + logging + MainWindow (not shown yet): the start-up path up to the first paint."""
+    app = create_application()
+    log_path = setup_logging()
+    from .main_window import MainWindow
+
+    window = MainWindow(store=store, device=device, task=task)
+    log.info("MedDiag Desktop %s started (log: %s)", __version__, log_path.name)
+    return app, window
+
+
+def run_app(files: list[str] | None = None, device: str | None = None, task: str | None = None) -> int:
+    app, window = build_window(device=device, task=task)
+    hook = ExceptionDialogHook(app).install()
+    window.show()
+    if files:
+        window.open_files(files)
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()
+        hook.uninstall()

@@ -1,0 +1,195 @@
+"""Image view: zoom (wheel), pan (drag), fit, window/level and the heat-map overlay.
+
+pyqtgraph with ``axisOrder='row-major'`` (numpy (H, W) as rows x columns). Grey images are shown
+from ``LoadedImage.raw`` (source units: HU for CT, 12/16-bit values...) so the level bar beside the
+image is a true window/level control, starting at the DICOM window when the file has one.
+MONOCHROME1 is shown with an inverted grey scale. Pixel spacing, when anisotropic, sets the aspect.
+
+The main window imports this module only after its first paint: pyqtgraph takes ~1 s to import.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from .workers import gui_only
+
+HEAT_COLORMAP = "turbo"
+_GREY = {"mode": "rgb", "ticks": [(0.0, (0, 0, 0, 255)), (1.0, (255, 255, 255, 255))]}
+_GREY_INVERTED = {"mode": "rgb", "ticks": [(0.0, (255, 255, 255, 255)), (1.0, (0, 0, 0, 255))]}
+
+
+def heat_lookup_table(n: int = 256) -> np.ndarray:
+    """Colour map with an alpha ramp: weak evidence is transparent, strong evidence opaque."""
+    lut = pg.colormap.get(HEAT_COLORMAP).getLookupTable(0.0, 1.0, n, alpha=True).astype(np.uint8)
+    ramp = np.clip((np.linspace(0.0, 1.0, n) - 0.15) / 0.45, 0.0, 1.0)
+    lut[:, 3] = np.round(255 * ramp).astype(np.uint8)
+    return lut
+
+
+class ImageViewer(QWidget):
+    """Shows one LoadedImage and an optional heat-map on top of it."""
+
+    levelsChanged = Signal(float, float)  # window centre, width (source units)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("#111315")
+        self.graphics.setAcceptDrops(False)  # drops go to the main window
+        self.graphics.viewport().setAcceptDrops(False)
+        self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.view.setDefaultPadding(0.01)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.overlay = pg.ImageItem(axisOrder="row-major")
+        self.overlay.setZValue(10)
+        self.overlay.setLookupTable(heat_lookup_table())
+        self.overlay.setOpacity(0.45)
+        self.overlay.hide()
+        self.view.addItem(self.image)
+        self.view.addItem(self.overlay)
+        self.histogram = pg.HistogramLUTItem(image=self.image, fillHistogram=True)
+        self.histogram.setToolTip("Window / level: drag the bar's edges to set the window, its middle to "
+                                  "move the level. R resets it.")
+        self.graphics.addItem(self.histogram, row=0, col=1)
+        self.histogram.sigLevelsChanged.connect(self._on_levels)
+        self.view.sigRangeChanged.connect(self._update_caption)
+
+        self.caption = QLabel()
+        self.caption.setObjectName("viewerCaption")
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.caption)
+        self.setToolTip("Wheel: zoom · drag: pan · F: fit to window")
+
+        self._loaded = None
+        self._default_levels = (0.0, 1.0)
+        self._grey = True
+        self._overlay_enabled = False
+        self._heatmap_key = None
+        self._update_caption()
+
+    # ------------------------------------------------------------------ image
+    @property
+    def has_image(self) -> bool:
+        return self._loaded is not None
+
+    @gui_only
+    def set_image(self, loaded) -> None:
+        """Show a core.io.LoadedImage; resets window/level and fits it to the window."""
+        self._loaded = loaded
+        self.set_heatmap(None)
+        meta = loaded.meta
+        self._grey = loaded.array.ndim == 2
+        if self._grey:
+            data = loaded.raw
+            self._default_levels = self._initial_levels(data, meta.window)
+            inverted = (meta.photometric or "").upper() == "MONOCHROME1"
+            self.histogram.gradient.restoreState(_GREY_INVERTED if inverted else _GREY)
+            self.image.setImage(data, levels=self._default_levels)
+            self.histogram.setLevels(*self._default_levels)
+        else:
+            self._default_levels = (0.0, 1.0)
+            self.histogram.gradient.restoreState(_GREY)  # an RGB image takes no look-up table
+            self.image.setImage(loaded.array, levels=self._default_levels)
+        self.histogram.setVisible(self._grey)
+        self.image.setRect(self._rect())
+        self.fit()
+        self._on_levels()
+
+    @staticmethod
+    def _initial_levels(data: np.ndarray, window) -> tuple[float, float]:
+        if window is not None and window[1] > 0:
+            centre, width = window
+            return float(centre - width / 2), float(centre + width / 2)
+        lo, hi = float(data.min()), float(data.max())
+        return (lo, hi) if hi > lo else (lo, lo + 1.0)
+
+    def _rect(self) -> QRectF:
+        meta = self._loaded.meta
+        height, width = self._loaded.array.shape[:2]
+        aspect = 1.0
+        if meta.pixel_spacing:  # (row spacing, column spacing) in mm
+            row, col = meta.pixel_spacing
+            aspect = col / row if row > 0 and col > 0 else 1.0
+        return QRectF(0, 0, width * aspect, height)
+
+    @gui_only
+    def clear(self) -> None:
+        self._loaded = None
+        self.image.clear()
+        self.set_heatmap(None)
+        self._update_caption()
+
+    def fit(self) -> None:
+        if self._loaded is not None:
+            self.view.autoRange(items=[self.image])
+
+    def zoom(self, factor: float) -> None:
+        self.view.scaleBy((1.0 / factor, 1.0 / factor))
+
+    def reset_levels(self) -> None:
+        if self._loaded is not None and self._grey:
+            self.histogram.setLevels(*self._default_levels)
+
+    def window_level(self) -> tuple[float, float] | None:
+        """(centre, width) of the current window, None for colour images or no image."""
+        if self._loaded is None or not self._grey:
+            return None
+        lo, hi = self.histogram.getLevels()
+        return (lo + hi) / 2, hi - lo
+
+    def _on_levels(self, *_) -> None:
+        self._update_caption()
+        wl = self.window_level()
+        if wl is not None:
+            self.levelsChanged.emit(*wl)
+
+    def _update_caption(self, *_) -> None:
+        if self._loaded is None:
+            self.caption.setText("")
+            return
+        parts = []
+        wl = self.window_level()
+        if wl is not None:
+            parts.append(f"W {wl[1]:.6g} · L {wl[0]:.6g}")
+        pixel = self.view.viewPixelSize()[0]
+        if pixel and pixel > 0:
+            parts.append(f"zoom {100.0 / pixel:.0f} %")
+        self.caption.setText("   ".join(parts) + "  ")
+
+    # ------------------------------------------------------------------ heat-map
+    @gui_only
+    def set_heatmap(self, heatmap: np.ndarray | None, key=None) -> None:
+        """Heat-map in [0, 1] with the image's (H, W); None removes it."""
+        self._heatmap_key = key if heatmap is not None else None
+        if heatmap is None:
+            self.overlay.clear()
+        else:
+            self.overlay.setImage(np.asarray(heatmap, np.float32), levels=(0.0, 1.0))
+            self.overlay.setRect(self._rect())
+        self._apply_overlay_visibility()
+
+    @property
+    def heatmap_key(self):
+        return self._heatmap_key
+
+    @gui_only
+    def set_overlay_enabled(self, enabled: bool) -> None:
+        self._overlay_enabled = bool(enabled)
+        self._apply_overlay_visibility()
+
+    @gui_only
+    def set_overlay_opacity(self, opacity: float) -> None:
+        self.overlay.setOpacity(min(1.0, max(0.0, float(opacity))))
+
+    def overlay_shown(self) -> bool:
+        return self.overlay.isVisible()
+
+    def _apply_overlay_visibility(self) -> None:
+        self.overlay.setVisible(self._overlay_enabled and self._heatmap_key is not None)

@@ -1,0 +1,31 @@
+"""Colours and the window's style sheet (Fusion style underneath, light palette)."""
+from __future__ import annotations
+
+NOTICE_TEXT = "Decision support only — not for diagnostic use."
+DEMO_TEXT = "DEMO — not trained for diagnosis"
+
+STYLE_SHEET = """
+QLabel#noticeBanner {
+    background: #fff4ce; color: #4d3800; border-bottom: 1px solid #e3c66b;
+    padding: 6px 12px; font-weight: 600;
+}
+QFrame#modelColumn {
+    background: palette(base); border: 1px solid #c9ced6; border-radius: 6px;
+}
+QFrame#modelColumn[demo="true"] { border: 1px solid #c0392b; }
+QLabel#familyTitle { font-size: 12pt; font-weight: 700; }
+QLabel#modelMeta, QLabel#modelFooter, QLabel#explainCaption, QLabel#viewerCaption { color: #5f6b7a; }
+QLabel#viewerCaption { background: #111315; color: #aeb6bf; padding: 2px; }
+QLabel#demoBadge {
+    background: #c0392b; color: white; border-radius: 3px; padding: 2px 6px; font-weight: 700;
+}
+QLabel#headline { font-size: 15pt; font-weight: 700; }
+QLabel#decision { color: #1f2d3d; }
+QLabel#panelTitle { font-size: 13pt; font-weight: 700; }
+QLabel#panelStatus { color: #5f6b7a; font-style: italic; }
+QLabel#placeholder { color: #8a949e; font-size: 13pt; background: #111315; }
+QProgressBar { border: 1px solid #c9ced6; border-radius: 3px; background: #eef1f4; text-align: center;
+               min-height: 16px; max-height: 16px; }
+QProgressBar::chunk { background: #4a79c4; border-radius: 2px; }
+QProgressBar#jobProgress { min-width: 120px; max-width: 160px; }
+"""

@@ -1,0 +1,102 @@
+"""Fixtures for the window tests: demo models of the three families, a recorded-dialog stand-in,
+and windows that are closed (threads joined) after each test. Run offscreen:
+QT_QPA_PLATFORM=offscreen python -m pytest tests/qt -q"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from meddiag_desktop.qt import dialogs  # noqa: E402
+from meddiag_desktop.qt.workers import GUI_GUARD  # noqa: E402
+
+FAMILIES = ("cnn", "rnn", "transformer")
+
+
+@pytest.fixture
+def demo_store():
+    """Untrained (demo) models, one per family, task 'demo', in the test's own user folder."""
+    import torch
+
+    from meddiag_desktop.core.models import ModelConfig, create_model_from_config
+    from meddiag_desktop.core.paths import user_models_dir
+    from meddiag_desktop.core.storage import ModelCard, ModelStore, save_model
+
+    for arch in FAMILIES:
+        torch.manual_seed(0)
+        config = ModelConfig(arch=arch, task="demo", labels=("normal", "abnormal"))
+        card = ModelCard(id=f"demo-{arch}", config=config, demo=True, threshold=0.5, positive_label="abnormal")
+        save_model(create_model_from_config(config), card, user_models_dir())
+    return ModelStore([user_models_dir()])
+
+
+class _Signal:
+    def connect(self, *_):
+        pass
+
+
+@pytest.fixture
+def dialog_log(monkeypatch):
+    """Replaces QMessageBox in qt.dialogs: records (title, text, details) instead of showing a box."""
+    shown: list[tuple[str, str, str]] = []
+
+    class RecordingBox:
+        Icon = QMessageBox.Icon
+        StandardButton = QMessageBox.StandardButton
+
+        def __init__(self, _icon, title, text, _buttons=None, _parent=None):
+            self.title, self.text, self.details = title, text, ""
+            self.finished = _Signal()
+
+        def setDetailedText(self, details):
+            self.details = details
+
+        def setAttribute(self, *_):
+            pass
+
+        def open(self):
+            shown.append((self.title, self.text, self.details))
+
+    monkeypatch.setattr(dialogs, "QMessageBox", RecordingBox)
+    return shown
+
+
+@pytest.fixture
+def gui_guard():
+    """GUI-thread guard: tests assert it was exercised and never violated."""
+    before = GUI_GUARD.checks
+    GUI_GUARD.violations.clear()
+    yield lambda: GUI_GUARD.checks - before
+    assert GUI_GUARD.violations == []
+
+
+@pytest.fixture
+def make_window(qtbot, demo_store, tmp_path, dialog_log):
+    from meddiag_desktop.qt.main_window import MainWindow
+    from meddiag_desktop.qt.settings import Settings
+
+    windows = []
+
+    def make(settings_path=None, **kwargs):
+        kwargs.setdefault("store", demo_store)
+        kwargs.setdefault("device", "cpu")
+        window = MainWindow(settings=Settings(settings_path or tmp_path / "settings.ini"), **kwargs)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        window.shutdown()
+
+
+@pytest.fixture
+def window(make_window, qtbot):
+    window = make_window()
+    qtbot.waitUntil(lambda: window.info is not None and window.viewer is not None, timeout=60_000)
+    return window
