@@ -86,22 +86,18 @@ def load_npz(path: str | os.PathLike, split: str = "train", label_names: Sequenc
     return out
 
 
-def _is_hidden(path: Path) -> bool:
-    return path.name.startswith(".")
-
-
 def load_folder(path: str | os.PathLike, hash_files: bool = True) -> LabeledSet:
     """ImageFolder layout: ``root/<class name>/**/<image>``; classes sorted by name."""
     root = Path(path)
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder")
-    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not _is_hidden(d))
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     names, files, labels = [], [], []
     for class_dir in class_dirs:
         members = sorted(
             p for p in class_dir.rglob("*")
-            if p.is_file() and not any(_is_hidden(part) for part in p.relative_to(root).parents if part != Path("."))
-            and not _is_hidden(p) and sniff_format(p) is not None
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            and sniff_format(p) is not None
         )
         if members:
             names.append(class_dir.name)
