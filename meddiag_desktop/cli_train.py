@@ -55,7 +55,7 @@ def _print_metrics(report: dict, labels) -> None:
             value, low, high = (_num(report[key][k]) for k in ("value", "ci_low", "ci_high"))
             print(f"  {key:<12} {value}  (95% CI {low}-{high})")
     print(f"  ECE          {report['ece']:.4f} calibrated (T={report['temperature']:.3f}), "
-          f"{report['ece_uncalibrated']:.4f} before temperature scaling")
+          f"{report['ece_uncalibrated']:.4f} before calibration")
     if report.get("threshold") is not None:
         print(f"  threshold    P({labels[report['positive']]}) >= {report['threshold']:.3f}")
     print("  confusion matrix (rows true, columns predicted): " + ", ".join(labels))

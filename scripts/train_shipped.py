@@ -16,8 +16,8 @@ from pathlib import Path
 
 from meddiag_desktop.core.data import load_npz
 from meddiag_desktop.core.models import ModelConfig
-from meddiag_desktop.core.pipeline import TrainedModel, train_model
-from meddiag_desktop.core.storage import save_model
+from meddiag_desktop.core.pipeline import TrainedModel, recalibrate, train_model
+from meddiag_desktop.core.storage import load_model, save_model
 from meddiag_desktop.core.tasks import TASKS
 from meddiag_desktop.core.training import EpochEnd, TrainConfig
 
@@ -75,18 +75,34 @@ def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int) -> None:
                   flush=True)
 
 
+def recalibrate_one(model_id: str, data_dir: Path, out_dir: Path) -> None:
+    """Refit calibration, threshold and validation metrics of an already trained model (weights kept)."""
+    model, card = load_model(out_dir / f"{model_id}.json")
+    val = load_npz(data_dir / DATA_FILES[card.task], "val", card.labels)
+    card = recalibrate(model, card, val)
+    save_model(model, card, out_dir)
+    v = card.metrics["validation"]
+    print(f"recalibrated {model_id}: T={card.temperature:.3f} threshold={card.threshold:.3f} "
+          f"acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} ece {v['ece']:.4f}", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help="comma-separated model IDs (default: all six)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "resources" / "datasets")
     parser.add_argument("--out", type=Path, default=ROOT / "weights")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--recalibrate-only", action="store_true",
+                        help="keep the weights in --out; refit calibration, threshold and validation metrics")
     args = parser.parse_args(argv)
     ids = args.only.split(",") if args.only else list(RECIPES)
     start = time.time()
     for model_id in ids:
-        train_one(model_id, args.data_dir, args.out, args.seed)
-    print(f"trained {len(ids)} model(s) in {time.time() - start:.0f} s", flush=True)
+        if args.recalibrate_only:
+            recalibrate_one(model_id, args.data_dir, args.out)
+        else:
+            train_one(model_id, args.data_dir, args.out, args.seed)
+    print(f"{len(ids)} model(s) done in {time.time() - start:.0f} s", flush=True)
     return 0
 
 

@@ -55,8 +55,11 @@ class Predictor:
         return self.model(batch.to(self.device, non_blocking=True)).float().cpu()
 
     def probabilities(self, batch: torch.Tensor) -> np.ndarray:
-        """Temperature-calibrated softmax probabilities, (N, num_classes)."""
-        return torch.softmax(self.logits(batch) / self.card.temperature, dim=1).numpy()
+        """Calibrated probabilities softmax((logits + logit_bias) / T), (N, num_classes)."""
+        logits = self.logits(batch)
+        if self.card.logit_bias is not None:
+            logits = logits + torch.tensor(self.card.logit_bias, dtype=logits.dtype)
+        return torch.softmax(logits / self.card.temperature, dim=1).numpy()
 
     def predict_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
         return self.probabilities(preprocess_batch(arrays, self.card.config))

@@ -10,7 +10,7 @@ import platform
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -51,19 +51,42 @@ def align_labels(data: LabeledSet, labels: tuple[str, ...]) -> LabeledSet:
 
 @dataclass
 class Calibration:
+    """How raw logits become the probabilities and decision a user sees:
+    softmax((logits + logit_bias) / temperature), positive if P(positive) >= threshold."""
     temperature: float
     threshold: float | None
     rule: str
+    logit_bias: list[float] | None = None
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return calibrated_probabilities(logits, self.logit_bias, self.temperature)
+
+
+def _with_bias(logits: np.ndarray, logit_bias) -> np.ndarray:
+    return np.asarray(logits, dtype=np.float64) + (np.asarray(logit_bias) if logit_bias is not None else 0.0)
+
+
+def calibrated_probabilities(logits: np.ndarray, logit_bias, temperature: float) -> np.ndarray:
+    return metrics.apply_temperature(_with_bias(logits, logit_bias), temperature)
+
+
+def prior_correction(train_counts: Sequence[int]) -> list[float]:
+    """Logit bias that undoes inverse-frequency class weighting: a model trained with class weights
+    w_k learns posteriors scaled by w_k, so adding log(1 / w_k) restores the training prior."""
+    counts = np.asarray(train_counts, dtype=np.float64)
+    weights = counts.sum() / (len(counts) * np.maximum(counts, 1))
+    return (-np.log(weights)).tolist()
 
 
 def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str = "youden",
-              target: float | None = None) -> Calibration:
-    """Temperature by NLL on validation; binary threshold by Youden's J (or a target sensitivity /
-    specificity) on the calibrated validation probabilities."""
-    temperature = metrics.fit_temperature(logits, labels)
+              target: float | None = None, logit_bias: list[float] | None = None) -> Calibration:
+    """Temperature by NLL on validation (after the optional prior correction); binary threshold by
+    Youden's J (or a target sensitivity / specificity) on the calibrated validation probabilities."""
+    adjusted = _with_bias(logits, logit_bias)
+    temperature = metrics.fit_temperature(adjusted, labels)
     if logits.shape[1] != 2:
-        return Calibration(temperature, None, "argmax")
-    scores = metrics.apply_temperature(logits, temperature)[:, positive]
+        return Calibration(temperature, None, "argmax", logit_bias)
+    scores = metrics.apply_temperature(adjusted, temperature)[:, positive]
     if rule == "youden":
         threshold = metrics.threshold_youden(labels, scores, positive=positive)
     elif rule == "sensitivity":
@@ -73,21 +96,24 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str =
     else:
         raise ValueError(f"unknown threshold rule {rule!r}")
     name = rule if rule == "youden" else f"{rule}>={target or 0.95:g}"
-    return Calibration(temperature, float(threshold), name)
+    return Calibration(temperature, float(threshold), name, logit_bias)
 
 
-def describe(logits: np.ndarray, labels: np.ndarray, positive: int, temperature: float,
-             threshold: float | None, n_boot: int = N_BOOT) -> dict:
-    """Metrics with bootstrap 95 % CIs at the operating point, ECE before / after temperature."""
+def describe(logits: np.ndarray, labels: np.ndarray, positive: int, cal: Calibration, n_boot: int = N_BOOT) -> dict:
+    """Metrics with bootstrap 95 % CIs at the operating point, ECE before / after calibration."""
     binary = logits.shape[1] == 2
-    probs = metrics.apply_temperature(logits, temperature)
-    report = metrics.metrics_with_ci(labels, probs, positive=positive,
-                                     threshold=(threshold if threshold is not None else 0.5) if binary else None,
-                                     n_boot=n_boot)
+    probs = cal.probabilities(logits)
+    threshold = (cal.threshold if cal.threshold is not None else 0.5) if binary else None
+    report = metrics.metrics_with_ci(labels, probs, positive=positive, threshold=threshold, n_boot=n_boot)
     report["ece_uncalibrated"] = metrics.expected_calibration_error(labels, metrics.softmax(logits))
-    report["temperature"] = float(temperature)
-    report["nll"] = metrics.nll(logits, labels, temperature)
+    report["temperature"] = float(cal.temperature)
+    report["logit_bias"] = cal.logit_bias
+    report["nll"] = float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None))))
     return report
+
+
+def card_calibration(card: ModelCard) -> Calibration:
+    return Calibration(card.temperature, card.threshold, card.metrics.get("threshold_rule", ""), card.logit_bias)
 
 
 def hardware() -> dict:
@@ -130,11 +156,13 @@ def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: Labe
             end = event
     if end is None or end.status == "cancelled":
         return
-    cal = calibrate(end.val_logits, end.val_labels, positive, threshold_rule, threshold_target)
-    validation = describe(end.val_logits, end.val_labels, positive, cal.temperature, cal.threshold)
+    bias = prior_correction(np.bincount(train_set.labels.numpy(), minlength=config.num_classes)) \
+        if cfg.class_weighting else None
+    cal = calibrate(end.val_logits, end.val_labels, positive, threshold_rule, threshold_target, bias)
+    validation = describe(end.val_logits, end.val_labels, positive, cal)
     card = ModelCard(
         id=model_id, config=config, description=description, temperature=cal.temperature,
-        threshold=cal.threshold, positive_label=config.labels[positive],
+        threshold=cal.threshold, logit_bias=cal.logit_bias, positive_label=config.labels[positive],
         metrics=metrics.to_jsonable({"validation": validation, "threshold_rule": cal.rule}),
         training={**cfg.to_dict(), "augment": augment, "command": command, "best_epoch": end.best_epoch,
                   "epochs_run": end.epochs_run, "status": end.status, "seconds": round(time.time() - started, 1),
@@ -149,9 +177,27 @@ def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: Labe
 
 def evaluate_model(model: nn.Module, card: ModelCard, data: LabeledSet, n_boot: int = N_BOOT,
                    device: str | torch.device = "cpu") -> dict:
-    """The card's model on ``data`` at the card's temperature and threshold."""
+    """The card's model on ``data`` with the card's calibration and threshold."""
     data = align_labels(data, card.labels)
     loader = torch.utils.data.DataLoader(TensorDataset(data, card.config), batch_size=256)
     _, logits, labels = evaluate(model.to(device), loader, torch.device(device))
     positive = card.positive_index if card.positive_index is not None else positive_index(card.labels, card.task)
-    return describe(logits, labels, positive, card.temperature, card.threshold, n_boot)
+    return describe(logits, labels, positive, card_calibration(card), n_boot)
+
+
+def recalibrate(model: nn.Module, card: ModelCard, val: LabeledSet, rule: str = "youden",
+                target: float | None = None, device: str | torch.device = "cpu") -> ModelCard:
+    """Refit the card's calibration and operating point on ``val`` (weights untouched) and
+    re-describe its validation metrics; returns the updated card (not saved)."""
+    val = align_labels(val, card.labels)
+    loader = torch.utils.data.DataLoader(TensorDataset(val, card.config), batch_size=256)
+    _, logits, labels = evaluate(model.to(device), loader, torch.device(device))
+    positive = positive_index(card.labels, card.task)
+    counts = card.data.get("train", {}).get("class_counts")
+    bias = prior_correction([counts[name] for name in card.labels]) \
+        if counts and card.training.get("class_weighting", True) else None
+    cal = calibrate(logits, labels, positive, rule, target, bias)
+    card.temperature, card.threshold, card.logit_bias = cal.temperature, cal.threshold, cal.logit_bias
+    card.metrics = metrics.to_jsonable({**card.metrics, "validation": describe(logits, labels, positive, cal),
+                                        "threshold_rule": cal.rule})
+    return card

@@ -50,6 +50,7 @@ class ModelCard:
     description: str = ""
     demo: bool = False  # True for untrained/test models: never to be presented as diagnostic
     temperature: float = 1.0
+    logit_bias: list[float] | None = None  # added to logits before temperature (undoes class weighting)
     threshold: float | None = None  # operating point on P(positive label)
     positive_label: str | None = None
     metrics: dict = field(default_factory=dict)

@@ -10,7 +10,8 @@ from meddiag_desktop.core import metrics
 from meddiag_desktop.core.data import LabeledSet, load_npz
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.pipeline import (
-    TrainedModel, align_labels, calibrate, describe, evaluate_model, positive_index, train_model,
+    TrainedModel, align_labels, calibrate, calibrated_probabilities, describe, evaluate_model, positive_index,
+    prior_correction, recalibrate, train_model,
 )
 from meddiag_desktop.core.storage import load_weights, save_model
 from meddiag_desktop.core.training import FitEnd, StepEnd, TrainConfig
@@ -45,7 +46,7 @@ def test_calibration_lowers_ece_and_picks_an_operating_point():
     logits, y = overconfident_logits()
     cal = calibrate(logits, y, positive=1)
     assert 2.5 < cal.temperature < 6 and 0 < cal.threshold < 1 and cal.rule == "youden"
-    report = describe(logits, y, 1, cal.temperature, cal.threshold, n_boot=100)
+    report = describe(logits, y, 1, cal, n_boot=100)
     assert report["ece"] < report["ece_uncalibrated"] and report["ece"] < 0.03
     sens = calibrate(logits, y, positive=1, rule="sensitivity", target=0.97)
     scores = metrics.apply_temperature(logits, sens.temperature)[:, 1]
@@ -77,3 +78,21 @@ def test_cancelled_training_produces_no_model(tiny_npz):
         if isinstance(event, StepEnd):
             cancel.set()
     assert events[-1].status == "cancelled" and not any(isinstance(e, TrainedModel) for e in events)
+
+
+def test_prior_correction_undoes_class_weighting():
+    # weights N / (K * n_k) = (2, 2/3) for counts (25, 75): bias = -log(w)
+    np.testing.assert_allclose(prior_correction([25, 75]), [-np.log(2.0), -np.log(2 / 3)])
+    # a model whose weighted posterior is 0.5 / 0.5 really sees the 25 / 75 training prior
+    probs = calibrated_probabilities(np.zeros((1, 2)), prior_correction([25, 75]), 1.0)
+    np.testing.assert_allclose(probs, [[0.25, 0.75]])
+
+
+def test_recalibrate_keeps_weights_and_refits_operating_point(tiny_npz, tmp_path):
+    train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
+    trained = list(train_model("toy-cnn", CONFIG, train, val, TrainConfig(epochs=1, batch_size=16, device="cpu")))[-1]
+    card = save_model(trained.model, trained.card, tmp_path)
+    sha = card.sha256
+    card = recalibrate(load_weights(card), card, val, rule="sensitivity", target=1.0)
+    assert card.metrics["threshold_rule"] == "sensitivity>=1" and card.sha256 == sha
+    assert card.metrics["validation"]["sensitivity"]["value"] == 1.0

@@ -1,0 +1,158 @@
+"""Append-only audit trail of scans: ``user_data_dir()/audit.jsonl``, one JSON object per line.
+
+One record per (file, model) result::
+
+    {"time": "2025-01-31T09:12:03.123+00:00", "scan_id": "3f2c…", "row": 7,
+     "file_sha256": "ab12…" | null, "model": "pneumonia-cnn", "model_sha256": "9e0f…",
+     "status": "ok" | "error", "error": null | "truncated file", "label": "pneumonia",
+     "probability": 0.91, "probabilities": {"normal": 0.09, "pneumonia": 0.91}, "app_version": "0.1.0"}
+
+Privacy: no path is stored at all, not even the file name (folder and file names often carry
+patient names or IDs). A record is tied to its input by the file's sha256 and to the scan's CSV
+by ``row``: the 1-based data row of that scan's CSV (rows are written in the same order).
+Error reasons come from ``core.io`` and are path-free; DICOM patient tags are never read.
+
+Durability: each batch is appended with a single ``write()`` of complete lines on a file opened
+with ``O_APPEND``, then fsync'd. A crash can leave a torn last line; the next append starts on a
+fresh line and :func:`read_audit` skips lines that are incomplete or not JSON.
+
+Front ends stay on one code path: ``AuditLog().scan().track(scan(...))`` passes the scan's
+events through and records each batch when its ``Progress`` event arrives, and what is left when
+the stream ends, is cancelled, interrupted or closed: every result handed to a front end is in
+the trail (a Ctrl-C between a row's hand-out and its CSV write can leave the audit one row ahead).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import uuid
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .. import __version__
+from .inference import Result
+from .paths import user_data_dir
+from .storage import sha256_file
+
+__all__ = ["AUDIT_FILE", "AuditLog", "ScanAudit", "default_audit_path", "file_sha256", "read_audit"]
+
+AUDIT_FILE = "audit.jsonl"
+
+
+def default_audit_path() -> Path:
+    return user_data_dir() / AUDIT_FILE
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _number(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None  # strict JSON: no NaN/inf
+
+
+def file_sha256(path: str | os.PathLike) -> str | None:
+    """The file's sha256, or None when it cannot be read."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def _record(result: Result, scan_id: str, row: int, time: str) -> dict:
+    # scan's ScanResult carries the hash (taken in its decode workers); a plain Result is hashed here
+    file_sha = result.file_sha256 if hasattr(result, "file_sha256") else file_sha256(result.path)
+    probs = result.probabilities
+    return {
+        "time": time, "scan_id": scan_id, "row": row, "file_sha256": file_sha,
+        "model": result.model, "model_sha256": getattr(result, "model_sha256", None),
+        "status": result.status, "error": result.error, "label": result.label,
+        "probability": _number(result.probability),
+        "probabilities": None if probs is None else {k: _number(float(v)) for k, v in probs.items()},
+        "app_version": __version__,
+    }
+
+
+def _append(path: Path, data: bytes) -> None:
+    """One write of complete lines with O_APPEND, then fsync; a torn last line is closed first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":  # a crash tore the last line: keep it out of ours
+                data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ScanAudit:
+    """The audit of one scan: a scan id and a running row number."""
+
+    def __init__(self, log: "AuditLog", scan_id: str | None = None) -> None:
+        self.log = log
+        self.scan_id = scan_id or uuid.uuid4().hex
+        self.rows = 0
+
+    def record(self, results: Sequence[Result]) -> None:
+        """Append one record per result (one write + fsync)."""
+        if not results:
+            return
+        time = _now()
+        lines = []
+        for result in results:
+            self.rows += 1
+            lines.append(json.dumps(_record(result, self.scan_id, self.rows, time), allow_nan=False))
+        _append(self.log.path, ("\n".join(lines) + "\n").encode("utf-8"))
+
+    def track(self, events: Iterable) -> Iterator:
+        """Pass ``events`` through; record the ``Result`` rows at each other event and at the end."""
+        pending: list[Result] = []
+        try:
+            for event in events:
+                if isinstance(event, Result):
+                    pending.append(event)  # every result handed out is recorded
+                else:
+                    self.record(pending)
+                    pending.clear()
+                yield event
+        finally:
+            self.record(pending)
+
+
+class AuditLog:
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path) if path is not None else default_audit_path()
+
+    def scan(self, scan_id: str | None = None) -> ScanAudit:
+        return ScanAudit(self, scan_id)
+
+    def check_writable(self) -> None:
+        """Raise ``OSError`` now rather than after a long scan."""
+        _append(self.path, b"")
+
+
+def read_audit(path: str | os.PathLike | None = None) -> list[dict]:
+    """All complete records; a torn (unterminated or invalid) line is skipped, never fatal."""
+    path = Path(path) if path is not None else default_audit_path()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in data.split(b"\n")[:-1]:  # the piece after the last newline is incomplete
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records

@@ -1,0 +1,199 @@
+"""core.scan: the folder walk (content sniffing, hidden files, link loops), streaming results and
+progress, cancel, and the bounded decode look-ahead. Tiny demo models, generated files only."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import struct
+import threading
+import zlib
+
+import numpy as np
+import pydicom
+import pytest
+import torch
+from PIL import Image
+
+from meddiag_desktop.core import scan as scan_module
+from meddiag_desktop.core.inference import Predictor
+from meddiag_desktop.core.io import load_image
+from meddiag_desktop.core.models import ModelConfig, create_model_from_config
+from meddiag_desktop.core.scan import Progress, ScanResult, iter_image_files, list_image_files, scan
+from meddiag_desktop.core.storage import ModelCard, save_model
+
+DICOM_DIR = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
+GOOD = ["ct.dcm", "good.png", "sub/deeper/ct_no_suffix", "sub/good.jpg"]
+BAD = {"empty.png": "empty file", "huge.png": "image too large", "text.png": "not an image",
+       "truncated.png": "truncated"}
+
+
+def png_bytes(size: int = 28, seed: int = 0) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 255, (size, size), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def huge_png() -> bytes:
+    """A small PNG whose IHDR claims 30000 x 30000 pixels (CRC fixed)."""
+    data = bytearray(png_bytes())
+    data[16:24] = struct.pack(">II", 30000, 30000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def make_scan_folder(root) -> str:
+    """Good PNG/JPEG/DICOM (one without suffix), bad files, non-images, hidden files, a link loop."""
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / ".hidden_dir").mkdir()
+    (root / "good.png").write_bytes(png_bytes())
+    Image.fromarray(np.full((30, 40, 3), 120, np.uint8)).save(root / "sub" / "good.jpg")
+    shutil.copy(os.path.join(DICOM_DIR, "CT_small.dcm"), root / "ct.dcm")
+    shutil.copy(os.path.join(DICOM_DIR, "CT_small.dcm"), root / "sub" / "deeper" / "ct_no_suffix")
+    (root / "truncated.png").write_bytes(png_bytes(64)[:300])
+    (root / "empty.png").write_bytes(b"")
+    (root / "text.png").write_text("this is not a picture")
+    (root / "huge.png").write_bytes(huge_png())
+    (root / "notes.txt").write_text("skipped")
+    (root / "sub" / "table.csv").write_text("a,b\n1,2\n")
+    (root / ".hidden.png").write_bytes(png_bytes())
+    (root / ".hidden_dir" / "x.png").write_bytes(png_bytes())
+    os.symlink(root, root / "sub" / "loop")  # a loop back to the top
+    return str(root)
+
+
+def demo_predictor(directory, model_id="demo-cnn", **config_kwargs) -> Predictor:
+    torch.manual_seed(0)
+    config = ModelConfig(arch="cnn", task="demo", labels=("normal", "abnormal"), **config_kwargs)
+    card = ModelCard(id=model_id, config=config, demo=True, threshold=0.5, positive_label="abnormal")
+    return Predictor(save_model(create_model_from_config(config), card, directory), "cpu")
+
+
+@pytest.fixture
+def predictors(tmp_path):
+    """Two models with different inputs (28 px grey, 32 px RGB): two preprocessing configs."""
+    models = tmp_path / "models"
+    models.mkdir()
+    return [demo_predictor(models),
+            demo_predictor(models, "demo-rgb", img_size=32, in_chans=3, mean=(0.5,) * 3, std=(0.25,) * 3)]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return make_scan_folder(tmp_path / "scan")
+
+
+def rel(folder: str, paths) -> list[str]:
+    return [os.path.relpath(p, folder).replace(os.sep, "/") for p in paths]
+
+
+def split(events):
+    results = [e for e in events if isinstance(e, ScanResult)]
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert len(results) + len(progress) == len(events)
+    return results, progress
+
+
+# ---------------------------------------------------------------------------- walk
+def test_walk_sniffs_content_skips_hidden_and_non_images_and_survives_a_link_loop(folder):
+    files, stats = list_image_files([folder])
+    assert rel(folder, files) == [  # sorted, a folder's files before its sub-folders
+        "ct.dcm", "empty.png", "good.png", "huge.png", "text.png", "truncated.png", "sub/good.jpg",
+        "sub/deeper/ct_no_suffix"]
+    assert stats.skipped == 2  # notes.txt, table.csv
+    assert stats.hidden == 2  # .hidden.png, .hidden_dir
+
+
+def test_walk_without_recursion_and_with_explicit_files(folder):
+    top = rel(folder, iter_image_files([folder], recursive=False))
+    assert top == sorted(["ct.dcm", "good.png", *BAD])
+    notes = os.path.join(folder, "notes.txt")
+    assert list(iter_image_files([notes, notes])) == [notes]  # named files always count, once
+    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+        list(iter_image_files([os.path.join(folder, "missing")]))
+
+
+# ---------------------------------------------------------------------------- scan
+@pytest.mark.parametrize("workers", [0, 2])
+def test_scan_gives_one_row_per_file_and_model_with_reasons(folder, predictors, workers):
+    results, progress = split(list(scan([folder], predictors, batch_size=3, workers=workers)))
+    files, _ = list_image_files([folder])
+    assert [r.path for r in results] == [f for f in files for _ in predictors]  # file order, then model
+    assert [r.model for r in results] == ["demo-cnn", "demo-rgb"] * len(files)
+    for r in results:
+        name = rel(folder, [r.path])[0]
+        with open(r.path, "rb") as handle:
+            assert r.file_sha256 == hashlib.sha256(handle.read()).hexdigest()
+        assert r.model_sha256 == next(p.card.sha256 for p in predictors if p.card.id == r.model)
+        if name in BAD:
+            assert r.status == "error" and BAD[name] in r.error and r.label is None, r
+        else:
+            assert name in GOOD and r.status == "ok", r
+            assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    # same numbers as the simple predict path (the one preprocessing function, per model config)
+    for p in predictors:
+        ours = [r.probabilities["abnormal"] for r in results if r.model == p.card.id and r.status == "ok"]
+        good = [f for f in files if rel(folder, [f])[0] in GOOD]
+        expected = p.predict_arrays([load_image(f).array for f in good])[:, 1]
+        np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_progress_is_monotonic_per_batch_and_ends_with_done_equal_total(folder, predictors):
+    events = list(scan([folder], predictors[:1], batch_size=3))
+    _, progress = split(events)
+    assert isinstance(events[0], Progress) and events[0].done == 0 and events[0].total == 8
+    assert len(progress) == 1 + 3  # the start, then once per batch (8 files / 3)
+    dones = [p.done for p in progress]
+    assert dones == sorted(dones) and all(p.ok + p.errors == p.done for p in progress)
+    last = progress[-1]
+    assert (last.done, last.total, last.ok, last.errors, last.skipped) == (8, 8, 4, 4, 2)
+    assert last.files_per_s > 0 and last.eta_s == 0 and last.elapsed_s > 0
+    assert isinstance(events[-1], Progress)
+
+
+def write_tiny_files(folder, n: int) -> None:
+    folder.mkdir(exist_ok=True)
+    data = png_bytes()
+    for i in range(n):
+        (folder / f"{i:05d}.png").write_bytes(data)
+
+
+def test_cancel_stops_within_one_batch(tmp_path, predictors):
+    write_tiny_files(tmp_path / "many", 60)
+    cancel, rows_after = threading.Event(), 0
+    for event in scan([tmp_path / "many"], predictors, batch_size=4, workers=2, cancel=cancel):
+        if cancel.is_set():
+            rows_after += isinstance(event, ScanResult)
+        elif isinstance(event, Progress) and event.done:
+            cancel.set()  # after the first batch
+            last = event
+    assert last.done == 4 and rows_after == 0  # nothing predicted after the cancel (<= one batch)
+
+    cancel = threading.Event()
+    cancel.set()  # already cancelled: the walk stops, nothing is decoded
+    assert list(scan([tmp_path / "many"], predictors, cancel=cancel)) == [
+        Progress(0, 0, 0, 0, 0.0, 0.0, pytest.approx(0, abs=5), 0)]
+
+
+def test_look_ahead_bounds_the_decoded_images_alive(tmp_path, predictors, monkeypatch):
+    """2000 files: at most batch_size * 3 (+ the running workers) decoded but not yet yielded."""
+    write_tiny_files(tmp_path / "many", 2000)
+    batch, workers = 16, 2
+    count = {"loaded": 0, "yielded": 0, "max_alive": 0}
+    real_load = scan_module.load_image
+
+    def counting_load(path, **kwargs):
+        count["loaded"] += 1
+        count["max_alive"] = max(count["max_alive"], count["loaded"] - count["yielded"])
+        return real_load(path, **kwargs)
+
+    monkeypatch.setattr(scan_module, "load_image", counting_load)
+    fast = predictors[0]
+    monkeypatch.setattr(fast, "probabilities", lambda x: np.full((len(x), 2), 0.5, np.float32))
+    for event in scan([tmp_path / "many"], [fast], batch_size=batch, workers=workers):
+        if isinstance(event, ScanResult):
+            count["yielded"] += 1
+    assert count["loaded"] == count["yielded"] == 2000
+    assert batch <= count["max_alive"] <= 3 * batch + workers, count
