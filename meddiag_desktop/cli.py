@@ -1,4 +1,4 @@
-"""`meddiag` command line: models, predict, train, evaluate (scan comes with the batch-scan issue).
+"""`meddiag` command line: models, predict, train, evaluate, scan.
 
 Heavy modules (torch) are imported inside the commands so ``meddiag --help`` answers at once.
 Every command prints the decision-support notice on stderr; machine-readable output goes to stdout.
@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_train import add_train_commands
 
     add_train_commands(sub)
+    from .cli_scan import add_scan_command
+    add_scan_command(sub)
     return parser
 
 
@@ -129,4 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the package's copy of this module, so cli_train / cli_scan share its CliError class.
+    from meddiag_desktop.cli import main as package_main
+
+    sys.exit(package_main())

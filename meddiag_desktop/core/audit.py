@@ -36,7 +36,8 @@ from .inference import Result
 from .paths import user_data_dir
 from .storage import sha256_file
 
-__all__ = ["AUDIT_FILE", "AuditLog", "ScanAudit", "default_audit_path", "file_sha256", "read_audit"]
+__all__ = ["AUDIT_FILE", "AuditLog", "ScanAudit", "default_audit_path", "file_sha256", "iter_audit",
+           "read_audit"]
 
 AUDIT_FILE = "audit.jsonl"
 
@@ -140,19 +141,24 @@ class AuditLog:
         _append(self.path, b"")
 
 
-def read_audit(path: str | os.PathLike | None = None) -> list[dict]:
-    """All complete records; a torn (unterminated or invalid) line is skipped, never fatal."""
+def iter_audit(path: str | os.PathLike | None = None) -> Iterator[dict]:
+    """Complete records, streamed; a torn (unterminated or invalid) line is skipped, never fatal."""
     path = Path(path) if path is not None else default_audit_path()
     try:
-        data = path.read_bytes()
+        handle = open(path, "rb")
     except FileNotFoundError:
-        return []
-    records = []
-    for line in data.split(b"\n")[:-1]:  # the piece after the last newline is incomplete
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+        return
+    with handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                continue  # the last line, cut off by a crash
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                yield record
+
+
+def read_audit(path: str | os.PathLike | None = None) -> list[dict]:
+    return list(iter_audit(path))

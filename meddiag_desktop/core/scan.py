@@ -7,7 +7,7 @@ per batch) and one ``ScanResult`` per (file, model), in file order and, per file
 File selection (:func:`iter_image_files`):
 
 * Folders are walked recursively by default, in sorted name order. Symbolic links are followed,
-  but every folder is visited once (keyed by device + inode), so link loops end; a file reached
+  but every folder is visited once (keyed by device + inode, or the real path), so link loops end; a file reached
   twice (link, overlapping roots) is scanned once.
 * Hidden files and folders (name starting with ``.``, or the Windows hidden attribute) are left
   out; a folder or file named explicitly on the command line is always taken.
@@ -117,6 +117,11 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
+def _identity(path: str, st: os.stat_result) -> tuple:
+    """What makes a file or folder the same one: device + inode (real path where no inode)."""
+    return (st.st_dev, st.st_ino) if st.st_ino else (-1, os.path.realpath(path))
+
+
 def iter_image_files(roots: Iterable[str | os.PathLike], recursive: bool = True,
                      stats: WalkStats | None = None) -> Iterator[str]:
     """Yield the image-candidate files under ``roots`` (folders or files), see the module docstring.
@@ -125,7 +130,7 @@ def iter_image_files(roots: Iterable[str | os.PathLike], recursive: bool = True,
     what was left out.
     """
     stats = stats if stats is not None else WalkStats()
-    seen: set[tuple[int, int]] = set()  # (device, inode) of visited folders and yielded files
+    seen: set[tuple] = set()  # identities of visited folders and yielded files
     for root in roots:
         root = os.fspath(root)
         st = _stat(root)
@@ -133,8 +138,8 @@ def iter_image_files(roots: Iterable[str | os.PathLike], recursive: bool = True,
             raise FileNotFoundError(f"no such file or folder: {root}")
         if stat.S_ISDIR(st.st_mode):
             yield from _walk(root, recursive, stats, seen)
-        elif (st.st_dev, st.st_ino) not in seen:
-            seen.add((st.st_dev, st.st_ino))
+        elif _identity(root, st) not in seen:
+            seen.add(_identity(root, st))
             yield root
 
 
@@ -144,10 +149,10 @@ def _walk(root: str, recursive: bool, stats: WalkStats, seen: set) -> Iterator[s
 
     for folder, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
         st = _stat(folder)
-        if st is None or (st.st_dev, st.st_ino) in seen:  # a link loop or a folder seen already
+        if st is None or _identity(folder, st) in seen:  # a link loop or a folder seen already
             dirnames[:] = []
             continue
-        seen.add((st.st_dev, st.st_ino))
+        seen.add(_identity(folder, st))
         kept = []
         for name in sorted(dirnames):
             sub = _stat(os.path.join(folder, name))
@@ -163,10 +168,10 @@ def _walk(root: str, recursive: bool, stats: WalkStats, seen: set) -> Iterator[s
                 stats.skipped += 1
             elif _is_hidden(name, st):
                 stats.hidden += 1
-            elif (st.st_dev, st.st_ino) in seen:
+            elif _identity(path, st) in seen:
                 continue
             elif _is_candidate(path):
-                seen.add((st.st_dev, st.st_ino))
+                seen.add(_identity(path, st))
                 yield path
             else:
                 stats.skipped += 1
@@ -250,23 +255,24 @@ def _batches(items: Iterator[_Decoded], size: int, cancel) -> Iterator[list[_Dec
 
 
 def _predict(batch: list[_Decoded], predictors: Sequence[Predictor]) -> list[ScanResult]:
+    """Rows for a batch: each distinct model input is stacked once, every model runs once."""
     good = [item for item in batch if item.error is None]
     probs: list[np.ndarray | None] = [None] * len(predictors)
     stacked: dict[ConfigKey, torch.Tensor] = {}
-    for i, predictor in enumerate(predictors):
-        if good:
-            key = config_key(predictor.card.config)
-            if key not in stacked:
-                stacked[key] = torch.stack([item.inputs[key] for item in good])
-            probs[i] = predictor.probabilities(stacked[key])
+    for i, predictor in enumerate(predictors if good else ()):
+        key = config_key(predictor.card.config)
+        if key not in stacked:
+            stacked[key] = torch.stack([item.inputs[key] for item in good])
+        probs[i] = predictor.probabilities(stacked[key])
     rows, index = [], 0
     for item in batch:
         for i, predictor in enumerate(predictors):
-            if item.error is not None:
-                result = predictor.error_result(item.path, item.error)
-            else:
+            if item.error is None:
                 result = predictor.make_result(item.path, probs[i][index])
-            rows.append(ScanResult(**vars(result), file_sha256=item.sha256, model_sha256=predictor.card.sha256 or None))
+            else:
+                result = predictor.error_result(item.path, item.error)
+            rows.append(ScanResult(**vars(result), file_sha256=item.sha256,
+                                   model_sha256=predictor.card.sha256 or None))
         index += item.error is None
     return rows
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import json
 import os
-import shutil
 
 import numpy as np
 import pydicom

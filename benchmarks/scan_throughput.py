@@ -1,0 +1,164 @@
+"""Benchmark `meddiag scan`: end-to-end files/s against the bare model forward, and memory growth.
+
+1. Peak-RSS growth (VmHWM) of an in-process `meddiag scan` over ``--rss-n`` files (the same few
+   PNGs written under many names); goal <= 100 MB.
+2. ``--n`` real 28 px PNGs from resources/datasets/pneumoniamnist_trainval.npz (train + val,
+   repeated when N is larger): `meddiag scan` end to end (in-process CLI main: walk, decode,
+   preprocess, forward, CSV, audit) against the model forward alone on the same images already
+   decoded and preprocessed, same batch size and device; goal ratio >= 0.8. The two are run
+   alternately ``--repeat`` times and the best of each is kept.
+
+Model: the shipped ``pneumonia-cnn`` when weights/ has it, else a freshly initialised cnn card.
+Everything, the audit log included, goes to a temporary MEDDIAG_HOME. The last line is
+``key=value`` figures.
+
+    python benchmarks/scan_throughput.py [--n 2000] [--rss-n 10000] [--batch-size 32] [--workers N] [--repeat 2]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+DATASET = REPO / "resources" / "datasets" / "pneumoniamnist_trainval.npz"
+
+
+def vm_hwm_mb() -> float:
+    """Peak resident set size of this process (Linux /proc; else getrusage)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def reset_peak_rss() -> None:
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM := current RSS
+
+
+def pick_model() -> tuple[str, str]:
+    from meddiag_desktop.core.models import ModelConfig, create_model_from_config
+    from meddiag_desktop.core.paths import user_models_dir
+    from meddiag_desktop.core.storage import ModelCard, ModelStore, save_model
+
+    if any(c.id == "pneumonia-cnn" for c in ModelStore().cards()):
+        return "pneumonia-cnn", "shipped pneumonia-cnn"
+    config = ModelConfig(arch="cnn", task="pneumonia", labels=("normal", "pneumonia"))
+    card = ModelCard(id="bench-cnn", config=config, demo=True)
+    save_model(create_model_from_config(config), card, user_models_dir())
+    return card.id, "freshly initialised cnn (weights/ has no pneumonia-cnn)"
+
+
+def write_dataset_pngs(folder: Path, n: int) -> list[Path]:
+    with np.load(DATASET) as data:
+        images = np.concatenate([data["train_images"], data["val_images"]])
+    folder.mkdir(parents=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"img_{i:06d}.png"
+        Image.fromarray(images[i % len(images)]).save(path)
+        paths.append(path)
+    return paths
+
+
+def write_copies(folder: Path, n: int, variants: int = 8) -> None:
+    with np.load(DATASET) as data:
+        images = data["val_images"][:variants]
+    blobs = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        blobs.append(buffer.getvalue())
+    folder.mkdir(parents=True)
+    for i in range(n):
+        (folder / f"copy_{i:06d}.png").write_bytes(blobs[i % variants])
+
+
+def run_scan(folder: Path, out: Path, model_id: str, args) -> float:
+    from meddiag_desktop.cli import main
+
+    argv = ["scan", str(folder), "--out", str(out), "--model", model_id, "--batch-size", str(args.batch_size),
+            "--device", args.device]
+    if args.workers is not None:
+        argv += ["--workers", str(args.workers)]
+    start = time.perf_counter()
+    code = main(argv)
+    seconds = time.perf_counter() - start
+    if code != 0:
+        raise SystemExit(f"meddiag scan failed with exit status {code}")
+    return seconds
+
+
+def forward_files_per_s(paths: list[Path], model_id: str, args) -> float:
+    """The model forward alone (plus the softmax) on already decoded, preprocessed tensors."""
+    import torch
+
+    from meddiag_desktop.core.inference import Predictor
+    from meddiag_desktop.core.io import load_image
+    from meddiag_desktop.core.storage import ModelStore
+
+    predictor = Predictor(ModelStore().find(model_id), args.device)
+    inputs = torch.stack([predictor.preprocess(load_image(p).array) for p in paths])
+    batches = list(torch.split(inputs, args.batch_size))
+    predictor.probabilities(batches[0])  # warm-up
+    start = time.perf_counter()
+    for batch in batches:
+        predictor.probabilities(batch)
+    return len(paths) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=2000, help="files for the throughput run")
+    parser.add_argument("--rss-n", type=int, default=10_000, help="files for the memory run")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=None, help="decoding threads (default: the CLI's)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--repeat", type=int, default=2, help="throughput runs (best of each is kept)")
+    args = parser.parse_args()
+    from meddiag_desktop.core.scan import DEFAULT_WORKERS
+
+    workers = DEFAULT_WORKERS if args.workers is None else args.workers
+
+    with tempfile.TemporaryDirectory(prefix="meddiag_bench_") as tmp:
+        tmp = Path(tmp)
+        os.environ["MEDDIAG_HOME"] = str(tmp / "home")  # audit log and any fresh model stay here
+        model_id, model_note = pick_model()
+        print(f"model: {model_note}", file=sys.stderr)
+
+        write_copies(tmp / "rss", 64)  # warm-up: imports, model load, thread pool, torch allocator
+        run_scan(tmp / "rss", tmp / "warm.csv", model_id, args)
+        write_copies(tmp / "rss_big", args.rss_n)
+        reset_peak_rss()
+        before = vm_hwm_mb()
+        run_scan(tmp / "rss_big", tmp / "rss.csv", model_id, args)
+        rss_growth = vm_hwm_mb() - before
+
+        paths = write_dataset_pngs(tmp / "pngs", args.n)
+        scan_rate = forward_rate = 0.0
+        for _ in range(args.repeat):  # interleaved, best of each: the machine's load drifts
+            forward_rate = max(forward_rate, forward_files_per_s(paths, model_id, args))
+            scan_rate = max(scan_rate, args.n / run_scan(tmp / "pngs", tmp / "scan.csv", model_id, args))
+
+    print(f"ratio={scan_rate / forward_rate:.2f} scan_files_per_s={scan_rate:.0f} "
+          f"forward_files_per_s={forward_rate:.0f} rss_growth_mb={rss_growth:.1f} n={args.n} "
+          f"rss_n={args.rss_n} batch_size={args.batch_size} workers={workers} model={model_id}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""`meddiag scan`: every image under one or more folders, every selected model -> one CSV.
+
+CSV: ``path,status,error,model,label,probability`` then ``p_<label>`` per class (the union of
+the selected models' labels, in model then label order; empty where a model lacks the class);
+one row per (file, model), in scan order.
+
+The CSV goes to ``.<name>.partial`` next to ``--out``, flushed after every batch, so a crash
+keeps what was done. When the scan ends it is renamed onto ``--out`` (atomic replace). On
+Ctrl-C the rows done so far are renamed onto ``--out`` too, the command prints
+"interrupted after N files" and exits 130. Exit 0 when the scan ran (error rows included),
+2 for a missing folder, an unwritable output or audit log, an unknown model or device.
+Every result is also appended to the audit trail (``core.audit``).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+BASE_COLUMNS = ("path", "status", "error", "model", "label", "probability")
+
+
+def _err(message: str):
+    from .cli import CliError
+
+    return CliError(message)
+
+
+def csv_columns(cards) -> list[str]:
+    labels = list(dict.fromkeys(label for card in cards for label in card.labels))
+    return [*BASE_COLUMNS, *(f"p_{label}" for label in labels)]
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def csv_row(result) -> dict:
+    row = {"path": result.path, "status": result.status, "error": result.error or "", "model": result.model,
+           "label": result.label or "", "probability": _fmt(result.probability)}
+    row.update({f"p_{k}": _fmt(v) for k, v in (result.probabilities or {}).items()})
+    return row
+
+
+def _partial_path(out: Path) -> Path:
+    return out.with_name(f".{out.name}.partial")
+
+
+def _open_output(out: Path):
+    """Open the partial CSV now, so an unwritable target fails before any scanning."""
+    if out.is_dir():
+        raise _err(f"cannot write {out}: it is a folder")
+    partial = _partial_path(out)
+    try:
+        return partial, open(partial, "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise _err(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _check_inputs(paths: list[str]) -> None:
+    for path in paths:
+        if not os.path.exists(path):
+            raise _err(f"no such file or folder: {path}")
+
+
+def _load_predictors(args):
+    from .cli import _cards
+    from .core.device import DeviceError
+    from .core.inference import Predictor
+    from .core.storage import ModelStorageError
+
+    try:
+        return [Predictor(card, args.device) for card in _cards(args.model, args.task)]
+    except (DeviceError, ModelStorageError) as exc:
+        raise _err(str(exc)) from None
+
+
+def _open_audit():
+    from .core.audit import AuditLog
+
+    log = AuditLog()
+    try:
+        log.check_writable()
+    except OSError as exc:
+        raise _err(f"cannot write the audit log {log.path}: {exc.strerror or exc}") from None
+    return log.scan()
+
+
+def _write_rows(events, handle, writer):
+    """Stream events into the CSV (flushed per batch) and a progress bar; returns the last
+    Progress and whether Ctrl-C stopped it."""
+    from tqdm import tqdm
+
+    from .core.scan import Progress
+
+    last, bar = None, None
+    try:
+        for event in events:
+            if isinstance(event, Progress):
+                handle.flush()
+                bar = bar or tqdm(total=event.total, unit="file", file=sys.stderr, desc="scan")
+                bar.update(event.done - (last.done if last else 0))
+                last = event
+            else:
+                writer.writerow(csv_row(event))
+    except KeyboardInterrupt:
+        return last, True
+    finally:
+        if bar is not None:
+            bar.close()
+    return last, False
+
+
+def _finish(handle, partial: Path, out: Path) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
+    os.replace(partial, out)
+
+
+def cmd_scan(args) -> int:
+    from .cli import NOTICE
+    from .core.scan import DEFAULT_WORKERS, scan
+
+    workers = DEFAULT_WORKERS if args.workers is None else args.workers
+    if args.batch_size < 1 or workers < 0:
+        raise _err("--batch-size must be at least 1 and --workers at least 0")
+    _check_inputs(args.paths)
+    predictors = _load_predictors(args)
+    audit = _open_audit()
+    out = Path(args.out)
+    partial, handle = _open_output(out)  # everything that can be checked is checked: now scan
+
+    writer = csv.DictWriter(handle, fieldnames=csv_columns([p.card for p in predictors]), restval="")
+    writer.writeheader()
+    start = time.perf_counter()
+    events = scan(args.paths, predictors, batch_size=args.batch_size, workers=workers,
+                  recursive=not args.no_recursive)
+    try:
+        with closing(audit.track(events)) as tracked:
+            last, interrupted = _write_rows(tracked, handle, writer)
+    except OSError as exc:  # disk full, audit log gone ...
+        handle.close()
+        raise _err(f"scan stopped: {exc.strerror or exc}; rows so far are in {partial}") from None
+    _finish(handle, partial, out)
+
+    seconds = time.perf_counter() - start
+    done, ok, errors, skipped = (last.done, last.ok, last.errors, last.skipped) if last else (0, 0, 0, 0)
+    if interrupted:
+        print(f"meddiag: interrupted after {done} files; their rows are in {out}", file=sys.stderr)
+        return 130
+    demo = "  [DEMO model(s): not diagnostic]" if any(p.card.demo for p in predictors) else ""
+    print(f"scanned {done} files: {ok} ok, {errors} errors, {skipped} non-image skipped, {seconds:.1f} s, "
+          f"{done / seconds if seconds > 0 else 0:.1f} files/s, {len(predictors)} model(s) -> {out} "
+          f"(audit scan {audit.scan_id}).{demo} {NOTICE}", file=sys.stderr)
+    return 0
+
+
+def add_scan_command(sub) -> None:
+    p = sub.add_parser("scan", help="scan folders of images with one or more models into a CSV")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="folders (walked recursively) or files")
+    p.add_argument("--out", required=True, help="CSV file to write (replaced at the end)")
+    p.add_argument("--model", default="all", help="model ID, comma-separated IDs, or 'all' (default)")
+    p.add_argument("--task", help="with --model all: only this task's models")
+    p.add_argument("--no-recursive", action="store_true", help="do not descend into sub-folders")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--workers", type=int, default=None, help="decoding threads (default 2; 0 = none)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    p.set_defaults(func=cmd_scan)

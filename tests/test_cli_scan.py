@@ -1,0 +1,151 @@
+"""`meddiag scan`: CSV layout, error rows, exit statuses, unwritable output, interrupted scans."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import struct
+import zlib
+
+import numpy as np
+import pydicom
+import pytest
+import torch
+from PIL import Image
+
+from meddiag_desktop.cli import main
+from meddiag_desktop.core.audit import read_audit
+from meddiag_desktop.core.inference import Predictor
+from meddiag_desktop.core.models import ModelConfig, create_model_from_config
+from meddiag_desktop.core.paths import user_models_dir
+from meddiag_desktop.core.storage import ModelCard, save_model
+
+DICOM_DIR = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
+HEADER = ["path", "status", "error", "model", "label", "probability"]
+GOOD = {"good.png", "ct.dcm", "ct_no_suffix", "good.jpg"}
+BAD = {"empty.png": "empty file", "huge.png": "image too large", "text.png": "not an image",
+       "truncated.png": "truncated"}
+
+
+def png_bytes(size: int = 28) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(size).integers(0, 255, (size, size), dtype=np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def huge_png() -> bytes:
+    data = bytearray(png_bytes())
+    data[16:24] = struct.pack(">II", 30000, 30000)  # IHDR claims 30000 x 30000
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """The scan test folder (as tests/core/test_scan.py): 4 good, 4 bad, 2 skipped, hidden, a loop."""
+    root = tmp_path / "scan"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / "good.png").write_bytes(png_bytes())
+    Image.fromarray(np.full((30, 40, 3), 120, np.uint8)).save(root / "sub" / "good.jpg")
+    shutil.copy(os.path.join(DICOM_DIR, "CT_small.dcm"), root / "ct.dcm")
+    shutil.copy(os.path.join(DICOM_DIR, "CT_small.dcm"), root / "sub" / "deeper" / "ct_no_suffix")
+    (root / "truncated.png").write_bytes(png_bytes(64)[:300])
+    (root / "empty.png").write_bytes(b"")
+    (root / "text.png").write_text("this is not a picture")
+    (root / "huge.png").write_bytes(huge_png())
+    (root / "notes.txt").write_text("skipped")
+    (root / "sub" / "table.csv").write_text("a,b\n1,2\n")
+    (root / ".hidden.png").write_bytes(png_bytes())
+    os.symlink(root, root / "sub" / "loop")
+    return root
+
+
+@pytest.fixture
+def demo_models():
+    """Two untrained demo models in the user model folder; different label sets (CSV column union)."""
+    ids = []
+    for arch, labels in (("cnn", ("normal", "abnormal")), ("rnn", ("normal", "pneumonia", "other"))):
+        torch.manual_seed(0)
+        config = ModelConfig(arch=arch, task="demo", labels=labels)
+        card = ModelCard(id=f"demo-{arch}", config=config, demo=True)
+        save_model(create_model_from_config(config), card, user_models_dir())
+        ids.append(card.id)
+    return ids
+
+
+def read_rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return reader.fieldnames, list(reader)
+
+
+def test_scan_writes_one_csv_row_per_file_and_model(folder, demo_models, tmp_path, capsys):
+    out = tmp_path / "results.csv"
+    code = main(["scan", str(folder), "--out", str(out), "--model", ",".join(demo_models), "--batch-size", "3"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    header, rows = read_rows(out)
+    assert header == HEADER + ["p_normal", "p_abnormal", "p_pneumonia", "p_other"]
+    assert len(rows) == 8 * 2 and [r["model"] for r in rows] == demo_models * 8
+    for row in rows:
+        name = os.path.basename(row["path"])
+        if name in BAD:
+            assert row["status"] == "error" and BAD[name] in row["error"], row
+            assert row["label"] == row["probability"] == row["p_normal"] == ""
+        else:
+            assert name in GOOD and row["status"] == "ok" and row["error"] == "", row
+            assert float(row["probability"]) == pytest.approx(float(row[f"p_{row['label']}"]))
+            absent = "p_pneumonia" if row["model"] == "demo-cnn" else "p_abnormal"
+            assert row[absent] == ""  # a class the model does not have
+    assert not list(tmp_path.glob(".results.csv*"))  # the partial file was renamed
+    assert "scanned 8 files: 4 ok, 4 errors, 2 non-image skipped" in err
+    assert "files/s" in err and "not for diagnostic use" in err
+
+
+def test_no_recursive_and_one_model(folder, demo_models, tmp_path):
+    out = tmp_path / "top.csv"
+    assert main(["scan", str(folder), "--out", str(out), "--model", "demo-cnn", "--no-recursive",
+                 "--workers", "0"]) == 0
+    _, rows = read_rows(out)
+    assert sorted(os.path.basename(r["path"]) for r in rows) == sorted(["good.png", "ct.dcm", *BAD])
+
+
+def test_missing_folder_is_exit_2_with_a_message(demo_models, tmp_path, capsys):
+    code = main(["scan", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r.csv")])
+    assert code == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_unwritable_output_fails_before_scanning(folder, demo_models, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")  # tests run as root: a parent that is a regular file is never writable
+    code = main(["scan", str(folder), "--out", str(blocker / "results.csv")])
+    assert code == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert read_audit() == []  # nothing was scanned
+
+
+def test_interrupt_keeps_complete_rows_and_exits_130(folder, demo_models, tmp_path, monkeypatch, capsys):
+    calls = {"n": 0}
+    real = Predictor.probabilities
+
+    def interrupt_on_second_batch(self, batch):  # batches: [ct.dcm, empty.png], [good.png, huge.png], ...
+        calls["n"] += 1
+        if calls["n"] > len(demo_models):
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(Predictor, "probabilities", interrupt_on_second_batch)
+    out = tmp_path / "partial.csv"
+    code = main(["scan", str(folder), "--out", str(out), "--model", ",".join(demo_models), "--batch-size", "2"])
+    assert code == 130
+    assert "interrupted after 2 files" in capsys.readouterr().err
+    header, rows = read_rows(out)
+    assert header[:6] == HEADER
+    assert len(rows) == 2 * len(demo_models)  # the first batch, complete rows only
+    assert [os.path.basename(r["path"]) for r in rows] == ["ct.dcm"] * 2 + ["empty.png"] * 2
+    assert all(None not in row and row["status"] in ("ok", "error") for row in rows)
+    assert len(read_audit()) == len(rows)  # the audit trail matches the CSV
+    assert not list(tmp_path.glob(".partial.csv*"))
