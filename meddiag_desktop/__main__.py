@@ -34,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_test:
         if not args.show:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from .qt.app import setup_logging
         from .qt.self_test import run_self_test
 
+        setup_logging()
         return run_self_test(device=args.device or "auto", task=args.task)
     from .qt.app import run_app
 

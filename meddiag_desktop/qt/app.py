@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
+import os
 import re
 import sys
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 from .. import __version__
@@ -30,14 +30,29 @@ class RedactingFormatter(logging.Formatter):
         return redact_paths(super().format(record))
 
 
+def _rotate(path: Path, max_bytes: int = 1_000_000, keep: int = 3) -> None:
+    """At start-up: log -> log.1 -> ... -> log.<keep> once it is over ``max_bytes``."""
+    try:
+        if path.stat().st_size < max_bytes:
+            return
+        for i in range(keep - 1, 0, -1):
+            older = path.with_name(f"{path.name}.{i}")
+            if older.exists():
+                os.replace(older, path.with_name(f"{path.name}.{i + 1}"))
+        os.replace(path, path.with_name(f"{path.name}.1"))
+    except OSError:
+        pass
+
+
 def setup_logging(level: int = logging.INFO) -> Path:
-    """Log the ``meddiag_desktop`` package to a rotating file in ``user_log_dir()``; returns its path."""
+    """Log the ``meddiag_desktop`` package to a file in ``user_log_dir()`` (rotated at start-up)."""
     from meddiag_desktop.core.paths import user_log_dir
 
     path = user_log_dir() / LOG_FILE
     logger = logging.getLogger("meddiag_desktop")
     if not any(getattr(h, "baseFilename", None) == str(path) for h in logger.handlers):
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        _rotate(path)
+        handler = logging.FileHandler(path, encoding="utf-8")
         handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(level)
@@ -47,8 +62,7 @@ def setup_logging(level: int = logging.INFO) -> Path:
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication (reused when one exists, as under pytest-qt)."""
     app = QApplication.instance()
-    if app is None:
-        QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    if app is None:  # (Qt 6 already scales by the screen's exact factor)
         app = QApplication(argv if argv is not None else [sys.argv[0] if sys.argv else "meddiag-desktop"])
         app.setStyle("Fusion")
     app.setApplicationName("MedDiag Desktop")
@@ -66,7 +80,7 @@ class ExceptionDialogHook(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.raised.connect(self._show, Qt.ConnectionType.QueuedConnection)
+        self.raised.connect(self._show)  # queued when raised in another thread
         self._open = 0
         self._previous = None
 
@@ -90,7 +104,7 @@ class ExceptionDialogHook(QObject):
         details = "".join(traceback.format_exception(exc_type, exc, tb))
         log.error("unhandled exception: %s", details)
         message = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
-        self.raised.emit(message, details)  # queued: safe from any thread, never re-entrant
+        self.raised.emit(message, details)
 
     @Slot(str, str)
     def _show(self, message: str, details: str) -> None:
@@ -120,12 +134,26 @@ def build_window(device: str | None = None, task: str | None = None, store=None)
     return app, window
 
 
+def _quit_on_signals(app: QApplication) -> QTimer:
+    """Ctrl+C / SIGTERM close the window properly (settings saved, workers joined). Python handles
+    signals only when it runs, so a timer lets it run now and then."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.closeAllWindows())
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
+
+
 def run_app(files: list[str] | None = None, device: str | None = None, task: str | None = None) -> int:
     app, window = build_window(device=device, task=task)
     hook = ExceptionDialogHook(app).install()
+    _quit_on_signals(app)
     window.show()
     if files:
-        window.open_files(files)
+        QTimer.singleShot(0, lambda: window.open_files(files))  # after the first paint
     try:
         return app.exec()
     finally:

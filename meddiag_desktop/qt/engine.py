@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 FAMILY_ORDER = ("cnn", "rnn", "transformer")
 FAMILY_NAMES = {"cnn": "CNN", "rnn": "RNN", "transformer": "Transformer"}
 METHOD_NAMES = {"gradcam": "Grad-CAM", "attention": "Attention rollout", "occlusion": "Occlusion"}
-DEVICE_CHOICES = ("auto", "cpu", "gpu")
 PREFERRED_TASK = "pneumonia"
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QStyle, QWidget
 
-from .workers import gui_only
+from .guard import gui_only
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
@@ -19,6 +19,8 @@ class FileList(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setUniformItemSizes(True)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setIconSize(QSize(16, 16))
         self.setToolTip("Opened images (↑/↓ or Page Up/Down to switch, Delete to remove)")
         self.setAcceptDrops(False)  # drops go to the main window
         self._items: dict[str, QListWidgetItem] = {}

@@ -1,10 +1,13 @@
-"""Image view: zoom (wheel), pan (drag), fit, window/level and the heat-map overlay.
+"""Image view: zoom (wheel), pan (left drag), fit, window/level (right drag) and the heat-map overlay.
 
 pyqtgraph with ``axisOrder='row-major'`` (numpy (H, W) as rows x columns). Grey images are shown
-from ``LoadedImage.raw`` (source units: HU for CT, 12/16-bit values...) so the level bar beside the
-image is a true window/level control, starting at the DICOM window when the file has one.
-MONOCHROME1 is shown with an inverted grey scale. Pixel spacing, when anisotropic, sets the aspect.
+from ``LoadedImage.raw`` (source units: HU for CT, 12/16-bit values...), so window/level works in
+those units and starts at the DICOM window when the file has one, else at the image's min..max.
+Right-drag as in PACS viewers: horizontal = window width, vertical = level. MONOCHROME1 uses an
+inverted grey scale. Anisotropic pixel spacing sets the aspect ratio.
 
+Only the image and overlay live in the scene (no histogram item): every repaint of the scene runs
+pyqtgraph's Python paint code in the GUI thread, so it is kept small.
 The main window imports this module only after its first paint: pyqtgraph takes ~1 s to import.
 """
 from __future__ import annotations
@@ -14,11 +17,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from .workers import gui_only
+from .guard import gui_only
 
 HEAT_COLORMAP = "turbo"
-_GREY = {"mode": "rgb", "ticks": [(0.0, (0, 0, 0, 255)), (1.0, (255, 255, 255, 255))]}
-_GREY_INVERTED = {"mode": "rgb", "ticks": [(0.0, (255, 255, 255, 255)), (1.0, (0, 0, 0, 255))]}
+_INVERTED_GREY = np.repeat(np.arange(255, -1, -1, dtype=np.uint8)[:, None], 3, axis=1)
 
 
 def heat_lookup_table(n: int = 256) -> np.ndarray:
@@ -27,6 +29,22 @@ def heat_lookup_table(n: int = 256) -> np.ndarray:
     ramp = np.clip((np.linspace(0.0, 1.0, n) - 0.15) / 0.45, 0.0, 1.0)
     lut[:, 3] = np.round(255 * ramp).astype(np.uint8)
     return lut
+
+
+class _ImageViewBox(pg.ViewBox):
+    """ViewBox whose right-button drag sets window/level instead of zooming."""
+
+    def __init__(self, on_window_drag, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._on_window_drag = on_window_drag
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            delta = ev.screenPos() - ev.lastScreenPos()
+            self._on_window_drag(delta.x(), delta.y(), ev.isStart())
+            return
+        super().mouseDragEvent(ev, axis)
 
 
 class ImageViewer(QWidget):
@@ -40,8 +58,9 @@ class ImageViewer(QWidget):
         self.graphics.setBackground("#111315")
         self.graphics.setAcceptDrops(False)  # drops go to the main window
         self.graphics.viewport().setAcceptDrops(False)
-        self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.view = _ImageViewBox(self._drag_window, lockAspect=True, invertY=True, enableMenu=False)
         self.view.setDefaultPadding(0.01)
+        self.graphics.addItem(self.view)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.overlay = pg.ImageItem(axisOrder="row-major")
         self.overlay.setZValue(10)
@@ -50,11 +69,6 @@ class ImageViewer(QWidget):
         self.overlay.hide()
         self.view.addItem(self.image)
         self.view.addItem(self.overlay)
-        self.histogram = pg.HistogramLUTItem(image=self.image, fillHistogram=True)
-        self.histogram.setToolTip("Window / level: drag the bar's edges to set the window, its middle to "
-                                  "move the level. R resets it.")
-        self.graphics.addItem(self.histogram, row=0, col=1)
-        self.histogram.sigLevelsChanged.connect(self._on_levels)
         self.view.sigRangeChanged.connect(self._update_caption)
 
         self.caption = QLabel()
@@ -65,11 +79,12 @@ class ImageViewer(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.caption)
-        self.setToolTip("Wheel: zoom · drag: pan · F: fit to window")
+        self.graphics.setToolTip("Wheel: zoom · left drag: pan · right drag: window/level · F: fit · R: reset W/L")
 
         self._loaded = None
-        self._default_levels = (0.0, 1.0)
         self._grey = True
+        self._levels = self._default_levels = (0.0, 1.0)
+        self._data_range = 1.0
         self._overlay_enabled = False
         self._heatmap_key = None
         self._update_caption()
@@ -83,31 +98,31 @@ class ImageViewer(QWidget):
     def set_image(self, loaded) -> None:
         """Show a core.io.LoadedImage; resets window/level and fits it to the window."""
         self._loaded = loaded
-        self.set_heatmap(None)
+        self._heatmap_key = None
+        self.overlay.clear()
+        self._apply_overlay_visibility()
         meta = loaded.meta
         self._grey = loaded.array.ndim == 2
         if self._grey:
             data = loaded.raw
-            self._default_levels = self._initial_levels(data, meta.window)
+            lo, hi = float(data.min()), float(data.max())
+            self._data_range = (hi - lo) or 1.0
+            self._default_levels = self._initial_levels(lo, hi, meta.window)
             inverted = (meta.photometric or "").upper() == "MONOCHROME1"
-            self.histogram.gradient.restoreState(_GREY_INVERTED if inverted else _GREY)
-            self.image.setImage(data, levels=self._default_levels)
-            self.histogram.setLevels(*self._default_levels)
-        else:
+            self.image.setImage(data, levels=self._default_levels, lut=_INVERTED_GREY if inverted else None)
+        else:  # colour: shown as stored, no window/level
             self._default_levels = (0.0, 1.0)
-            self.histogram.gradient.restoreState(_GREY)  # an RGB image takes no look-up table
-            self.image.setImage(loaded.array, levels=self._default_levels)
-        self.histogram.setVisible(self._grey)
+            self.image.setImage(loaded.array, levels=self._default_levels, lut=None)
+        self._levels = self._default_levels
         self.image.setRect(self._rect())
         self.fit()
-        self._on_levels()
+        self._levels_changed()
 
     @staticmethod
-    def _initial_levels(data: np.ndarray, window) -> tuple[float, float]:
+    def _initial_levels(lo: float, hi: float, window) -> tuple[float, float]:
         if window is not None and window[1] > 0:
             centre, width = window
             return float(centre - width / 2), float(centre + width / 2)
-        lo, hi = float(data.min()), float(data.max())
         return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
     def _rect(self) -> QRectF:
@@ -133,18 +148,37 @@ class ImageViewer(QWidget):
     def zoom(self, factor: float) -> None:
         self.view.scaleBy((1.0 / factor, 1.0 / factor))
 
-    def reset_levels(self) -> None:
-        if self._loaded is not None and self._grey:
-            self.histogram.setLevels(*self._default_levels)
-
+    # ------------------------------------------------------------------ window / level
     def window_level(self) -> tuple[float, float] | None:
         """(centre, width) of the current window, None for colour images or no image."""
         if self._loaded is None or not self._grey:
             return None
-        lo, hi = self.histogram.getLevels()
+        lo, hi = self._levels
         return (lo + hi) / 2, hi - lo
 
-    def _on_levels(self, *_) -> None:
+    @gui_only
+    def set_window_level(self, centre: float, width: float) -> None:
+        if self._loaded is None or not self._grey:
+            return
+        width = max(float(width), self._data_range * 1e-4)
+        self._levels = (centre - width / 2, centre + width / 2)
+        self.image.setLevels(self._levels)
+        self._levels_changed()
+
+    def reset_levels(self) -> None:
+        if self._loaded is not None and self._grey:
+            centre, width = (self._default_levels[0] + self._default_levels[1]) / 2, np.ptp(self._default_levels)
+            self.set_window_level(centre, width)
+
+    def _drag_window(self, dx: float, dy: float, _start: bool) -> None:
+        wl = self.window_level()
+        if wl is None:
+            return
+        step = self._data_range / 500.0  # a 500 px drag spans the image's whole range
+        centre, width = wl
+        self.set_window_level(centre - dy * step, width + dx * step)
+
+    def _levels_changed(self) -> None:
         self._update_caption()
         wl = self.window_level()
         if wl is not None:
@@ -157,7 +191,7 @@ class ImageViewer(QWidget):
         parts = []
         wl = self.window_level()
         if wl is not None:
-            parts.append(f"W {wl[1]:.6g} · L {wl[0]:.6g}")
+            parts.append(f"W {wl[1]:.5g} · L {wl[0]:.5g}")
         pixel = self.view.viewPixelSize()[0]
         if pixel and pixel > 0:
             parts.append(f"zoom {100.0 / pixel:.0f} %")

@@ -1,8 +1,10 @@
 """The main window: file list | image view | predictions panel, menus, status bar.
 
-Start-up order keeps the first paint cheap: this module imports only PySide6 and light modules;
-after the first paint ``start()`` queues "load models" (torch, in the models lane) and builds the
-pyqtgraph image view. Background work goes through two ``JobRunner`` lanes:
+Start-up keeps the first paint cheap. ``__init__`` builds only a light shell (banner, menu titles,
+splitter with placeholders, status bar) from a few PySide6 classes - even importing Qt's ``Qt``
+namespace costs ~50 ms. After the first paint ``start()`` builds the rest (file list, predictions
+panel, actions), queues "load models" (torch, in the models lane) and then builds the pyqtgraph
+image view. Background work goes through two ``workers.JobRunner`` lanes:
 
 * ``io``     - reading image files, so an image shows even while models load or explain;
 * ``models`` - loading models, predictions, explanations and background prefetch (by priority).
@@ -15,23 +17,19 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSplitter,
-    QStackedWidget, QToolBar, QVBoxLayout, QWidget,
-)
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from .. import __version__
-from . import dialogs, engine
-from .engine import METHOD_NAMES, HeatMap, ModelSession, Prediction, PredictionFailed, family_name
-from .file_list import FileList
-from .predictions import PredictionsPanel
-from .settings import Settings
+from .guard import gui_only
+from .settings import DEVICE_CHOICES, Settings
 from .style import NOTICE_TEXT, STYLE_SHEET
-from .workers import Job, JobError, JobRunner, Progress, gui_only
+
+if TYPE_CHECKING:
+    from .engine import HeatMap, SessionInfo
+    from .workers import Job, JobError, JobRunner, Progress
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +37,7 @@ IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp *.jp
                 "*.dcm *.dicom *.ima);;DICOM (*.dcm *.dicom *.ima);;All files (*)")
 MAX_FOLDER_FILES = 1000
 PRIORITY = {"session": 100, "predict": 50, "explain": 40, "prefetch": 0}
+PREFETCH_AHEAD = 2  # queued + running background predictions
 
 
 def _name(path: str) -> str:
@@ -58,19 +57,35 @@ def expand_paths(paths) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _import_image_view(progress, cancel) -> None:
+    from . import image_view  # noqa: F401
+
+
 class _LRU(OrderedDict):
-    def __init__(self, capacity: int) -> None:
+    """Least-recently-used cache bounded by entries and by bytes (big DICOMs are hundreds of MB)."""
+
+    def __init__(self, capacity: int, max_bytes: int, size_of) -> None:
         super().__init__()
-        self.capacity = capacity
+        self.capacity, self.max_bytes, self.size_of = capacity, max_bytes, size_of
 
     def put(self, key, value, keep=None) -> None:
         self[key] = value
         self.move_to_end(key)
+        total = sum(self.size_of(v) for v in self.values())
         for old in list(self):
-            if len(self) <= self.capacity:
+            if len(self) <= self.capacity and total <= self.max_bytes:
                 break
             if old != key and old != keep:
+                total -= self.size_of(self[old])
                 del self[old]
+
+
+def _image_bytes(loaded) -> int:
+    return loaded.array.nbytes + loaded.raw.nbytes
+
+
+def _heatmap_bytes(heat) -> int:
+    return heat.heatmap.nbytes
 
 
 class MainWindow(QMainWindow):
@@ -89,18 +104,20 @@ class MainWindow(QMainWindow):
         self.dialogs_enabled = dialogs_enabled
         self.device_choice = device or self.settings.device
         self.task_choice = task or self.settings.task
-        self.session = ModelSession(store)  # used only by jobs on the models lane
-        self.info: engine.SessionInfo | None = None
-        self.io_lane = JobRunner("io", self)
-        self.model_lane = JobRunner("models", self)
-        self.model_lane.busyChanged.connect(self._on_models_busy)
+        self._store = store
+        self.session = None  # engine.ModelSession, used only by jobs on the models lane
+        self.info: SessionInfo | None = None
+        self.io_lane: JobRunner | None = None
+        self.model_lane: JobRunner | None = None
         self.current: str | None = None
-        self.images = _LRU(16)  # path -> core.io.LoadedImage
+        self.images = _LRU(16, 768 << 20, _image_bytes)  # path -> core.io.LoadedImage
         self.image_errors: dict[str, str] = {}
         self.results: dict[tuple[str, str], object] = {}  # (path, model id) -> Result | error text
-        self.heatmaps = _LRU(32)  # (path, model id, method) -> engine.HeatMap
+        self.heatmaps = _LRU(32, 256 << 20, _heatmap_bytes)  # (path, model id, method) -> engine.HeatMap
         self._inflight: dict[tuple, Job] = {}
+        self._prefetch_queue: list[str] = []
         self.viewer = None  # image_view.ImageViewer, built after the first paint
+        self.file_list = self.panel = None  # built by start()
         self._started = False
         self._closed = False
         self.overlay_enabled = self.settings.overlay_visible
@@ -109,47 +126,31 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("MedDiag Desktop")
         self.setAcceptDrops(True)
         self.setStyleSheet(STYLE_SHEET)
-        self._build_ui()
-        self._build_actions()
-        self._restore_settings()
+        self._build_shell()
 
     # ================================================================== building
-    def _build_ui(self) -> None:
+    def _build_shell(self) -> None:
+        """What the first paint shows; start() fills in the rest."""
         self.notice = QLabel(f"⚠  {NOTICE_TEXT}")
         self.notice.setObjectName("noticeBanner")
         self.notice.setToolTip("The models are research prototypes: every finding must be confirmed by a "
                                "qualified clinician.")
-        self.file_list = FileList()
-        self.file_list.currentPathChanged.connect(self._show)
         self.placeholder = QLabel("Open images with Ctrl+O, or drop files here")
-        self.placeholder.setObjectName("placeholder")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setObjectName("placeholder")  # centred by the style sheet
         self.placeholder.setWordWrap(True)
         self.viewer_stack = QStackedWidget()
         self.viewer_stack.addWidget(self.placeholder)
         self.viewer_stack.setMinimumWidth(320)
-        self.panel = PredictionsPanel()
-        self.panel.overlayToggled.connect(self.set_overlay_enabled)
-        self.panel.overlayOpacityChanged.connect(self.set_overlay_opacity)
-        self.panel.explainChoiceChanged.connect(self._refresh_overlay)
-        self.panel.set_opacity(self.overlay_opacity)
-        self.panel.show_status("Loading models…")
-        scroll = QScrollArea()
-        scroll.setWidget(self.panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setMinimumWidth(420)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.file_list)
-        self.splitter.addWidget(self.viewer_stack)
-        self.splitter.addWidget(scroll)
-        self.splitter.setStretchFactor(0, 0)
+        list_stub, panel_stub = QListWidget(), QLabel("Loading models…")
+        list_stub.setMinimumWidth(150)
+        panel_stub.setObjectName("panelStub")
+        panel_stub.setMinimumWidth(420)
+        self.splitter = QSplitter()  # horizontal
+        for widget in (list_stub, self.viewer_stack, panel_stub):
+            self.splitter.addWidget(widget)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([220, 640, 580])
         self.splitter.setChildrenCollapsible(False)
-        self.file_list.setMinimumWidth(150)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -158,123 +159,59 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.notice)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-
-        self.job_progress = QProgressBar()
-        self.job_progress.setObjectName("jobProgress")
-        self.job_progress.setRange(0, 0)
-        self.job_progress.setTextVisible(False)
-        self.job_progress.hide()
+        self.menus = {name: self.menuBar().addMenu(name) for name in ("&File", "&View", "&Settings", "&Help")}
+        self.toolbar = self.addToolBar("Main")
+        self.toolbar.setObjectName("mainToolbar")
+        self.toolbar.setMovable(False)
         self.device_label = QLabel("Device: –")
         self.device_label.setToolTip("Where the models run (Settings → Device)")
-        self.statusBar().addPermanentWidget(self.job_progress)
         self.statusBar().addPermanentWidget(self.device_label)
-
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
-        action.setToolTip(tip or text)
-        action.setStatusTip(tip or text)
-        action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        self.addAction(action)  # shortcuts work even with the menu bar hidden
-        return action
-
-    def _build_actions(self) -> None:
-        Key = QKeySequence.StandardKey
-        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence(Key.Open),
-                                        "Open one or more images (PNG, JPEG, TIFF, BMP, DICOM…)")
-        self.remove_action = self._action("&Remove from list", self.remove_current, QKeySequence(Key.Delete),
-                                          "Remove the selected image from the list")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence("Ctrl+Q"), "Quit MedDiag Desktop")
-        self.fit_action = self._action("&Fit to window", self.fit, QKeySequence("F"), "Fit the image to the window (F)")
-        self.zoom_in_action = self._action("Zoom &in", lambda: self._zoom(1.25),
-                                           [QKeySequence(Key.ZoomIn), QKeySequence("+")], "Zoom in (+)")
-        self.zoom_out_action = self._action("Zoom &out", lambda: self._zoom(0.8),
-                                            [QKeySequence(Key.ZoomOut), QKeySequence("-")], "Zoom out (-)")
-        self.reset_wl_action = self._action("&Reset window/level", self._reset_levels, QKeySequence("R"),
-                                            "Back to the image's own window/level (R)")
-        self.overlay_action = self._action("Show &heat-map", self.set_overlay_enabled, QKeySequence("H"),
-                                           "Overlay the selected model's heat-map (H)", checkable=True)
-        self.overlay_action.setChecked(self.overlay_enabled)
-        self.next_action = self._action("&Next image", lambda: self.file_list.step(1),
-                                        QKeySequence(Qt.Key.Key_PageDown), "Next image (Page Down)")
-        self.prev_action = self._action("&Previous image", lambda: self.file_list.step(-1),
-                                        QKeySequence(Qt.Key.Key_PageUp), "Previous image (Page Up)")
-
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction(self.open_action)
-        samples = menu.addMenu("Open &sample")
-        samples.setToolTipsVisible(True)
-        from meddiag_desktop.core.paths import resource_path  # platformdirs only
-
-        sample_dir = resource_path("samples")
-        for sample in sorted(sample_dir.glob("*")) if sample_dir.is_dir() else []:
-            if sample.is_file() and not sample.name.startswith("."):
-                samples.addAction(sample.name, lambda _=False, p=str(sample): self.open_files([p]))
-        samples.setEnabled(not samples.isEmpty())
-        menu.addAction(self.remove_action)
-        menu.addSeparator()
-        menu.addAction(self.quit_action)
-
-        menu = self.menuBar().addMenu("&View")
-        for action in (self.fit_action, self.zoom_in_action, self.zoom_out_action, self.reset_wl_action):
-            menu.addAction(action)
-        menu.addSeparator()
-        menu.addAction(self.overlay_action)
-        menu.addSeparator()
-        menu.addAction(self.next_action)
-        menu.addAction(self.prev_action)
-
-        menu = self.menuBar().addMenu("&Settings")
-        device_menu = menu.addMenu("&Device")
-        device_menu.setToolTipsVisible(True)
-        self.device_group = QActionGroup(self)
-        self.device_actions: dict[str, QAction] = {}
-        for name, text, tip in (("auto", "&Auto", "GPU when one is available, else CPU"),
-                                ("cpu", "&CPU", "Always run the models on the CPU"),
-                                ("gpu", "&GPU (CUDA)", "Run the models on the CUDA GPU")):
-            action = QAction(text, self, checkable=True)
-            action.setToolTip(tip)
-            action.setData(name)
-            action.triggered.connect(lambda _=False, n=name: self.set_device(n))
-            self.device_group.addAction(action)
-            device_menu.addAction(action)
-            self.device_actions[name] = action
-        self.device_actions["gpu"].setEnabled(False)  # until the models lane knows CUDA is there
-        self.device_actions.get(self.device_choice, self.device_actions["auto"]).setChecked(True)
-        self.task_menu = menu.addMenu("&Task")
-        self.task_group = QActionGroup(self)
-
-        menu = self.menuBar().addMenu("&Help")
-        menu.addAction("&About MedDiag Desktop", self._about)
-
-        toolbar = QToolBar("Main")
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setMovable(False)
-        toolbar.addAction(self.open_action)
-        toolbar.addAction(self.fit_action)
-        toolbar.addAction(self.reset_wl_action)
-        toolbar.addAction(self.overlay_action)
-        toolbar.addSeparator()
-        self.task_label = QLabel(" Task: ")
-        self.task_combo = QComboBox()
-        self.task_combo.setToolTip("Diagnostic task: which models are shown")
-        self.task_combo.setMinimumContentsLength(18)
-        self.task_combo.activated.connect(lambda i: self.set_task(self.task_combo.itemData(i)))
-        self.task_label_action = toolbar.addWidget(self.task_label)
-        self.task_combo_action = toolbar.addWidget(self.task_combo)
-        self.task_label_action.setVisible(False)
-        self.task_combo_action.setVisible(False)
-        self.addToolBar(toolbar)
-
-    def _restore_settings(self) -> None:
         geometry = self.settings.geometry
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1440, 900)
+
+    def _build_rest(self) -> None:
+        from PySide6.QtWidgets import QScrollArea
+
+        from .engine import ModelSession
+        from .file_list import FileList
+        from .predictions import PredictionsPanel
+        from .workers import JobRunner
+
+        self.session = ModelSession(self._store)
+        self.io_lane = JobRunner("io", self)
+        self.model_lane = JobRunner("models", self)
+        self.file_list = FileList()
+        self.file_list.currentPathChanged.connect(self._show)
+        self.file_list.setMinimumWidth(150)
+        self.panel = PredictionsPanel()
+        self.panel.overlayToggled.connect(self.set_overlay_enabled)
+        self.panel.overlayOpacityChanged.connect(self.set_overlay_opacity)
+        self.panel.explainChoiceChanged.connect(self._refresh_overlay)
+        self.panel.set_opacity(self.overlay_opacity)
+        self.panel.show_status("Loading models…")
+        # kept as attributes: PySide's replaceWidget() does not hand ownership to the splitter
+        self.panel_scroll = QScrollArea()
+        self.panel_scroll.setWidget(self.panel)
+        self.panel_scroll.setWidgetResizable(True)
+        self.panel_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.panel_scroll.setMinimumWidth(420)
+        sizes = self.splitter.sizes()
+        for index, widget in ((0, self.file_list), (2, self.panel_scroll)):
+            self.splitter.replaceWidget(index, widget).deleteLater()
+        self.splitter.setSizes(sizes)
         state = self.settings.splitter_state
         if state is not None:
             self.splitter.restoreState(state)
+
+        # A plain label, not an animated busy bar: its repaints would cost the GUI thread while jobs run.
+        self.job_status = QLabel("")
+        self.job_status.setObjectName("jobStatus")
+        self.statusBar().insertPermanentWidget(0, self.job_status)
+        self.model_lane.busyChanged.connect(self._on_models_busy)
+        from .actions import build_actions
+
+        build_actions(self)
 
     def _save_settings(self) -> None:
         self.settings.geometry = self.saveGeometry()
@@ -284,23 +221,34 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     # ================================================================== start-up
-    def event(self, event: QEvent) -> bool:
-        handled = super().event(event)
-        if event.type() == QEvent.Type.Paint and not self._started:
-            QTimer.singleShot(0, self.start)  # first paint done: now the slow parts
-        elif event.type() == QEvent.Type.Show and not self._started:
-            QTimer.singleShot(500, self.start)  # in case no paint event ever comes (hidden tests)
-        return handled
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._started:
+            QTimer.singleShot(0, self.start)  # first paint done: now the slower parts
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._started:
+            QTimer.singleShot(300, self.start)  # in case no paint ever comes
 
     def start(self) -> None:
-        """Load the models (worker) and build the image view; called once after the first paint."""
+        """Build the rest of the window, load the models (worker) and build the image view.
+        Runs once, right after the first paint (or on first use)."""
         if self._started or self._closed:
             return
         self._started = True
+        self._build_rest()
         self.load_models()
         # Import the image readers (pydicom, Pillow) in the io lane now rather than on the first open.
+        from . import engine
+        from .workers import Job
+
         self._submit(self.io_lane, ("warm-up",), Job(engine.warm_up_io, name="warm up", tag="warm-up"), -1)
-        QTimer.singleShot(0, self._ensure_viewer)
+        # pyqtgraph takes ~1 s to import: do it in the io lane (importing creates no QObject), then
+        # build the view here in the GUI thread.
+        job = Job(_import_image_view, name="import image view", tag="warm-up")
+        job.finished.connect(self._ensure_viewer)
+        self._submit(self.io_lane, ("import-view",), job, 1)
 
     def _ensure_viewer(self):
         if self.viewer is None and not self._closed:
@@ -310,12 +258,18 @@ class MainWindow(QMainWindow):
             self.viewer.set_overlay_opacity(self.overlay_opacity)
             self.viewer.set_overlay_enabled(self.overlay_enabled)
             self.viewer_stack.addWidget(self.viewer)
+            if self.current is None:  # paint it once now (same dark background as the placeholder),
+                self.viewer_stack.setCurrentWidget(self.viewer)  # so its first-show cost is not
+                QTimer.singleShot(0, self._back_to_placeholder)  # paid when the first image opens
             self.viewerReady.emit()
         return self.viewer
 
     # ================================================================== models
     def load_models(self) -> None:
         """(Re)load the models of the chosen task on the chosen device, in the models lane."""
+        from . import engine
+        from .workers import Job
+
         for tag in ("session", "predict", "prefetch", "explain"):
             self.model_lane.cancel(tag)
         self.info = None
@@ -364,6 +318,8 @@ class MainWindow(QMainWindow):
                 "(see the README), or add your own models.")
 
     def _update_tasks(self, info) -> None:
+        from PySide6.QtGui import QAction
+
         from meddiag_desktop.core.tasks import TASKS
 
         self.task_combo.clear()
@@ -387,13 +343,19 @@ class MainWindow(QMainWindow):
     def set_task(self, task: str) -> None:
         if not task or (self.info is not None and task == self.info.task):
             return
+        if not self._started:
+            self.task_choice = self.settings.task = task
+            return
         self.task_choice = self.settings.task = task
         self.load_models()
 
     def set_device(self, name: str) -> None:
         """auto | cpu | gpu (saved); reloads the models on it."""
-        if name not in engine.DEVICE_CHOICES:
+        if name not in DEVICE_CHOICES:
             raise ValueError(name)
+        if not self._started:
+            self.device_choice = self.settings.device = name
+            return
         self.device_actions[name].setChecked(True)
         if name == self.device_choice and self.info is not None:
             return
@@ -403,6 +365,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================== files
     def open_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         paths, _ = QFileDialog.getOpenFileNames(self, "Open images", self.settings.last_folder, IMAGE_FILTER)
         if paths:
             self.open_files(paths)
@@ -410,8 +374,9 @@ class MainWindow(QMainWindow):
     def open_files(self, paths) -> list[str]:
         """Add files (a folder adds its files) to the list and show the first one."""
         paths = expand_paths(paths)
-        if not paths:
+        if not paths or self._closed:
             return []
+        self.start()
         added = self.file_list.add_paths(paths)
         self.settings.last_folder = os.path.dirname(paths[0])
         log.info("opened %d file(s)", len(added))
@@ -421,7 +386,7 @@ class MainWindow(QMainWindow):
         return added
 
     def remove_current(self) -> None:
-        path = self.file_list.current_path()
+        path = self.file_list.current_path() if self.file_list is not None else None
         if path is None:
             return
         for key in [k for k in self._inflight if len(k) > 1 and k[1] == path]:
@@ -471,13 +436,23 @@ class MainWindow(QMainWindow):
             self.images.move_to_end(path)
             self._display(path, self.images[path])
         else:
-            self._placeholder(f"Loading {_name(path)}…")
-            self.panel.clear_results(pending=False)
+            # The previous image and its results stay until this one is read (usually a few ms): no
+            # flash, and no costly swap of the image view for the placeholder.
+            if self.viewer_stack.currentWidget() is self.placeholder:
+                self._placeholder(f"Loading {_name(path)}…")
+            self.statusBar().showMessage(f"Loading {_name(path)}…", 2000)
             if ("load", path) not in self._inflight:
+                from . import engine
+                from .workers import Job
+
                 job = Job(engine.open_image, path, name="open image", tag="load")
                 job.returned.connect(lambda loaded, p=path: self._on_image_loaded(p, loaded))
                 job.errored.connect(lambda err, p=path: self._on_image_failed(p, err))
                 self._submit(self.io_lane, ("load", path), job, 0)
+
+    def _back_to_placeholder(self) -> None:
+        if self.viewer is not None and not self.viewer.has_image:
+            self.viewer_stack.setCurrentWidget(self.placeholder)
 
     def _placeholder(self, text: str) -> None:
         self.placeholder.setText(text)
@@ -495,13 +470,18 @@ class MainWindow(QMainWindow):
         self.file_list.set_state(path, "error", error.message)
         if path == self.current:
             self._placeholder(f"Cannot open {_name(path)}:\n{error.message}")
+            self.statusBar().clearMessage()
+            self.panel.clear_results(pending=False)
+            self.panel.set_image_info(None)
             self.report_error("Cannot open image", f"{_name(path)}: {error.message}", error.details)
 
     @gui_only
     def _display(self, path: str, loaded) -> None:
         viewer = self._ensure_viewer()
         viewer.set_image(loaded)
-        self.viewer_stack.setCurrentWidget(viewer)
+        if self.viewer_stack.currentWidget() is not viewer:
+            self.viewer_stack.setCurrentWidget(viewer)
+        self.statusBar().clearMessage()
         self.panel.set_image_info(loaded.meta)
         if self.info is not None and self.info.cards:
             self.panel.show_status("")
@@ -542,26 +522,37 @@ class MainWindow(QMainWindow):
             if not (tag == "predict" and running.tag == "prefetch" and running.state == "queued"):
                 return
             running.cancel()  # promote a queued prefetch to an immediate prediction
+        from . import engine
+        from .workers import Job
+
         job = Job(engine.predict, self.session, path, image, tuple(card_ids), name="predict", tag=tag)
         job.yielded.connect(self._on_prediction_event)
+        if tag == "prefetch":
+            job.finished.connect(self._pump_prefetch)
         job.errored.connect(lambda err: self._on_job_error("Prediction failed", err))
         self._submit(self.model_lane, key, job, PRIORITY[tag])
 
     def _schedule_prefetch(self) -> None:
-        """Predict the other listed files in the background (lowest priority), to fill the cache."""
+        """Predict the other listed files in the background (lowest priority), to fill the cache.
+        At most PREFETCH_AHEAD jobs exist at a time: opening 1000 files creates no 1000 jobs."""
+        self._prefetch_queue = [p for p in self.file_list.paths() if p != self.current] if self.file_list else []
+        self._pump_prefetch()
+
+    def _pump_prefetch(self) -> None:
         ids = self.model_ids()
         if not ids or self._closed:
             return
-        for path in self.file_list.paths():
-            if path == self.current or path in self.image_errors or ("predict", path) in self._inflight:
-                continue
+        while self._prefetch_queue and len(self.model_lane.jobs("prefetch")) < PREFETCH_AHEAD:
+            path = self._prefetch_queue.pop(0)
             missing = [i for i in ids if (path, i) not in self.results]
-            if missing:
+            if missing and path not in self.image_errors and ("predict", path) not in self._inflight:
                 self._request_predictions(path, missing, None, "prefetch")
 
     @Slot(object)
     @gui_only
     def _on_prediction_event(self, event) -> None:
+        from .engine import Prediction, PredictionFailed
+
         if isinstance(event, Prediction):
             self.results[(event.path, event.model)] = event.result
             if event.path == self.current:
@@ -580,6 +571,8 @@ class MainWindow(QMainWindow):
     def _update_file_state(self, path: str) -> None:
         if self.info is None or not self.predictions_complete(path):
             return
+        from .engine import family_name
+
         lines = []
         for card in self.info.cards:
             result = self.results.get((path, card.id))
@@ -594,6 +587,8 @@ class MainWindow(QMainWindow):
     def set_overlay_enabled(self, enabled: bool) -> None:
         self.overlay_enabled = bool(enabled)
         self.settings.overlay_visible = self.overlay_enabled
+        if not self._started:
+            return
         for widget in (self.overlay_action, self.panel.overlay_check):
             widget.blockSignals(True)
             widget.setChecked(self.overlay_enabled)
@@ -606,7 +601,7 @@ class MainWindow(QMainWindow):
     def set_overlay_opacity(self, opacity: float) -> None:
         self.overlay_opacity = min(1.0, max(0.0, float(opacity)))
         self.settings.overlay_opacity = self.overlay_opacity
-        if round(self.panel.opacity_slider.value()) != round(100 * self.overlay_opacity):
+        if self.panel is not None and round(self.panel.opacity_slider.value()) != round(100 * self.overlay_opacity):
             self.panel.set_opacity(self.overlay_opacity)
         if self.viewer is not None:
             self.viewer.set_overlay_opacity(self.overlay_opacity)
@@ -614,6 +609,12 @@ class MainWindow(QMainWindow):
     @Slot()
     @gui_only
     def _refresh_overlay(self) -> None:
+        from . import engine
+        from .engine import METHOD_NAMES, family_name
+        from .workers import Job
+
+        if self.panel is None:
+            return
         choice = self.panel.explain_choice()
         path = self.current
         if (not self.overlay_enabled or choice is None or self.viewer is None or path is None
@@ -628,8 +629,10 @@ class MainWindow(QMainWindow):
         if heat is not None:
             if self.viewer.heatmap_key != key:
                 self.viewer.set_heatmap(heat.heatmap, key)
-            self.panel.set_explain_caption(f"{METHOD_NAMES.get(method, method)} of the {family_name(arch)} "
-                                           f"for “{heat.target_label}”")
+            caption = f"{METHOD_NAMES.get(method, method)} of the {family_name(arch)} for “{heat.target_label}”"
+            if not float(heat.heatmap.max()) > 0.0:
+                caption += ": empty map (no region raised this prediction)"
+            self.panel.set_explain_caption(caption)
             self.overlayUpdated.emit()
             return
         if self.viewer.heatmap_key != key:
@@ -658,15 +661,17 @@ class MainWindow(QMainWindow):
         if self.viewer is not None:
             self.viewer.fit()
 
-    def _zoom(self, factor: float) -> None:
+    def zoom(self, factor: float) -> None:
         if self.viewer is not None:
             self.viewer.zoom(factor)
 
-    def _reset_levels(self) -> None:
+    def reset_levels(self) -> None:
         if self.viewer is not None:
             self.viewer.reset_levels()
 
-    def _about(self) -> None:
+    def about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.about(self, "About MedDiag Desktop",
                           f"<b>MedDiag Desktop {__version__}</b><p>Offline diagnostic assistant for medical "
                           f"images.</p><p><b>{NOTICE_TEXT}</b></p><p>Models run on this computer; no image "
@@ -682,11 +687,11 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
         if progress.text:
-            self.statusBar().showMessage(progress.text, 3000)
+            self.job_status.setText(progress.text)
 
     @Slot(bool)
     def _on_models_busy(self, busy: bool) -> None:
-        self.job_progress.setVisible(busy)
+        self.job_status.setText("Working…" if busy else "")
 
     def _on_job_error(self, title: str, error: JobError) -> None:
         if title.startswith("Could not load"):
@@ -700,13 +705,16 @@ class MainWindow(QMainWindow):
         log.error("%s: %s", title, message)
         self.errorReported.emit(title, message, details)
         if self.dialogs_enabled and not self._closed:
+            from . import dialogs
+
             dialogs.error_box(self, title, message, details)
 
     def shutdown(self) -> None:
         """Cancel every job and join the worker threads (idempotent)."""
         self._closed = True
-        self.io_lane.shutdown()
-        self.model_lane.shutdown()
+        for lane in (self.io_lane, self.model_lane):
+            if lane is not None:
+                lane.shutdown()
 
     def closeEvent(self, event) -> None:
         if not self._closed:

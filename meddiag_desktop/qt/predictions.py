@@ -6,15 +6,16 @@ Results are duck-typed ``core.inference.Result`` records and cards ``core.storag
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
-    QSizePolicy, QSlider, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider,
+    QVBoxLayout, QWidget,
 )
 
 from .engine import METHOD_NAMES, family_name
+from .guard import gui_only
 from .style import DEMO_TEXT
-from .workers import gui_only
 
 
 def _digits(p: float, threshold: float) -> int:
@@ -25,16 +26,22 @@ def _digits(p: float, threshold: float) -> int:
     return 4
 
 
-def decision_text(card, probabilities: dict[str, float]) -> str | None:
-    """"P(pneumonia) = 0.71 ≥ 0.62 → pneumonia" for binary cards with an operating point, else None."""
+def decision_parts(card, probabilities: dict[str, float]) -> tuple[str, str, str] | None:
+    """("P(pneumonia) = 0.71", "≥ 0.62", "pneumonia") for binary cards with an operating point, else None."""
     pos, threshold, labels = card.positive_label, card.threshold, tuple(card.labels)
     if pos is None or threshold is None or len(labels) != 2 or pos not in probabilities:
         return None
-    p, negative = float(probabilities[pos]), labels[1 - labels.index(pos)]
+    p = float(probabilities[pos])
     d = _digits(p, threshold)
     if p >= threshold:
-        return f"P({pos}) = {p:.{d}f} ≥ {threshold:.2f} → {pos}"
-    return f"P({pos}) = {p:.{d}f} < {threshold:.2f} → {negative}"
+        return f"P({pos}) = {p:.{d}f}", f"≥ {threshold:.2f}", pos
+    return f"P({pos}) = {p:.{d}f}", f"< {threshold:.2f}", labels[1 - labels.index(pos)]
+
+
+def decision_text(card, probabilities: dict[str, float]) -> str | None:
+    """"P(pneumonia) = 0.71 ≥ 0.62 → pneumonia", or None without an operating point."""
+    parts = decision_parts(card, probabilities)
+    return None if parts is None else f"{parts[0]} {parts[1]} → {parts[2]}"
 
 
 def metrics_text(card) -> str:
@@ -42,6 +49,83 @@ def metrics_text(card) -> str:
     parts = [f"{name} {validation[key]['value']:.3f}" for key, name in (("auc", "AUC"), ("accuracy", "accuracy"))
              if isinstance(validation.get(key), dict) and isinstance(validation[key].get("value"), (int, float))]
     return ("validation " + " · ".join(parts)) if parts else "no validation metrics"
+
+
+class ElidedLabel(QLabel):
+    """One-line label that elides its text in the middle instead of widening the layout."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.set_full_text(text)
+
+    def sizeHint(self) -> QSize:  # independent of the text: a new text never relayouts the panel
+        return QSize(40, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width(), 40)
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
+
+
+class ProbabilityBar(QWidget):
+    """A thin bar for a probability in [0, 1]. Painted with update() - QProgressBar.setValue repaints
+    synchronously, which flushes the whole window (image view included) on every value."""
+
+    TRACK, FILL = QColor("#e3e7ec"), QColor("#4a79c4")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._value = 0.0
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        return QSize(80, 7)
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, value: float) -> None:
+        value = min(1.0, max(0.0, float(value)))
+        if value != self._value:
+            self._value = value
+            self.update()
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        rect = QRectF(self.rect())
+        radius = rect.height() / 2
+        painter.setBrush(self.TRACK)
+        painter.drawRoundedRect(rect, radius, radius)
+        if self._value > 0:
+            painter.setBrush(self.FILL)
+            painter.drawRoundedRect(QRectF(rect.x(), rect.y(), max(rect.height(), rect.width() * self._value),
+                                           rect.height()), radius, radius)
+        painter.end()
+
+
+def _wrapping_label(object_name: str) -> QLabel:
+    label = QLabel("")
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    return label
 
 
 class ModelColumn(QFrame):
@@ -52,58 +136,61 @@ class ModelColumn(QFrame):
         self.card = card
         self.setObjectName("modelColumn")
         self.setProperty("demo", bool(card.demo))
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
-        self.setMinimumWidth(170)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        self.setMinimumWidth(160)
 
         title = QLabel(family_name(card.config.arch))
         title.setObjectName("familyTitle")
-        meta = QLabel(f"{card.id} · v{card.version}")
-        meta.setObjectName("modelMeta")
-        meta.setToolTip(f"{card.description or card.id}\n{metrics_text(card)}\nsha256 {card.sha256[:16]}…")
-        self.demo_badge = QLabel(DEMO_TEXT)
-        self.demo_badge.setObjectName("demoBadge")
-        self.demo_badge.setWordWrap(True)
+        self.meta = ElidedLabel(f"{card.id} · v{card.version}")
+        self.meta.setObjectName("modelMeta")
+        self.meta.setToolTip(f"{card.id}, version {card.version}\n{card.description or ''}\n{metrics_text(card)}\n"
+                             f"sha256 {card.sha256[:16]}…".replace("\n\n", "\n"))
+        self.demo_badge = _wrapping_label("demoBadge")
+        self.demo_badge.setText(DEMO_TEXT)
         self.demo_badge.setVisible(bool(card.demo))
         self.demo_badge.setToolTip("This model was not trained on clinical data; its output is meaningless.")
-        self.headline = QLabel("–")
+        self.headline = ElidedLabel("–")
         self.headline.setObjectName("headline")
-        self.headline.setToolTip("The model's decision (at its operating point when it has one) and its "
-                                 "calibrated probability")
-        self.bars: dict[str, QProgressBar] = {}
+        self.headline.setToolTip("The model's decision (at its operating point when it has one)")
+        self.probability = QLabel("")
+        self.probability.setObjectName("probability")
+        self.probability.setToolTip("Calibrated probability of the decision")
+        self.bars: dict[str, ProbabilityBar] = {}
+        self.bar_values: dict[str, QLabel] = {}
         bars = QGridLayout()
         bars.setHorizontalSpacing(6)
-        bars.setVerticalSpacing(3)
-        for row, label in enumerate(card.labels):
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
-            bar.setValue(0)
-            bar.setFormat("")
-            bar.setToolTip(f"Calibrated probability of '{label}'")
-            name = QLabel(label)
+        bars.setVerticalSpacing(1)
+        for i, label in enumerate(card.labels):
+            name = ElidedLabel(label)
             name.setToolTip(label)
-            bars.addWidget(name, row, 0)
-            bars.addWidget(bar, row, 1)
-            self.bars[label] = bar
-        bars.setColumnStretch(1, 1)
-        self.decision = QLabel("")
-        self.decision.setObjectName("decision")
-        self.decision.setWordWrap(True)
+            value = QLabel("")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            bar = ProbabilityBar()
+            bar.setToolTip(f"Calibrated probability of '{label}'")
+            bars.addWidget(name, 2 * i, 0)
+            bars.addWidget(value, 2 * i, 1)
+            bars.addWidget(bar, 2 * i + 1, 0, 1, 2)
+            self.bars[label], self.bar_values[label] = bar, value
+        bars.setColumnStretch(0, 1)
+        self.decision = _wrapping_label("decision")
         self.decision.setToolTip("Operating point chosen on validation data: the decision rule applied to "
                                  "the calibrated probability of the positive finding")
-        self.footer = QLabel(metrics_text(card))
-        self.footer.setObjectName("modelFooter")
-        self.footer.setWordWrap(True)
+        self.footer = _wrapping_label("modelFooter")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
-        layout.setSpacing(5)
+        layout.setSpacing(4)
         layout.addWidget(title)
-        layout.addWidget(meta)
+        layout.addWidget(self.meta)
         layout.addWidget(self.demo_badge)
+        layout.addSpacing(4)
         layout.addWidget(self.headline)
+        layout.addWidget(self.probability)
         layout.addLayout(bars)
+        layout.addSpacing(2)
         layout.addWidget(self.decision)
         layout.addWidget(self.footer)
+        layout.addStretch(1)
         self.result = None
         self.unavailable: str | None = None  # why the model could not be loaded
         self.clear()
@@ -111,11 +198,13 @@ class ModelColumn(QFrame):
     @gui_only
     def clear(self, text: str = "–") -> None:
         self.result = None
-        self.headline.setText(text)
-        for bar in self.bars.values():
-            bar.setValue(0)
-            bar.setFormat("")
+        self.headline.set_full_text(text)
+        self.probability.setText("")
+        for label, bar in self.bars.items():
+            bar.set_value(0.0)
+            self.bar_values[label].setText("")
         self.decision.setText("")
+        self.footer.setText(metrics_text(self.card))
 
     def set_pending(self) -> None:
         self.clear("computing…")
@@ -123,14 +212,18 @@ class ModelColumn(QFrame):
     @gui_only
     def set_result(self, result, device_label: str) -> None:
         self.result = result
-        self.headline.setText(f"{result.label}  {100 * result.probability:.1f} %")
+        self.headline.set_full_text(result.label)
+        self.probability.setText(f"{100 * result.probability:.1f} %")
         for label, bar in self.bars.items():
             p = float(result.probabilities.get(label, 0.0))
-            bar.setValue(round(1000 * p))
-            bar.setFormat(f"{100 * p:.1f} %")
-        rule = decision_text(self.card, result.probabilities)
-        self.decision.setText(f"Operating point: {rule}" if rule else "No operating point: top class shown")
-        self.footer.setText(f"{metrics_text(self.card)}\non {device_label}")
+            bar.set_value(p)
+            self.bar_values[label].setText(f"{100 * p:.1f} %")
+        parts = decision_parts(self.card, result.probabilities)
+        if parts:
+            self.decision.setText(f"Operating point:\n{parts[0]}\n{parts[1]} → {parts[2]}")
+        else:
+            self.decision.setText("No operating point:\ntop class shown")
+        self.footer.setText(f"{metrics_text(self.card)}\nv{self.card.version} on {device_label}")
 
     @gui_only
     def set_error(self, message: str) -> None:
@@ -199,6 +292,7 @@ class PredictionsPanel(QWidget):
         self.info_group = QGroupBox("Image")
         self.info_group.setLayout(self.info_form)
         self.info_group.setToolTip("Technical facts only; patient and study identifiers are never read")
+        self._build_info_rows()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
@@ -293,8 +387,9 @@ class PredictionsPanel(QWidget):
     def set_explain_caption(self, text: str) -> None:
         self.explain_caption.setText(text)
 
-    def _fill_methods(self) -> None:
-        previous = self.method_combo.currentData()
+    def _fill_methods(self, keep: bool = True) -> None:
+        """Methods of the selected model; its default (fastest) one unless ``keep`` finds the previous."""
+        previous = self.method_combo.currentData() if keep else None
         self.method_combo.blockSignals(True)
         self.method_combo.clear()
         for method in self._methods.get(self.model_combo.currentData(), ()):
@@ -304,7 +399,7 @@ class PredictionsPanel(QWidget):
         self.method_combo.blockSignals(False)
 
     def _on_model_choice(self, _index: int) -> None:
-        self._fill_methods()
+        self._fill_methods(keep=False)
         self.explainChoiceChanged.emit()
 
     def _on_opacity(self, value: int, emit: bool = True) -> None:
@@ -313,27 +408,37 @@ class PredictionsPanel(QWidget):
             self.overlayOpacityChanged.emit(value / 100.0)
 
     # ------------------------------------------------------------------ image facts
+    INFO_ROWS = ("Format", "Size", "Bit depth", "Photometric", "Modality", "Pixel spacing", "Frame", "Stored window")
+
+    def _build_info_rows(self) -> None:
+        self.info_values: dict[str, QLabel] = {}
+        self.no_image = QLabel("No image")
+        self.info_form.addRow(self.no_image)
+        for name in self.INFO_ROWS:
+            value = QLabel("")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.info_form.addRow(name, value)
+            self.info_values[name] = value
+
     @gui_only
     def set_image_info(self, meta) -> None:
-        while self.info_form.rowCount():
-            self.info_form.removeRow(0)
-        if meta is None:
-            self.info_form.addRow(QLabel("No image"))
-            return
-        rows = [("Format", meta.format.upper() + (f" ({meta.transfer_syntax})" if meta.transfer_syntax else "")),
-                ("Size", f"{meta.width} × {meta.height} px"),
-                ("Bit depth", f"{meta.bit_depth}-bit, {meta.channels} channel{'s' if meta.channels > 1 else ''}")]
-        if meta.photometric:
-            rows.append(("Photometric", meta.photometric))
-        if meta.modality:
-            rows.append(("Modality", meta.modality))
-        if meta.pixel_spacing:
-            rows.append(("Pixel spacing", f"{meta.pixel_spacing[0]:g} × {meta.pixel_spacing[1]:g} mm"))
-        if meta.n_frames > 1:
-            rows.append(("Frame", f"{meta.frame_index + 1} of {meta.n_frames}"))
-        if meta.window:
-            rows.append(("Stored window", f"W {meta.window[1]:g} · L {meta.window[0]:g}"))
-        for name, value in rows:
-            label = QLabel(value)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.info_form.addRow(name, label)
+        """Technical facts of a core.io.ImageMeta (rows without a value are hidden); None: no image."""
+        rows = {}
+        if meta is not None:
+            rows = {"Format": meta.format.upper() + (f" ({meta.transfer_syntax})" if meta.transfer_syntax else ""),
+                    "Size": f"{meta.width} × {meta.height} px",
+                    "Bit depth": f"{meta.bit_depth}-bit, {meta.channels} channel{'s' if meta.channels > 1 else ''}"}
+            if meta.format == "dicom" and meta.photometric:
+                rows["Photometric"] = meta.photometric
+            if meta.modality:
+                rows["Modality"] = meta.modality
+            if meta.pixel_spacing:
+                rows["Pixel spacing"] = f"{meta.pixel_spacing[0]:g} × {meta.pixel_spacing[1]:g} mm"
+            if meta.n_frames > 1:
+                rows["Frame"] = f"{meta.frame_index + 1} of {meta.n_frames}"
+            if meta.window:
+                rows["Stored window"] = f"W {meta.window[1]:g} · L {meta.window[0]:g}"
+        self.info_form.setRowVisible(self.no_image, meta is None)
+        for name, label in self.info_values.items():
+            label.setText(rows.get(name, ""))
+            self.info_form.setRowVisible(label, name in rows)

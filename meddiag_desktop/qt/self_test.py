@@ -8,13 +8,15 @@ Exit status 0 when all is well, 1 with "SELF-TEST FAILED: <reason>" otherwise.
 """
 from __future__ import annotations
 
+import logging
 import math
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot, qInstallMessageHandler
 
 from .. import __version__
 from .engine import FAMILY_ORDER, METHOD_NAMES, family_name
@@ -91,15 +93,30 @@ def run_self_test(store=None, task: str | None = None, sample: str | Path | None
                   timeout_s: float = 300.0, max_gap_ms: float = DEFAULT_MAX_GAP_MS,
                   out: Callable[[str], None] | None = None, weights_dir: str | Path | None = None) -> int:
     """Returns the exit status. ``store``/``task`` default to the shipped weights of the sample's task."""
-    out = out or (lambda line: print(line, flush=True))
+    out = out or _print_and_log
     out(f"MedDiag Desktop {__version__} self-test")
+    previous = qInstallMessageHandler(_quiet_qt_messages)
     try:
         _run(store, task, sample, device, timeout_s, max_gap_ms, out, weights_dir)
     except SelfTestError as err:
         out(f"SELF-TEST FAILED: {err}")
         return 1
+    finally:
+        qInstallMessageHandler(previous)
     out("SELF-TEST PASSED")
     return 0
+
+
+def _print_and_log(line: str) -> None:
+    # A windowed (gui-script) build has no console on Windows: the log keeps the report too.
+    print(line, flush=True)
+    logging.getLogger(__name__).info("%s", line)
+
+
+def _quiet_qt_messages(_mode, _context, message: str) -> None:
+    # The offscreen platform warns about window size hints it cannot honour; everything else shows.
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
 
 
 def _run(store, task, sample, device, timeout_s, max_gap_ms, out, weights_dir) -> None:

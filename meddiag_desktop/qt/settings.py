@@ -9,9 +9,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from .engine import DEVICE_CHOICES
-
 SCHEMA = 1
+DEVICE_CHOICES = ("auto", "cpu", "gpu")
 FILE_NAME = "meddiag-desktop.ini"
 DEFAULT_OPACITY = 0.45
 

@@ -19,13 +19,12 @@ QLabel#viewerCaption { background: #111315; color: #aeb6bf; padding: 2px; }
 QLabel#demoBadge {
     background: #c0392b; color: white; border-radius: 3px; padding: 2px 6px; font-weight: 700;
 }
-QLabel#headline { font-size: 15pt; font-weight: 700; }
+QLabel#headline { font-size: 14pt; font-weight: 700; }
+QLabel#probability { font-size: 11pt; color: #1f2d3d; }
 QLabel#decision { color: #1f2d3d; }
 QLabel#panelTitle { font-size: 13pt; font-weight: 700; }
 QLabel#panelStatus { color: #5f6b7a; font-style: italic; }
-QLabel#placeholder { color: #8a949e; font-size: 13pt; background: #111315; }
-QProgressBar { border: 1px solid #c9ced6; border-radius: 3px; background: #eef1f4; text-align: center;
-               min-height: 16px; max-height: 16px; }
-QProgressBar::chunk { background: #4a79c4; border-radius: 2px; }
-QProgressBar#jobProgress { min-width: 120px; max-width: 160px; }
+QLabel#placeholder { color: #8a949e; font-size: 13pt; background: #111315; qproperty-alignment: AlignCenter; }
+QLabel#panelStub { color: #5f6b7a; font-style: italic; qproperty-alignment: 'AlignTop | AlignLeft'; padding: 12px; }
+QLabel#jobStatus { color: #5f6b7a; padding-right: 8px; }
 """

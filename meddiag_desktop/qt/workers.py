@@ -17,6 +17,10 @@ The job function runs in the worker thread as ``fn(progress, cancel, *args, **kw
   (live results, loss curves...), its ``return`` value -> ``returned``; cancel is checked between yields.
 * any exception becomes ``errored(JobError)``; the thread lives on and runs the next job.
 
+Values cross threads by reference: yield/return immutable records or fresh arrays, never something
+the job mutates later. Yield at a human rate (per image, per epoch, or throttle per batch yourself):
+every yield is one event for the GUI thread; ``progress`` is throttled for you.
+
 Thread rule (the Qt trap): a lambda or plain function connected to a signal *emitted in the worker
 thread* runs in the worker thread. So the worker only ever emits to the runner, a QObject living in
 the GUI thread, and the runner re-emits every event from the ``Job``'s own signals - in the GUI
@@ -28,7 +32,6 @@ loading and a "models" lane for torch, so a slow model never delays showing an i
 """
 from __future__ import annotations
 
-import functools
 import heapq
 import inspect
 import itertools
@@ -39,7 +42,9 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from .guard import GUI_GUARD, ensure_gui_thread, gui_only  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
@@ -76,39 +81,6 @@ class JobError:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return cls(job=job, message=message, details=details, exception=exc)
-
-
-# ------------------------------------------------------------------------------------ GUI guard
-class _GuiThreadGuard:
-    """Counts checks and records violations of "widgets only in the GUI thread" (tests read it)."""
-
-    def __init__(self) -> None:
-        self.checks = 0
-        self.violations: list[str] = []
-
-
-GUI_GUARD = _GuiThreadGuard()
-
-
-def ensure_gui_thread(where: str) -> None:
-    """Debug assertion for slots that touch widgets: raises (and records) off the GUI thread."""
-    GUI_GUARD.checks += 1
-    app = QCoreApplication.instance()
-    if app is not None and QThread.currentThread() is not app.thread():
-        message = f"{where} ran outside the GUI thread ({threading.current_thread().name})"
-        GUI_GUARD.violations.append(message)
-        raise AssertionError(message)
-
-
-def gui_only(method: Callable) -> Callable:
-    """Decorator form of :func:`ensure_gui_thread` for widget-updating methods."""
-
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        ensure_gui_thread(method.__qualname__)
-        return method(*args, **kwargs)
-
-    return wrapper
 
 
 # ------------------------------------------------------------------------------------------ Job
@@ -188,6 +160,9 @@ class _Worker(QObject):
 
     @Slot(object)
     def run(self, task: _Task) -> None:
+        if threading.current_thread().name.startswith("Dummy"):  # readable log lines: the lane's name
+            threading.current_thread().name = QThread.currentThread().objectName()
+
         def emit(kind: str, payload: Any = None) -> None:
             self.event.emit(task.id, kind, payload)
 
@@ -201,7 +176,8 @@ class _Worker(QObject):
             if task.cancel.is_set() or isinstance(exc, JobCancelled):
                 emit("cancelled")
             else:
-                log.error("job %s failed: %s", task.name, exc, exc_info=exc)
+                log.warning("job %s failed: %s: %s", task.name, type(exc).__name__, exc)
+                log.debug("job %s traceback", task.name, exc_info=exc)
                 emit("errored", JobError.from_exception(task.name, exc))
             return
         emit("cancelled" if task.cancel.is_set() else "returned", out)
@@ -323,9 +299,11 @@ class JobRunner(QObject):
         self._thread.setObjectName(f"meddiag-{self.name}")
         self._worker = _Worker()
         self._worker.moveToThread(self._thread)
-        self._dispatch.connect(self._worker.run, Qt.ConnectionType.QueuedConnection)
-        self._stop.connect(self._worker.stop, Qt.ConnectionType.QueuedConnection)
-        self._worker.event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
+        # Auto connections between objects of different threads are queued: each slot runs in its
+        # receiver's thread (run/stop in the worker, _on_event in the GUI thread).
+        self._dispatch.connect(self._worker.run)
+        self._stop.connect(self._worker.stop)
+        self._worker.event.connect(self._on_event)
         self._thread.start()
 
     def _pump(self) -> None:

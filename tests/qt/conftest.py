@@ -86,6 +86,7 @@ def make_window(qtbot, demo_store, tmp_path, dialog_log):
         window = MainWindow(settings=Settings(settings_path or tmp_path / "settings.ini"), **kwargs)
         qtbot.addWidget(window)
         window.show()
+        window.start()  # normally right after the first paint
         windows.append(window)
         return window
 

@@ -155,3 +155,23 @@ def test_gui_guard_catches_widget_code_run_from_another_thread(qapp):
     finally:
         GUI_GUARD.violations.clear()
     ensure_gui_thread("from the GUI thread")  # no error here
+
+
+def test_emitting_signals_keeps_bool_reference_counts(qapp):
+    """PySide6 6.12.0 on Python 3.11: SignalInstance.emit/disconnect return a borrowed bool and the
+    interpreter aborts after a few hundred emits (bool_dealloc); pyproject excludes that release."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        fired = Signal(int)
+
+    emitter, slot = Emitter(), (lambda value: None)
+    before = sys.getrefcount(True), sys.getrefcount(False)
+    for i in range(2000):
+        emitter.fired.emit(i)
+    for _ in range(200):
+        emitter.fired.connect(slot)
+        emitter.fired.disconnect(slot)
+    assert (sys.getrefcount(True), sys.getrefcount(False)) == before
