@@ -80,8 +80,16 @@ def prior_correction(train_counts: Sequence[int]) -> list[float]:
 
 def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str = "youden",
               target: float | None = None, logit_bias: list[float] | None = None) -> Calibration:
-    """Temperature by NLL on validation (after the optional prior correction); binary threshold by
-    Youden's J (or a target sensitivity / specificity) on the calibrated validation probabilities."""
+    """Temperature by NLL on validation; the prior correction ``logit_bias`` is kept only when it
+    lowers validation NLL. Binary threshold by Youden's J (or a target sensitivity / specificity)
+    on the calibrated validation probabilities."""
+    if logit_bias is not None:
+        def fitted_nll(bias):
+            adjusted = _with_bias(logits, bias)
+            return metrics.nll(adjusted, labels, metrics.fit_temperature(adjusted, labels))
+
+        if fitted_nll(logit_bias) >= fitted_nll(None):
+            logit_bias = None
     adjusted = _with_bias(logits, logit_bias)
     temperature = metrics.fit_temperature(adjusted, labels)
     if logits.shape[1] != 2:

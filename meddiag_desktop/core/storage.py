@@ -24,7 +24,7 @@ from .atomic import atomic_write_bytes, atomic_write_json
 from .models import ModelConfig, create_model_from_config
 
 CARD_SCHEMA = 1
-VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")  # '@': version IDs, e.g. pneumonia-cnn@2026-11-27T15-04-05
 
 
 class ModelStorageError(Exception):
@@ -116,7 +116,7 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 def save_model(model: nn.Module, card: ModelCard, directory: str | os.PathLike) -> ModelCard:
     """Write weights then card atomically into ``directory``; returns the card as saved."""
     if not VALID_ID.fullmatch(card.id):
-        raise ModelStorageError(f"invalid model name {card.id!r}: use letters, digits, '.', '_' and '-'")
+        raise ModelStorageError(f"invalid model name {card.id!r}: use letters, digits, '.', '_', '-' and '@'")
     directory = Path(directory)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     blob = safetensors_save(tensors, metadata={"model_id": card.id, "format": "pt"})
@@ -162,14 +162,43 @@ def load_model(card_path: str | os.PathLike, device: str | torch.device = "cpu")
 
 
 class ModelStore:
-    """Lists shipped (read-only) and user models and resolves model IDs."""
+    """Lists shipped (read-only) and user models and resolves model IDs.
 
-    def __init__(self, roots: list[Path] | None = None) -> None:
+    Versions (core.versions): ``active_cards()`` - and ``resolve("all")`` - give the active model per
+    (task, family) from the registry ``registry`` (default: the user data folder's
+    ``active_models.json``); a (task, family) without a registry entry keeps all its models."""
+
+    def __init__(self, roots: list[Path] | None = None, registry: str | os.PathLike | None = None) -> None:
         if roots is None:
             from .paths import shipped_weights_dir, user_models_dir
 
             roots = [shipped_weights_dir(), user_models_dir()]
         self.roots = [Path(r) for r in roots]
+        self.registry_path = Path(registry) if registry is not None else None
+
+    @property
+    def registry(self):
+        """The active-version registry (core.versions.ActiveRegistry)."""
+        from .versions import ActiveRegistry
+
+        return ActiveRegistry(self.registry_path)
+
+    @property
+    def writable_root(self) -> Path | None:
+        """Where new versions go: the last root that is not the shipped weights folder."""
+        from .paths import shipped_weights_dir
+
+        shipped = shipped_weights_dir().resolve()
+        for root in reversed(self.roots):
+            if root.resolve() != shipped:
+                return root
+        return None
+
+    def active_cards(self, task: str | None = None) -> list[ModelCard]:
+        """The active version per (task, family) - what predict, scan and the window use."""
+        from .versions import resolve_active
+
+        return resolve_active(self.cards(task), self.registry)
 
     def cards(self, task: str | None = None) -> list[ModelCard]:
         found: dict[str, ModelCard] = {}
@@ -193,9 +222,9 @@ class ModelStore:
         raise ModelNotFoundError(f"no model {model_id!r} (known: {known})")
 
     def resolve(self, spec: str = "all", task: str | None = None) -> list[ModelCard]:
-        """``all`` (optionally one task), one ID, or a comma-separated list of IDs."""
+        """``all`` (the active versions, optionally of one task), one ID, or a comma-separated list of IDs."""
         if spec == "all":
-            cards = self.cards(task)
+            cards = self.active_cards(task)
             if not cards:
                 raise ModelNotFoundError("no models installed" + (f" for task {task!r}" if task else ""))
             return cards

@@ -96,3 +96,12 @@ def test_recalibrate_keeps_weights_and_refits_operating_point(tiny_npz, tmp_path
     card = recalibrate(load_weights(card), card, val, rule="sensitivity", target=1.0)
     assert card.metrics["threshold_rule"] == "sensitivity>=1" and card.sha256 == sha
     assert card.metrics["validation"]["sensitivity"]["value"] == 1.0
+
+
+def test_prior_correction_is_kept_only_when_it_lowers_validation_nll():
+    logits, y = overconfident_logits()  # balanced labels: no prior shift to undo
+    wrong = calibrate(logits, y, positive=1, logit_bias=[-2.0, 2.0])
+    assert wrong.logit_bias is None
+    shifted = logits + np.array([1.5, -1.5])  # a model biased towards class 0, as class weighting does
+    kept = calibrate(shifted, y, positive=1, logit_bias=[-1.5, 1.5])
+    assert kept.logit_bias == [-1.5, 1.5]

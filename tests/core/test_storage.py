@@ -354,3 +354,14 @@ def test_store_loads_a_saved_model(tmp_path):
     save_model(old, _card("real"), tmp_path)
     (card,) = ModelStore([tmp_path]).resolve("real")
     assert torch.equal(_out(load_weights(card)), _out(old))
+
+
+def test_atomic_writes_make_ordinary_readable_files(tmp_path):
+    from meddiag_desktop.core.atomic import atomic_write_bytes
+
+    target = tmp_path / "f.bin"
+    atomic_write_bytes(target, b"x")
+    assert target.stat().st_mode & 0o777 == 0o644
+    target.chmod(0o600)
+    atomic_write_bytes(target, b"y")
+    assert target.stat().st_mode & 0o777 == 0o600 and target.read_bytes() == b"y"

@@ -1,0 +1,373 @@
+"""Fine-tuning, shared by the fine-tune dialog (in its worker) and ``meddiag train``: the data plan,
+the checks shown before training, the label decision, the run itself (``core.pipeline.train_model``)
+and the base-vs-new comparison on the same validation set. Qt-free.
+
+``run_finetune`` yields the ``fit`` events (StepEnd / EpochEnd / FitEnd), then the ``TrainedModel``
+and finally a :class:`Comparison` - or nothing after FitEnd when the run was cancelled.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from . import metrics
+from .data import DatasetError, LabeledSet, load_folder, load_npz, open_dataset, stratified_split
+from .models import ModelConfig
+from .storage import ModelCard, ModelStore, load_weights
+
+MIN_PER_CLASS = 20
+MAX_IMBALANCE = 4.0
+HEADLINE = ("accuracy", "sensitivity", "specificity", "f1", "auc")
+MULTICLASS_HEADLINE = ("accuracy", "macro_f1", "macro_auc")
+
+
+class LabelMismatch(ValueError):
+    """The data's classes are not the base model's labels; the user must confirm a new label set."""
+
+
+# ------------------------------------------------------------------------------------------------ data
+@dataclass
+class DataPlan:
+    train: LabeledSet
+    val: LabeledSet
+    val_source: str  # for people: "val/ sub-folder", "stratified 20 % split", "the npz's val split"...
+
+
+def _without_class(data: LabeledSet, name: str) -> LabeledSet:
+    """``data`` minus one class (e.g. a ``val`` folder next to the class folders)."""
+    drop = data.label_names.index(name)
+    keep = np.flatnonzero(data.labels != drop)
+    sub = data.subset(keep, data.manifest.get("part", "all"))
+    names = tuple(n for n in data.label_names if n != name)
+    remap = np.array([names.index(n) if n in names else -1 for n in data.label_names])
+    out = replace(sub, label_names=names, labels=remap[sub.labels])
+    out.manifest = {k: v for k, v in sub.manifest.items() if k not in ("part", "indices_sha256")}
+    out.manifest["class_counts"] = out.class_counts()
+    return out
+
+
+def _with_part(data: LabeledSet, part: str) -> LabeledSet:
+    data.manifest = dict(data.manifest, part=part)
+    return data
+
+
+def load_training_data(path: str | Path, *, val_fraction: float | None = None, val_data: str | Path | None = None,
+                       use_val_folder: bool = True, seed: int = 0,
+                       label_names: Sequence[str] | None = None) -> DataPlan:
+    """Train and validation sets from one source:
+
+    * an ``.npz``: its own ``train`` / ``val`` splits (unless a fraction or separate data is given);
+    * a folder with ``train/`` and ``val/`` sub-folders, or class folders next to a ``val/`` folder
+      (ImageFolder layout inside each): those as they are;
+    * otherwise (folder, CSV ``path,label``) a stratified split with ``val_fraction`` (default 0.2).
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".npz" and val_data is None and val_fraction is None:
+        return DataPlan(load_npz(path, "train", label_names), load_npz(path, "val", label_names), "the npz's val split")
+    if val_data is not None:
+        return DataPlan(_with_part(open_dataset(path, "train", label_names), "train"),
+                        _with_part(open_dataset(val_data, "val", label_names), "val"), "separate validation data")
+    if path.is_dir() and use_val_folder and (path / "val").is_dir():
+        val = _with_part(load_folder(path / "val"), "val")
+        if (path / "train").is_dir():
+            return DataPlan(_with_part(load_folder(path / "train"), "train"), val, "val/ sub-folder")
+        full = load_folder(path)
+        if "val" in full.label_names:
+            full = _without_class(full, "val")
+        if len(full.label_names) < 2:
+            raise DatasetError("need training images of at least two classes next to the val/ folder")
+        return DataPlan(_with_part(full, "train"), val, "val/ sub-folder")
+    data = open_dataset(path, "train", label_names)
+    fraction = 0.2 if val_fraction is None else val_fraction
+    train_idx, val_idx = stratified_split(data.labels, fraction, seed)
+    return DataPlan(data.subset(train_idx, "train"), data.subset(val_idx, "val"),
+                    f"stratified {100 * fraction:.0f} % split")
+
+
+def match_label_case(data: LabeledSet, labels: Sequence[str]) -> LabeledSet:
+    """Rename the data's classes to the model's spelling when they differ only in case ("Normal")."""
+    lookup = {name.lower(): name for name in labels}
+    renamed = tuple(lookup.get(n.lower(), n) for n in data.label_names)
+    if renamed == data.label_names or len(set(renamed)) != len(renamed):
+        return data
+    return replace(data, label_names=renamed)
+
+
+def label_relation(data_labels: Sequence[str], model_labels: Sequence[str]) -> str:
+    """"same" (maps onto the model's labels), "subset" (some labels have no images) or "new"."""
+    data, model = set(data_labels), set(model_labels)
+    if data == model or (all(n.isdigit() for n in data) and max(int(n) for n in data) < len(model_labels)):
+        return "same"
+    if data < model:
+        return "subset"
+    return "new"
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What the dialog shows before training (and the CLI prints)."""
+
+    labels: tuple[str, ...]
+    train_counts: dict
+    val_counts: dict
+    val_source: str
+    warnings: tuple[str, ...]
+    relation: str | None  # vs the base model's labels: "same" | "subset" | "new"; None without a base
+    base_labels: tuple[str, ...] | None = None
+
+    @property
+    def total_counts(self) -> dict:
+        return {k: self.train_counts.get(k, 0) + self.val_counts.get(k, 0) for k in self.labels}
+
+
+def data_warnings(train: LabeledSet, val: LabeledSet, min_per_class: int = MIN_PER_CLASS,
+                  max_ratio: float = MAX_IMBALANCE) -> list[str]:
+    train_counts, val_counts = train.class_counts(), val.class_counts()
+    totals = {k: train_counts.get(k, 0) + val_counts.get(k, 0) for k in train.label_names}
+    out = []
+    tiny = [f"{k} ({n})" for k, n in totals.items() if n < min_per_class]
+    if tiny:
+        out.append(f"Very few images: {', '.join(tiny)} - fewer than {min_per_class} per class; the metrics "
+                   "will be unreliable and the model may overfit.")
+    present = [n for n in totals.values() if n > 0]
+    if len(present) >= 2 and max(present) > max_ratio * min(present):
+        big = max(totals, key=totals.get)
+        small = min((k for k in totals if totals[k] > 0), key=totals.get)
+        out.append(f"Imbalanced classes: {big} {totals[big]} vs {small} {totals[small]} (more than "
+                   f"{max_ratio:g}:1); the loss is class-weighted, but check sensitivity and specificity.")
+    missing = [k for k, n in val_counts.items() if n == 0]
+    if missing:
+        out.append(f"The validation set has no images of {', '.join(missing)}.")
+    return out
+
+
+def summarize(plan: DataPlan, base_labels: Sequence[str] | None = None) -> DataSummary:
+    relation = label_relation(plan.train.label_names, base_labels) if base_labels else None
+    warnings = data_warnings(plan.train, plan.val)
+    if relation == "subset":
+        absent = [n for n in base_labels if n not in plan.train.label_names]
+        warnings.append(f"No images of {', '.join(absent)}: the model keeps that label but learns nothing new "
+                        "about it.")
+    return DataSummary(tuple(plan.train.label_names), plan.train.class_counts(), plan.val.class_counts(),
+                       plan.val_source, tuple(warnings), relation, tuple(base_labels) if base_labels else None)
+
+
+# ------------------------------------------------------------------------------------------------ request
+@dataclass(frozen=True)
+class FineTuneSpec:
+    """Everything the dialog's "Start" (or ``meddiag train``) decides."""
+
+    data: str
+    base_id: str | None = None  # None: train from scratch
+    family: str = "cnn"  # from scratch
+    task: str | None = None  # from scratch (default: "custom")
+    new_labels: bool = False  # the user accepted a label set that differs from the base model's
+    epochs: int = 10
+    lr: float = 1e-3
+    batch_size: int = 32
+    val_fraction: float | None = None
+    val_data: str | None = None
+    use_val_folder: bool = True
+    augment: bool = True
+    device: str = "auto"
+    seed: int = 0
+    patience: int = 8
+    threshold_rule: str = "youden"
+    threshold_target: float | None = None
+    img_size: int = 28
+    arch_kwargs: dict = field(default_factory=dict)
+    model_id: str = ""  # provisional ID of the result (the final one is chosen when saving)
+    description: str = ""
+    command: str = ""
+    n_boot: int = 1000
+
+
+def model_config(base: ModelCard | None, data_labels: Sequence[str], spec: FineTuneSpec) -> ModelConfig:
+    """The new model's config: the base's, with the data's labels when the user accepted new ones."""
+    if base is None:
+        return ModelConfig(arch=spec.family, task=spec.task or "custom", labels=tuple(data_labels),
+                           img_size=spec.img_size, arch_kwargs=dict(spec.arch_kwargs))
+    relation = label_relation(data_labels, base.labels)
+    if relation in ("same", "subset"):
+        return base.config
+    if not spec.new_labels:
+        raise LabelMismatch(f"data classes {list(data_labels)} differ from {base.id}'s labels {list(base.labels)}; "
+                            "confirm the new label set to re-initialise the classifier head")
+    return replace(base.config, labels=tuple(data_labels))
+
+
+def train_config(spec: FineTuneSpec):
+    from .training import TrainConfig
+
+    return TrainConfig(epochs=spec.epochs, lr=spec.lr, batch_size=spec.batch_size, device=spec.device,
+                       seed=spec.seed, patience=spec.patience)
+
+
+def prepare(spec: FineTuneSpec, store: ModelStore | None = None, plan: DataPlan | None = None):
+    """(base card or None, config, plan) for ``spec``; raises DatasetError / LabelMismatch / ModelNotFoundError."""
+    store = store or ModelStore()
+    base = store.find(spec.base_id) if spec.base_id else None
+    names = None
+    if base is None and spec.task:
+        from .tasks import TASKS
+
+        names = TASKS[spec.task].labels if spec.task in TASKS else None
+    elif base is not None:
+        names = base.labels
+    if plan is None:
+        plan = load_training_data(spec.data, val_fraction=spec.val_fraction, val_data=spec.val_data,
+                                  use_val_folder=spec.use_val_folder, seed=spec.seed, label_names=names)
+    if base is not None:
+        plan = DataPlan(match_label_case(plan.train, base.labels), match_label_case(plan.val, base.labels),
+                        plan.val_source)
+    config = model_config(base, plan.train.label_names, spec)
+    missing = sorted(set(plan.val.label_names) - set(config.labels))
+    if missing and label_relation(plan.val.label_names, config.labels) != "same":
+        raise DatasetError(f"validation classes {missing} are not among the training classes")
+    return base, config, plan
+
+
+# ------------------------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class Evaluation:
+    """One model on the validation set at its card's calibration and operating point."""
+
+    model_id: str
+    report: dict  # pipeline.describe(): headline metrics with CIs, ece, ece_uncalibrated, confusion matrix...
+    reliability: dict  # {"calibrated": curve, "uncalibrated": curve} (metrics.reliability_curve, as lists)
+    threshold: float | None
+    temperature: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Base vs fine-tuned model on the same validation set (base None: from scratch / new labels)."""
+
+    labels: tuple[str, ...]
+    positive: int | None
+    new: Evaluation
+    base: Evaluation | None
+    base_note: str = ""  # why there is no base column
+
+    def rows(self) -> list[tuple[str, dict | None, dict | None]]:
+        keys = HEADLINE if len(self.labels) == 2 else MULTICLASS_HEADLINE
+        return [(k, self.base.report.get(k) if self.base else None, self.new.report.get(k)) for k in keys]
+
+
+def _val_logits(model, card: ModelCard, data: LabeledSet, device: str = "cpu"):
+    import torch
+
+    from .data import TensorDataset
+    from .pipeline import align_labels
+    from .training import evaluate
+
+    data = align_labels(data, card.labels)
+    loader = torch.utils.data.DataLoader(TensorDataset(data, card.config), batch_size=256)
+    _, logits, labels = evaluate(model.to(device), loader, torch.device(device))
+    return logits, labels
+
+
+def evaluate_version(model, card: ModelCard, val: LabeledSet, n_boot: int = 1000, device: str = "cpu") -> Evaluation:
+    """``pipeline.evaluate_model`` (metrics with bootstrap CIs) plus the reliability diagram before /
+    after calibration."""
+    from .pipeline import calibrated_probabilities, evaluate_model
+
+    report = evaluate_model(model, card, val, n_boot=n_boot, device=device)
+    logits, labels = _val_logits(model, card, val, device)
+    curves = {"uncalibrated": metrics.reliability_curve(labels, metrics.softmax(logits), n_bins=10),
+              "calibrated": metrics.reliability_curve(
+                  labels, calibrated_probabilities(logits, card.logit_bias, card.temperature), n_bins=10)}
+    return Evaluation(card.id, metrics.to_jsonable(report), metrics.to_jsonable(curves), card.threshold,
+                      float(card.temperature))
+
+
+def compare(base_model, base: ModelCard | None, model, card: ModelCard, val: LabeledSet,
+            n_boot: int = 1000, device: str = "cpu") -> Comparison:
+    from .pipeline import positive_index
+
+    new = evaluate_version(model, card, val, n_boot, device)
+    positive = positive_index(card.labels, card.task) if len(card.labels) == 2 else None
+    if base is None:
+        return Comparison(card.labels, positive, new, None, "trained from scratch")
+    if tuple(base.labels) != tuple(card.labels):
+        return Comparison(card.labels, positive, new, None, f"{base.id} has other labels ({', '.join(base.labels)})")
+    return Comparison(card.labels, positive, new, evaluate_version(base_model, base, val, n_boot, device))
+
+
+def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel: threading.Event | None = None,
+                 stop: threading.Event | None = None, plan: DataPlan | None = None) -> Iterator:
+    """Fine-tune (or train from scratch): fit events, the TrainedModel, then a Comparison."""
+    from .pipeline import TrainedModel, train_model
+
+    store = store or ModelStore()
+    base, config, plan = prepare(spec, store, plan)
+    cfg = train_config(spec)
+    model_id = spec.model_id or f"{(base.id.split('@')[0] if base else f'{config.task}-{config.arch}')}@new"
+    description = spec.description or (
+        f"{base.id} fine-tuned on {Path(spec.data).name}" if base else f"{config.arch} trained on {Path(spec.data).name}")
+    trained = None
+    for event in train_model(model_id, config, plan.train, plan.val, cfg, base=base, augment=spec.augment,
+                             threshold_rule=spec.threshold_rule, threshold_target=spec.threshold_target,
+                             description=description, command=spec.command, cancel=cancel, stop=stop):
+        if isinstance(event, TrainedModel):
+            trained = event
+        yield event
+    if trained is None or (cancel is not None and cancel.is_set()):
+        return
+    card = trained.card
+    card.data["val_source"] = plan.val_source
+    card.data["source"] = Path(spec.data).name
+    card.training["val_fraction"] = spec.val_fraction
+    base_model = load_weights(base, "cpu") if base is not None else None
+    comparison = compare(base_model, base, trained.model, card, plan.val, spec.n_boot)
+    if comparison.base is not None:
+        card.metrics["base_validation"] = {"model": base.id, **comparison.base.report}
+    yield comparison
+
+
+def recalibrate_version(model, card: ModelCard, val: LabeledSet, rule: str, target: float | None,
+                        n_boot: int = 1000) -> tuple[ModelCard, Evaluation]:
+    """A copy of ``card`` with the operating point (and temperature) refitted on ``val``, and its evaluation."""
+    import copy
+
+    from .pipeline import recalibrate
+
+    updated = recalibrate(model, copy.deepcopy(card), val, rule, target)
+    return updated, evaluate_version(model, updated, val, n_boot)
+
+
+# ------------------------------------------------------------------------------------------------ text
+def _num(value, digits: int = 3) -> str:
+    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def _cell(entry: dict | None) -> str:
+    if not isinstance(entry, dict):
+        return "–"
+    return f"{_num(entry.get('value'))} ({_num(entry.get('ci_low'))}–{_num(entry.get('ci_high'))})"
+
+
+def comparison_lines(comparison: Comparison) -> list[str]:
+    """The comparison as text - the CLI prints these, the dialog shows the same figures in its table."""
+    base_name = comparison.base.model_id if comparison.base else f"base ({comparison.base_note})"
+    lines = [f"Validation comparison (n={comparison.new.report.get('n')}, 95% bootstrap CIs):",
+             f"  {'metric':<12} {base_name:<28} {'fine-tuned':<28}"]
+    for key, base, new in comparison.rows():
+        lines.append(f"  {key:<12} {_cell(base):<28} {_cell(new):<28}")
+    for name, ev in (("base", comparison.base), ("fine-tuned", comparison.new)):
+        if ev is not None:
+            lines.append(f"  ECE {name}: {_num(ev.report.get('ece_uncalibrated'), 4)} before calibration, "
+                         f"{_num(ev.report.get('ece'), 4)} after (T={ev.temperature:.3f})"
+                         + (f", threshold {ev.threshold:.3f}" if ev.threshold is not None else ""))
+    return lines
+
+
+def default_version_name(base_id: str | None, task: str, family: str, now: _dt.datetime | None = None) -> str:
+    from .versions import new_version_id, version_stem
+
+    return new_version_id(version_stem(base_id, task, family), (), now)

@@ -1,0 +1,485 @@
+"""Model versions: which model is *active* per (task, family), rollback, save / delete / export / import.
+
+A fine-tuned or imported model is a new **version**: an ordinary ``ID.safetensors`` + ``ID.json`` pair
+in the user model folder (``ModelStore.writable_root``), with an ID like
+``pneumonia-cnn@2026-11-27T15-04-05`` (or a name the user picks). Shipped models are versions too,
+read-only: they are never deleted or overwritten.
+
+The registry (``active_models.json`` in the user data folder, written atomically) holds, per
+(task, family), the active model ID and a history stack of the previously active ones::
+
+    {"schema": 1, "groups": [{"task": "pneumonia", "family": "cnn",
+                              "active": "pneumonia-cnn@2026-11-27T15-04-05", "history": ["pneumonia-cnn"]}]}
+
+Activating pushes the current one onto the history; rolling back pops it. Deleting the active
+version falls back to the previous one. A (task, family) with no registry entry is *unversioned*:
+all of its models count as active, exactly as before versions existed.
+
+``ModelStore.active_cards()`` / ``ModelStore.resolve("all")`` (core.storage) apply
+:func:`resolve_active`: that is the one way predict, scan and the window pick "the active model".
+Nothing here uses pickle: cards are JSON, weights safetensors, and an import is refused unless its
+weights match the card's sha256 and load strictly into the card's architecture.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .atomic import atomic_write_bytes, atomic_write_json
+from .storage import (
+    VALID_ID, ModelCard, ModelIntegrityError, ModelNotFoundError, ModelStorageError, ModelStore, read_card,
+    save_model, sha256_bytes,
+)
+
+log = logging.getLogger(__name__)
+
+REGISTRY_FILE = "active_models.json"
+REGISTRY_SCHEMA = 1
+MAX_HISTORY = 50
+MAX_IMPORT_BYTES = 2 << 30  # a model file larger than 2 GiB is not one of ours
+
+
+class VersionError(ModelStorageError):
+    """A version operation that cannot be done (shipped model, nothing to roll back to...)."""
+
+
+def default_registry_path() -> Path:
+    from .paths import user_data_dir
+
+    return user_data_dir() / REGISTRY_FILE
+
+
+# ----------------------------------------------------------------------------------------- registry
+@dataclass
+class Group:
+    task: str
+    family: str
+    active: str
+    history: list[str]
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "family": self.family, "active": self.active, "history": list(self.history)}
+
+
+class ActiveRegistry:
+    """The active-model registry file. Every operation re-reads the file, changes it and writes it
+    back atomically; a missing or damaged file reads as empty (logged), never as an error."""
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path) if path is not None else default_registry_path()
+
+    # -------------------------------------------------------------------- reading
+    def groups(self) -> list[Group]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable model registry %s: %s", self.path.name, exc)
+            return []
+        out = []
+        for item in data.get("groups", []) if isinstance(data, dict) else []:
+            try:
+                history = [str(h) for h in item.get("history", []) if isinstance(h, str)]
+                out.append(Group(str(item["task"]), str(item["family"]), str(item["active"]), history))
+            except (KeyError, TypeError, AttributeError):
+                continue
+        return out
+
+    def group(self, task: str, family: str) -> Group | None:
+        return next((g for g in self.groups() if g.task == task and g.family == family), None)
+
+    def active_id(self, task: str, family: str) -> str | None:
+        group = self.group(task, family)
+        return group.active if group else None
+
+    # -------------------------------------------------------------------- writing
+    def _write(self, groups: list[Group]) -> None:
+        atomic_write_json(self.path, {"schema": REGISTRY_SCHEMA, "groups": [g.to_dict() for g in groups]})
+
+    def _update(self, task: str, family: str, change) -> Group | None:
+        groups = self.groups()
+        current = next((g for g in groups if g.task == task and g.family == family), None)
+        result = change(current)
+        groups = [g for g in groups if g is not current]
+        if result is not None:
+            result.history = result.history[-MAX_HISTORY:]
+            groups.append(result)
+        self._write(groups)
+        return result
+
+    def activate(self, task: str, family: str, model_id: str) -> Group:
+        """Make ``model_id`` active; the previously active one goes onto the history stack."""
+
+        def change(group: Group | None) -> Group:
+            if group is None:
+                return Group(task, family, model_id, [])
+            if group.active != model_id:
+                group.history = [h for h in group.history if h != group.active] + [group.active]
+                group.active = model_id
+            return group
+
+        return self._update(task, family, change)
+
+    def ensure(self, task: str, family: str, model_id: str) -> Group:
+        """Record ``model_id`` as active only if the (task, family) has no entry yet."""
+        return self._update(task, family, lambda g: g or Group(task, family, model_id, []))
+
+    def rollback(self, task: str, family: str, valid_ids: Iterable[str]) -> Group:
+        """Re-activate the most recent previously active model that still exists."""
+        valid = set(valid_ids)
+
+        def change(group: Group | None) -> Group:
+            if group is None:
+                raise VersionError(f"no earlier version of the {family} model for task {task!r} to roll back to")
+            history = list(group.history)
+            while history:
+                candidate = history.pop()
+                if candidate in valid and candidate != group.active:
+                    return Group(task, family, candidate, history)
+            raise VersionError(f"no earlier version of the {family} model for task {task!r} to roll back to")
+
+        return self._update(task, family, change)
+
+    def forget(self, model_id: str, valid_ids: Iterable[str]) -> None:
+        """Drop ``model_id`` everywhere (it was deleted); where it was active, fall back to the
+        previous version that still exists, or make the group unversioned when there is none."""
+        valid = set(valid_ids) - {model_id}
+        groups = []
+        for group in self.groups():
+            group.history = [h for h in group.history if h != model_id]
+            if group.active == model_id:
+                while group.history and group.history[-1] not in valid:
+                    group.history.pop()
+                if not group.history:
+                    continue  # nothing to fall back to: unversioned again (all remaining models show)
+                group.active = group.history.pop()
+            groups.append(group)
+        self._write(groups)
+
+
+# ----------------------------------------------------------------------------------------- resolving
+def family_key(card: ModelCard) -> tuple[str, str]:
+    return card.task, card.config.arch
+
+
+def resolve_active(cards: list[ModelCard], registry: ActiveRegistry) -> list[ModelCard]:
+    """The active cards among ``cards`` (store order kept): per (task, family) the registry's active
+    one, else its most recent existing predecessor, else - unversioned - every card of the group."""
+    groups: dict[tuple[str, str], list[ModelCard]] = {}
+    for card in cards:
+        groups.setdefault(family_key(card), []).append(card)
+    entries = {(g.task, g.family): g for g in registry.groups()}
+    chosen: set[str] = set()
+    for key, members in groups.items():
+        by_id = {c.id: c for c in members}
+        entry = entries.get(key)
+        pick = None
+        if entry is not None:
+            for candidate in [entry.active, *reversed(entry.history)]:
+                if candidate in by_id:
+                    pick = candidate
+                    break
+        chosen.update([pick] if pick else by_id)
+    return [c for c in cards if c.id in chosen]
+
+
+def active_card(store: ModelStore, task: str, family: str) -> ModelCard:
+    cards = [c for c in store.active_cards(task) if c.config.arch == family]
+    if not cards:
+        raise ModelNotFoundError(f"no {family} model installed for task {task!r}")
+    return cards[0]
+
+
+# ----------------------------------------------------------------------------------------- listing
+@dataclass(frozen=True)
+class VersionInfo:
+    """One row of the Models page / ``versions`` listing (plain data)."""
+
+    id: str
+    task: str
+    family: str
+    version: str
+    created: str
+    base_model: str | None
+    source: str  # "shipped" | "user"
+    active: bool
+    deletable: bool
+    demo: bool
+    description: str
+    sha256: str
+    metrics: dict  # validation headline values: {"accuracy": 0.91, "auc": 0.95, ...}
+
+
+def is_user_card(store: ModelStore, card: ModelCard) -> bool:
+    root = store.writable_root
+    return root is not None and card.path is not None and card.path.parent.resolve() == root.resolve()
+
+
+def list_versions(store: ModelStore, task: str | None = None) -> list[VersionInfo]:
+    """Every version (shipped and user), grouped by task then family, newest first within a family."""
+    cards = store.cards(task)
+    active = {c.id for c in store.active_cards(task)}
+    rows = []
+    for card in cards:
+        validation = (card.metrics or {}).get("validation", {})
+        headline = {k: validation[k]["value"] for k in ("accuracy", "sensitivity", "specificity", "f1", "auc")
+                    if isinstance(validation.get(k), dict)}
+        user = is_user_card(store, card)
+        rows.append(VersionInfo(card.id, card.task, card.config.arch, str(card.version), card.created or "",
+                                card.base_model, "user" if user else "shipped", card.id in active, user,
+                                bool(card.demo), card.description or "", card.sha256, headline))
+    rows.sort(key=lambda r: (r.task, r.family, r.source == "user", r.created, r.id))
+    out = []
+    for key in dict.fromkeys((r.task, r.family) for r in rows):
+        members = [r for r in rows if (r.task, r.family) == key]
+        out += sorted(members, key=lambda r: (r.source == "shipped", r.created, r.id), reverse=True)
+    return out
+
+
+# ----------------------------------------------------------------------------------------- saving
+def _timestamp(now: _dt.datetime | None = None) -> str:
+    return (now or _dt.datetime.now()).strftime("%Y-%m-%dT%H-%M-%S")
+
+
+def version_stem(base_id: str | None, task: str, family: str) -> str:
+    return base_id.split("@", 1)[0] if base_id else f"{task}-{family}"
+
+
+def new_version_id(stem: str, existing: Iterable[str], now: _dt.datetime | None = None) -> str:
+    """``STEM@YYYY-MM-DDTHH-MM-SS`` (``-2``, ``-3``... appended when that ID is taken)."""
+    taken = set(existing)
+    base = f"{stem}@{_timestamp(now)}"
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def check_new_id(store: ModelStore, model_id: str) -> None:
+    if not VALID_ID.fullmatch(model_id):
+        raise VersionError(f"invalid model name {model_id!r}: use letters, digits, '.', '_', '-' and '@'")
+    if any(c.id == model_id for c in store.cards()):
+        raise VersionError(f"a model called {model_id!r} exists already; choose another name")
+
+
+def _next_version_number(store: ModelStore, task: str, family: str) -> str:
+    numbers = []
+    for card in store.cards(task):
+        if card.config.arch == family:
+            try:
+                numbers.append(int(float(card.version)))
+            except (TypeError, ValueError):
+                pass
+    return str(max(numbers, default=0) + 1)
+
+
+def save_version(model, card: ModelCard, store: ModelStore | None = None, *, name: str | None = None,
+                 activate: bool = True, now: _dt.datetime | None = None) -> ModelCard:
+    """Save a trained model as a new version in the store's user folder and register it.
+
+    ``name`` (else ``STEM@timestamp``, STEM from the base model) becomes the model ID. With
+    ``activate`` it becomes the active model of its (task, family) - the old one stays on the
+    history for rollback; otherwise the currently active model stays active."""
+    store = store or ModelStore()
+    root = store.writable_root
+    if root is None:
+        raise VersionError("this model store has no user folder to save into")
+    task, family = card.task, card.config.arch
+    model_id = name or new_version_id(version_stem(card.base_model, task, family), (c.id for c in store.cards()), now)
+    check_new_id(store, model_id)
+    previous_default = [c.id for c in store.active_cards(task) if c.config.arch == family]
+    card.id = model_id
+    card.version = _next_version_number(store, task, family)
+    card.created = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc).isoformat(
+        timespec="seconds")
+    saved = save_model(model, card, root)
+    _register(store, saved, activate, previous_default)
+    return saved
+
+
+def _register(store: ModelStore, card: ModelCard, activate: bool, previous_default: list[str]) -> None:
+    registry = store.registry
+    task, family = family_key(card)
+    if registry.group(task, family) is None and previous_default:
+        # First version of an unversioned group: its current model (or the first of several) is
+        # what a rollback returns to, and what stays active when the new one is not activated.
+        registry.ensure(task, family, previous_default[0])
+    if activate or registry.group(task, family) is None:
+        registry.activate(task, family, card.id)
+
+
+# ----------------------------------------------------------------------------------------- activate / rollback
+def activate_version(store: ModelStore, model_id: str) -> ModelCard:
+    card = store.find(model_id)
+    registry = store.registry
+    task, family = family_key(card)
+    if registry.group(task, family) is None:
+        current = [c.id for c in store.active_cards(task) if c.config.arch == family and c.id != model_id]
+        if current:
+            registry.ensure(task, family, current[0])
+    registry.activate(task, family, model_id)
+    return card
+
+
+def rollback(store: ModelStore, task: str, family: str) -> ModelCard:
+    """Re-activate the previously active version of (task, family); returns its card."""
+    valid = [c.id for c in store.cards(task) if c.config.arch == family]
+    group = store.registry.rollback(task, family, valid)
+    return store.find(group.active)
+
+
+def delete_version(store: ModelStore, model_id: str) -> None:
+    """Delete a user version (never a shipped one). If it was active, the previous one takes over."""
+    card = store.find(model_id)
+    if not is_user_card(store, card):
+        raise VersionError(f"{model_id!r} is a shipped model: shipped models cannot be deleted")
+    valid = [c.id for c in store.cards()]
+    store.registry.forget(model_id, valid)
+    card_path, weights_path = card.path, card.weights_path
+    card_path.unlink(missing_ok=True)  # the card first: the model disappears from every listing at once
+    if weights_path.exists() and not any(c.weights_path == weights_path for c in store.cards()):
+        weights_path.unlink()
+
+
+# ----------------------------------------------------------------------------------------- export / import
+def export_version(store: ModelStore, model_id: str, destination: str | os.PathLike) -> Path:
+    """Write card + weights to ``destination``: a ``.zip`` file, or a folder (created if needed).
+    The weights are checked against the card's sha256 first."""
+    card = store.find(model_id)
+    blob = _verified_blob(card, card.weights_path.read_bytes())
+    card_bytes = (json.dumps(card.to_dict(), indent=2, allow_nan=False) + "\n").encode("utf-8")
+    weights_name = card.weights_file or f"{card.id}.safetensors"
+    destination = Path(destination)
+    if destination.suffix.lower() == ".zip":
+        tmp = destination.with_name(f".{destination.name}.tmp")
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(f"{card.id}.json", card_bytes)
+                archive.writestr(weights_name, blob)
+            os.replace(tmp, destination)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return destination
+    destination.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(destination / weights_name, blob)
+    atomic_write_bytes(destination / f"{card.id}.json", card_bytes)
+    return destination
+
+
+def _verified_blob(card: ModelCard, blob: bytes) -> bytes:
+    actual = sha256_bytes(blob)
+    if actual != card.sha256:
+        raise ModelIntegrityError(f"model {card.id!r}: weights sha256 mismatch (card {card.sha256[:12]}…, file "
+                                  f"{actual[:12]}…); the file is corrupt or was replaced — refusing it")
+    return blob
+
+
+def _check_architecture(card: ModelCard, blob: bytes) -> None:
+    """The weights must be safetensors that load strictly into the card's architecture."""
+    from safetensors.torch import load as safetensors_load
+
+    from .models import create_model_from_config
+
+    try:
+        state = safetensors_load(blob)
+        create_model_from_config(card.config).load_state_dict(state, strict=True)
+    except Exception as exc:  # malformed header, wrong shapes, unknown family...
+        raise ModelStorageError(f"model {card.id!r}: the weights do not fit its {card.config.arch} "
+                                f"architecture ({str(exc).splitlines()[0][:200]})") from None
+
+
+def _read_package(source: Path) -> tuple[ModelCard, bytes]:
+    """(card, weights bytes) from a .zip, a folder or a card .json, without extracting anything."""
+    if source.is_file() and source.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(source) as archive:
+                members = {i.filename: i for i in archive.infolist() if not i.is_dir()}
+                cards = [n for n in members if n.lower().endswith(".json") and "/" not in n.strip("/")
+                         and ".." not in n]
+                if len(cards) != 1:
+                    raise ModelStorageError(f"{source.name}: expected one model card (.json) at the top level, "
+                                            f"found {len(cards)}")
+                info = members[cards[0]]
+                if info.file_size > 16 << 20:
+                    raise ModelStorageError(f"{source.name}: the model card is implausibly large")
+                card = _parse_card(archive.read(info), source.name)
+                weights_name = card.weights_file or f"{card.id}.safetensors"
+                if weights_name not in members or "/" in weights_name or ".." in weights_name:
+                    raise ModelStorageError(f"{source.name}: weights file {weights_name!r} is missing")
+                if members[weights_name].file_size > MAX_IMPORT_BYTES:
+                    raise ModelStorageError(f"{source.name}: weights file is too large")
+                return card, archive.read(weights_name)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ModelStorageError(f"cannot read {source.name}: {exc}") from None
+    if source.is_dir():
+        found = []
+        for path in sorted(source.glob("*.json")):
+            try:
+                card = read_card(path)
+            except ModelStorageError:
+                continue
+            if card.weights_path.is_file():
+                found.append(card)
+        if len(found) != 1:
+            raise ModelStorageError(f"{source.name}: expected one model (card + weights), found {len(found)}")
+        card = found[0]
+    elif source.is_file() and source.suffix.lower() == ".json":
+        card = read_card(source)
+    else:
+        raise ModelStorageError(f"{source.name}: choose a model .zip, a folder or a model card .json")
+    try:
+        if card.weights_path.stat().st_size > MAX_IMPORT_BYTES:
+            raise ModelStorageError(f"{source.name}: weights file is too large")
+        return card, card.weights_path.read_bytes()
+    except OSError as exc:
+        raise ModelStorageError(f"model {card.id!r}: cannot read weights ({exc.strerror or exc})") from None
+
+
+def _parse_card(data: bytes, where: str) -> ModelCard:
+    try:
+        return ModelCard.from_dict(json.loads(data.decode("utf-8")))
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise ModelStorageError(f"{where}: unreadable model card ({exc})") from None
+
+
+def import_version(store: ModelStore, source: str | os.PathLike, *, new_id: str | None = None,
+                   activate: bool = False) -> ModelCard:
+    """Install an exported model (``.zip``, folder or card ``.json``) into the user folder.
+
+    Refused unless the weights match the card's sha256 and load strictly into its architecture.
+    An ID already installed with the same weights is reported as such; with other weights the
+    import needs ``new_id``."""
+    source = Path(source)
+    if not source.exists():
+        raise ModelStorageError(f"{source} does not exist")
+    card, blob = _read_package(source)
+    _verified_blob(card, blob)
+    _check_architecture(card, blob)
+    model_id = new_id or card.id
+    existing = next((c for c in store.cards() if c.id == model_id), None)
+    if existing is not None:
+        if existing.sha256 == card.sha256:
+            raise VersionError(f"model {model_id!r} is already installed (same weights)")
+        raise VersionError(f"a different model called {model_id!r} is installed; import it under another name")
+    check_new_id(store, model_id)
+    root = store.writable_root
+    if root is None:
+        raise VersionError("this model store has no user folder to import into")
+    previous_default = [c.id for c in store.active_cards(card.task) if c.config.arch == card.config.arch]
+    card.id = model_id
+    card.weights_file = f"{model_id}.safetensors"
+    card.path = root / f"{model_id}.json"
+    card.extra = dict(card.extra, imported_from=source.name,
+                      imported=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    atomic_write_bytes(root / card.weights_file, blob)
+    atomic_write_json(card.path, card.to_dict())
+    _register(store, card, activate, previous_default)
+    return card
