@@ -37,7 +37,8 @@ def _cards(spec: str, task: str | None):
 
 def _headline(card) -> str:
     m = card.metrics.get("validation", {})
-    parts = [f"{k.upper()} {m[k]['value']:.3f}" for k in ("accuracy", "auc") if isinstance(m.get(k), dict)]
+    parts = [f"{short} {m[k]['value']:.3f}" for k, short in (("accuracy", "ACC"), ("auc", "AUC"))
+             if isinstance(m.get(k), dict)]
     return ("val " + " / ".join(parts)) if parts else "no metrics"
 
 

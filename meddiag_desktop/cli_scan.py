@@ -20,29 +20,13 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-BASE_COLUMNS = ("path", "status", "error", "model", "label", "probability")
+from .core.scan_csv import BASE_COLUMNS, csv_columns, csv_row  # noqa: F401  (CSV layout shared with the window)
 
 
 def _err(message: str):
     from .cli import CliError
 
     return CliError(message)
-
-
-def csv_columns(cards) -> list[str]:
-    labels = list(dict.fromkeys(label for card in cards for label in card.labels))
-    return [*BASE_COLUMNS, *(f"p_{label}" for label in labels)]
-
-
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.6f}"
-
-
-def csv_row(result) -> dict:
-    row = {"path": result.path, "status": result.status, "error": result.error or "", "model": result.model,
-           "label": result.label or "", "probability": _fmt(result.probability)}
-    row.update({f"p_{k}": _fmt(v) for k, v in (result.probabilities or {}).items()})
-    return row
 
 
 def _partial_path(out: Path) -> Path:

@@ -1,0 +1,118 @@
+"""The scan window's background work as plain job functions for ``workers.Job`` (no Qt in here).
+
+``run_scan`` is the GUI's ``meddiag scan``: the same core generator (``core.scan.scan``) wrapped
+in the same audit line as the CLI (``AuditLog().scan().track(events)``), so every result the
+window shows is in ``user_data_dir()/audit.jsonl``. It loads its own predictors from the model
+cards (a scan must not share the main window's models-lane predictors: explanations hook into
+those models) and yields at a human rate: one :class:`ScanBatch` per core batch, never one event
+per row.
+
+Stopping: ``stop`` (the window's Cancel button) makes the core scan end before its next batch; the
+job then *returns* normally, so every row already recorded in the audit trail also reaches the
+table. ``cancel`` (the job's own event: window closed, application quitting) stops it too, and the
+worker drops whatever is still on its way to the GUI.
+
+torch, numpy and the core scan are imported inside the functions, i.e. in the worker thread.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+DEFAULT_BATCH_SIZE = 32
+
+
+# ----------------------------------------------------------------------------- event records
+@dataclass(frozen=True)
+class ScanStarted:
+    """Models loaded, audit log writable: the scan begins."""
+
+    scan_id: str  # the audit trail's scan id
+    models: tuple[str, ...]
+    device: str
+
+
+@dataclass(frozen=True)
+class ScanBatch:
+    """The rows (core ``ScanResult``, file then model order) finished since the last batch, and the
+    core ``Progress`` that followed them (None only for a trailing rest, which core never leaves)."""
+
+    rows: tuple
+    progress: Any  # core.scan.Progress | None
+
+
+class _Either:
+    """``is_set()`` of two events: what core's ``cancel`` parameter needs."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self._events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self._events)
+
+
+# ----------------------------------------------------------------------------- job functions
+def run_scan(progress, cancel, stop: threading.Event, cards: Sequence, device: str, paths: Sequence[str],
+             recursive: bool = True, batch_size: int = DEFAULT_BATCH_SIZE,
+             workers: int | None = None) -> Iterator[ScanStarted | ScanBatch]:
+    """Scan ``paths`` with one predictor per card; returns the last core ``Progress`` (or None)."""
+    from meddiag_desktop.core.audit import AuditLog
+    from meddiag_desktop.core.inference import Predictor
+    from meddiag_desktop.core.scan import DEFAULT_WORKERS, Progress, scan
+
+    either = _Either(stop, cancel)
+    predictors = []
+    for i, card in enumerate(cards):
+        if either.is_set():
+            return None
+        progress(i, len(cards), f"Loading {card.id}…")
+        predictors.append(Predictor(card, device))
+    log = AuditLog()
+    log.check_writable()  # OSError now rather than after a long scan (as the CLI does)
+    audit = log.scan()
+    yield ScanStarted(audit.scan_id, tuple(p.card.id for p in predictors), str(predictors[0].device))
+
+    events = scan(list(paths), predictors, batch_size=batch_size,
+                  workers=DEFAULT_WORKERS if workers is None else workers, cancel=either, recursive=recursive)
+    rows: list = []
+    last = None
+    with closing(audit.track(events)) as tracked:  # the CLI's audit line: one record per row
+        for event in tracked:
+            if isinstance(event, Progress):
+                last = event
+                yield ScanBatch(tuple(rows), event)
+                rows = []
+            else:
+                rows.append(event)
+    if rows:
+        yield ScanBatch(tuple(rows), None)
+    return last
+
+
+def csv_functions():
+    """(csv_columns, csv_row) of ``meddiag scan``: one CSV layout for the CLI and the window."""
+    from meddiag_desktop.core.scan_csv import csv_columns, csv_row
+
+    return csv_columns, csv_row
+
+
+def export_csv(progress, cancel, path: str, cards: Sequence, rows: Sequence) -> int:
+    """Write ``rows`` (scan order, as the audit's ``row`` numbers) as the CLI's CSV, atomically."""
+    from meddiag_desktop.core.atomic import atomic_write_bytes
+
+    csv_columns, csv_row = csv_functions()
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=csv_columns(cards), restval="")
+    writer.writeheader()
+    for i, result in enumerate(rows):
+        if i % 5000 == 0:
+            if cancel.is_set():
+                return 0
+            progress(i, len(rows), "Writing CSV…")
+        writer.writerow(csv_row(result))
+    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
+    return len(rows)

@@ -1,0 +1,531 @@
+"""File → Scan folder…: a non-modal window that scans folders with the active task's models.
+
+The scan runs in a ``JobRunner`` lane of its own ("scan") as ``scan_job.run_scan``: the core
+generator wrapped in the CLI's audit line, so every row shown here is in the audit trail. Rows
+arrive one batch per event and go into :class:`~.scan_table.ScanTableModel` with one insert per
+batch; :class:`~.scan_table.ScanFilterProxy` filters by status, label and minimum probability,
+and the header sorts (in the source model, see ``scan_table``). Double-clicking a row emits
+``openRequested(path)`` (the main window opens the image in its viewer). Export CSV writes the
+CLI's columns, all rows in scan order (the audit's ``row`` numbers), atomically, in the lane.
+
+Cancel stops the scan before its next batch and keeps the rows so far; closing the window
+cancels the scan and joins the lane's thread. The table holds nothing the CSV does not: path,
+model, status, error, label and probabilities.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Sequence
+
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout,
+                               QHeaderView, QLabel, QListView, QProgressBar, QPushButton, QTableView, QTreeView,
+                               QVBoxLayout, QWidget)
+
+from .guard import gui_only
+from .scan_job import DEFAULT_BATCH_SIZE, ScanBatch, ScanStarted, csv_functions, export_csv, run_scan
+from .scan_table import RESULT_ROLE, ScanFilterProxy, ScanTableModel, table_columns
+from .style import NOTICE_TEXT
+from .workers import Job, JobRunner
+
+log = logging.getLogger(__name__)
+
+STATUS_CHOICES = (("All statuses", None), ("OK only", "ok"), ("Errors only", "error"))
+COLUMN_WIDTHS = {"path": 340, "model": 150, "status": 60, "label": 100, "probability": 90, "error": 260}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def summary_text(progress, cancelled: bool = False) -> str:
+    """One line: files, ok, errors, seconds, files/s (the CLI's closing line, less the paths)."""
+    if progress is None:
+        return "Scan cancelled before any file was read." if cancelled else "No files scanned."
+    head = (f"Cancelled after {progress.done} of {progress.total} files" if cancelled
+            else f"Scanned {progress.done} files")
+    skipped = f", {progress.skipped} non-image skipped" if progress.skipped else ""
+    return (f"{head}: {progress.ok} ok, {progress.errors} errors{skipped}, {progress.elapsed_s:.1f} s, "
+            f"{progress.files_per_s:.1f} files/s")
+
+
+class ScanWindow(QWidget):
+    """Scan folders, watch the rows arrive, filter, sort, open a row, export CSV."""
+
+    openRequested = Signal(str)  # a row was double-clicked: show this file in the main viewer
+    scanProgress = Signal(object)  # core.scan.Progress, each batch (and once when the files are known)
+    scanFinished = Signal(str)  # the summary line (done, cancelled or failed)
+    exportFinished = Signal(str)  # path written
+
+    def __init__(self, info=None, settings=None, dialogs_enabled: bool = True, parent: QWidget | None = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None) -> None:
+        """``info``: the main window's ``engine.SessionInfo`` (task, model cards, device); update it with
+        :meth:`set_session`. ``settings``: ``qt.settings.Settings`` for the last folder (optional)."""
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("Scan folders — MedDiag Desktop")
+        self.settings = settings
+        self.dialogs_enabled = dialogs_enabled
+        self.batch_size, self.workers = batch_size, workers
+        self.info = None
+        self._pending_info = None  # a session that arrived mid-scan, applied when it ends
+        self.runner = JobRunner("scan", self)
+        self.job: Job | None = None
+        self.export_job: Job | None = None
+        self.closed = False
+        self.scan_id: str | None = None
+        self.last_progress = None
+        self.summary = ""
+        self._cards: tuple = ()  # the cards of the scan whose rows are shown
+        self._stop: threading.Event | None = None
+        self._model_checks: dict[str, QCheckBox] = {}
+        self._build()
+        self.set_session(info)
+        self.resize(1100, 700)
+
+    # ================================================================== building
+    def _build(self) -> None:
+        notice = QLabel(f"⚠  {NOTICE_TEXT}")
+        notice.setObjectName("noticeBanner")
+
+        self.task_label = QLabel("Task: –")
+        self.models_row = QHBoxLayout()
+        self.models_row.setSpacing(10)
+        self.recursive_check = QCheckBox("Include sub-folders")
+        self.recursive_check.setChecked(True)
+        self.recursive_check.setToolTip("Also scan the folders inside the chosen folders")
+        self.scan_button = QPushButton("Scan folders…")
+        self.scan_button.setToolTip("Choose one or more folders and scan them with the ticked models")
+        self.scan_button.clicked.connect(self.choose_folders)
+        options = QHBoxLayout()
+        options.addWidget(self.task_label)
+        options.addSpacing(12)
+        options.addWidget(QLabel("Models:"))
+        options.addLayout(self.models_row)
+        options.addStretch(1)
+        options.addWidget(self.recursive_check)
+        options.addWidget(self.scan_button)
+
+        self.folders_label = QLabel("")
+        self.folders_label.setObjectName("panelStatus")
+        self.folders_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        # No animated busy bar (its repaints cost the GUI thread): a range of 0..1 until the total is known.
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("")
+        self.progress_bar.setTextVisible(True)
+        self.rate_label = QLabel("")
+        self.rate_label.setMinimumWidth(190)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the scan after the current batch; the rows so far are kept")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_scan)
+        progress = QHBoxLayout()
+        progress.addWidget(self.progress_bar, 1)
+        progress.addWidget(self.rate_label)
+        progress.addWidget(self.cancel_button)
+
+        self.status_combo = QComboBox()
+        for text, value in STATUS_CHOICES:
+            self.status_combo.addItem(text, value)
+        self.status_combo.setToolTip("Show every row, only the files read, or only the errors")
+        self.label_combo = QComboBox()
+        self.label_combo.addItem("All labels", None)
+        self.label_combo.setToolTip("Show only the rows with this label")
+        self.label_combo.setMinimumContentsLength(12)
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setRange(0.0, 1.0)
+        self.threshold_spin.setDecimals(2)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setPrefix("Probability ≥ ")
+        self.threshold_spin.setSpecialValueText("Any probability")
+        self.threshold_spin.setToolTip("Show only the rows whose probability (of their label) is at least this")
+        self.rows_label = QLabel("")
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Save every row (scan order, the command line's columns) as a CSV file")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.choose_export_path)
+        for combo in (self.status_combo, self.label_combo):
+            combo.currentIndexChanged.connect(self._apply_filters)
+        self.threshold_spin.valueChanged.connect(self._apply_filters)
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Show:"))
+        filters.addWidget(self.status_combo)
+        filters.addWidget(self.label_combo)
+        filters.addWidget(self.threshold_spin)
+        filters.addSpacing(12)
+        filters.addWidget(self.rows_label)
+        filters.addStretch(1)
+        filters.addWidget(self.export_button)
+
+        self.model = ScanTableModel(self)
+        self.proxy = ScanFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # a long path keeps its file name
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # no per-row measuring
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # scan order until a header is clicked
+        header.setSortIndicatorClearable(True)  # third click: back to scan order
+        self.table.setSortingEnabled(True)
+        self.table.setToolTip("Double-click a row to open the image in the main window")
+        self.table.doubleClicked.connect(self._on_double_click)
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
+                       self.proxy.layoutChanged):
+            signal.connect(self._update_rows_label)
+
+        self.summary_label = QLabel("Choose folders to scan.")
+        self.summary_label.setObjectName("scanSummary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 8)
+        layout.addWidget(notice)
+        for row in (options, progress, filters):
+            margins = QHBoxLayout()
+            margins.setContentsMargins(10, 0, 10, 0)
+            margins.addLayout(row)
+            layout.addLayout(margins)
+        for widget, stretch in ((self.folders_label, 0), (self.table, 1), (self.summary_label, 0)):
+            box = QHBoxLayout()
+            box.setContentsMargins(10, 0, 10, 0)
+            box.addWidget(widget)
+            layout.addLayout(box, stretch)
+
+    # ================================================================== models
+    @Slot(object)
+    @gui_only
+    def set_session(self, info) -> None:
+        """The main window's models (task, cards, device): the model check boxes follow them."""
+        if self.scanning:
+            self._pending_info = info
+            return
+        self.info, self._pending_info = info, None
+        ticked = {cid for cid, check in self._model_checks.items() if check.isChecked()}
+        while self.models_row.count():
+            widget = self.models_row.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        self._model_checks = {}
+        if info is None:
+            self.task_label.setText("Task: –")
+            self.models_row.addWidget(QLabel("loading…"))
+        else:
+            from meddiag_desktop.core.tasks import TASKS
+
+            from .engine import family_name
+
+            title = TASKS[info.task].title if info.task in TASKS else (info.task or "–")
+            self.task_label.setText(f"Task: {title}")
+            keep = bool(ticked & {c.id for c in info.cards})
+            for card in info.cards:
+                check = QCheckBox(family_name(card.config.arch))
+                demo = " - DEMO model, not diagnostic" if card.demo else ""
+                check.setToolTip(f"{card.id} (v{card.version}){demo}")
+                usable = card.id not in info.errors
+                check.setEnabled(usable)
+                check.setChecked(usable and (card.id in ticked if keep else True))
+                check.toggled.connect(self._update_buttons)
+                self.models_row.addWidget(check)
+                self._model_checks[card.id] = check
+            if not info.cards:
+                self.models_row.addWidget(QLabel("none installed"))
+        self._update_buttons()
+
+    def selected_cards(self) -> list:
+        if self.info is None:
+            return []
+        return [c for c in self.info.cards if c.id in self._model_checks and self._model_checks[c.id].isChecked()]
+
+    # ================================================================== scanning
+    @property
+    def scanning(self) -> bool:
+        return self.job is not None and not self.job.done
+
+    @property
+    def exporting(self) -> bool:
+        return self.export_job is not None and not self.export_job.done
+
+    @gui_only
+    def choose_folders(self) -> QFileDialog | None:
+        """Folder dialog (several folders may be picked); accepting it starts the scan."""
+        if self.scanning or self.closed:
+            return None
+        start = self.settings.last_folder if self.settings is not None else os.path.expanduser("~")
+        dialog = QFileDialog(self, "Scan folders", start)
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # native ones pick a single folder
+        for view in dialog.findChildren(QListView) + dialog.findChildren(QTreeView):
+            view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.filesSelected.connect(self.start_scan)
+        dialog.open()  # window-modal, no nested event loop
+        return dialog
+
+    @gui_only
+    def start_scan(self, paths: Sequence, models: Sequence[str] | None = None,
+                   recursive: bool | None = None) -> Job | None:
+        """Scan ``paths`` (folders or files) with the ticked models (or the ``models`` ids); returns the job."""
+        if self.closed:
+            return None
+        if self.scanning:
+            self._set_summary("A scan is running: cancel it first.")
+            return None
+        paths = [os.path.abspath(os.fspath(p)) for p in paths]
+        if models is not None:
+            for cid, check in self._model_checks.items():
+                check.setChecked(cid in set(models))
+        if recursive is not None:
+            self.recursive_check.setChecked(bool(recursive))
+        cards = self.selected_cards()
+        problem = ("The models are still loading." if self.info is None
+                   else "Tick at least one model." if not cards
+                   else "No folder chosen." if not paths
+                   else None)
+        missing = [p for p in paths if not os.path.exists(p)]
+        if problem is None and missing:
+            problem = f"No such folder: {missing[0]}"
+        if problem is not None:
+            self._report("Cannot scan", problem)
+            return None
+        if self.settings is not None:
+            self.settings.last_folder = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0])
+
+        self._cards = tuple(cards)
+        self.scan_id, self.last_progress = None, None
+        csv_columns, _ = csv_functions()
+        self.model.reset(table_columns(csv_columns(cards)))
+        self._fit_columns()
+        self.label_combo.blockSignals(True)
+        current = self.label_combo.currentData()
+        self.label_combo.clear()
+        self.label_combo.addItem("All labels", None)
+        for label in dict.fromkeys(label for card in cards for label in card.labels):
+            self.label_combo.addItem(label, label)
+        self.label_combo.setCurrentIndex(max(0, self.label_combo.findData(current)))
+        self.label_combo.blockSignals(False)
+        self._apply_filters()
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        self.folders_label.setText(f"Folders: {shown}" + ("" if self.recursive_check.isChecked()
+                                                            else " (sub-folders left out)"))
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("Finding files…")
+        self.rate_label.setText("")
+        self._set_summary(f"Loading {len(cards)} model(s)…")
+
+        self._stop = threading.Event()
+        job = Job(run_scan, self._stop, self._cards, self.info.device, paths, self.recursive_check.isChecked(),
+                  self.batch_size, self.workers, name="scan", tag="scan")
+        job.yielded.connect(self._on_scan_event)
+        job.progressed.connect(self._on_job_progress)
+        job.returned.connect(self._on_scan_returned)
+        job.errored.connect(self._on_scan_error)
+        job.finished.connect(self._on_scan_finished)
+        self.job = job
+        self.runner.submit(job)
+        log.info("scan started: %d root(s), %d model(s)", len(paths), len(cards))
+        self._update_buttons()
+        return job
+
+    @Slot()
+    @gui_only
+    def cancel_scan(self) -> None:
+        """Stop after the current batch; the rows so far stay (and are in the audit trail)."""
+        if self.scanning and self._stop is not None and not self._stop.is_set():
+            self._stop.set()
+            self.cancel_button.setEnabled(False)
+            self._set_summary("Cancelling after the current batch…")
+
+    @Slot(object)
+    @gui_only
+    def _on_job_progress(self, progress) -> None:
+        if progress.text and self.last_progress is None:
+            self._set_summary(progress.text)
+
+    @Slot(object)
+    @gui_only
+    def _on_scan_event(self, event) -> None:
+        if isinstance(event, ScanStarted):
+            self.scan_id = event.scan_id
+            device = "CPU" if event.device == "cpu" else event.device.upper()
+            self._set_summary(f"Scanning with {len(event.models)} model(s) on {device}…")
+            return
+        if not isinstance(event, ScanBatch):
+            return
+        self.model.append(event.rows)
+        progress = event.progress
+        if progress is None:
+            return
+        self.last_progress = progress
+        self.progress_bar.setRange(0, max(1, progress.total))
+        self.progress_bar.setValue(progress.done)
+        self.progress_bar.setFormat(f"{progress.done} / {progress.total} files")
+        if progress.done:
+            self.rate_label.setText(f"{progress.files_per_s:.1f} files/s · ETA {_duration(progress.eta_s)}")
+        self.scanProgress.emit(progress)
+
+    @Slot(object)
+    @gui_only
+    def _on_scan_returned(self, last) -> None:
+        stopped = self._stop is not None and self._stop.is_set()
+        last = last if last is not None else self.last_progress
+        cancelled = stopped and (last is None or last.done < last.total)
+        text = summary_text(last, cancelled)
+        if self._cards and any(card.demo for card in self._cards):
+            text += "  [DEMO model(s): not diagnostic]"
+        if self.scan_id:
+            text += f"  (audit scan {self.scan_id[:8]})"
+        if last is not None and not cancelled:
+            self.progress_bar.setRange(0, max(1, last.total))
+            self.progress_bar.setValue(last.total)
+        self.rate_label.setText("")
+        self._set_summary(text)
+        log.info("scan finished: %s", text)
+
+    @Slot(object)
+    @gui_only
+    def _on_scan_error(self, error) -> None:
+        self.rate_label.setText("")
+        self._report("Scan failed", error.message, error.details)
+
+    @Slot()
+    @gui_only
+    def _on_scan_finished(self) -> None:
+        job = self.job
+        if job is not None and job.state == "cancelled" and not self.closed:
+            self._set_summary(summary_text(self.last_progress, cancelled=True))
+        if self.progress_bar.format() == "Finding files…":
+            self.progress_bar.setFormat("")
+        self._update_buttons()
+        if self._pending_info is not None:
+            self.set_session(self._pending_info)
+        self.scanFinished.emit(self.summary)
+
+    # ================================================================== table
+    def _fit_columns(self) -> None:
+        for col, key in enumerate(self.model.columns):
+            self.table.setColumnWidth(col, COLUMN_WIDTHS.get(key, 95))
+
+    @Slot()
+    @gui_only
+    def _apply_filters(self, *_) -> None:
+        self.proxy.set_filters(status=self.status_combo.currentData(), label=self.label_combo.currentData(),
+                               min_probability=self.threshold_spin.value())
+        self._update_rows_label()
+
+    def set_filters(self, status: str | None = None, label: str | None = None, min_probability: float = 0.0) -> None:
+        """What the filter widgets do, for code and tests: status ok|error|None, label, minimum probability."""
+        self.status_combo.setCurrentIndex(max(0, self.status_combo.findData(status)))
+        self.label_combo.setCurrentIndex(max(0, self.label_combo.findData(label)))
+        self.threshold_spin.setValue(min_probability)
+        self._apply_filters()
+
+    @Slot()
+    @gui_only
+    def _update_rows_label(self, *_) -> None:
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        self.rows_label.setText(f"{total} rows" if shown == total else f"showing {shown} of {total} rows")
+        self._update_buttons()
+
+    @Slot(QModelIndex)
+    @gui_only
+    def _on_double_click(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_row(index.row())
+
+    def open_row(self, row: int) -> str:
+        """Ask the main window to show the file of (proxy) row ``row``."""
+        path = self.proxy.index(row, 0).data(RESULT_ROLE).path
+        self.openRequested.emit(path)
+        return path
+
+    # ================================================================== export
+    @gui_only
+    def choose_export_path(self) -> QFileDialog | None:
+        if not self.export_button.isEnabled():
+            return None
+        folder = self.settings.last_folder if self.settings is not None else os.path.expanduser("~")
+        dialog = QFileDialog(self, "Export scan results", os.path.join(folder, "scan.csv"), "CSV files (*.csv)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("csv")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.export_csv)
+        dialog.open()
+        return dialog
+
+    @gui_only
+    def export_csv(self, path) -> Job | None:
+        """Write every row (scan order, the CLI's columns) to ``path`` atomically, in the scan lane."""
+        if self.scanning or self.exporting or self.closed or not self.model.results:
+            return None
+        path = os.path.abspath(os.fspath(path))
+        job = Job(export_csv, path, self._cards, tuple(self.model.results), name="export csv", tag="export")
+        job.returned.connect(lambda count, p=path: self._on_exported(p, count))
+        job.errored.connect(lambda err: self._report("Could not export the CSV", err.message, err.details))
+        job.finished.connect(self._update_buttons)
+        self.export_job = job
+        self.runner.submit(job)
+        self._update_buttons()
+        return job
+
+    @gui_only
+    def _on_exported(self, path: str, count: int) -> None:
+        self.summary_label.setText(f"{self.summary}\nExported {count} rows to {os.path.basename(path)}.")
+        self.exportFinished.emit(path)
+
+    # ================================================================== state, errors, closing
+    @Slot()
+    @gui_only
+    def _update_buttons(self, *_) -> None:
+        busy = self.scanning
+        self.scan_button.setEnabled(not busy and not self.exporting and self.info is not None
+                                    and bool(self.selected_cards()))
+        self.cancel_button.setEnabled(busy and not (self._stop is not None and self._stop.is_set()))
+        self.export_button.setEnabled(not busy and not self.exporting and bool(self.model.results))
+        broken = self.info.errors if self.info is not None else {}
+        for card_id, check in self._model_checks.items():
+            check.setEnabled(not busy and card_id not in broken)
+        self.recursive_check.setEnabled(not busy)
+
+    def _set_summary(self, text: str) -> None:
+        self.summary = text
+        self.summary_label.setText(text)
+
+    def _report(self, title: str, message: str, details: str = "") -> None:
+        log.warning("%s: %s", title, message)
+        self._set_summary(f"{title}: {message}")
+        if self.dialogs_enabled and not self.closed:
+            from . import dialogs
+
+            dialogs.error_box(self, title, message, details)
+
+    def shutdown(self) -> None:
+        """Cancel the scan (and an export) and join the lane's thread. Idempotent."""
+        self.closed = True
+        if self._stop is not None:
+            self._stop.set()
+        self.runner.shutdown()
+        self.hide()
+
+    def closeEvent(self, event) -> None:
+        self.hide()
+        self.shutdown()
+        event.accept()
