@@ -104,7 +104,14 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str =
     else:
         raise ValueError(f"unknown threshold rule {rule!r}")
     name = rule if rule == "youden" else f"{rule}>={target or 0.95:g}"
-    return Calibration(temperature, float(threshold), name, logit_bias)
+    return Calibration(temperature, _between_scores(float(threshold), scores), name, logit_bias)
+
+
+def _between_scores(threshold: float, scores: np.ndarray) -> float:
+    """Move a threshold that sits on an observed score to the midpoint below it: the validation
+    decisions stay the same, but float32 vs float64 rounding can no longer flip that sample."""
+    below = scores[scores < threshold]
+    return float((threshold + (below.max() if below.size else 0.0)) / 2)
 
 
 def describe(logits: np.ndarray, labels: np.ndarray, positive: int, cal: Calibration, n_boot: int = N_BOOT) -> dict:

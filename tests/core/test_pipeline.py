@@ -105,3 +105,13 @@ def test_prior_correction_is_kept_only_when_it_lowers_validation_nll():
     shifted = logits + np.array([1.5, -1.5])  # a model biased towards class 0, as class weighting does
     kept = calibrate(shifted, y, positive=1, logit_bias=[-1.5, 1.5])
     assert kept.logit_bias == [-1.5, 1.5]
+
+
+def test_threshold_does_not_sit_on_a_validation_score():
+    logits, y = overconfident_logits()
+    cal = calibrate(logits, y, positive=1)
+    scores = calibrated_probabilities(logits, None, cal.temperature)[:, 1]
+    assert np.abs(scores - cal.threshold).min() > 0
+    # same decisions as the observed-score threshold Youden's J picked
+    exact = metrics.threshold_youden(y, scores, positive=1)
+    assert np.array_equal(scores >= exact, scores >= cal.threshold)
