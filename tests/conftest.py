@@ -3,6 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """2 shared cores: torch's OpenMP pool only adds contention to these tiny models (and to the
+    scanner's decode threads)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from PIL import Image
 from meddiag_desktop.cli import main
 from meddiag_desktop.core.models import ModelConfig, create_model_from_config
 from meddiag_desktop.core.paths import user_models_dir
-from meddiag_desktop.core.storage import ModelCard, ModelStore, save_model
+from meddiag_desktop.core.storage import ModelCard, save_model
 
 DICOM_DIR = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
 FAMILIES = ("cnn", "rnn", "transformer")

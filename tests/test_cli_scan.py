@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 import csv
-import io
 import os
-import shutil
-import struct
-import zlib
+from pathlib import Path
 
-import numpy as np
-import pydicom
 import pytest
 import torch
-from PIL import Image
 
 from meddiag_desktop.cli import main
 from meddiag_desktop.core.audit import read_audit
@@ -21,44 +15,18 @@ from meddiag_desktop.core.models import ModelConfig, create_model_from_config
 from meddiag_desktop.core.paths import user_models_dir
 from meddiag_desktop.core.storage import ModelCard, save_model
 
-DICOM_DIR = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
+from testkit import make_scan_folder
+
 HEADER = ["path", "status", "error", "model", "label", "probability"]
 GOOD = {"good.png", "ct.dcm", "ct_no_suffix", "good.jpg"}
 BAD = {"empty.png": "empty file", "huge.png": "image too large", "text.png": "not an image",
        "truncated.png": "truncated"}
 
 
-def png_bytes(size: int = 28) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.random.default_rng(size).integers(0, 255, (size, size), dtype=np.uint8)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def huge_png() -> bytes:
-    data = bytearray(png_bytes())
-    data[16:24] = struct.pack(">II", 30000, 30000)  # IHDR claims 30000 x 30000
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
-    return bytes(data)
-
-
 @pytest.fixture
 def folder(tmp_path):
-    """The scan test folder (as tests/core/test_scan.py): 4 good, 4 bad, 2 skipped, hidden, a loop."""
-    root = tmp_path / "scan"
-    (root / "sub" / "deeper").mkdir(parents=True)
-    (root / "good.png").write_bytes(png_bytes())
-    Image.fromarray(np.full((30, 40, 3), 120, np.uint8)).save(root / "sub" / "good.jpg")
-    shutil.copy(os.path.join(DICOM_DIR, "CT_small.dcm"), root / "ct.dcm")
-    shutil.copy(os.path.join(DICOM_DIR, "CT_small.dcm"), root / "sub" / "deeper" / "ct_no_suffix")
-    (root / "truncated.png").write_bytes(png_bytes(64)[:300])
-    (root / "empty.png").write_bytes(b"")
-    (root / "text.png").write_text("this is not a picture")
-    (root / "huge.png").write_bytes(huge_png())
-    (root / "notes.txt").write_text("skipped")
-    (root / "sub" / "table.csv").write_text("a,b\n1,2\n")
-    (root / ".hidden.png").write_bytes(png_bytes())
-    os.symlink(root, root / "sub" / "loop")
-    return root
+    """The scan test folder: 4 good, 4 bad, 2 skipped non-images, hidden files, a link loop."""
+    return Path(make_scan_folder(tmp_path / "scan"))
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from meddiag_desktop.core.models import (
 )
 from meddiag_desktop.core.models import registry
 
+from testkit import assert_close
+
 # Tiny per-family sizes so every parametrised case runs in milliseconds.
 TINY = {
     "cnn": {"widths": (4, 8, 8, 8), "depths": (1, 1, 1, 1)},
@@ -26,20 +28,6 @@ FAMILIES = list_models()
 SHAPES = [(img, chans) for img in (28, 32) for chans in (1, 3)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The test machine has 2 cores shared with other jobs: intra-op threads only add contention."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def _assert_close(actual: torch.Tensor, expected: torch.Tensor, atol: float) -> None:
-    """Max-abs-error check (torch.testing's first call costs seconds of lazy imports)."""
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    err = (actual - expected).abs().max().item()
-    assert err <= atol, f"max abs error {err:.3g} > {atol}"
 
 
 def _tiny(arch: str, num_classes: int = 3, in_chans: int = 1, img_size: int = 28) -> torch.nn.Module:
@@ -69,7 +57,7 @@ def test_forward_features_and_head_shapes(arch, img_size, in_chans):
     assert logits.shape == (2, 3)
     assert feats.shape == (2, model.num_features)
     assert torch.isfinite(logits).all() and torch.isfinite(feats).all()
-    _assert_close(via_head, logits, 1e-6)
+    assert_close(via_head, logits, 1e-6)
 
 
 @pytest.mark.parametrize("img_size,in_chans", SHAPES)
@@ -235,7 +223,7 @@ def test_attention_maps_are_row_stochastic_per_layer(img_size, in_chans):
     for m in maps:
         assert m.shape == (3, tokens, tokens)
         assert (m >= 0).all()
-        _assert_close(m.sum(-1), torch.ones(3, tokens), 1e-5)
+        assert_close(m.sum(-1), torch.ones(3, tokens), 1e-5)
 
 
 def test_attention_replay_matches_the_real_encoder():
@@ -243,12 +231,12 @@ def test_attention_replay_matches_the_real_encoder():
     x = _input(2, 1, 28)
     with torch.no_grad():
         inputs, encoded = _layer_inputs(model, x)
-        _assert_close(_replay_encoder(model, x), encoded, 1e-5)
+        assert_close(_replay_encoder(model, x), encoded, 1e-5)
         maps = model.attention_maps(x)
         for layer, layer_in, m in zip(model.encoder.layers, inputs, maps):
             h = layer.norm1(layer_in)
             expected = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=True)[1]
-            _assert_close(m, expected, 1e-5)
+            assert_close(m, expected, 1e-5)
 
 
 def test_attention_maps_leave_model_and_outputs_unchanged():

@@ -9,25 +9,13 @@ import torch
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.preprocess import normalize, prepare, preprocess, preprocess_batch
 
+from testkit import assert_close
+
 GREY = ModelConfig(arch="cnn", task="t", labels=("a", "b"), img_size=28, in_chans=1, mean=(0.5,), std=(0.25,))
 RGB = ModelConfig(arch="cnn", task="t", labels=("a", "b"), img_size=28, in_chans=3,
                   mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """2 shared cores: torch's OpenMP pool and numpy's BLAS pool otherwise fight (seconds per call)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def _assert_close(actual: torch.Tensor, expected: torch.Tensor, atol: float) -> None:
-    """Max-abs-error check (torch.testing's first call costs seconds of lazy imports)."""
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    err = (actual - expected).abs().max().item()
-    assert err <= atol, f"max abs error {err:.3g} > {atol}"
 
 
 def _rand(*shape, seed: int = 0) -> np.ndarray:
@@ -66,7 +54,7 @@ def test_rgb_image_to_grey_model_uses_luminance():
     out = prepare(image, GREY)
     expected = 0.299 * 1.0 + 0.587 * 0.5 + 0.114 * 0.25
     assert out.shape == (1, 28, 28)
-    _assert_close(out, torch.full((1, 28, 28), expected), 1e-6)
+    assert_close(out, torch.full((1, 28, 28), expected), 1e-6)
 
 
 @pytest.mark.parametrize("shape", [(28, 28, 4), (28, 28, 1), (28, 28, 2), (3, 28, 28), (28,), (1, 28, 28, 3)], ids=str)
@@ -96,7 +84,7 @@ def test_crop_takes_the_central_square(shape, rows, cols):
 def test_tall_image_margins_do_not_leak_into_resized_output():
     image = np.full((300, 100), 0.5, np.float32)
     image[:100], image[200:] = 1.0, 0.0  # only the middle 100x100 square is kept
-    _assert_close(prepare(image, GREY), torch.full((1, 28, 28), 0.5), 1e-6)
+    assert_close(prepare(image, GREY), torch.full((1, 28, 28), 0.5), 1e-6)
 
 
 def test_image_at_img_size_is_not_resampled():
@@ -113,14 +101,14 @@ def test_large_image_resize_stays_in_unit_range():
         out = prepare(image, GREY)
         assert out.shape == (1, 28, 28)
         assert out.min() >= 0.0 and out.max() <= 1.0
-    _assert_close(prepare(np.ones((256, 256), np.float32), GREY), torch.ones(1, 28, 28), 1e-6)
+    assert_close(prepare(np.ones((256, 256), np.float32), GREY), torch.ones(1, 28, 28), 1e-6)
     # a smooth image downsamples to roughly its local mean: the centre pixel stays close
     assert abs(prepare(smooth, GREY)[0, 14, 14].item() - smooth[128, 128]) < 0.1
 
 
 def test_resize_up_from_small_image():
     image = np.full((10, 10), 0.3, np.float32)
-    _assert_close(prepare(image, GREY), torch.full((1, 28, 28), 0.3), 1e-6)
+    assert_close(prepare(image, GREY), torch.full((1, 28, 28), 0.3), 1e-6)
 
 
 # --------------------------------------------------------------------------- normalisation

@@ -3,18 +3,12 @@ progress, cancel, and the bounded decode look-ahead. Tiny demo models, generated
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import shutil
-import struct
 import threading
-import zlib
 
 import numpy as np
-import pydicom
 import pytest
 import torch
-from PIL import Image
 
 from meddiag_desktop.core import scan as scan_module
 from meddiag_desktop.core.inference import Predictor
@@ -23,45 +17,11 @@ from meddiag_desktop.core.models import ModelConfig, create_model_from_config
 from meddiag_desktop.core.scan import Progress, ScanResult, iter_image_files, list_image_files, scan
 from meddiag_desktop.core.storage import ModelCard, save_model
 
-DICOM_DIR = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
+from testkit import make_scan_folder, png_bytes
+
 GOOD = ["ct.dcm", "good.png", "sub/deeper/ct_no_suffix", "sub/good.jpg"]
 BAD = {"empty.png": "empty file", "huge.png": "image too large", "text.png": "not an image",
        "truncated.png": "truncated"}
-
-
-def png_bytes(size: int = 28, seed: int = 0) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 255, (size, size), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def huge_png() -> bytes:
-    """A small PNG whose IHDR claims 30000 x 30000 pixels (CRC fixed)."""
-    data = bytearray(png_bytes())
-    data[16:24] = struct.pack(">II", 30000, 30000)
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
-    return bytes(data)
-
-
-def make_scan_folder(root) -> str:
-    """Good PNG/JPEG/DICOM (one without suffix), bad files, non-images, hidden files, a link loop."""
-    (root / "sub" / "deeper").mkdir(parents=True)
-    (root / ".hidden_dir").mkdir()
-    (root / "good.png").write_bytes(png_bytes())
-    Image.fromarray(np.full((30, 40, 3), 120, np.uint8)).save(root / "sub" / "good.jpg")
-    shutil.copy(os.path.join(DICOM_DIR, "CT_small.dcm"), root / "ct.dcm")
-    shutil.copy(os.path.join(DICOM_DIR, "CT_small.dcm"), root / "sub" / "deeper" / "ct_no_suffix")
-    (root / "truncated.png").write_bytes(png_bytes(64)[:300])
-    (root / "empty.png").write_bytes(b"")
-    (root / "text.png").write_text("this is not a picture")
-    (root / "huge.png").write_bytes(huge_png())
-    (root / "notes.txt").write_text("skipped")
-    (root / "sub" / "table.csv").write_text("a,b\n1,2\n")
-    (root / ".hidden.png").write_bytes(png_bytes())
-    (root / ".hidden_dir" / "x.png").write_bytes(png_bytes())
-    os.symlink(root, root / "sub" / "loop")  # a loop back to the top
-    return str(root)
 
 
 def demo_predictor(directory, model_id="demo-cnn", **config_kwargs) -> Predictor:

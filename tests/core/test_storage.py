@@ -35,13 +35,6 @@ CONFIG = ModelConfig(arch="cnn", task="pneumonia", labels=("normal", "pneumonia"
                      arch_kwargs={"widths": [4, 8], "depths": [1, 1]})
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def _model(seed: int) -> torch.nn.Module:
     """A tiny CNN with non-default batch-norm buffers (so buffers must round-trip too)."""
