@@ -78,7 +78,7 @@ def cmd_predict(args) -> int:
         for r in results:
             if r.path != current:
                 current = r.path
-                print(r.path)
+                print(r.path.encode("utf-8", "backslashreplace").decode())  # non-UTF-8 names too
             if r.status == "error":
                 print(f"  {r.model:<24} ERROR: {r.error}")
             else:

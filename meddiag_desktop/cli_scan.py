@@ -39,7 +39,7 @@ def _open_output(out: Path):
         raise _err(f"cannot write {out}: it is a folder")
     partial = _partial_path(out)
     try:
-        return partial, open(partial, "w", newline="", encoding="utf-8")
+        return partial, open(partial, "w", newline="", encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
         raise _err(f"cannot write {out}: {exc.strerror or exc}") from None
 

@@ -114,5 +114,5 @@ def export_csv(progress, cancel, path: str, cards: Sequence, rows: Sequence) -> 
                 return 0
             progress(i, len(rows), "Writing CSV…")
         writer.writerow(csv_row(result))
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
+    atomic_write_bytes(path, buffer.getvalue().encode("utf-8", "backslashreplace"))
     return len(rows)

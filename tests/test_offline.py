@@ -1,0 +1,124 @@
+"""Offline guarantee: nothing the app does opens a network connection or resolves a host name.
+
+Dynamic: with ``socket.socket``, ``socket.create_connection`` and ``socket.getaddrinfo`` made to
+raise (and every attempt recorded), ``meddiag predict``, ``meddiag scan``, ``meddiag train`` and the
+GUI self-test all pass. Static: the package source names no network API at all.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import socket
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from meddiag_desktop.cli import main  # noqa: E402
+# Imported before any socket is blocked: pydicom.pixels -> pydicom.data -> requests -> urllib3,
+# whose import probes IPv6 support by creating (and binding to ::1) a local AF_INET6 socket.
+# That is a third-party import-time capability check, not network traffic; the app itself never
+# downloads (pydicom's get_testdata_file/fetch_data_files are never called, see the static test).
+import meddiag_desktop.core.io  # noqa: E402,F401
+from meddiag_desktop.core.paths import resource_path  # noqa: E402
+
+PACKAGE = Path(__file__).resolve().parents[1] / "meddiag_desktop"
+SAMPLES = resource_path("samples")
+
+
+class NetworkUsed(AssertionError):
+    pass
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every way into the network raises; the attempts are recorded, so a caller that swallows
+    the exception still fails the test."""
+    attempts: list[str] = []
+
+    def refuse(name):
+        def blocked(*args, **kwargs):
+            attempts.append(f"{name}{args!r}")
+            raise NetworkUsed(f"network access attempted: {name}{args!r}")
+        return blocked
+
+    monkeypatch.setattr(socket, "socket", refuse("socket.socket"))
+    monkeypatch.setattr(socket, "create_connection", refuse("socket.create_connection"))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("socket.getaddrinfo"))
+    yield attempts
+    assert attempts == [], attempts
+
+
+def test_the_fixture_really_blocks(no_network):
+    with pytest.raises(NetworkUsed):
+        socket.create_connection(("example.org", 80))
+    with pytest.raises(NetworkUsed):
+        socket.getaddrinfo("example.org", 80)
+    no_network.clear()
+
+
+def test_predict_offline(no_network, capsys):
+    sample = str(SAMPLES / "chest_xray_pneumonia_val0.png")
+    assert main(["predict", sample, "--model", "pneumonia-cnn", "--json", "--device", "cpu"]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert record["status"] == "ok"
+
+
+def test_scan_of_the_bundled_samples_offline(no_network, tmp_path, capsys):
+    out = tmp_path / "samples.csv"
+    assert main(["scan", str(SAMPLES), "--out", str(out), "--model", "pneumonia-cnn", "--device", "cpu"]) == 0
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len([p for p in SAMPLES.iterdir() if p.is_file()])
+    assert all(r["status"] == "ok" for r in rows), rows
+
+
+def test_train_offline(no_network, tiny_npz, tmp_path, capsys):
+    out_dir = tmp_path / "models"
+    assert main(["train", "--data", str(tiny_npz), "--task", "toy", "--arch", "cnn", "--epochs", "1",
+                 "--batch-size", "16", "--device", "cpu", "--out", str(out_dir), "--save-as", "toy-cnn"]) == 0
+    assert (out_dir / "toy-cnn.safetensors").is_file()
+
+
+def test_gui_self_test_offline(no_network, qapp, tmp_path):
+    """The --self-test logic (real window + workers), with demo models standing in for the
+    shipped weights, as tests/qt/test_app_and_settings.py does."""
+    import torch
+
+    from meddiag_desktop.core.models import ModelConfig, create_model_from_config
+    from meddiag_desktop.core.storage import ModelCard, save_model
+    from meddiag_desktop.qt.self_test import run_self_test
+
+    for arch in ("cnn", "rnn", "transformer"):
+        torch.manual_seed(0)
+        config = ModelConfig(arch=arch, task="pneumonia", labels=("normal", "pneumonia"))
+        card = ModelCard(id=f"pneumonia-{arch}", config=config, demo=True, threshold=0.5, positive_label="pneumonia")
+        save_model(create_model_from_config(config), card, tmp_path)
+    lines: list[str] = []
+    assert run_self_test(weights_dir=tmp_path, device="cpu", out=lines.append) == 0, "\n".join(lines)
+    assert lines[-1] == "SELF-TEST PASSED"
+
+
+# ------------------------------------------------------------------------------ static
+NETWORK_API = re.compile(r"urlopen|requests|http\.client|urllib\.request|torch\.hub|download=True|socket|get_testdata_file|fetch_data_files")
+# (file relative to the package, exact line text) -> why it is not network use
+ALLOWED = {
+    ("core/scan.py", "if st is None or not stat.S_ISREG(st.st_mode):  # dangling links, sockets, FIFOs"):
+        "a comment: the folder walk skips socket *files* (S_ISREG), no network",
+}
+
+
+def test_package_source_names_no_network_api():
+    hits = []
+    for path in sorted(PACKAGE.rglob("*")):
+        if not path.is_file() or path.suffix not in (".py", ".pyw", ".json", ".toml", ".cfg", ".txt", ".ini"):
+            continue
+        rel = path.relative_to(PACKAGE).as_posix()
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if NETWORK_API.search(line) and (rel, line.strip()) not in ALLOWED:
+                hits.append(f"{rel}:{number}: {line.strip()}")
+    assert hits == [], "network API in the package:\n" + "\n".join(hits)
+    assert any(p.suffix == ".py" for p in PACKAGE.rglob("*.py"))  # the walk really ran

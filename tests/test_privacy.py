@@ -1,0 +1,159 @@
+"""Privacy: patient identifiers inside a DICOM never reach any output - predict JSON, scan CSV,
+the audit log, the GUI (log file, widget texts, settings file) or ``load_image(...).meta``.
+
+The DICOM is a copy of pydicom's bundled CT_small.dcm (read from its package folder, never
+downloaded) with marker values; the folder and file names carry no marker."""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import shutil
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pydicom  # noqa: E402
+import pydicom.data  # noqa: E402
+import pytest  # noqa: E402
+
+from meddiag_desktop.cli import main  # noqa: E402
+from meddiag_desktop.core.io import load_image  # noqa: E402
+
+DICOM_DIR = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
+MARKERS = ("MARKER^SECRET", "ID-SECRET-123", "19010101")
+# pydicom writes PN components separated by "^"; also look for the pieces on their own
+NEEDLES = MARKERS + ("MARKER", "SECRET")
+
+
+def assert_clean(text: str, where: str) -> None:
+    found = [m for m in NEEDLES if m.lower() in text.lower()]
+    assert not found, f"patient data {found} in {where}"
+
+
+@pytest.fixture
+def patient_dicom(tmp_path):
+    folder = tmp_path / "study_a"
+    folder.mkdir()
+    ds = pydicom.dcmread(os.path.join(DICOM_DIR, "CT_small.dcm"))
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate = MARKERS
+    path = folder / "image_0001.dcm"
+    ds.save_as(path)
+    raw = path.read_bytes()
+    assert all(m.encode() in raw for m in MARKERS)  # the markers really are in the file
+    assert_clean(str(path), "the fixture path")
+    return path
+
+
+def test_load_image_meta_has_no_patient_data(patient_dicom):
+    img = load_image(patient_dicom)
+    assert_clean(repr(img.meta), "ImageMeta")
+    assert_clean(json.dumps(img.meta.to_dict(), default=str), "ImageMeta.to_dict()")
+
+
+def test_predict_json_has_no_patient_data(patient_dicom, capsys):
+    assert main(["predict", str(patient_dicom), "--model", "pneumonia-cnn", "--json", "--device", "cpu"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)[0]["status"] == "ok"
+    assert_clean(out, "predict stdout")
+    assert_clean(err, "predict stderr")
+    assert main(["predict", str(patient_dicom), "--model", "pneumonia-cnn", "--device", "cpu"]) == 0
+    assert_clean("".join(capsys.readouterr()), "predict text output")
+
+
+def test_scan_csv_and_audit_log_have_no_patient_data(patient_dicom, tmp_path, capsys):
+    from meddiag_desktop.core.audit import default_audit_path
+
+    out = tmp_path / "scan.csv"
+    # a second, broken copy: error rows must be clean as well
+    broken = patient_dicom.with_name("image_0002.dcm")
+    broken.write_bytes(patient_dicom.read_bytes()[:-2000])
+    assert main(["scan", str(patient_dicom.parent), "--out", str(out), "--model", "pneumonia-cnn",
+                 "--device", "cpu"]) == 0
+    assert_clean("".join(capsys.readouterr()), "scan console output")
+    text = out.read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    assert [r["status"] for r in rows] == ["ok", "error"]
+    assert_clean(text, "scan CSV")
+    audit = default_audit_path()
+    assert audit.is_file() and len(audit.read_text().splitlines()) == 2
+    assert_clean(audit.read_text(encoding="utf-8"), "audit log")
+
+
+def _widget_texts(root) -> list[str]:
+    from PySide6.QtWidgets import QWidget
+
+    texts = [root.windowTitle()]
+    for widget in [root, *root.findChildren(QWidget)]:
+        for getter in ("text", "toPlainText", "toolTip", "statusTip", "placeholderText", "windowTitle"):
+            method = getattr(widget, getter, None)
+            if callable(method):
+                try:
+                    value = method()
+                except TypeError:  # an overload that needs arguments
+                    continue
+                if isinstance(value, str):
+                    texts.append(value)
+    return texts
+
+
+def test_gui_log_widgets_and_settings_have_no_patient_data(patient_dicom, qtbot, tmp_path):
+    import torch
+
+    from meddiag_desktop.core.models import ModelConfig, create_model_from_config
+    from meddiag_desktop.core.paths import user_log_dir, user_models_dir
+    from meddiag_desktop.core.storage import ModelCard, ModelStore, save_model
+    from meddiag_desktop.qt.app import setup_logging
+    from meddiag_desktop.qt.main_window import MainWindow
+    from meddiag_desktop.qt.settings import Settings
+
+    for arch in ("cnn", "rnn", "transformer"):  # demo models, as tests/qt/conftest.py's demo_store
+        torch.manual_seed(0)
+        config = ModelConfig(arch=arch, task="demo", labels=("normal", "abnormal"))
+        card = ModelCard(id=f"demo-{arch}", config=config, demo=True, threshold=0.5, positive_label="abnormal")
+        save_model(create_model_from_config(config), card, user_models_dir())
+
+    log_path = setup_logging(logging.DEBUG)  # the most talkative the app gets
+    logger = logging.getLogger("meddiag_desktop")
+    settings_path = tmp_path / "settings.ini"
+    window = MainWindow(store=ModelStore([user_models_dir()]), settings=Settings(settings_path), device="cpu")
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        window.start()
+        qtbot.waitUntil(lambda: window.info is not None, timeout=60_000)
+        path = str(patient_dicom)
+        window.open_files([path])
+        qtbot.waitUntil(lambda: window.predictions_complete(path), timeout=60_000)
+        qtbot.wait(50)
+        texts = _widget_texts(window)
+        assert any("CT" in t or "dicom" in t.lower() for t in texts), "the image-info panel shows something"
+        assert_clean("\n".join(texts), "window widget texts")
+    finally:
+        window.close()
+        window.shutdown()
+        for handler in [h for h in logger.handlers if getattr(h, "baseFilename", None) == str(log_path)]:
+            handler.flush()
+            handler.close()
+            logger.removeHandler(handler)
+    logs = sorted(user_log_dir().glob("*"))
+    assert log_path in logs and log_path.stat().st_size > 0
+    for log in logs:
+        assert_clean(log.read_text(encoding="utf-8", errors="replace"), f"log file {log.name}")
+    assert settings_path.is_file()
+    assert_clean(settings_path.read_text(encoding="utf-8", errors="replace"), "settings file")
+    # and nothing else the app wrote into its user folders
+    home = os.environ["MEDDIAG_HOME"]
+    for folder, _dirs, files in os.walk(home):
+        for name in files:
+            if name.endswith(".safetensors"):
+                continue
+            with open(os.path.join(folder, name), "rb") as f:
+                assert_clean(f.read().decode("utf-8", "replace"), f"user file {name}")
+
+
+def test_copied_file_name_is_not_the_source_of_a_false_pass(patient_dicom):
+    # guard for the test itself: a file the markers *are* in, if read as text, is caught
+    with pytest.raises(AssertionError):
+        assert_clean(patient_dicom.read_bytes().decode("latin-1"), "raw DICOM")
+    shutil.rmtree(patient_dicom.parent)
