@@ -24,24 +24,19 @@ def _threshold_rule(text: str) -> tuple[str, float | None]:
 
 
 def _load_sets(args):
-    """(train, val) LabeledSets: an npz's own val split, a folder's train/ + val/, or a stratified split."""
-    from .core.data import DatasetError, load_npz, open_dataset, stratified_split
+    """(train, val) LabeledSets: an npz's own val split, a folder's train/ + val/ (or a val/ folder next to
+    the class folders), separate --val-data, or a stratified split - as the fine-tune dialog does."""
+    from .core.data import DatasetError
+    from .core.finetune import load_training_data
     from .core.tasks import TASKS
 
-    path = Path(args.data)
     names = TASKS[args.task].labels if args.task in TASKS else None
     try:
-        if path.suffix.lower() == ".npz" and not args.val_data and args.val_fraction is None:
-            return load_npz(path, "train", names), load_npz(path, "val", names)
-        if path.is_dir() and (path / "train").is_dir() and (path / "val").is_dir() and not args.val_data:
-            return open_dataset(path / "train"), open_dataset(path / "val")
-        data = open_dataset(path, "train", names)
-        if args.val_data:
-            return data, open_dataset(args.val_data, "val", names)
-        train_idx, val_idx = stratified_split(data.labels, args.val_fraction or 0.2, args.seed)
-        return data.subset(train_idx, "train"), data.subset(val_idx, "val")
+        plan = load_training_data(args.data, val_fraction=args.val_fraction, val_data=args.val_data, seed=args.seed,
+                                  label_names=names)
     except DatasetError as exc:
         raise _err(str(exc)) from None
+    return plan.train, plan.val
 
 
 def _num(value, digits: int = 3) -> str:
@@ -64,57 +59,110 @@ def _print_metrics(report: dict, labels) -> None:
 
 
 def cmd_train(args) -> int:
+    """Train or fine-tune through core.finetune (what the fine-tune dialog runs): the same data plan,
+    warnings, comparison with the base model and the same metrics; saved as a new version."""
     from tqdm import tqdm
 
-    from .core.models import ModelConfig
-    from .core.paths import user_models_dir
-    from .core.pipeline import TrainedModel, train_model
+    from .core.data import DatasetError
+    from .core.finetune import (
+        Comparison, FineTuneSpec, LabelMismatch, comparison_lines, default_version_name, prepare, run_finetune, summarize,
+    )
+    from .core.pipeline import TrainedModel
     from .core.storage import ModelNotFoundError, ModelStore, save_model
-    from .core.training import EpochEnd, StepEnd, TrainConfig
+    from .core.training import EpochEnd, StepEnd
+    from .core.versions import VersionError, active_card, save_version
 
     store = ModelStore()
-    if any(c.id == args.save_as for c in store.cards()):
+    if args.save_as and any(c.id == args.save_as for c in store.cards()):
         raise _err(f"a model called {args.save_as!r} exists already; choose another --save-as name")
-    train, val = _load_sets(args)
-    base = None
-    if args.base:
-        try:
-            base = store.find(args.base)
-        except ModelNotFoundError as exc:
-            raise _err(str(exc)) from None
-        config = base.config
-        if set(train.label_names) != set(config.labels):
-            if not args.new_labels:
-                raise _err(f"data classes {list(train.label_names)} differ from {args.base}'s labels "
-                           f"{list(config.labels)}; pass --new-labels to re-initialise the head")
-            config = ModelConfig(**{**config.to_dict(), "labels": tuple(train.label_names)})
-    else:
-        task = args.task or "custom"
-        config = ModelConfig(arch=args.arch, task=task, labels=tuple(train.label_names), img_size=args.img_size)
-    cfg = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, device=args.device,
-                      seed=args.seed, patience=args.patience)
-    print(f"training {args.save_as} ({config.arch}, task {config.task}) on {len(train)} images, "
-          f"validating on {len(val)}; classes {train.class_counts()}", file=sys.stderr)
     rule, target = args.threshold_rule
-    bar = None
-    for event in train_model(args.save_as, config, train, val, cfg, base=base, augment=not args.no_augment,
-                             threshold_rule=rule, threshold_target=target, command=" ".join(sys.argv)):
+    spec = FineTuneSpec(data=args.data, base_id=args.base, family=args.arch, task=args.task, new_labels=args.new_labels,
+                        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, val_fraction=args.val_fraction,
+                        val_data=args.val_data, augment=not args.no_augment, device=args.device, seed=args.seed,
+                        patience=args.patience, threshold_rule=rule, threshold_target=target, img_size=args.img_size,
+                        model_id=args.save_as or "", command=" ".join(sys.argv), n_boot=args.bootstrap)
+    try:
+        base, config, plan = prepare(spec, store)
+    except LabelMismatch as exc:
+        raise _err(f"{exc} (pass --new-labels)") from None
+    except (DatasetError, ModelNotFoundError) as exc:
+        raise _err(str(exc)) from None
+    summary = summarize(plan, base.labels if base else None)
+    name = args.save_as or "a new version"
+    print(f"training {name} ({config.arch}, task {config.task}{', from ' + base.id if base else ''}) on "
+          f"{len(plan.train)} images, validating on {len(plan.val)} ({plan.val_source}); classes "
+          f"{plan.train.class_counts()}", file=sys.stderr)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    bar = trained = None
+    for event in run_finetune(spec, store, plan=plan):
         if isinstance(event, StepEnd):
             if bar is None:
                 bar = tqdm(total=event.steps, desc=f"epoch {event.epoch}/{event.epochs}", file=sys.stderr, leave=False)
             bar.update(1)
             bar.set_postfix(loss=f"{event.loss:.4f}")
         elif isinstance(event, EpochEnd):
-            bar.close()
-            bar = None
+            if bar is not None:
+                bar.close()
+                bar = None
             scores = " ".join(f"{k} {v:.3f}" for k, v in event.metrics.items())
             print(f"epoch {event.epoch}/{event.epochs}  train loss {event.train_loss:.4f}  val loss "
                   f"{event.val_loss:.4f}  {scores}{'  (best)' if event.is_best else ''}  eta {event.eta_s:.0f}s")
         elif isinstance(event, TrainedModel):
-            card = save_model(event.model, event.card, Path(args.out) if args.out else user_models_dir())
-            print(f"saved {card.id} (best epoch {card.training['best_epoch']}, {event.fit.status}) to {card.path}")
+            trained = event
+        elif isinstance(event, Comparison):
+            if args.out:
+                trained.card.id = args.save_as or default_version_name(spec.base_id, config.task, config.arch)
+                card = save_model(trained.model, trained.card, Path(args.out))
+            else:
+                try:
+                    card = save_version(trained.model, trained.card, store, name=args.save_as, activate=args.activate)
+                except VersionError as exc:
+                    raise _err(str(exc)) from None
+            print(f"saved {card.id} (best epoch {card.training['best_epoch']}, {trained.fit.status}) to {card.path}")
             print("validation metrics:")
             _print_metrics(card.metrics["validation"], card.labels)
+            for line in comparison_lines(event):
+                print(line)
+            if not args.out:
+                active = active_card(store, card.task, card.config.arch).id
+                print(f"active {card.config.arch} model for task {card.task}: {active}"
+                      + ("" if active == card.id else f" (activate {card.id} with --activate or the Models page)"))
+    return 0
+
+
+def cmd_versions(args) -> int:
+    """The Models page without Qt: the same core.versions operations, then the listing."""
+    from .cli import _print_json
+    from .core.storage import ModelStorageError, ModelStore
+    from .core import versions
+
+    store = ModelStore()
+    try:
+        if args.activate:
+            print(f"{versions.activate_version(store, args.activate).id} is now active")
+        if args.rollback:
+            task, _, family = args.rollback.partition("/")
+            print(f"rolled back: {versions.rollback(store, task, family or 'cnn').id} is active again")
+        if args.export:
+            print(f"exported to {versions.export_version(store, args.export[0], args.export[1])}")
+        if args.import_path:
+            card = versions.import_version(store, args.import_path, new_id=args.import_as)
+            print(f"imported {card.id} (sha256 verified)")
+        if args.delete:
+            versions.delete_version(store, args.delete)
+            print(f"deleted {args.delete}")
+    except ModelStorageError as exc:
+        raise _err(str(exc)) from None
+    rows = versions.list_versions(store, args.task)
+    if args.json:
+        _print_json([row.__dict__ for row in rows])
+        return 0
+    print(f"{'task':<10} {'family':<12} {'model':<40} {'version':<8} {'source':<8} {'acc':>6} {'auc':>6}  active")
+    for r in rows:
+        acc, auc = (_num(r.metrics.get(k)) for k in ("accuracy", "auc"))
+        print(f"{r.task:<10} {r.family:<12} {r.id:<40} {r.version:<8} {r.source:<8} {acc:>6} {auc:>6}  "
+              f"{'*' if r.active else ''}")
     return 0
 
 
@@ -215,8 +263,22 @@ def add_train_commands(sub) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="folder to save into (default: your user model folder)")
-    p.add_argument("--save-as", required=True, metavar="NAME", help="ID of the new model")
+    p.add_argument("--save-as", metavar="NAME", help="ID of the new version (default: BASE@date-time)")
+    p.add_argument("--activate", action="store_true",
+                   help="make the new version the active model of its task and family (rollback: Models page)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("versions", help="model versions: list, activate, roll back, export, import, delete")
+    p.add_argument("--task", help="only this task's versions")
+    p.add_argument("--activate", metavar="ID", help="make ID the active model of its task and family")
+    p.add_argument("--rollback", metavar="TASK/FAMILY", help="re-activate the previous version, e.g. pneumonia/cnn")
+    p.add_argument("--export", nargs=2, metavar=("ID", "PATH"), help="write ID as a .zip (or into a folder)")
+    p.add_argument("--import", dest="import_path", metavar="PATH", help="install a model .zip / folder / card .json")
+    p.add_argument("--import-as", metavar="ID", help="with --import: install under this ID")
+    p.add_argument("--delete", metavar="ID", help="delete one of your versions (never a shipped model)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_versions)
 
     p = sub.add_parser("evaluate", help="metrics with CIs, calibration and a family comparison")
     p.add_argument("--model", default="all", help="model ID, comma-separated IDs or 'all' (one task)")

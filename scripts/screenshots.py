@@ -7,6 +7,9 @@ Writes ``main_window.png``: the chest X-ray sample, the pneumonia models' predic
 Grad-CAM heat-map. It uses the shipped ``weights/pneumonia-*`` models that exist; when there are none
 (or with ``--demo``) it creates untrained demo models in a temporary folder, and the screenshot
 then shows their "DEMO" flags. Re-run it once the shipped weights are trained.
+
+Also writes ``fine_tune.png`` (only that one with ``--fine-tune-only``): the fine-tune dialog with its
+live training curves, part-way through fine-tuning the CNN on contrast-shifted chest X-rays.
 """
 from __future__ import annotations
 
@@ -37,16 +40,87 @@ def demo_models(folder: Path) -> None:
         save_model(create_model_from_config(config), card, folder)
 
 
+def fine_tune_screenshot(out: Path, home: Path, epochs: int = 4, grab_after: int = 3) -> int:
+    """``fine_tune.png``: the fine-tune dialog with live training curves, mid-run.
+
+    Fine-tunes the shipped ``pneumonia-cnn`` (else an untrained demo CNN) on 600 PneumoniaMNIST
+    training images with a contrast / noise shift (another X-ray unit), grabs the dialog after
+    ``grab_after`` of ``epochs`` epochs, then cancels the run (nothing is saved)."""
+    import numpy as np
+    from PIL import Image
+
+    from meddiag_desktop.core.paths import resource_path, shipped_weights_dir
+    from meddiag_desktop.core.tasks import TASKS
+    from meddiag_desktop.qt.app import create_application
+    from meddiag_desktop.qt.finetune_dialog import FineTuneDialog
+    from meddiag_desktop.qt.self_test import wait_for
+
+    data = home / "fine-tune-data"
+    with np.load(resource_path("datasets", "pneumoniamnist_trainval.npz")) as archive:
+        images, labels = archive["train_images"][:600], archive["train_labels"].ravel()[:600]
+    rng = np.random.default_rng(0)
+    shifted = np.clip(0.35 * images + 150 + rng.normal(0, 18, images.shape), 0, 255).astype(np.uint8)
+    for i, (image, label) in enumerate(zip(shifted, labels)):
+        folder = data / TASKS[TASK].labels[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+    if (shipped_weights_dir() / f"{TASK}-cnn.json").is_file():
+        store, base = [shipped_weights_dir(), home / "user-models"], f"{TASK}-cnn"
+    else:
+        store, base = [home / "demo-models"], f"{TASK}-cnn-demo"
+        if not (home / "demo-models").is_dir():
+            (home / "demo-models").mkdir()
+            demo_models(home / "demo-models")
+    (home / "user-models").mkdir(exist_ok=True)
+
+    app = create_application()
+    app.setFont(app.font())
+    dialog = FineTuneDialog(store=store, device="cpu", dialogs_enabled=False, n_boot=200)
+    dialog.resize(1280, 800)
+    dialog.show()
+    try:
+        if not wait_for(lambda: dialog.base_combo.findData(base) >= 0, 300):
+            print("models did not list", file=sys.stderr)
+            return 1
+        dialog.set_base(base)
+        dialog.set_data_path(data)
+        if not wait_for(lambda: dialog.inspection is not None or dialog.inspect_error is not None, 300):
+            print(f"data not readable: {dialog.inspect_error}", file=sys.stderr)
+            return 1
+        dialog.epochs_spin.setValue(epochs)
+        dialog.batch_spin.setValue(32)
+        dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+        dialog.start()
+        if not wait_for(lambda: len(dialog.epoch_log) >= grab_after or not dialog._running(), 600):
+            print("training did not progress", file=sys.stderr)
+            return 1
+        wait_for(lambda: False, 0.6)  # a few more steps on the curves, then the last redraw
+        dialog.curves.flush()
+        wait_for(lambda: False, 0.2)
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / "fine_tune.png"
+        dialog.grab().save(str(target))
+        print(f"wrote {target}")
+    finally:
+        dialog.cancel_training()
+        dialog.shutdown()
+        dialog.close()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--demo", action="store_true", help="use untrained demo models even if weights exist")
     parser.add_argument("--show", action="store_true", help="use the real display instead of offscreen")
+    parser.add_argument("--fine-tune-only", action="store_true", help="only fine_tune.png (live training curves)")
     args = parser.parse_args()
     if not args.show:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     home = tempfile.mkdtemp(prefix="meddiag-shots-")
     os.environ["MEDDIAG_HOME"] = home  # fresh settings, no user models
+    if args.fine_tune_only:
+        return fine_tune_screenshot(args.out, Path(home))
 
     from meddiag_desktop.core.paths import shipped_weights_dir
     from meddiag_desktop.qt.app import create_application
@@ -91,7 +165,7 @@ def main() -> int:
     window.grab().save(str(target))
     print(f"wrote {target}")
     window.close()
-    return 0
+    return fine_tune_screenshot(args.out, Path(home))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from .data import LabeledSet, TensorDataset, build_augment
 from .models import ModelConfig, create_model_from_config
 from .storage import ModelCard, load_weights
 from .tasks import TASKS
-from .training import FitEnd, TrainConfig, evaluate, fit
+from .training import FitEnd, TrainConfig, evaluate, fit, seed_everything
 
 N_BOOT = 1000
 
@@ -155,6 +155,7 @@ def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: Labe
     train, val = align_labels(train, config.labels), align_labels(val, config.labels)
     positive = positive_index(config.labels, config.task)
     cfg.positive = positive
+    seed_everything(cfg.seed)  # the initial weights (and a re-initialised head) depend on the seed too
     model = create_model_from_config(config)
     if base is not None:
         base_model = load_weights(base, "cpu")

@@ -223,7 +223,7 @@ def is_user_card(store: ModelStore, card: ModelCard) -> bool:
 
 
 def list_versions(store: ModelStore, task: str | None = None) -> list[VersionInfo]:
-    """Every version (shipped and user), grouped by task then family, newest first within a family."""
+    """Every version (shipped and user) by task and family: shipped first, then yours, oldest first."""
     cards = store.cards(task)
     active = {c.id for c in store.active_cards(task)}
     rows = []
@@ -235,12 +235,7 @@ def list_versions(store: ModelStore, task: str | None = None) -> list[VersionInf
         rows.append(VersionInfo(card.id, card.task, card.config.arch, str(card.version), card.created or "",
                                 card.base_model, "user" if user else "shipped", card.id in active, user,
                                 bool(card.demo), card.description or "", card.sha256, headline))
-    rows.sort(key=lambda r: (r.task, r.family, r.source == "user", r.created, r.id))
-    out = []
-    for key in dict.fromkeys((r.task, r.family) for r in rows):
-        members = [r for r in rows if (r.task, r.family) == key]
-        out += sorted(members, key=lambda r: (r.source == "shipped", r.created, r.id), reverse=True)
-    return out
+    return sorted(rows, key=lambda r: (r.task, r.family, r.source == "user", r.created, r.id))
 
 
 # ----------------------------------------------------------------------------------------- saving

@@ -31,6 +31,8 @@ def build_actions(window) -> None:
     window.remove_action = _action(window, "&Remove from list", window.remove_current, QKeySequence(key.Delete),
                                    "Remove the selected image from the list (Delete)")
     window.quit_action = _action(window, "&Quit", window.close, QKeySequence("Ctrl+Q"), "Quit MedDiag Desktop")
+    window.scan_action = _action(window, "S&can folder…", window.scan_folder_dialog, QKeySequence("Ctrl+Shift+O"),
+                                 "Scan whole folders with the task's models into a table (Ctrl+Shift+O)")
     window.fit_action = _action(window, "&Fit to window", window.fit, QKeySequence("F"),
                                 "Fit the image to the window (F)")
     window.zoom_in_action = _action(window, "Zoom &in", lambda: window.zoom(1.25),
@@ -55,6 +57,7 @@ def build_actions(window) -> None:
         if sample.is_file() and not sample.name.startswith("."):
             samples.addAction(sample.name, lambda _=False, p=str(sample): window.open_files([p]))
     samples.setEnabled(not samples.isEmpty())
+    menu.addAction(window.scan_action)
     menu.addAction(window.remove_action)
     menu.addSeparator()
     menu.addAction(window.quit_action)
@@ -85,6 +88,7 @@ def build_actions(window) -> None:
     window.task_menu = menu.addMenu("&Task")
     window.task_group = QActionGroup(window)
 
+    _build_models_menu(window)  # Fine-tune… / Models…, before Help
     window.menus["&Help"].addAction("&About MedDiag Desktop", window.about)
 
     toolbar = window.toolbar
@@ -99,3 +103,31 @@ def build_actions(window) -> None:
     window.task_combo_action = toolbar.addWidget(window.task_combo)
     window.task_label_action.setVisible(False)  # shown when several tasks are installed
     window.task_combo_action.setVisible(False)
+
+
+def _build_models_menu(window) -> None:
+    """The "Models" menu: fine-tuning and model versions. The dialogs are imported when first opened
+    (pyqtgraph), so building the menu costs nothing at start-up."""
+    from PySide6.QtWidgets import QMenu
+
+    window.finetune_action = _action(window, "&Fine-tune…", lambda: _open_finetune(window), [],
+                                     "Fine-tune a model on your own labelled images (runs in the background)")
+    window.models_action = _action(window, "&Models…", lambda: _open_models_page(window), [],
+                                   "Model versions per task: activate, roll back, export, import, delete")
+    menu = QMenu("&Models", window)
+    window.menuBar().insertMenu(window.menus["&Help"].menuAction(), menu)
+    window.menus["&Models"] = menu
+    menu.addAction(window.finetune_action)
+    menu.addAction(window.models_action)
+
+
+def _open_finetune(window):
+    from .finetune_dialog import open_finetune
+
+    return open_finetune(window)
+
+
+def _open_models_page(window):
+    from .models_page import open_models_page
+
+    return open_models_page(window)

@@ -119,7 +119,7 @@ class ModelSession:
         from meddiag_desktop.core.explain import available_methods
 
         torch.set_num_threads(_worker_threads(torch))
-        all_cards = self._model_store().cards()
+        all_cards = self._model_store().active_cards()  # the active version per (task, family)
         tasks = tuple(sorted({c.task for c in all_cards}))
         if task not in tasks:
             task = PREFERRED_TASK if PREFERRED_TASK in tasks else (tasks[0] if tasks else None)

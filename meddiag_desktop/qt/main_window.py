@@ -400,6 +400,35 @@ class MainWindow(QMainWindow):
         if not self.file_list.count():
             self._show("")
 
+    # ------------------------------------------------------------------ batch scan (qt/scan_window.py)
+    def open_scan_window(self):
+        """Show the (non-modal) scan window, creating it after a closed one; returns it."""
+        from .scan_window import ScanWindow
+
+        self.start()
+        scan_window = getattr(self, "scan_window", None)
+        if scan_window is None or scan_window.closed:
+            if scan_window is not None:
+                scan_window.deleteLater()
+            scan_window = self.scan_window = ScanWindow(self.info, self.settings, self.dialogs_enabled, self)
+            self.sessionReady.connect(scan_window.set_session)
+            scan_window.openRequested.connect(self.open_scan_result)
+        scan_window.show()
+        scan_window.raise_()
+        scan_window.activateWindow()
+        return scan_window
+
+    def scan_folder_dialog(self) -> None:
+        """File → Scan folder…: the scan window, then its folder dialog."""
+        self.open_scan_window().choose_folders()
+
+    @Slot(str)
+    def open_scan_result(self, path: str) -> None:
+        """A scan row was double-clicked: show that image here (the ordinary open-file path)."""
+        self.open_files([path])
+        self.raise_()
+        self.activateWindow()
+
     def dragEnterEvent(self, event) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
@@ -712,6 +741,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Cancel every job and join the worker threads (idempotent)."""
         self._closed = True
+        if getattr(self, "scan_window", None) is not None:
+            self.scan_window.shutdown()  # cancels a running scan, joins its lane
         for lane in (self.io_lane, self.model_lane):
             if lane is not None:
                 lane.shutdown()

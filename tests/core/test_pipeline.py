@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from meddiag_desktop.core import metrics
 from meddiag_desktop.core.data import LabeledSet, load_npz
@@ -115,3 +116,13 @@ def test_threshold_does_not_sit_on_a_validation_score():
     # same decisions as the observed-score threshold Youden's J picked
     exact = metrics.threshold_youden(y, scores, positive=1)
     assert np.array_equal(scores >= exact, scores >= cal.threshold)
+
+
+def test_training_is_reproducible_from_the_seed_alone(tiny_npz):
+    train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
+    cfg = dict(epochs=1, batch_size=16, device="cpu")
+    first = list(train_model("a", CONFIG, train, val, TrainConfig(**cfg)))[-1]
+    np.random.random(10), torch.rand(100)  # disturb the global generators between the runs
+    second = list(train_model("b", CONFIG, train, val, TrainConfig(**cfg)))[-1]
+    for (k, v), w in zip(first.model.state_dict().items(), second.model.state_dict().values()):
+        assert torch.equal(v, w), k

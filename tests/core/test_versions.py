@@ -184,3 +184,60 @@ def test_cli_predict_uses_the_active_version(store, monkeypatch, capsys):
     assert cli.main(["predict", sample, "--task", "toy", "--json", "--device", "cpu"]) == 0
     models = {r["model"] for r in json.loads(capsys.readouterr().out)}
     assert "tuned" in models and "toy-cnn" not in models
+
+
+def test_cli_train_saves_a_registered_version_with_the_dialogs_figures(tmp_path, capsys):
+    """`meddiag train --base … --save-as … --activate`: no Qt, same comparison as the dialog, a new version."""
+    import numpy as np
+    from PIL import Image
+
+    from meddiag_desktop.cli import main
+    from meddiag_desktop.core.paths import user_models_dir
+
+    save_model(tiny(0), ModelCard(id="toy-cnn", config=CONFIG, threshold=0.5, positive_label="abnormal"),
+               user_models_dir())
+    rng = np.random.default_rng(0)
+    for label in CONFIG.labels:
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 60, size=(28, 28)).astype(np.uint8)
+            if label == "abnormal":
+                pixels[8:20, 8:20] += 150
+            Image.fromarray(pixels).save(tmp_path / "data" / label / f"{i}.png")
+    args = ["train", "--data", str(tmp_path / "data"), "--base", "toy-cnn", "--epochs", "1", "--batch-size", "8",
+            "--device", "cpu", "--no-augment", "--bootstrap", "50"]
+    assert main(args + ["--save-as", "toy-tuned"]) == 0
+    out, err = capsys.readouterr()
+    assert "Very few images" in err  # the dialog's warnings, on stderr
+    assert "saved toy-tuned" in out and "Validation comparison" in out and "toy-cnn" in out and "ECE fine-tuned" in out
+    assert "active cnn model for task toy: toy-cnn" in out  # not activated without --activate
+    assert main(args + ["--activate"]) == 0
+    out = capsys.readouterr().out
+    store = ModelStore()
+    (new_id,) = [c.id for c in store.cards("toy") if c.id.startswith("toy-cnn@")]
+    assert f"active cnn model for task toy: {new_id}" in out
+    assert versions.active_card(store, "toy", "cnn").id == new_id and store.find(new_id).base_model == "toy-cnn"
+    assert store.find(new_id).data["train"]["files"][0]["sha256"]
+    assert main(args + ["--save-as", "toy-tuned"]) == 2  # names are unique
+
+
+def test_cli_versions_lists_activates_rolls_back_and_round_trips(store, monkeypatch, tmp_path, capsys):
+    from meddiag_desktop.cli import main
+
+    original = ModelStore.__init__
+
+    def default_to_test_roots(self, roots=None, registry=None):
+        original(self, roots if roots is not None else store.roots, registry)
+
+    monkeypatch.setattr(ModelStore, "__init__", default_to_test_roots)
+    versions.save_version(tiny(1), new_card(), store, name="tuned", activate=False)
+    assert main(["versions", "--task", "toy"]) == 0
+    out = capsys.readouterr().out
+    assert "toy-cnn" in out and "tuned" in out and "shipped" in out and "user" in out
+    assert main(["versions", "--activate", "tuned"]) == 0 and versions.active_card(store, "toy", "cnn").id == "tuned"
+    assert main(["versions", "--rollback", "toy/cnn"]) == 0 and versions.active_card(store, "toy", "cnn").id == "toy-cnn"
+    assert main(["versions", "--export", "tuned", str(tmp_path / "t.zip"), "--delete", "tuned"]) == 0
+    assert main(["versions", "--import", str(tmp_path / "t.zip"), "--json"]) == 0
+    assert "imported tuned (sha256 verified)" in capsys.readouterr().out
+    assert main(["versions", "--delete", "toy-cnn"]) == 2
+    assert "shipped models cannot be deleted" in capsys.readouterr().err

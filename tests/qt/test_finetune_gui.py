@@ -1,0 +1,232 @@
+"""The fine-tune dialog and the Models page (offscreen, pytest-qt): a tiny CNN fine-tuned in the
+worker on a generated ImageFolder set, live curves, Stop / Cancel semantics, save + rollback."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from meddiag_desktop.core import versions
+from meddiag_desktop.core.models import ModelConfig, create_model_from_config
+from meddiag_desktop.core.paths import user_data_dir, user_models_dir
+from meddiag_desktop.core.storage import ModelCard, ModelStore, load_weights, save_model, sha256_file
+from meddiag_desktop.qt.finetune_dialog import RESULTS_TAB, FineTuneDialog
+from meddiag_desktop.qt.models_page import ModelsPage
+
+WAIT = 120_000
+LABELS = ("normal", "abnormal")
+
+
+@pytest.fixture
+def base_store():
+    """A tiny CNN 'toy-cnn' (task toy) in the test's own user model folder."""
+    torch.manual_seed(0)
+    config = ModelConfig(arch="cnn", task="toy", labels=LABELS, arch_kwargs={"widths": [4, 8, 8, 8]})
+    save_model(create_model_from_config(config),
+               ModelCard(id="toy-cnn", config=config, threshold=0.5, positive_label="abnormal"), user_models_dir())
+    return ModelStore([user_models_dir()])
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """ImageFolder layout, 24 PNGs per class (28 px): 'abnormal' images carry a bright square."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "data"
+    for label in LABELS:
+        (root / label).mkdir(parents=True)
+        for i in range(24):
+            pixels = rng.integers(0, 60, size=(28, 28)).astype(np.uint8)
+            if label == "abnormal":
+                pixels[8:20, 8:20] += 150
+            Image.fromarray(pixels).save(root / label / f"{label}_{i:02d}.png")
+    return root
+
+
+@pytest.fixture
+def dialog(qtbot, base_store):
+    dlg = FineTuneDialog(store=base_store, dialogs_enabled=False, n_boot=100)
+    qtbot.addWidget(dlg)
+    yield dlg
+    dlg.shutdown()
+
+
+def ready(dialog, qtbot, folder, epochs=1):
+    qtbot.waitUntil(lambda: dialog.base_combo.count() > 1, timeout=WAIT)
+    dialog.set_base("toy-cnn")
+    dialog.set_data_path(folder)
+    qtbot.waitUntil(lambda: dialog.inspection is not None, timeout=WAIT)
+    dialog.epochs_spin.setValue(epochs)
+    dialog.batch_spin.setValue(8)
+    dialog.augment_check.setChecked(False)
+    dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+
+
+def snapshot():
+    """Every file in the user model folder with its sha256, and the registry file's text."""
+    registry = user_data_dir() / versions.REGISTRY_FILE
+    files = {p.name: sha256_file(p) for p in user_models_dir().iterdir()}
+    return files, registry.read_text() if registry.exists() else None
+
+
+def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot, image_folder, base_store,
+                                                                    gui_guard):
+    ready(dialog, qtbot, image_folder)
+    summary = dialog.inspection.summary
+    assert summary.relation == "same" and summary.train_counts == {"normal": 19, "abnormal": 19}
+    assert summary.val_counts == {"normal": 5, "abnormal": 5} and summary.warnings == ()
+    assert "19" in dialog.summary_label.text() and dialog.warnings_label.isHidden()
+    assert dialog.start_button.isEnabled()
+
+    with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
+        dialog.start()
+        assert dialog.stop_button.isEnabled() and dialog.cancel_button.isEnabled()
+    assert finished.args == ["completed"]
+    counts = dialog.curves.counts()
+    assert counts["raw"] == counts["smooth"] > 0  # every training step reached the curves
+    assert counts["val_loss"] == counts["accuracy"] == counts["auc"] == 1
+    assert dialog.curves.drawn_counts() == counts and dialog.curves.redraws >= 1
+    assert dialog.progress.value() == 1.0 and not dialog.stop_button.isEnabled()
+
+    # Results: base vs new on the same validation set, confusion matrices, reliability, threshold.
+    assert dialog.tabs.currentIndex() == RESULTS_TAB and dialog.comparison.base.model_id == "toy-cnn"
+    table = dialog.comparison_table
+    assert table.rowCount() == 7 and "(" in table.item(0, 1).text()  # value (CI low–high)
+    assert sum(sum(r) for r in dialog.comparison.new.report["confusion_matrix"]) == 10
+    assert dialog.cm_tables["new"].rowCount() == 2 and dialog.cm_tables["base"].rowCount() == 2
+    assert dialog.reliability_curves["calibrated"].getOriginalDataset()[0] is not None
+    assert "ECE" in dialog.ece_label.text() and "P ≥" in dialog.threshold_label.text()
+
+    dialog.set_operating_point("sensitivity", 0.9)
+    with qtbot.waitSignal(dialog.resultsReady, timeout=WAIT):
+        dialog.apply_operating_point()
+    assert dialog.card.metrics["threshold_rule"] == "sensitivity>=0.9"
+    assert dialog.comparison.new.report["sensitivity"]["value"] >= 0.9
+
+    with qtbot.waitSignal(dialog.versionSaved, timeout=WAIT) as saved:
+        dialog.save_version(activate=True)
+    new_id = saved.args[0]
+    assert new_id.startswith("toy-cnn@")
+    card = base_store.find(new_id)
+    assert card.base_model == "toy-cnn" and card.metrics["threshold_rule"] == "sensitivity>=0.9"
+    assert card.data["train"]["class_counts"] == {"normal": 19, "abnormal": 19}
+    assert all(f["sha256"] for f in card.data["train"]["files"])  # per-file manifest
+    assert card.training["epochs"] == 1 and card.training["batch_size"] == 8 and card.app_version
+    assert versions.active_card(base_store, "toy", "cnn").id == new_id
+
+    # Models page: both versions listed, the new one active; rollback restores the previous one.
+    page = ModelsPage(store=base_store, dialogs_enabled=False)
+    qtbot.addWidget(page)
+    try:
+        qtbot.waitUntil(lambda: len(page.rows) == 2, timeout=WAIT)
+        assert page.active_id("toy", "cnn") == new_id
+        assert page.select(new_id)
+        with qtbot.waitSignal(page.activeModelsChanged, timeout=WAIT):
+            page.rollback_selected()
+        qtbot.waitUntil(lambda: page.active_id("toy", "cnn") == "toy-cnn", timeout=WAIT)
+        assert versions.active_card(base_store, "toy", "cnn").id == "toy-cnn"
+        assert [c.id for c in base_store.resolve("all", "toy")] == ["toy-cnn"]
+    finally:
+        page.shutdown()
+    assert gui_guard() > 0
+
+
+def test_stop_early_keeps_a_usable_model(dialog, qtbot, image_folder, base_store):
+    ready(dialog, qtbot, image_folder, epochs=200)
+    dialog.run_job = None
+    with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
+        dialog.start()
+        dialog.run_job.yielded.connect(lambda e: type(e).__name__ == "StepBatch" and dialog.stop_early())
+    assert finished.args == ["stopped"] and dialog.fit_status == "stopped"
+    assert dialog.trained is not None and dialog.comparison is not None
+    assert dialog.curves.counts()["val_loss"] < 200
+    with qtbot.waitSignal(dialog.versionSaved, timeout=WAIT) as saved:
+        dialog.save_version(name="toy-stopped", activate=False)
+    assert saved.args == ["toy-stopped"]
+    assert versions.active_card(base_store, "toy", "cnn").id == "toy-cnn"  # saved, not activated
+    model = load_weights(base_store.find("toy-stopped"))
+    with torch.inference_mode():
+        probs = torch.softmax(model(torch.zeros(2, 1, 28, 28)), 1)
+    assert torch.allclose(probs.sum(1), torch.ones(2))
+
+
+def test_cancel_discards_the_run_and_leaves_the_active_model_untouched(dialog, qtbot, image_folder, base_store):
+    versions.activate_version(base_store, "toy-cnn")  # an explicit registry entry that must survive
+    before = snapshot()
+    active_sha = base_store.find("toy-cnn").sha256
+    ready(dialog, qtbot, image_folder, epochs=200)
+    with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
+        dialog.start()
+        dialog.run_job.yielded.connect(lambda e: type(e).__name__ == "StepBatch" and dialog.cancel_training())
+    assert finished.args == ["cancelled"]
+    assert dialog.trained is None and dialog.comparison is None and not dialog.tabs.isTabEnabled(RESULTS_TAB)
+    assert dialog.save_version() is None  # nothing to save
+    assert snapshot() == before  # same files, same hashes, same registry
+    assert sha256_file(base_store.find("toy-cnn").weights_path) == active_sha
+    assert versions.active_card(base_store, "toy", "cnn").id == "toy-cnn"
+    assert "nothing was saved" in dialog.progress_label.full_text()
+
+
+def test_new_label_sets_need_confirmation(dialog, qtbot, tmp_path, image_folder):
+    (image_folder / "abnormal").rename(image_folder / "effusion")
+    ready(dialog, qtbot, image_folder)
+    assert dialog.inspection.summary.relation == "new"
+    assert not dialog.new_labels_check.isHidden() and not dialog.start_button.isEnabled()
+    assert "not the base model's labels" in dialog.warnings_label.text()
+    dialog.new_labels_check.setChecked(True)
+    assert dialog.start_button.isEnabled()
+
+
+def test_warnings_for_tiny_or_imbalanced_sets(dialog, qtbot, image_folder):
+    for extra in list((image_folder / "abnormal").iterdir())[4:]:
+        extra.unlink()
+    ready(dialog, qtbot, image_folder)
+    text = dialog.warnings_label.text()
+    assert "Very few images" in text and "abnormal (4)" in text and "Imbalanced" in text
+    assert dialog.start_button.isEnabled()  # a warning, not a refusal
+
+
+def test_models_page_export_import_and_delete(qtbot, base_store, tmp_path):
+    saved = versions.save_version(create_model_from_config(base_store.find("toy-cnn").config),
+                                  ModelCard(id="x", config=base_store.find("toy-cnn").config, base_model="toy-cnn"),
+                                  base_store, name="toy-v2")
+    page = ModelsPage(store=base_store, dialogs_enabled=False)
+    qtbot.addWidget(page)
+    try:
+        qtbot.waitUntil(lambda: len(page.rows) == 2, timeout=WAIT)
+        page.select("toy-v2")
+        with qtbot.waitSignal(page.operationFinished, timeout=WAIT) as done:
+            page.export_selected(str(tmp_path / "toy-v2.zip"))
+        assert done.args[:2] == ["export", True] and (tmp_path / "toy-v2.zip").is_file()
+        with qtbot.waitSignal(page.operationFinished, timeout=WAIT) as done:
+            page.delete_selected()
+        assert done.args[:2] == ["delete", True] and not saved.path.exists()
+        qtbot.waitUntil(lambda: page.active_id("toy", "cnn") == "toy-cnn", timeout=WAIT)  # fell back
+        page.select("toy-cnn")
+        assert page.delete_button.isEnabled()  # toy-cnn lives in the user folder here
+        with qtbot.waitSignal(page.operationFinished, timeout=WAIT) as done:
+            page.import_from(str(tmp_path / "toy-v2.zip"), activate=True)
+        assert done.args[:2] == ["import", True]
+        qtbot.waitUntil(lambda: page.active_id("toy", "cnn") == "toy-v2", timeout=WAIT)
+        assert json.loads(saved.path.read_text())["sha256"] == saved.sha256
+    finally:
+        page.shutdown()
+
+
+def test_main_window_menu_opens_fine_tune_and_models(window, qtbot):
+    assert window.menus["&Models"].actions() == [window.finetune_action, window.models_action]
+    window.finetune_action.trigger()
+    dialog = window.finetune_dialog
+    assert dialog.isVisible()
+    qtbot.waitUntil(lambda: dialog.base_combo.count() == 4, timeout=WAIT)  # 3 demo models + "from scratch"
+    window.models_action.trigger()
+    page = window.models_page
+    qtbot.waitUntil(lambda: len(page.rows) == 3, timeout=WAIT)
+    assert {r.id for r in page.rows} == {"demo-cnn", "demo-rnn", "demo-transformer"}
+    with qtbot.waitSignal(window.sessionReady, timeout=WAIT):  # activating reloads the window's models
+        page.select("demo-rnn")
+        page.activate_selected()
+    window.close()
+    assert not dialog.lane.is_thread_running() and not page.lane.is_thread_running()
