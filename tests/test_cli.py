@@ -124,3 +124,18 @@ def test_every_result_row_shares_one_schema(demo_models, mixed_files, capsys):
     main(["predict", *mixed_files, "--model", demo_models[0], "--json"])
     records = json.loads(capsys.readouterr().out)
     assert len({tuple(sorted(r)) for r in records}) == 1
+
+
+def test_models_lists_inactive_versions_and_marks_the_active_one(demo_models, capsys):
+    from meddiag_desktop.core.storage import ModelStore, load_weights
+    from meddiag_desktop.core.versions import save_version
+
+    store = ModelStore()
+    base = store.find("demo-cnn")
+    save_version(load_weights(base), ModelCard(id="x", config=base.config, demo=True), store, name="demo-cnn-v2")
+    assert main(["models", "--task", "demo", "--json"]) == 0
+    listed = {m["id"]: m["active"] for m in json.loads(capsys.readouterr().out)}
+    assert listed["demo-cnn-v2"] is True and listed["demo-cnn"] is False  # both listed, one active
+    assert listed["demo-rnn"] is True and listed["demo-transformer"] is True
+    assert main(["models", "--task", "demo"]) == 0
+    assert "* demo-cnn-v2" in capsys.readouterr().out
