@@ -9,9 +9,11 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from .. import __version__
+from ..core.paths import resource_path
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("MedDiag Desktop")
     app.setOrganizationName("MedDiag")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("meddiag-desktop")  # matches resources/meddiag-desktop.desktop (Wayland app id)
+    app.setWindowIcon(QIcon(str(resource_path("icons", "meddiag.png"))))
     return app
 
 
