@@ -12,9 +12,10 @@ import torch
 from PIL import Image
 
 from meddiag_desktop.cli import main
-from meddiag_desktop.core.models import ModelConfig, create_model_from_config
 from meddiag_desktop.core.paths import user_models_dir
-from meddiag_desktop.core.storage import ModelCard, save_model
+from meddiag_desktop.core.storage import ModelCard
+
+from testkit import save_demo_models
 
 DICOM_DIR = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
 FAMILIES = ("cnn", "rnn", "transformer")
@@ -23,14 +24,8 @@ FAMILIES = ("cnn", "rnn", "transformer")
 @pytest.fixture
 def demo_models():
     """One untrained (demo) model per family in the user model folder, task 'demo'."""
-    ids = []
-    for arch in FAMILIES:
-        torch.manual_seed(0)
-        config = ModelConfig(arch=arch, task="demo", labels=("normal", "abnormal"))
-        card = ModelCard(id=f"demo-{arch}", config=config, demo=True, threshold=0.5, positive_label="abnormal")
-        save_model(create_model_from_config(config), card, user_models_dir())
-        ids.append(card.id)
-    return ids
+    cards = save_demo_models(user_models_dir(), archs=FAMILIES, threshold=0.5, positive_label="abnormal")
+    return [c.id for c in cards]
 
 
 @pytest.fixture

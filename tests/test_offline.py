@@ -86,17 +86,10 @@ def test_train_offline(no_network, tiny_npz, tmp_path, capsys):
 def test_gui_self_test_offline(no_network, qapp, tmp_path):
     """The --self-test logic (real window + workers), with demo models standing in for the
     shipped weights, as tests/qt/test_app_and_settings.py does."""
-    import torch
-
-    from meddiag_desktop.core.models import ModelConfig, create_model_from_config
-    from meddiag_desktop.core.storage import ModelCard, save_model
     from meddiag_desktop.qt.self_test import run_self_test
+    from testkit import save_demo_models
 
-    for arch in ("cnn", "rnn", "transformer"):
-        torch.manual_seed(0)
-        config = ModelConfig(arch=arch, task="pneumonia", labels=("normal", "pneumonia"))
-        card = ModelCard(id=f"pneumonia-{arch}", config=config, demo=True, threshold=0.5, positive_label="pneumonia")
-        save_model(create_model_from_config(config), card, tmp_path)
+    save_demo_models(tmp_path, "pneumonia", ("normal", "pneumonia"), threshold=0.5, positive_label="pneumonia")
     lines: list[str] = []
     assert run_self_test(weights_dir=tmp_path, device="cpu", out=lines.append) == 0, "\n".join(lines)
     assert lines[-1] == "SELF-TEST PASSED"

@@ -59,3 +59,18 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor, atol: float) -> N
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     err = (actual - expected).abs().max().item()
     assert err <= atol, f"max abs error {err:.3g} > {atol}"
+
+
+def save_demo_models(directory, task: str = "demo", labels=("normal", "abnormal"), archs=("cnn", "rnn", "transformer"),
+                     **card_fields) -> list:
+    """Untrained (demo) models, one per family, saved as ``<task>-<arch>`` in ``directory``."""
+    from meddiag_desktop.core.models import ModelConfig, create_model_from_config
+    from meddiag_desktop.core.storage import ModelCard, save_model
+
+    cards = []
+    for arch in archs:
+        torch.manual_seed(0)
+        config = ModelConfig(arch=arch, task=task, labels=tuple(labels))
+        card = ModelCard(id=f"{task}-{arch}", config=config, demo=True, **card_fields)
+        cards.append(save_model(create_model_from_config(config), card, directory))
+    return cards

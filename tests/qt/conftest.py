@@ -19,17 +19,11 @@ FAMILIES = ("cnn", "rnn", "transformer")
 @pytest.fixture
 def demo_store():
     """Untrained (demo) models, one per family, task 'demo', in the test's own user folder."""
-    import torch
-
-    from meddiag_desktop.core.models import ModelConfig, create_model_from_config
     from meddiag_desktop.core.paths import user_models_dir
-    from meddiag_desktop.core.storage import ModelCard, ModelStore, save_model
+    from meddiag_desktop.core.storage import ModelStore
+    from testkit import save_demo_models
 
-    for arch in FAMILIES:
-        torch.manual_seed(0)
-        config = ModelConfig(arch=arch, task="demo", labels=("normal", "abnormal"))
-        card = ModelCard(id=f"demo-{arch}", config=config, demo=True, threshold=0.5, positive_label="abnormal")
-        save_model(create_model_from_config(config), card, user_models_dir())
+    save_demo_models(user_models_dir(), archs=FAMILIES, threshold=0.5, positive_label="abnormal")
     return ModelStore([user_models_dir()])
 
 

@@ -65,17 +65,10 @@ def test_version_and_help_exit_cleanly(capsys):
 
 def test_self_test_runs_all_three_models_through_the_worker(qapp, tmp_path):
     """The shipped-weights path of --self-test, with demo models standing in for weights/pneumonia-*."""
-    import torch
-
-    from meddiag_desktop.core.models import ModelConfig, create_model_from_config
-    from meddiag_desktop.core.storage import ModelCard, save_model
     from meddiag_desktop.qt.self_test import run_self_test
+    from testkit import save_demo_models
 
-    for arch in ("cnn", "rnn", "transformer"):
-        torch.manual_seed(0)
-        config = ModelConfig(arch=arch, task="pneumonia", labels=("normal", "pneumonia"))
-        card = ModelCard(id=f"pneumonia-{arch}", config=config, demo=True, threshold=0.62, positive_label="pneumonia")
-        save_model(create_model_from_config(config), card, tmp_path)
+    save_demo_models(tmp_path, "pneumonia", ("normal", "pneumonia"), threshold=0.62, positive_label="pneumonia")
     lines: list[str] = []
     assert run_self_test(weights_dir=tmp_path, device="cpu", out=lines.append) == 0, "\n".join(lines)
     text = "\n".join(lines)
