@@ -20,7 +20,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from .core.scan_csv import BASE_COLUMNS, csv_columns, csv_row  # noqa: F401  (CSV layout shared with the window)
+from .core.scan_csv import csv_columns, csv_row  # the CSV layout shared with the window
 
 
 def _err(message: str):

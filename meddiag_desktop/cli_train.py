@@ -16,6 +16,12 @@ def _err(message: str):
     return CliError(message)
 
 
+def _num(value, digits: int = 3) -> str:
+    from .core.metrics import format_metric  # numpy: imported when a command runs, not for --help
+
+    return format_metric(value, digits)
+
+
 def _threshold_rule(text: str) -> tuple[str, float | None]:
     rule, _, target = text.partition(":")
     if rule not in ("youden", "sensitivity", "specificity") or (rule != "youden" and not target):
@@ -37,11 +43,6 @@ def _load_sets(args):
     except DatasetError as exc:
         raise _err(str(exc)) from None
     return plan.train, plan.val
-
-
-def _num(value, digits: int = 3) -> str:
-    """A metric for people: undefined values (nan / None, e.g. AUC with one class) read 'n/a'."""
-    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
 
 
 def _print_metrics(report: dict, labels) -> None:
@@ -177,8 +178,6 @@ def _infer_task(args, store) -> str | None:
 
 
 def cmd_evaluate(args) -> int:
-    import torch
-
     from .cli import _cards, _print_json
     from .core.data import DatasetError, open_dataset
     from .core.device import DeviceError, resolve_device
@@ -233,7 +232,7 @@ def _throughput(model, card, device, n: int = 512, batch: int = 256) -> float:
 
 def _comparison_table(rows, split: str) -> None:
     print(f"\nComparison on the {split} split (95% bootstrap CIs):")
-    head = f"| model | family | params | " + " | ".join(HEADLINE) + " | ECE | img/s |"
+    head = "| model | family | params | " + " | ".join(HEADLINE) + " | ECE | img/s |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for card, r in rows:

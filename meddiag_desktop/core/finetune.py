@@ -18,6 +18,7 @@ import numpy as np
 from . import metrics
 from .data import DatasetError, LabeledSet, load_folder, load_npz, open_dataset, stratified_split
 from .models import ModelConfig
+from .metrics import format_metric as _num
 from .storage import ModelCard, ModelStore, load_weights
 
 MIN_PER_CLASS = 20
@@ -342,10 +343,6 @@ def recalibrate_version(model, card: ModelCard, val: LabeledSet, rule: str, targ
 
 
 # ------------------------------------------------------------------------------------------------ text
-def _num(value, digits: int = 3) -> str:
-    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
-
-
 def _cell(entry: dict | None) -> str:
     if not isinstance(entry, dict):
         return "–"

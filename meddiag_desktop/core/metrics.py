@@ -665,3 +665,8 @@ def threshold_for_specificity(
     must_exceed = negatives_asc[k - 1]  # t > this leaves >= k negatives below t
     above = s[s > must_exceed]
     return float(above.min()) if above.size else float(np.nextafter(must_exceed, np.inf))
+
+
+def format_metric(value: Any, digits: int = 3) -> str:
+    """A metric for people: undefined values (nan / None, e.g. AUC with one class) read 'n/a'."""
+    return "n/a" if value is None or value != value else f"{value:.{digits}f}"

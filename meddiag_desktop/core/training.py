@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 import torch

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
+from ..core.metrics import format_metric as _num
 from . import finetune_jobs as jobs
 from .engine import family_name
 from .guard import gui_only
@@ -55,10 +56,6 @@ RULES = (("youden", "Balanced (Youden's J)"), ("sensitivity", "Target sensitivit
 METRIC_NAMES = {"accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity", "f1": "F1",
                 "auc": "AUC", "macro_f1": "Macro F1", "macro_auc": "Macro AUC"}
 WARN_STYLE = "color: #8a5300; background: #fff4ce; border: 1px solid #e3c66b; border-radius: 3px; padding: 4px;"
-
-
-def _num(value, digits: int = 3) -> str:
-    return "n/a" if value is None or value != value else f"{value:.{digits}f}"
 
 
 def metric_cell(entry) -> str:
