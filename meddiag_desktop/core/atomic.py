@@ -1,4 +1,5 @@
-"""Atomic file writes: write a temporary file in the same folder, fsync, then rename over the target."""
+"""Atomic file writes: write a temporary file in the same folder, fsync it, rename it over the target,
+fsync the folder. A kill at any point leaves the old file or the new one, never a mix."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,9 @@ from pathlib import Path
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _fsync_dir(path.parent.parent)  # the new folder's own entry
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp makes 0600 files; keep the target's mode, or an ordinary readable file's

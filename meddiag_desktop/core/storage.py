@@ -1,8 +1,12 @@
 """Models on disk: ``ID.safetensors`` + ``ID.json`` model card. No pickle anywhere.
 
-The card records the sha256 of the weights file; loading verifies it and refuses a mismatch.
-Both files are written atomically (temporary file + rename), weights first, so a reader never
-sees a half-written file and a weights/card pair that do not belong together fails the sha check.
+The card records the sha256 of the weights file and its name (``weights_file``); loading verifies
+the sha and refuses a mismatch. Saving survives a kill at any point: every file is written
+atomically (temporary file + fsync + rename), and the card - written last - is the commit point.
+Overwriting a model never touches the weights its current card names: the new weights go to a
+staged name ``ID+<sha256[:12]>.safetensors``, the card is switched to them, and only then do they
+get the plain name back (hard link + card again) and the old files go. A killed save leaves the
+old pair or the new one, plus at worst an unreferenced file that the next save of that ID removes.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -114,20 +119,90 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 
 def save_model(model: nn.Module, card: ModelCard, directory: str | os.PathLike) -> ModelCard:
-    """Write weights then card atomically into ``directory``; returns the card as saved."""
+    """Save ``model`` with ``card`` into ``directory`` (crash-safe, see :func:`write_model`)."""
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    # one metadata key: safetensors orders several in a per-process random order (same weights, new sha)
+    return write_model(safetensors_save(tensors, metadata={"format": "pt"}), card, directory)
+
+
+def write_model(blob: bytes, card: ModelCard, directory: str | os.PathLike) -> ModelCard:
+    """Commit safetensors ``blob`` + ``card`` into ``directory``; returns the card as saved.
+
+    A kill at any point leaves the previous model or the new one loadable at ``card.id``."""
     if not VALID_ID.fullmatch(card.id):
         raise ModelStorageError(f"invalid model name {card.id!r}: use letters, digits, '.', '_', '-' and '@'")
     directory = Path(directory)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    blob = safetensors_save(tensors, metadata={"model_id": card.id, "format": "pt"})
+    plain = f"{card.id}.safetensors"
     card.sha256 = sha256_bytes(blob)
-    card.weights_file = f"{card.id}.safetensors"
+    card.weights_file = plain
     card.created = card.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     card.path = directory / f"{card.id}.json"
     json.dumps(card.to_dict(), allow_nan=False)  # an unserialisable card fails before any file is touched
-    atomic_write_bytes(directory / card.weights_file, blob)
-    atomic_write_json(card.path, card.to_dict())
+    current = _committed_card(card.path)
+    if current is not None and current.sha256 == card.sha256 and _intact(current):
+        card.weights_file = current.weights_path.name  # same weights: only the card changes
+        atomic_write_json(card.path, card.to_dict())
+    else:
+        if current is not None and current.weights_path.name == plain:  # never write over committed weights
+            card.weights_file = f"{card.id}+{card.sha256[:12]}.safetensors"
+        new = directory / card.weights_file
+        try:
+            atomic_write_bytes(new, blob)
+            atomic_write_json(card.path, card.to_dict())  # the commit point
+        except BaseException:
+            committed = _committed_card(card.path)
+            if committed is None or committed.weights_path != new:
+                new.unlink(missing_ok=True)
+            raise
+    if card.weights_file != plain:
+        _settle(card, plain)
+    remove_stale_files(directory, card.id, keep={card.weights_file})
     return card
+
+
+def _committed_card(path: Path) -> ModelCard | None:
+    try:
+        return read_card(path) if path.exists() else None
+    except ModelStorageError:
+        return None
+
+
+def _intact(card: ModelCard) -> bool:
+    try:
+        return sha256_file(card.weights_path) == card.sha256
+    except OSError:
+        return False
+
+
+def _settle(card: ModelCard, plain: str) -> None:
+    """Give committed staged weights the plain name: hard link, then the card; keep the staged name
+    where links are not possible or the card cannot be rewritten (it works just as well)."""
+    staged = card.weights_path
+    tmp = staged.with_name(f".{plain}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        os.link(staged, tmp)
+        os.replace(tmp, staged.with_name(plain))
+        card.weights_file = plain
+        atomic_write_json(card.path, card.to_dict())
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        card.weights_file = staged.name
+
+
+def remove_stale_files(directory: str | os.PathLike, model_id: str, keep: set[str] = frozenset()) -> None:
+    """Remove ``model_id``'s weights files (plain or staged) and temporary files, except ``keep``:
+    what a killed save or a deleted model leaves behind. Never fatal."""
+    weights = rf"{re.escape(model_id)}(?:\+[0-9a-f]{{12}})?\.safetensors"
+    pattern = re.compile(rf"{weights}|\.(?:{weights}|{re.escape(model_id)}\.json)\.\w+\.tmp")
+    try:
+        names = [p for p in Path(directory).iterdir() if pattern.fullmatch(p.name) and p.name not in keep]
+    except OSError:
+        return
+    for path in names:
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
 
 def read_card(path: str | os.PathLike) -> ModelCard:

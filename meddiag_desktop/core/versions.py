@@ -1,7 +1,7 @@
 """Model versions: which model is *active* per (task, family), rollback, save / delete / export / import.
 
 A fine-tuned or imported model is a new **version**: an ordinary ``ID.safetensors`` + ``ID.json`` pair
-in the user model folder (``ModelStore.writable_root``), with an ID like
+(saved crash-safely by ``core.storage.write_model``) in the user model folder (``ModelStore.writable_root``), with an ID like
 ``pneumonia-cnn@2026-11-27T15-04-05`` (or a name the user picks). Shipped models are versions too,
 read-only: they are never deleted or overwritten.
 
@@ -34,7 +34,7 @@ from typing import Iterable
 from .atomic import atomic_write_bytes, atomic_write_json
 from .storage import (
     VALID_ID, ModelCard, ModelIntegrityError, ModelNotFoundError, ModelStorageError, ModelStore, read_card,
-    save_model, sha256_bytes,
+    remove_stale_files, save_model, sha256_bytes, write_model,
 )
 
 log = logging.getLogger(__name__)
@@ -340,8 +340,10 @@ def delete_version(store: ModelStore, model_id: str) -> None:
     store.registry.forget(model_id, valid)
     card_path, weights_path = card.path, card.weights_path
     card_path.unlink(missing_ok=True)  # the card first: the model disappears from every listing at once
-    if weights_path.exists() and not any(c.weights_path == weights_path for c in store.cards()):
-        weights_path.unlink()
+    in_use = {c.weights_path.name for c in store.cards() if c.path.parent == card_path.parent}
+    if weights_path.name not in in_use:
+        weights_path.unlink(missing_ok=True)
+    remove_stale_files(card_path.parent, model_id, keep=in_use)  # leftovers of killed saves too
 
 
 # ----------------------------------------------------------------------------------------- export / import
@@ -350,8 +352,9 @@ def export_version(store: ModelStore, model_id: str, destination: str | os.PathL
     The weights are checked against the card's sha256 first."""
     card = store.find(model_id)
     blob = _verified_blob(card, card.weights_path.read_bytes())
-    card_bytes = (json.dumps(card.to_dict(), indent=2, allow_nan=False) + "\n").encode("utf-8")
-    weights_name = card.weights_file or f"{card.id}.safetensors"
+    weights_name = f"{card.id}.safetensors"  # the plain name, whatever the installed file is called
+    card_bytes = (json.dumps(dict(card.to_dict(), weights_file=weights_name), indent=2, allow_nan=False)
+                  + "\n").encode("utf-8")
     destination = Path(destination)
     if destination.suffix.lower() == ".zip":
         tmp = destination.with_name(f".{destination.name}.tmp")
@@ -470,11 +473,8 @@ def import_version(store: ModelStore, source: str | os.PathLike, *, new_id: str 
         raise VersionError("this model store has no user folder to import into")
     previous_default = [c.id for c in store.active_cards(card.task) if c.config.arch == card.config.arch]
     card.id = model_id
-    card.weights_file = f"{model_id}.safetensors"
-    card.path = root / f"{model_id}.json"
     card.extra = dict(card.extra, imported_from=source.name,
                       imported=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    atomic_write_bytes(root / card.weights_file, blob)
-    atomic_write_json(card.path, card.to_dict())
+    write_model(blob, card, root)
     _register(store, card, activate, previous_default)
     return card

@@ -1,4 +1,5 @@
-"""Application start-up: QApplication, file logging, the exception dialog, the main window."""
+"""Application start-up: QApplication, file logging (Qt's own messages included), the exception dialog
+(which names the log file), the main window."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QtMsgType, QTimer, Signal, Slot, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -46,11 +47,32 @@ def _rotate(path: Path, max_bytes: int = 1_000_000, keep: int = 3) -> None:
         pass
 
 
-def setup_logging(level: int = logging.INFO) -> Path:
-    """Log the ``meddiag_desktop`` package to a file in ``user_log_dir()`` (rotated at start-up)."""
+def log_file_path() -> Path:
     from meddiag_desktop.core.paths import user_log_dir
 
-    path = user_log_dir() / LOG_FILE
+    return user_log_dir() / LOG_FILE
+
+
+_QT_LEVELS = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+_qt_log = logging.getLogger("meddiag_desktop.qt.messages")
+
+
+def _qt_message(mode, context, message: str) -> None:
+    """Qt's message handler: Qt warnings, criticals and fatals go to the (path-redacting) log."""
+    category = getattr(context, "category", None)
+    _qt_log.log(_QT_LEVELS.get(mode, logging.WARNING), "Qt%s: %s",
+                f" [{category}]" if category and category != "default" else "", message)
+    if mode == QtMsgType.QtFatalMsg:  # Qt aborts next: get the line to disk first
+        for handler in logging.getLogger("meddiag_desktop").handlers:
+            handler.flush()
+
+
+def setup_logging(level: int = logging.INFO) -> Path:
+    """Log the ``meddiag_desktop`` package and Qt's messages to a file in ``user_log_dir()``
+    (rotated at start-up)."""
+    path = log_file_path()
     logger = logging.getLogger("meddiag_desktop")
     if not any(getattr(h, "baseFilename", None) == str(path) for h in logger.handlers):
         _rotate(path)
@@ -58,6 +80,7 @@ def setup_logging(level: int = logging.INFO) -> Path:
         handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(level)
+    qInstallMessageHandler(_qt_message)
     return path
 
 
@@ -77,13 +100,14 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 class ExceptionDialogHook(QObject):
-    """sys.excepthook / threading.excepthook: log the error and show it in a dialog (GUI thread),
-    instead of a silent death or a traceback on a console nobody reads."""
+    """sys.excepthook / threading.excepthook: log the error and show it in a dialog (GUI thread)
+    that names the log file, instead of a silent death or a traceback on a console nobody reads."""
 
     raised = Signal(str, str)  # message, details
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, log_path: str | Path | None = None) -> None:
         super().__init__(parent)
+        self.log_path = log_path
         self.raised.connect(self._show)  # queued when raised in another thread
         self._open = 0
         self._previous = None
@@ -119,7 +143,8 @@ class ExceptionDialogHook(QObject):
         self._open += 1
         box = error_box(QApplication.activeWindow(), "Unexpected error",
                         "Something went wrong, but your work is safe and the window stays usable.\n\n"
-                        f"{message}", details, critical=True)
+                        f"{message}\n\nThe details are in the log file:\n{self.log_path or log_file_path()}",
+                        details, critical=True)
         box.finished.connect(self._closed)
 
     @Slot()
@@ -153,7 +178,7 @@ def _quit_on_signals(app: QApplication) -> QTimer:
 
 def run_app(files: list[str] | None = None, device: str | None = None, task: str | None = None) -> int:
     app, window = build_window(device=device, task=task)
-    hook = ExceptionDialogHook(app).install()
+    hook = ExceptionDialogHook(app, log_file_path()).install()
     _quit_on_signals(app)
     window.show()
     if files:

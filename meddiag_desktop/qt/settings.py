@@ -1,10 +1,12 @@
 """Window settings, persisted with QSettings in INI format under ``user_config_dir()``.
 
 Values are validated on read: a damaged or hand-edited file gives defaults, never a crash.
-QSettings writes the file atomically (via QSaveFile) on ``sync()`` and when it is destroyed.
+QSettings writes the file atomically (QSaveFile: temporary file, fsync, rename) on ``sync()`` and when
+it is destroyed, so a kill mid-write leaves the previous file whole (tests/core/test_crash_safety.py).
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -12,6 +14,7 @@ from PySide6.QtCore import QByteArray, QSettings
 SCHEMA = 1
 DEVICE_CHOICES = ("auto", "cpu", "gpu")
 FILE_NAME = "meddiag-desktop.ini"
+log = logging.getLogger(__name__)
 DEFAULT_OPACITY = 0.45
 
 
@@ -27,6 +30,7 @@ class Settings:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
         self._q = QSettings(str(self.path), QSettings.Format.IniFormat)
+        self._q.setAtomicSyncRequired(True)  # the default, relied upon: never a half-written file
         if self._q.value("schema") is None:
             self._q.setValue("schema", SCHEMA)
 
@@ -131,3 +135,5 @@ class Settings:
     def sync(self) -> None:
         self._q.setValue("schema", SCHEMA)
         self._q.sync()
+        if self._q.status() == QSettings.Status.AccessError:
+            log.warning("settings could not be saved to %s (%s)", self.path.name, self._q.status().name)
