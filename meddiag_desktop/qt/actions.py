@@ -33,6 +33,8 @@ def build_actions(window) -> None:
     window.quit_action = _action(window, "&Quit", window.close, QKeySequence("Ctrl+Q"), "Quit MedDiag Desktop")
     window.scan_action = _action(window, "S&can folder…", window.scan_folder_dialog, QKeySequence("Ctrl+Shift+O"),
                                  "Scan whole folders with the task's models into a table (Ctrl+Shift+O)")
+    window.report_action = _action(window, "Export &report…", lambda: _export_report(window), QKeySequence("Ctrl+P"),
+                                   "Save a PDF case report of this image and its predictions (Ctrl+P)")
     window.fit_action = _action(window, "&Fit to window", window.fit, QKeySequence("F"),
                                 "Fit the image to the window (F)")
     window.zoom_in_action = _action(window, "Zoom &in", lambda: window.zoom(1.25),
@@ -58,6 +60,7 @@ def build_actions(window) -> None:
             samples.addAction(sample.name, lambda _=False, p=str(sample): window.open_files([p]))
     samples.setEnabled(not samples.isEmpty())
     menu.addAction(window.scan_action)
+    menu.addAction(window.report_action)
     menu.addAction(window.remove_action)
     menu.addSeparator()
     menu.addAction(window.quit_action)
@@ -88,6 +91,7 @@ def build_actions(window) -> None:
     window.task_menu = menu.addMenu("&Task")
     window.task_group = QActionGroup(window)
 
+    _track_report_action(window)
     _build_models_menu(window)  # Fine-tune… / Models…, before Help
     window.menus["&Help"].addAction("&About MedDiag Desktop", window.about)
 
@@ -119,6 +123,24 @@ def _build_models_menu(window) -> None:
     window.menus["&Models"] = menu
     menu.addAction(window.finetune_action)
     menu.addAction(window.models_action)
+
+
+def _track_report_action(window) -> None:
+    """Export report… is enabled while the current image has at least one prediction."""
+    def update(*_) -> None:
+        from .report import can_export
+
+        window.report_action.setEnabled(can_export(window))
+
+    for signal in (window.file_list.currentPathChanged, window.predictionsUpdated, window.sessionReady):
+        signal.connect(update)
+    update()
+
+
+def _export_report(window):
+    from .report import export_report_dialog
+
+    return export_report_dialog(window)
 
 
 def _open_finetune(window):

@@ -11,6 +11,9 @@ CLI's columns, all rows in scan order (the audit's ``row`` numbers), atomically,
 Cancel stops the scan before its next batch and keeps the rows so far; closing the window
 cancels the scan and joins the lane's thread. The table holds nothing the CSV does not: path,
 model, status, error, label and probabilities.
+
+"Export anonymised DICOM copies…" writes de-identified copies of the scanned DICOM files into a
+chosen folder (``core.anonymize``, in the lane; non-DICOM files are skipped).
 """
 from __future__ import annotations
 
@@ -55,6 +58,13 @@ def summary_text(progress, cancelled: bool = False) -> str:
             f"{progress.files_per_s:.1f} files/s")
 
 
+def anonymize_job(progress, cancel, paths: Sequence[str], out_dir: str):
+    """Job function: ``core.anonymize.anonymize_files`` (a generator: one result per file)."""
+    from meddiag_desktop.core.anonymize import anonymize_files
+
+    return anonymize_files(paths, out_dir, progress, cancel)
+
+
 class ScanWindow(QWidget):
     """Scan folders, watch the rows arrive, filter, sort, open a row, export CSV."""
 
@@ -62,6 +72,7 @@ class ScanWindow(QWidget):
     scanProgress = Signal(object)  # core.scan.Progress, each batch (and once when the files are known)
     scanFinished = Signal(str)  # the summary line (done, cancelled or failed)
     exportFinished = Signal(str)  # path written
+    anonymizeFinished = Signal(str)  # the summary line of an anonymised export
 
     def __init__(self, info=None, settings=None, dialogs_enabled: bool = True, parent: QWidget | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None) -> None:
@@ -164,6 +175,12 @@ class ScanWindow(QWidget):
         filters.addWidget(self.rows_label)
         filters.addStretch(1)
         filters.addWidget(self.export_button)
+        self.anon_button = QPushButton("Export anonymised DICOM copies…")
+        self.anon_button.setToolTip("Write de-identified copies (PS3.15 basic profile) of the scanned DICOM files "
+                                    "into a folder; text burned into the pixels is not removed")
+        self.anon_button.setEnabled(False)
+        self.anon_button.clicked.connect(self.choose_anonymize_folder)
+        filters.addWidget(self.anon_button)
 
         self.model = ScanTableModel(self)
         self.proxy = ScanFilterProxy(self)
@@ -491,6 +508,53 @@ class ScanWindow(QWidget):
         self.summary_label.setText(f"{self.summary}\nExported {count} rows to {os.path.basename(path)}.")
         self.exportFinished.emit(path)
 
+    # ================================================================== anonymised export
+    @gui_only
+    def choose_anonymize_folder(self) -> QFileDialog | None:
+        if not self.anon_button.isEnabled():
+            return None
+        folder = self.settings.last_folder if self.settings is not None else os.path.expanduser("~")
+        dialog = QFileDialog(self, "Folder for the anonymised copies", folder)
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.export_anonymized)
+        dialog.open()
+        return dialog
+
+    @gui_only
+    def export_anonymized(self, out_dir) -> Job | None:
+        """De-identified copies of every scanned DICOM file (scan order) in ``out_dir``, in the lane."""
+        if self.scanning or self.exporting or self.closed or not self.model.results:
+            return None
+        paths = list(dict.fromkeys(r.path for r in self.model.results))
+        out_dir = os.path.abspath(os.fspath(out_dir))
+        counts = {"ok": 0, "skipped": 0, "error": 0}
+
+        def on_result(result) -> None:
+            counts[result.status] += 1
+            if result.status == "error":
+                log.warning("anonymised export: %s: %s", os.path.basename(result.source), result.error)
+
+        def on_finished() -> None:
+            head = "Anonymised export cancelled" if job.state == "cancelled" else "Anonymised export"
+            text = (f"{head}: {counts['ok']} de-identified copies in {out_dir}, {counts['skipped']} non-DICOM "
+                    f"skipped, {counts['error']} errors. Text burned into the pixels is not removed.")
+            self.summary_label.setText(f"{self.summary}\n{text}")
+            self.rate_label.setText("")
+            self._update_buttons()
+            self.anonymizeFinished.emit(text)
+
+        job = Job(anonymize_job, paths, out_dir, name="anonymised export", tag="export")
+        job.yielded.connect(on_result)
+        job.progressed.connect(lambda progress: self.rate_label.setText(progress.text))
+        job.errored.connect(lambda err: self._report("Anonymised export failed", err.message, err.details))
+        job.finished.connect(on_finished)
+        self.export_job = job
+        self.runner.submit(job)
+        self._update_buttons()
+        return job
+
     # ================================================================== state, errors, closing
     @Slot()
     @gui_only
@@ -500,6 +564,7 @@ class ScanWindow(QWidget):
                                     and bool(self.selected_cards()))
         self.cancel_button.setEnabled(busy and not (self._stop is not None and self._stop.is_set()))
         self.export_button.setEnabled(not busy and not self.exporting and bool(self.model.results))
+        self.anon_button.setEnabled(self.export_button.isEnabled())
         broken = self.info.errors if self.info is not None else {}
         for card_id, check in self._model_checks.items():
             check.setEnabled(not busy and card_id not in broken)
