@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's package, whatever an editable install points at
 TASK = "pneumonia"
 
 _PAINT_PROBE = r"""

@@ -1,4 +1,4 @@
-"""`meddiag` command line: models, predict, train, evaluate, scan.
+"""`meddiag` command line: models, predict, train, evaluate, scan, anonymize.
 
 Heavy modules (torch) are imported inside the commands so ``meddiag --help`` answers at once.
 Every command prints the decision-support notice on stderr; machine-readable output goes to stdout.
@@ -93,7 +93,11 @@ def cmd_predict(args) -> int:
             else:
                 probs = "  ".join(f"{k}={v:.3f}" for k, v in r.probabilities.items())
                 tag = "  [DEMO model: not diagnostic]" if r.model in demo else ""
-                print(f"  {r.model:<24} {r.label:<14} p={r.probability:.3f}   ({probs}){tag}")
+                if r.refused:
+                    print(f"  {r.model:<24} OUTSIDE what this model was trained on (OOD score {r.ood_score:.2f} > 1): "
+                          f"no label   ({probs}){tag}")
+                else:
+                    print(f"  {r.model:<24} {r.label:<14} p={r.probability:.3f}   ({probs}){tag}")
     ok_files = {r.path for r in results if r.status == "ok"}
     bad_files = {r.path for r in results if r.status == "error"}
     print(f"{len(ok_files)} file(s) predicted, {len(bad_files)} unreadable, {len(predictors)} model(s) on "
@@ -125,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_commands(sub)
     from .cli_scan import add_scan_command
     add_scan_command(sub)
+    from .cli_anonymize import add_anonymize_command
+    add_anonymize_command(sub)
     return parser
 
 
@@ -141,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the package's copy of this module, so cli_train / cli_scan share its CliError class.
+    # Run the package's copy of this module, so cli_train / cli_scan / cli_anonymize share its CliError class.
     from meddiag_desktop.cli import main as package_main
 
     sys.exit(package_main())

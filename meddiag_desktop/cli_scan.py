@@ -1,8 +1,9 @@
 """`meddiag scan`: every image under one or more folders, every selected model -> one CSV.
 
-CSV: ``path,status,error,model,label,probability`` then ``p_<label>`` per class (the union of
-the selected models' labels, in model then label order; empty where a model lacks the class);
-one row per (file, model), in scan order.
+CSV: ``path,status,error,model,label,probability,in_distribution,ood_score`` then ``p_<label>`` per
+class (the union of the selected models' labels, in model then label order; empty where a model
+lacks the class); one row per (file, model), in scan order. ``in_distribution=no`` marks an image
+outside what the model was trained on: its label is left empty.
 
 The CSV goes to ``.<name>.partial`` next to ``--out``, flushed after every batch, so a crash
 keeps what was done. When the scan ends it is renamed onto ``--out`` (atomic replace). On

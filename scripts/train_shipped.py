@@ -1,22 +1,30 @@
 #!/usr/bin/env python
 """Retrain the six shipped models (pneumonia / breast x cnn / rnn / transformer) on CPU.
 
-    python scripts/train_shipped.py [--only pneumonia-cnn,...] [--data-dir resources/datasets] [--out weights]
+    python scripts/train_shipped.py [--only pneumonia-cnn,...] [--jobs 2] [--data-dir resources/datasets] [--out weights]
 
 Data: the official MedMNIST train and val splits copied into resources/datasets/ (see its README).
 Everything is selected on val (best epoch, temperature, threshold); the held-back test split is
-never read. Each card records the command, seed, data manifest, hardware and training time.
+never read. Each card records the command, seed, data manifest, hardware, threads and training time.
+Models train in ``--jobs`` processes (default: one per core, one torch thread each): small models
+scale better that way than with several threads on one model, and one thread per model keeps
+each run reproducible bit for bit on the same machine.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
+
+import torch
 
 from meddiag_desktop.core.data import load_npz
 from meddiag_desktop.core.models import ModelConfig
-from meddiag_desktop.core.pipeline import TrainedModel, recalibrate, train_model
+from meddiag_desktop.core.pipeline import TrainedModel, recalibrate, refit_ood, train_model
 from meddiag_desktop.core.storage import load_model, read_card, save_model
 from meddiag_desktop.core.tasks import TASKS
 from meddiag_desktop.core.training import EpochEnd, TrainConfig
@@ -26,23 +34,19 @@ DATA_FILES = {"pneumonia": "pneumoniamnist_trainval.npz", "breast": "breastmnist
 # Intensity statistics of the training splits (rounded), used as the models' mean / std.
 NORMALISATION = {"pneumonia": ((0.57,), (0.17,)), "breast": ((0.33,), (0.21,))}
 
-# Per-model recipes, chosen on validation metrics. The best epoch is picked by validation AUC: temperature
+# Per-model recipes, chosen on validation metrics (``cost``: rough single-thread minutes, to schedule
+# the longest first). The best epoch is picked by validation AUC: temperature
 # and threshold are fitted afterwards, so ranking quality is what the epoch choice must secure.
+PNEUMONIA = dict(epochs=24, lr=1e-3, batch_size=64, weight_decay=0.05, patience=10, ema_decay=0.995, monitor="auc")
+BREAST = dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05, patience=15, ema_decay=0.98, monitor="auc")
 RECIPES: dict[str, dict] = {
-    "pneumonia-cnn": dict(arch="cnn", img_size=28, train=dict(epochs=24, lr=1e-3, batch_size=64, weight_decay=0.05,
-                                                            patience=10, ema_decay=0.995, monitor="auc")),
-    "pneumonia-rnn": dict(arch="rnn", img_size=28, train=dict(epochs=24, lr=2e-3, batch_size=64, weight_decay=0.05,
-                                                            patience=10, ema_decay=0.995, monitor="auc")),
-    "pneumonia-transformer": dict(arch="transformer", img_size=28,
-                                  train=dict(epochs=24, lr=1e-3, batch_size=64, weight_decay=0.05, patience=10,
-                                             ema_decay=0.995, monitor="auc")),
-    "breast-cnn": dict(arch="cnn", img_size=28, train=dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05,
-                                                         patience=15, ema_decay=0.98, monitor="auc")),
-    "breast-rnn": dict(arch="rnn", img_size=28, train=dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05,
-                                                         patience=15, ema_decay=0.98, monitor="auc")),
-    "breast-transformer": dict(arch="transformer", img_size=28, arch_kwargs={"patch_size": 7},
-                               train=dict(epochs=80, lr=1e-3, batch_size=32, weight_decay=0.05, patience=20,
-                                          ema_decay=0.98, monitor="auc")),
+    "pneumonia-cnn": dict(cost=8, arch="cnn", img_size=28, train=PNEUMONIA),
+    "pneumonia-rnn": dict(cost=8, arch="rnn", img_size=28, train={**PNEUMONIA, "lr": 2e-3}),
+    "pneumonia-transformer": dict(cost=26, arch="transformer", img_size=28, train=PNEUMONIA),
+    "breast-cnn": dict(cost=2, arch="cnn", img_size=28, train=BREAST),
+    "breast-rnn": dict(cost=2, arch="rnn", img_size=28, train=BREAST),
+    "breast-transformer": dict(cost=6, arch="transformer", img_size=28, arch_kwargs={"patch_size": 7},
+                               train={**BREAST, "epochs": 80, "lr": 1e-3, "patience": 20}),
 }
 
 
@@ -68,7 +72,12 @@ def model_description(model_id: str) -> str:
             f"{FAMILY_NOTES[arch]} Research benchmark data: decision support only, not for diagnostic use.")
 
 
-def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int) -> None:
+def _log(model_id: str, text: str) -> None:
+    print(f"[{model_id}] {text}", flush=True)
+
+
+def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int, threads: int = 1) -> str:
+    torch.set_num_threads(threads)
     task = model_id.split("-")[0]
     spec, recipe = TASKS[task], RECIPES[model_id]
     base = read_card(out_dir / f"{recipe['init_from']}.json") if "init_from" in recipe else None
@@ -80,34 +89,38 @@ def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int) -> None:
     cfg = TrainConfig(seed=seed, device="cpu", **recipe["train"])
     command = f"python scripts/train_shipped.py --only {model_id} --seed {seed}"
     description = model_description(model_id)
-    print(f"== {model_id}: {len(train)} train / {len(val)} val images", flush=True)
+    _log(model_id, f"{len(train)} train / {len(val)} val images, {threads} thread(s)")
     for event in train_model(model_id, config, train, val, cfg, base=base, description=description, command=command):
         if isinstance(event, EpochEnd):
             m = event.metrics
-            print(f"  epoch {event.epoch:3d}  train {event.train_loss:.4f}  val {event.val_loss:.4f}  "
-                  f"acc {m['accuracy']:.3f} auc {m['auc']:.4f} sens {m['sensitivity']:.3f} "
-                  f"spec {m['specificity']:.3f}{'  *' if event.is_best else ''}  ({event.elapsed_s:.0f}s)", flush=True)
+            _log(model_id, f"epoch {event.epoch:3d}  train {event.train_loss:.4f}  val {event.val_loss:.4f}  "
+                 f"acc {m['accuracy']:.3f} auc {m['auc']:.4f} sens {m['sensitivity']:.3f} "
+                 f"spec {m['specificity']:.3f}{'  *' if event.is_best else ''}  ({event.elapsed_s:.0f}s)")
         elif isinstance(event, TrainedModel):
             card = event.card
             card.version = "1.0"
+            card.training["threads"] = threads
             save_model(event.model, card, out_dir)
             v = card.metrics["validation"]
-            print(f"  saved {model_id}: best epoch {card.training['best_epoch']}, T={card.temperature:.3f}, "
-                  f"threshold={card.threshold:.3f}, val acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} "
-                  f"sens {v['sensitivity']['value']:.3f} spec {v['specificity']['value']:.3f} ece {v['ece']:.4f}",
-                  flush=True)
+            _log(model_id, f"saved: best epoch {card.training['best_epoch']}, T={card.temperature:.3f}, "
+                 f"threshold={card.threshold:.3f}, val acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} "
+                 f"sens {v['sensitivity']['value']:.3f} spec {v['specificity']['value']:.3f} ece {v['ece']:.4f}; "
+                 f"OOD AUROC {card.ood['auroc']} ({card.training['seconds']:.0f} s)")
+    return model_id
 
 
 def recalibrate_one(model_id: str, data_dir: Path, out_dir: Path) -> None:
     """Refit calibration, threshold and validation metrics of an already trained model (weights kept)."""
     model, card = load_model(out_dir / f"{model_id}.json")
-    val = load_npz(data_dir / DATA_FILES[card.task], "val", card.labels)
-    card = recalibrate(model, card, val)
+    data = data_dir / DATA_FILES[card.task]
+    train, val = load_npz(data, "train", card.labels), load_npz(data, "val", card.labels)
+    card = refit_ood(model, recalibrate(model, card, val), train, val)
     card.description = model_description(model_id)
     save_model(model, card, out_dir)
     v = card.metrics["validation"]
     print(f"recalibrated {model_id}: T={card.temperature:.3f} threshold={card.threshold:.3f} "
-          f"acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} ece {v['ece']:.4f}", flush=True)
+          f"acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} ece {v['ece']:.4f} "
+          f"OOD AUROC {card.ood['auroc']}", flush=True)
 
 
 def main(argv=None) -> int:
@@ -116,16 +129,24 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", type=Path, default=ROOT / "resources" / "datasets")
     parser.add_argument("--out", type=Path, default=ROOT / "weights")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="models trained at once, each in its own process with one torch thread")
     parser.add_argument("--recalibrate-only", action="store_true",
-                        help="keep the weights in --out; refit calibration, threshold and validation metrics")
+                        help="keep the weights in --out; refit calibration, threshold, validation metrics and the OOD detector")
     args = parser.parse_args(argv)
     ids = args.only.split(",") if args.only else list(RECIPES)
     start = time.time()
-    for model_id in ids:
-        if args.recalibrate_only:
+    if args.recalibrate_only:
+        for model_id in ids:
             recalibrate_one(model_id, args.data_dir, args.out)
-        else:
+    elif args.jobs <= 1:
+        for model_id in ids:
             train_one(model_id, args.data_dir, args.out, args.seed)
+    else:
+        longest_first = sorted(ids, key=lambda m: -RECIPES[m].get("cost", 1))
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            for done in [pool.submit(train_one, m, args.data_dir, args.out, args.seed) for m in longest_first]:
+                done.result()  # re-raises a failed model's error
     print(f"{len(ids)} model(s) done in {time.time() - start:.0f} s", flush=True)
     return 0
 

@@ -17,7 +17,7 @@ from meddiag_desktop.core.storage import ModelCard, save_model
 
 from testkit import make_scan_folder
 
-HEADER = ["path", "status", "error", "model", "label", "probability"]
+HEADER = ["path", "status", "error", "model", "label", "probability", "in_distribution", "ood_score"]
 GOOD = {"good.png", "ct.dcm", "ct_no_suffix", "good.jpg"}
 BAD = {"empty.png": "empty file", "huge.png": "image too large", "text.png": "not an image",
        "truncated.png": "truncated"}
@@ -97,7 +97,7 @@ def test_unwritable_output_fails_before_scanning(folder, demo_models, tmp_path, 
 
 def test_interrupt_keeps_complete_rows_and_exits_130(folder, demo_models, tmp_path, monkeypatch, capsys):
     calls = {"n": 0}
-    real = Predictor.probabilities
+    real = Predictor.scores
 
     def interrupt_on_second_batch(self, batch):  # batches: [ct.dcm, empty.png], [good.png, huge.png], ...
         calls["n"] += 1
@@ -105,13 +105,13 @@ def test_interrupt_keeps_complete_rows_and_exits_130(folder, demo_models, tmp_pa
             raise KeyboardInterrupt
         return real(self, batch)
 
-    monkeypatch.setattr(Predictor, "probabilities", interrupt_on_second_batch)
+    monkeypatch.setattr(Predictor, "scores", interrupt_on_second_batch)
     out = tmp_path / "partial.csv"
     code = main(["scan", str(folder), "--out", str(out), "--model", ",".join(demo_models), "--batch-size", "2"])
     assert code == 130
     assert "interrupted after 2 files" in capsys.readouterr().err
     header, rows = read_rows(out)
-    assert header[:6] == HEADER
+    assert header[:len(HEADER)] == HEADER
     assert len(rows) == 2 * len(demo_models)  # the first batch, complete rows only
     assert [os.path.basename(r["path"]) for r in rows] == ["ct.dcm"] * 2 + ["empty.png"] * 2
     assert all(None not in row and row["status"] in ("ok", "error") for row in rows)

@@ -14,6 +14,7 @@ import torch
 
 from .device import configure_torch, resolve_device
 from .io import ImageLoadError, load_image
+from .ood import OODDetector
 from .preprocess import preprocess, preprocess_batch
 from .storage import ModelCard, ModelStore, load_weights
 
@@ -27,9 +28,24 @@ class Result:
     label: str | None = None  # decision at the card's operating point (binary) or the top class
     probability: float | None = None  # calibrated probability of ``label``
     probabilities: dict[str, float] | None = None
+    ood_score: float | None = None  # OOD distance / the card's threshold: > 1 is outside the training data
+    in_distribution: bool | None = None  # None: the model has no OOD detector
+
+    @property
+    def refused(self) -> bool:
+        """True when the image is outside what the model was trained on: no label is given."""
+        return self.in_distribution is False
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def summary(self) -> str:
+        """One line for lists and logs: the decision, the refusal or the error."""
+        if self.status != "ok":
+            return f"error: {self.error}"
+        if self.refused:
+            return f"outside training data (OOD score {self.ood_score:.2f})"
+        return f"{self.label} {100 * self.probability:.1f} %"
 
 
 class Predictor:
@@ -38,6 +54,7 @@ class Predictor:
         self.card = card
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.model = load_weights(card, self.device)
+        self.ood = OODDetector.from_dict(card.ood) if card.ood else None
 
     @classmethod
     def from_id(cls, model_id: str, device: str = "auto", store: ModelStore | None = None) -> "Predictor":
@@ -51,18 +68,36 @@ class Predictor:
         return preprocess(array, self.card.config)
 
     @torch.inference_mode()
-    def logits(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.model(batch.to(self.device, non_blocking=True)).float().cpu()
+    def forward(self, batch: torch.Tensor) -> tuple[torch.Tensor, np.ndarray | None]:
+        """Logits (N, C) and, when the card has an OOD detector, its score ratios (N,)."""
+        x = batch.to(self.device, non_blocking=True)
+        if self.ood is None:
+            return self.model(x).float().cpu(), None
+        features = self.model.forward_features(x)  # eval mode: forward == head(forward_features)
+        return self.model.head(features).float().cpu(), self.ood.ratio(features.float().cpu().numpy())
 
-    def probabilities(self, batch: torch.Tensor) -> np.ndarray:
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.forward(batch)[0]
+
+    def calibrate(self, logits: torch.Tensor) -> np.ndarray:
         """Calibrated probabilities softmax((logits + logit_bias) / T), (N, num_classes)."""
-        logits = self.logits(batch)
         if self.card.logit_bias is not None:
             logits = logits + torch.tensor(self.card.logit_bias, dtype=logits.dtype)
         return torch.softmax(logits / self.card.temperature, dim=1).numpy()
 
+    def scores(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+        """Calibrated probabilities and OOD ratios (None without a detector) of a prepared batch."""
+        logits, ood = self.forward(batch)
+        return self.calibrate(logits), ood
+
+    def probabilities(self, batch: torch.Tensor) -> np.ndarray:
+        return self.scores(batch)[0]
+
+    def score_arrays(self, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        return self.scores(preprocess_batch(arrays, self.card.config))
+
     def predict_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
-        return self.probabilities(preprocess_batch(arrays, self.card.config))
+        return self.score_arrays(arrays)[0]
 
     def decide(self, probs: np.ndarray) -> tuple[str, float]:
         """Label at the operating point (binary cards with a threshold), else the top class."""
@@ -73,11 +108,14 @@ class Predictor:
             index = int(np.argmax(probs))
         return labels[index], float(probs[index])
 
-    def make_result(self, path: str, probs: np.ndarray) -> Result:
-        label, probability = self.decide(probs)
+    def make_result(self, path: str, probs: np.ndarray, ood_ratio: float | None = None) -> Result:
+        """The decision for one image; an image outside the training distribution gets no label."""
+        inside = None if ood_ratio is None else bool(ood_ratio <= 1.0)
+        label, probability = self.decide(probs) if inside is not False else (None, None)
         return Result(
             path=path, model=self.card.id, status="ok", label=label, probability=probability,
             probabilities={name: float(p) for name, p in zip(self.card.labels, probs)},
+            ood_score=None if ood_ratio is None else round(float(ood_ratio), 4), in_distribution=inside,
         )
 
     def error_result(self, path: str, error: str) -> Result:
@@ -92,13 +130,16 @@ def predict_files(paths: Iterable[str | os.PathLike], predictors: Sequence[Predi
 
     def flush() -> Iterator[Result]:
         good = [a for _, a in pending if not isinstance(a, str)]
-        probs = {p.card.id: iter(p.predict_arrays(good)) for p in predictors} if good else {}
+        scores = {p.card.id: p.score_arrays(good) for p in predictors} if good else {}
+        row = 0
         for path, item in pending:
             for predictor in predictors:
                 if isinstance(item, str):
                     yield predictor.error_result(path, item)
                 else:
-                    yield predictor.make_result(path, next(probs[predictor.card.id]))
+                    probs, ood = scores[predictor.card.id]
+                    yield predictor.make_result(path, probs[row], None if ood is None else ood[row])
+            row += not isinstance(item, str)
         pending.clear()
 
     for path in paths:

@@ -5,6 +5,7 @@ Everything here is chosen on the validation set only: best epoch, temperature, o
 """
 from __future__ import annotations
 
+import copy
 import os
 import platform
 import threading
@@ -17,9 +18,10 @@ import torch
 from torch import nn
 
 from .. import __version__
-from . import metrics
+from . import metrics, ood
 from .data import LabeledSet, TensorDataset, build_augment
 from .models import ModelConfig, create_model_from_config
+from .preprocess import preprocess_batch
 from .storage import ModelCard, load_weights
 from .tasks import TASKS
 from .training import FitEnd, TrainConfig, evaluate, fit, seed_everything
@@ -188,7 +190,9 @@ def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: Labe
         base_model=base.id if base else None,
         app_version=__version__,
     )
-    yield TrainedModel(model.cpu().eval(), card, end)
+    model = model.cpu().eval()
+    card.ood = fit_ood(model, card, train_set, val_set)
+    yield TrainedModel(model, card, end)
 
 
 def evaluate_model(model: nn.Module, card: ModelCard, data: LabeledSet, n_boot: int = N_BOOT,
@@ -217,3 +221,30 @@ def recalibrate(model: nn.Module, card: ModelCard, val: LabeledSet, rule: str = 
     card.metrics = metrics.to_jsonable({**card.metrics, "validation": describe(logits, labels, positive, cal),
                                         "threshold_rule": cal.rule})
     return card
+
+
+def refit_ood(model: nn.Module, card: ModelCard, train: LabeledSet, val: LabeledSet) -> ModelCard:
+    """Refit the card's OOD detector (weights untouched); returns the card (not saved)."""
+    card.ood = fit_ood(model, card, train, val)
+    return card
+
+
+def _inputs(data: TensorDataset, batch_size: int = 256) -> Iterator[torch.Tensor]:
+    for x, _ in torch.utils.data.DataLoader(data, batch_size=batch_size):
+        yield x
+
+
+def fit_ood(model: nn.Module, card: ModelCard, train: TensorDataset | LabeledSet, val: TensorDataset | LabeledSet,
+            references: dict[str, list[np.ndarray]] | None = None) -> dict:
+    """The card's out-of-distribution detector (``core.ood``): Mahalanobis on penultimate features of
+    the un-augmented training images, threshold at the 99th percentile of validation scores, AUROC
+    against the reference sets (default: ``ood.reference_sets(task)``)."""
+    train, val = (d if isinstance(d, TensorDataset) else TensorDataset(align_labels(d, card.labels), card.config)
+                  for d in (train, val))
+    plain_train = copy.copy(train)
+    plain_train.augment = None  # the same cached inputs, without augmentation
+    references = ood.reference_sets(card.task) if references is None else references
+    detector = ood.calibrate_detector(
+        model, _inputs(plain_train), plain_train.labels.numpy(), _inputs(val),
+        {name: [preprocess_batch(arrays, card.config)] for name, arrays in references.items()})
+    return detector.to_dict()

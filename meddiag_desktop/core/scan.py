@@ -257,18 +257,19 @@ def _batches(items: Iterator[_Decoded], size: int, cancel) -> Iterator[list[_Dec
 def _predict(batch: list[_Decoded], predictors: Sequence[Predictor]) -> list[ScanResult]:
     """Rows for a batch: each distinct model input is stacked once, every model runs once."""
     good = [item for item in batch if item.error is None]
-    probs: list[np.ndarray | None] = [None] * len(predictors)
+    scores: list[tuple[np.ndarray, np.ndarray | None] | None] = [None] * len(predictors)
     stacked: dict[ConfigKey, torch.Tensor] = {}
     for i, predictor in enumerate(predictors if good else ()):
         key = config_key(predictor.card.config)
         if key not in stacked:
             stacked[key] = torch.stack([item.inputs[key] for item in good])
-        probs[i] = predictor.probabilities(stacked[key])
+        scores[i] = predictor.scores(stacked[key])
     rows, index = [], 0
     for item in batch:
         for i, predictor in enumerate(predictors):
             if item.error is None:
-                result = predictor.make_result(item.path, probs[i][index])
+                probs, ood = scores[i]
+                result = predictor.make_result(item.path, probs[index], None if ood is None else ood[index])
             else:
                 result = predictor.error_result(item.path, item.error)
             rows.append(ScanResult(**vars(result), file_sha256=item.sha256,

@@ -1,7 +1,8 @@
 """The scan CSV layout shared by `meddiag scan` and the window's Export CSV (no heavy imports)."""
 from __future__ import annotations
 
-BASE_COLUMNS = ("path", "status", "error", "model", "label", "probability")
+BASE_COLUMNS = ("path", "status", "error", "model", "label", "probability", "in_distribution", "ood_score")
+OOD_TEXT = {True: "yes", False: "no", None: ""}  # "no": outside the training data, so no label is given
 
 
 def csv_columns(cards) -> list[str]:
@@ -16,6 +17,8 @@ def _fmt(value: float | None) -> str:
 
 def csv_row(result) -> dict:
     row = {"path": result.path, "status": result.status, "error": result.error or "", "model": result.model,
-           "label": result.label or "", "probability": _fmt(result.probability)}
+           "label": result.label or "", "probability": _fmt(result.probability),
+           "in_distribution": OOD_TEXT[result.in_distribution],
+           "ood_score": "" if result.ood_score is None else f"{result.ood_score:.3f}"}
     row.update({f"p_{k}": _fmt(v) for k, v in (result.probabilities or {}).items()})
     return row

@@ -74,6 +74,25 @@ class HeatMap:
     heatmap: Any  # float32 (H, W) in [0, 1], the image's own shape
     target: int
     target_label: str
+    overlay: Any = None  # uint8 (H, W): ``heatmap`` as colour-table indices for display (``heat_indices``)
+
+
+# ----------------------------------------------------------------------------- heat-map colours
+# Quantising a heat-map to the colour table's 256 bins (a float pass per pixel: ~15 ms for a
+# 2048 px radiograph, plus pyqtgraph's own rescale on every new map) is done in the models lane
+# right after the map is computed: the GUI thread only wraps ready uint8 indices in an indexed
+# QImage whose colour table is the image view's ``heat_lookup_table``.
+HEAT_LEVELS = 256
+
+
+def heat_indices(heatmap, n: int = HEAT_LEVELS):
+    """[0, 1] (H, W) -> uint8 (H, W) colour-table indices: the same bins as pyqtgraph's float lookup
+    with levels (0, 1), index = min(floor(v * n), n - 1); NaN -> 0."""
+    import numpy as np
+
+    index = np.nan_to_num(np.asarray(heatmap, np.float32) * n, nan=0.0)
+    np.clip(index, 0, n - 1, out=index)
+    return index.astype(np.uint8)
 
 
 # ----------------------------------------------------------------------------- session
@@ -202,8 +221,9 @@ def predict(progress, cancel, session: ModelSession, path: str, image, card_ids)
         progress(i, len(card_ids), "Predicting…")
         try:
             predictor = session.predictor(card_id)
-            probs = predictor.predict_arrays([image])[0]
-            yield Prediction(path, card_id, predictor.make_result(path, probs), str(predictor.device))
+            probs, ood = predictor.score_arrays([image])
+            result = predictor.make_result(path, probs[0], None if ood is None else ood[0])
+            yield Prediction(path, card_id, result, str(predictor.device))
         except Exception as exc:  # one model failing must not hide the others
             log.error("model %s failed on %s: %s", card_id, os.path.basename(path), exc)
             yield PredictionFailed(path, card_id, str(exc) or type(exc).__name__)
@@ -215,4 +235,6 @@ def explain_image(progress, cancel, session: ModelSession, path: str, image, car
     predictor = session.predictor(card_id)
     progress(0, None, f"Computing {METHOD_NAMES.get(method, method)}…")
     result = explain(predictor.model, predictor.card.config, image, method=method, cancel=cancel)
-    return HeatMap(path, card_id, result.method, result.heatmap, result.target, predictor.card.labels[result.target])
+    overlay = heat_indices(result.heatmap)
+    return HeatMap(path, card_id, result.method, result.heatmap, result.target, predictor.card.labels[result.target],
+                   overlay)

@@ -81,7 +81,7 @@ def warm_up(progress, cancel) -> None:
     instead of stalling the GUI thread once training has started."""
     import torch
 
-    from meddiag_desktop.core import finetune, pipeline  # noqa: F401
+    from meddiag_desktop.core import finetune, ood, pipeline  # noqa: F401
     from meddiag_desktop.core.data import build_augment
 
     _threads()
@@ -90,6 +90,7 @@ def warm_up(progress, cancel) -> None:
     model(torch.zeros(1, 2)).sum().backward()
     optimizer.step()
     build_augment()(torch.zeros(1, 28, 28))
+    ood.reference_sets("")  # decodes the OOD reference DICOMs once (JPEG decoders hold the GIL)
 
 
 def list_models(progress, cancel, store_spec) -> list[ModelChoice]:

@@ -7,7 +7,11 @@ Right-drag as in PACS viewers: horizontal = window width, vertical = level. MONO
 inverted grey scale. Anisotropic pixel spacing sets the aspect ratio.
 
 Only the image and overlay live in the scene (no histogram item): every repaint of the scene runs
-pyqtgraph's Python paint code in the GUI thread, so it is kept small.
+pyqtgraph's Python paint code in the GUI thread, so it is kept small. The heat-map is drawn from
+ready uint8 colour-table indices (made in the worker by ``engine.explain_image``, see
+``engine.HeatMap.overlay``): pyqtgraph wraps them in an indexed QImage without a float rescale.
+The caption (W/L, zoom) sits in a fixed-height bar and is placed by hand: a new caption text per
+image never re-lays out the whole window (a QLabel in the layout did, once per image).
 The main window imports this module only after its first paint: pyqtgraph takes ~1 s to import.
 """
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .guard import gui_only
 
@@ -29,6 +33,22 @@ def heat_lookup_table(n: int = 256) -> np.ndarray:
     ramp = np.clip((np.linspace(0.0, 1.0, n) - 0.15) / 0.45, 0.0, 1.0)
     lut[:, 3] = np.round(255 * ramp).astype(np.uint8)
     return lut
+
+
+class _CaptionBar(QWidget):
+    """A fixed-height bar holding the caption label, positioned by hand (no layout): changing the
+    text never invalidates a layout above it."""
+
+    def __init__(self, label: QLabel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = label
+        label.setParent(self)
+        self.setFixedHeight(max(label.sizeHint().height(), label.fontMetrics().height() + 4))
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.label.setGeometry(0, 0, self.width(), self.height())
 
 
 class _ImageViewBox(pg.ViewBox):
@@ -62,7 +82,7 @@ class ImageViewer(QWidget):
         self.view.setDefaultPadding(0.01)
         self.graphics.addItem(self.view)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.overlay = pg.ImageItem(axisOrder="row-major")
+        self.overlay = pg.ImageItem(axisOrder="row-major")  # uint8 colour-table indices (engine.heat_indices)
         self.overlay.setZValue(10)
         self.overlay.setLookupTable(heat_lookup_table())
         self.overlay.setOpacity(0.45)
@@ -74,11 +94,13 @@ class ImageViewer(QWidget):
         self.caption = QLabel()
         self.caption.setObjectName("viewerCaption")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.caption.setText("W 0 · L 0")  # a representative text for the bar's height
+        self.caption_bar = _CaptionBar(self.caption)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.caption)
+        layout.addWidget(self.caption_bar)
         self.graphics.setToolTip("Wheel: zoom · left drag: pan · right drag: window/level · F: fit · R: reset W/L")
 
         self._loaded = None
@@ -186,7 +208,7 @@ class ImageViewer(QWidget):
 
     def _update_caption(self, *_) -> None:
         if self._loaded is None:
-            self.caption.setText("")
+            self._set_caption("")
             return
         parts = []
         wl = self.window_level()
@@ -195,17 +217,27 @@ class ImageViewer(QWidget):
         pixel = self.view.viewPixelSize()[0]
         if pixel and pixel > 0:
             parts.append(f"zoom {100.0 / pixel:.0f} %")
-        self.caption.setText("   ".join(parts) + "  ")
+        self._set_caption("   ".join(parts) + "  ")
+
+    def _set_caption(self, text: str) -> None:
+        if self.caption.text() != text:
+            self.caption.setText(text)
 
     # ------------------------------------------------------------------ heat-map
     @gui_only
-    def set_heatmap(self, heatmap: np.ndarray | None, key=None) -> None:
-        """Heat-map in [0, 1] with the image's (H, W); None removes it."""
+    def set_heatmap(self, heatmap: np.ndarray | None, key=None, indices: np.ndarray | None = None) -> None:
+        """Heat-map in [0, 1] with the image's (H, W); None removes it. ``indices``: the same map as
+        uint8 colour-table indices (``engine.HeatMap.overlay``, made in the worker); computed here
+        when not given."""
+        from .engine import heat_indices
+
         self._heatmap_key = key if heatmap is not None else None
         if heatmap is None:
             self.overlay.clear()
         else:
-            self.overlay.setImage(np.asarray(heatmap, np.float32), levels=(0.0, 1.0))
+            if indices is None:
+                indices = heat_indices(heatmap)
+            self.overlay.setImage(indices, levels=None, autoLevels=False)
             self.overlay.setRect(self._rect())
         self._apply_overlay_visibility()
 

@@ -85,7 +85,7 @@ def _image_bytes(loaded) -> int:
 
 
 def _heatmap_bytes(heat) -> int:
-    return heat.heatmap.nbytes
+    return heat.heatmap.nbytes + (heat.overlay.nbytes if heat.overlay is not None else 0)
 
 
 class MainWindow(QMainWindow):
@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
     overlayUpdated = Signal()  # a heat-map was put on the image
     errorReported = Signal(str, str, str)  # title, message, details (also shown as a dialog)
     viewerReady = Signal()
+    reportExported = Signal(str)  # PDF written by File → Export report… (qt/report.py)
 
     def __init__(self, store=None, settings: Settings | None = None, device: str | None = None,
                  task: str | None = None, dialogs_enabled: bool = True, parent: QWidget | None = None) -> None:
@@ -607,7 +608,7 @@ class MainWindow(QMainWindow):
             result = self.results.get((path, card.id))
             if result is None:
                 continue
-            text = result if isinstance(result, str) else f"{result.label} {100 * result.probability:.1f} %"
+            text = result if isinstance(result, str) else result.summary()
             lines.append(f"{family_name(card.config.arch)}: {text}")
         self.file_list.set_state(path, "done", "\n".join(lines))
 
@@ -657,7 +658,7 @@ class MainWindow(QMainWindow):
         arch = next((c.config.arch for c in self.info.cards if c.id == card_id), "")
         if heat is not None:
             if self.viewer.heatmap_key != key:
-                self.viewer.set_heatmap(heat.heatmap, key)
+                self.viewer.set_heatmap(heat.heatmap, key, indices=heat.overlay)
             caption = f"{METHOD_NAMES.get(method, method)} of the {family_name(arch)} for “{heat.target_label}”"
             if not float(heat.heatmap.max()) > 0.0:
                 caption += ": empty map (no region raised this prediction)"

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from .engine import METHOD_NAMES, family_name
 from .guard import gui_only
-from .style import DEMO_TEXT
+from .style import DEMO_TEXT, OOD_HEADLINE, OOD_TEXT
 
 
 def _digits(p: float, threshold: float) -> int:
@@ -199,6 +199,7 @@ class ModelColumn(QFrame):
     def clear(self, text: str = "–") -> None:
         self.result = None
         self.headline.set_full_text(text)
+        self.headline.setProperty("ood", False)
         self.probability.setText("")
         for label, bar in self.bars.items():
             bar.set_value(0.0)
@@ -212,14 +213,21 @@ class ModelColumn(QFrame):
     @gui_only
     def set_result(self, result, device_label: str) -> None:
         self.result = result
-        self.headline.set_full_text(result.label)
-        self.probability.setText(f"{100 * result.probability:.1f} %")
+        refused = getattr(result, "refused", False)
+        self.headline.set_full_text(OOD_HEADLINE if refused else result.label)
+        self.headline.setProperty("ood", refused)
+        self.headline.style().polish(self.headline)
+        self.probability.setText(OOD_TEXT.format(score=result.ood_score) if refused
+                                 else f"{100 * result.probability:.1f} %")
         for label, bar in self.bars.items():
             p = float(result.probabilities.get(label, 0.0))
             bar.set_value(p)
             self.bar_values[label].setText(f"{100 * p:.1f} %")
         parts = decision_parts(self.card, result.probabilities)
-        if parts:
+        if refused:
+            self.decision.setText("No decision: the image is unlike the training data; the probabilities "
+                                  "above are not trustworthy.")
+        elif parts:
             self.decision.setText(f"Operating point:\n{parts[0]}\n{parts[1]} → {parts[2]}")
         else:
             self.decision.setText("No operating point:\ntop class shown")

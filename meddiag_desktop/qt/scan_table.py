@@ -27,9 +27,9 @@ RAW_ROLE = Qt.ItemDataRole.UserRole + 1  # the cell's value: str, float or None
 RESULT_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's ScanResult
 _ERROR_COLOUR = QColor("#b03a2e")
 
-BASE_ORDER = ("path", "model", "status", "label", "probability")  # then p_<label>..., then error
+BASE_ORDER = ("path", "model", "status", "label", "probability", "in_distribution")  # p_<label>..., error
 HEADERS = {"path": "File", "model": "Model", "status": "Status", "label": "Label", "probability": "Probability",
-           "error": "Error"}
+           "in_distribution": "In training range", "error": "Error"}
 
 
 def table_columns(csv_columns: Sequence[str]) -> list[str]:
@@ -47,6 +47,8 @@ def cell_value(result, key: str) -> Any:
     if key.startswith("p_"):
         probs = result.probabilities
         return None if probs is None else probs.get(key[2:])
+    if key == "in_distribution":  # "no": outside the training data, so the label is withheld
+        return {True: "yes", False: "no"}.get(getattr(result, key, None))
     return getattr(result, key)
 
 

@@ -208,8 +208,8 @@ def _exercise(window, probe: GapProbe, sample: str, errors: list[str], timeout_s
         probs = ", ".join(f"{k} {v:.3f}" for k, v in result.probabilities.items())
         rule = decision_text(card, result.probabilities) or "top class"
         flag = "  [DEMO - not trained for diagnosis]" if card.demo else ""
-        out(f"  {card.id:<24} {family_name(card.config.arch):<12} {result.label:<14} p={result.probability:.3f}"
-            f"  ({probs})  {rule}{flag}")
+        shown = result.summary() if result.refused else f"{result.label:<14} p={result.probability:.3f}"
+        out(f"  {card.id:<24} {family_name(card.config.arch):<12} {shown}  ({probs})  {rule}{flag}")
     card_id, method = window.panel.explain_choice()
     heat = window.heatmaps[(sample, card_id, method)]
     if heat.heatmap.shape != image.array.shape[:2] or not (0.0 <= heat.heatmap.min() <= heat.heatmap.max() <= 1.0):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 NOTICE_TEXT = "Decision support only — not for diagnostic use."
 DEMO_TEXT = "DEMO — not trained for diagnosis"
+OOD_HEADLINE = "Outside training data"
+OOD_TEXT = "Not like the images this model was trained on (OOD score {score:.2f} > 1): no label given."
 
 STYLE_SHEET = """
 QLabel#noticeBanner {
@@ -20,6 +22,7 @@ QLabel#demoBadge {
     background: #c0392b; color: white; border-radius: 3px; padding: 2px 6px; font-weight: 700;
 }
 QLabel#headline { font-size: 14pt; font-weight: 700; }
+QLabel#headline[ood="true"] { color: #b03a2e; }
 QLabel#probability { font-size: 11pt; color: #1f2d3d; }
 QLabel#decision { color: #1f2d3d; }
 QLabel#panelTitle { font-size: 13pt; font-weight: 700; }

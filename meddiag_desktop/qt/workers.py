@@ -36,6 +36,7 @@ import heapq
 import inspect
 import itertools
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -48,8 +49,18 @@ from .guard import GUI_GUARD, ensure_gui_thread, gui_only  # noqa: F401 - re-exp
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Job", "JobRunner", "JobError", "JobCancelled", "Progress", "GUI_GUARD", "ensure_gui_thread",
-           "gui_only"]
+# The GUI thread and the lanes share one GIL. A lane running torch / numpy from Python holds it
+# between C calls; a GUI slot or paint that releases it for a Qt call then waits up to the switch
+# interval (CPython default 5 ms) to get it back - per Qt call. A paint of the image view makes
+# dozens of such calls, so 5 ms turned into 40-80 ms stalls. 1 ms keeps each wait short; the lanes
+# lose well under 1 % (a switch only happens when another thread asks for the GIL).
+GIL_SWITCH_INTERVAL_S = 0.001
+
+
+def favour_gui_thread() -> None:
+    """Process-wide: shorten the GIL switch interval to GIL_SWITCH_INTERVAL_S (never lengthen it)."""
+    if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
 class JobCancelled(Exception):
@@ -295,6 +306,7 @@ class JobRunner(QObject):
     def _ensure_thread(self) -> None:
         if self._thread is not None:
             return
+        favour_gui_thread()
         self._thread = QThread(self)
         self._thread.setObjectName(f"meddiag-{self.name}")
         self._worker = _Worker()

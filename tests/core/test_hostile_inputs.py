@@ -264,7 +264,11 @@ def _scan_and_check(folder, names, tmp_path, capsys) -> None:
     for row, name in zip(rows, found):
         assert row["model"] == MODEL
         if EXPECTED[name][0] is OK:
-            assert row["status"] == "ok" and row["error"] == "" and 0 <= float(row["probability"]) <= 1, row
+            assert row["status"] == "ok" and row["error"] == "", row
+            if row["in_distribution"] == "no":  # refused as unlike the training data: no label at all
+                assert row["label"] == row["probability"] == "" and float(row["ood_score"]) > 1, row
+            else:
+                assert row["label"] and 0 <= float(row["probability"]) <= 1, row
         else:
             assert row["status"] == "error" and row["label"] == "" and row["probability"] == "", row
             _check_error_text(name, row["error"], EXPECTED[name])

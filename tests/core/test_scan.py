@@ -151,7 +151,7 @@ def test_look_ahead_bounds_the_decoded_images_alive(tmp_path, predictors, monkey
 
     monkeypatch.setattr(scan_module, "load_image", counting_load)
     fast = predictors[0]
-    monkeypatch.setattr(fast, "probabilities", lambda x: np.full((len(x), 2), 0.5, np.float32))
+    monkeypatch.setattr(fast, "scores", lambda x: (np.full((len(x), 2), 0.5, np.float32), None))
     for event in scan([tmp_path / "many"], [fast], batch_size=batch, workers=workers):
         if isinstance(event, ScanResult):
             count["yielded"] += 1

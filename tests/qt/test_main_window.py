@@ -280,3 +280,21 @@ def test_image_cache_is_bounded_by_bytes():
     for key in "abcd":
         cache.put(key, SimpleNamespace(size=100), keep="a")
     assert list(cache) == ["a", "d"]  # "a" is the image on screen: never evicted
+
+
+def test_an_image_from_another_modality_is_refused_not_labelled(make_window, qtbot, gui_guard):
+    """Shipped chest X-ray models, a breast ultrasound image: every column says it is outside the
+    training data instead of showing a label."""
+    from meddiag_desktop.core.storage import ModelStore
+
+    window = make_window(store=ModelStore(), task="pneumonia")
+    ultrasound = str(resource_path("samples", "breast_ultrasound_malignant_val0.png"))
+    open_and_wait(window, qtbot, ultrasound)
+    for column in window.panel.columns.values():
+        assert column.result.refused and column.result.label is None
+        assert column.headline.full_text() == "Outside training data"
+        assert "OOD score" in column.probability.text() and "No decision" in column.decision.text()
+    open_and_wait(window, qtbot, CHEST)
+    for column in window.panel.columns.values():
+        assert column.result.in_distribution is True
+        assert column.headline.full_text() == column.result.label == "pneumonia"

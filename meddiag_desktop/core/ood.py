@@ -1,0 +1,157 @@
+"""Out-of-distribution detection: Mahalanobis distance on a model's penultimate features.
+
+Lee et al. (2018): class-conditional Gaussians with one shared covariance, fitted on the training
+features; an image's score is its distance to the nearest class mean. The covariance is stored in
+probabilistic-PCA form (top ``k`` eigenvectors + one residual variance) so the detector fits in
+the JSON model card. The threshold is a percentile (default 99th) of validation in-distribution
+scores: about 1 % of genuine images are flagged, and anything farther out is refused.
+"""
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Iterable, Mapping
+
+import numpy as np
+import torch
+
+from . import metrics
+from .paths import resource_path
+
+METHOD = "mahalanobis-ppca"
+
+
+@dataclass
+class OODDetector:
+    means: np.ndarray  # (C, D) class means
+    components: np.ndarray  # (k, D) top eigenvectors of the shared covariance
+    variances: np.ndarray  # (k,) their eigenvalues
+    residual_variance: float  # mean eigenvalue of the discarded directions
+    threshold: float = float("inf")
+    percentile: float = 99.0
+    auroc: dict | None = None  # {"reference set": AUROC in-distribution vs it}
+    flagged: dict | None = None  # {"reference set": fraction of it refused at the threshold}
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Distance to the nearest class mean (N,), in units of the training spread."""
+        f = np.asarray(features, dtype=np.float64)
+        best = np.full(len(f), np.inf)
+        for mean in self.means:
+            centred = f - mean
+            proj = centred @ self.components.T
+            residual = (centred ** 2).sum(1) - (proj ** 2).sum(1)
+            d2 = (proj ** 2 / self.variances).sum(1) + np.maximum(residual, 0) / self.residual_variance
+            best = np.minimum(best, d2)
+        return np.sqrt(best)
+
+    def ratio(self, features: np.ndarray) -> np.ndarray:
+        """Score / threshold: > 1 means outside what the model was trained on."""
+        return self.score(features) / self.threshold
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("means", "components", "variances"):  # 6 significant digits keep the card readable
+            d[key] = np.vectorize(lambda v: float(f"{v:.6g}"), otypes=[float])(d[key]).tolist()
+        return {"method": METHOD, **d}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "OODDetector":
+        if d.get("method") != METHOD:
+            raise ValueError(f"unknown OOD method {d.get('method')!r}")
+        return cls(np.asarray(d["means"]), np.asarray(d["components"]), np.asarray(d["variances"]),
+                   float(d["residual_variance"]), float(d["threshold"]), float(d.get("percentile", 99.0)),
+                   d.get("auroc"), d.get("flagged"))
+
+
+def fit_detector(features: np.ndarray, labels: np.ndarray, val_features: np.ndarray,
+                 percentile: float = 99.0, k: int = 16) -> OODDetector:
+    """Fit on training features; threshold at ``percentile`` of the validation scores."""
+    f = np.asarray(features, dtype=np.float64)
+    classes = np.unique(labels)
+    means = np.stack([f[labels == c].mean(0) for c in classes])
+    centred = f - means[np.searchsorted(classes, labels)]
+    cov = centred.T @ centred / len(f)
+    eigvals, eigvecs = np.linalg.eigh(cov)  # ascending
+    eigvals = np.maximum(eigvals[::-1], 1e-8)
+    eigvecs = eigvecs[:, ::-1]
+    k = min(k, f.shape[1] - 1)
+    floor = 1e-6 * eigvals[0]
+    detector = OODDetector(means, eigvecs[:, :k].T, np.maximum(eigvals[:k], floor),
+                           float(max(eigvals[k:].mean(), floor)), percentile=percentile)
+    detector.threshold = float(np.percentile(detector.score(val_features), percentile))
+    return detector
+
+
+def auroc(detector: OODDetector, in_features: np.ndarray, out_features: np.ndarray) -> float:
+    """AUROC of the score for separating out-of-distribution (positive) from in-distribution."""
+    scores = np.concatenate([detector.score(in_features), detector.score(out_features)])
+    truth = np.concatenate([np.zeros(len(in_features), int), np.ones(len(out_features), int)])
+    return float(metrics.roc_auc(truth, scores))
+
+
+@torch.inference_mode()
+def extract_features(model: torch.nn.Module, batches, device: str | torch.device = "cpu") -> np.ndarray:
+    """Penultimate features of every batch (an iterable of input tensors), (N, D)."""
+    model.eval()
+    out = [model.forward_features(x.to(device)).float().cpu().numpy() for x in batches]
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def reference_sets(task: str, limit: int = 500) -> dict[str, list[np.ndarray]]:
+    """Images a ``task`` model must call foreign, for the AUROC in its card: the other shipped
+    datasets' validation images, pydicom's bundled CT / MR / US / RGB test files and noise.
+    Sources missing from an installation (datasets stay out of the app bundle) are skipped."""
+    sets: dict[str, list[np.ndarray]] = {}
+    for path in sorted(glob.glob(str(resource_path("datasets", "*_trainval.npz")))):
+        name = os.path.basename(path).split("_")[0]  # e.g. breastmnist
+        if name.startswith(task):
+            continue
+        with np.load(path, allow_pickle=False) as archive:
+            images = archive["val_images"][:limit]
+        sets[f"{name} validation"] = [im.astype(np.float32) / 255.0 for im in images]
+    dicoms = _pydicom_test_images()
+    if dicoms:
+        sets["pydicom test images (CT, MR, US, RGB)"] = list(dicoms)
+    rng = np.random.default_rng(0)
+    sets["uniform noise"] = [rng.random((64, 64), dtype=np.float32) for _ in range(50)]
+    return sets
+
+
+@functools.lru_cache(maxsize=1)
+def _pydicom_test_images() -> tuple[np.ndarray, ...]:
+    """pydicom's bundled test files, decoded once per process (some JPEG decoders hold the GIL)."""
+    from .io import ImageLoadError, load_image
+
+    try:
+        import pydicom
+    except ImportError:
+        return ()
+    folder = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
+    images = []
+    with warnings.catch_warnings():  # pydicom's test files are deliberately odd
+        warnings.simplefilter("ignore")
+        for path in sorted(glob.glob(os.path.join(folder, "*.dcm"))):
+            try:
+                images.append(load_image(path).array)
+            except ImageLoadError:
+                pass
+    return tuple(images)
+
+
+def calibrate_detector(model: torch.nn.Module, train_batches: Iterable[torch.Tensor],
+                       train_labels: np.ndarray, val_batches: Iterable[torch.Tensor],
+                       references: Mapping[str, Iterable[torch.Tensor]], percentile: float = 99.0,
+                       device: str | torch.device = "cpu") -> OODDetector:
+    """Fit on training features, threshold on validation, AUROC against every reference set."""
+    val = extract_features(model, val_batches, device)
+    detector = fit_detector(extract_features(model, train_batches, device), train_labels, val, percentile)
+    detector.auroc, detector.flagged = {}, {}
+    for name, batches in references.items():
+        foreign = extract_features(model, batches, device)
+        detector.auroc[name] = round(auroc(detector, val, foreign), 4)
+        detector.flagged[name] = round(float((detector.ratio(foreign) > 1).mean()), 4)
+    detector.flagged["validation (in-distribution)"] = round(float((detector.ratio(val) > 1).mean()), 4)
+    return detector
