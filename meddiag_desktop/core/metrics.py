@@ -590,6 +590,39 @@ def fit_temperature(
     return float(math.exp(log_t))
 
 
+def fit_platt(scores: Any, y_true: Any, *, ridge: float = 1e-4, iterations: int = 50) -> tuple[float, float]:
+    """Platt scaling: (a, c) maximising the likelihood of P(y=1) = sigmoid(a * score + c).
+
+    Newton's method on the convex logistic NLL with a small ridge (so separable data still gives
+    finite values); ``scores`` is the binary logit difference z_pos - z_neg, ``y_true`` 0/1.
+    """
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(y_true, dtype=np.float64).ravel()
+    if s.size != y.size or s.size == 0:
+        raise ValueError("scores and y_true must be non-empty and the same length")
+    x = np.stack([s, np.ones_like(s)], axis=1)
+
+    def objective(w: np.ndarray) -> float:
+        z = x @ w
+        return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * ridge * w @ w)
+
+    w = np.array([1.0, 0.0])
+    value = objective(w)
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -500, 500)))
+        grad = x.T @ (p - y) / s.size + ridge * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x / s.size + ridge * np.eye(2)
+        step, t = np.linalg.solve(hess, grad), 1.0
+        while objective(w - t * step) > value - 1e-4 * t * grad @ step and t > 1e-8:  # backtracking
+            t /= 2
+        w = w - t * step
+        new_value = objective(w)
+        if value - new_value < 1e-12:
+            break
+        value = new_value
+    return float(w[0]), float(w[1])
+
+
 def _golden_section_minimize(f: Callable[[float], float], low: float, high: float, tol: float) -> float:
     """Minimiser of a unimodal f on [low, high] to within tol."""
     inv_phi = (math.sqrt(5.0) - 1.0) / 2.0

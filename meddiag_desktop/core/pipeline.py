@@ -82,10 +82,15 @@ def prior_correction(train_counts: Sequence[int]) -> list[float]:
 
 def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str = "youden",
               target: float | None = None, logit_bias: list[float] | None = None) -> Calibration:
-    """Temperature by NLL on validation; the prior correction ``logit_bias`` is kept only when it
-    lowers validation NLL. Binary threshold by Youden's J (or a target sensitivity / specificity)
-    on the calibrated validation probabilities."""
-    if logit_bias is not None:
+    """Calibration fitted on validation by NLL. Binary: Platt scaling, i.e. a temperature and a bias on
+    the positive logit together (it also undoes the class weighting's shift). More classes: the
+    prior correction ``logit_bias`` (kept only when it lowers validation NLL), then a temperature.
+    Binary threshold by Youden's J (or a target sensitivity / specificity) on the calibrated
+    validation probabilities."""
+    platt = _platt(logits, labels, positive) if logits.shape[1] == 2 else None
+    if platt is not None:
+        temperature, logit_bias = platt
+    elif logit_bias is not None:
         def fitted_nll(bias):
             adjusted = _with_bias(logits, bias)
             return metrics.nll(adjusted, labels, metrics.fit_temperature(adjusted, labels))
@@ -93,7 +98,8 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str =
         if fitted_nll(logit_bias) >= fitted_nll(None):
             logit_bias = None
     adjusted = _with_bias(logits, logit_bias)
-    temperature = metrics.fit_temperature(adjusted, labels)
+    if platt is None:
+        temperature = metrics.fit_temperature(adjusted, labels)
     if logits.shape[1] != 2:
         return Calibration(temperature, None, "argmax", logit_bias)
     scores = metrics.apply_temperature(adjusted, temperature)[:, positive]
@@ -107,6 +113,17 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str =
         raise ValueError(f"unknown threshold rule {rule!r}")
     name = rule if rule == "youden" else f"{rule}>={target or 0.95:g}"
     return Calibration(temperature, _between_scores(float(threshold), scores), name, logit_bias)
+
+
+def _platt(logits: np.ndarray, labels: np.ndarray, positive: int) -> tuple[float, list[float]] | None:
+    """Platt's sigmoid(a * (z_pos - z_neg) + c) as softmax((z + bias) / T): T = 1 / a and the bias
+    c / a on the positive logit. None when the fit is degenerate (a <= 0: no usable ranking)."""
+    a, c = metrics.fit_platt(logits[:, positive] - logits[:, 1 - positive], labels == positive)
+    if not (a > 1e-3 and np.isfinite(c)):
+        return None
+    bias = [0.0, 0.0]
+    bias[positive] = c / a
+    return 1.0 / a, bias
 
 
 def _between_scores(threshold: float, scores: np.ndarray) -> float:

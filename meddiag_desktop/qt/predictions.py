@@ -83,6 +83,48 @@ class ElidedLabel(QLabel):
         super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
 
 
+class PaintedText(QWidget):
+    """Text painted into a fixed number of lines. ``setText`` only repaints this widget: a QLabel's
+    setText invalidates every layout up to the window, a relayout of the whole panel per result."""
+
+    def __init__(self, lines: int = 1, object_name: str = "", wrap: bool = False,
+                 align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text, self._lines, self._wrap = "", lines, wrap
+        self._align = align | Qt.AlignmentFlag.AlignTop
+        self.setObjectName(object_name)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        return QSize(max(40, self.minimumWidth()), self._lines * self.fontMetrics().lineSpacing() + 2)
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def setText(self, text: str) -> None:
+        if text != self._text:
+            self._text = text
+            self.update()
+
+    def text(self) -> str:
+        return self._text
+
+    set_full_text, full_text = setText, text  # ElidedLabel's names
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        rect = self.rect()
+        if self._wrap:
+            painter.drawText(rect, int(self._align | Qt.TextFlag.TextWordWrap), self._text)
+        else:  # one line per text line, each elided in the middle when too wide
+            metrics = self.fontMetrics()
+            lines = [metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, rect.width())
+                     for line in self._text.split("\n")]
+            painter.drawText(rect, int(self._align), "\n".join(lines))
+        painter.end()
+
+
 class ProbabilityBar(QWidget):
     """A thin bar for a probability in [0, 1]. Painted with update() - QProgressBar.setValue repaints
     synchronously, which flushes the whole window (image view included) on every value."""
@@ -149,22 +191,21 @@ class ModelColumn(QFrame):
         self.demo_badge.setText(DEMO_TEXT)
         self.demo_badge.setVisible(bool(card.demo))
         self.demo_badge.setToolTip("This model was not trained on clinical data; its output is meaningless.")
-        self.headline = ElidedLabel("–")
-        self.headline.setObjectName("headline")
+        self.headline = PaintedText(1, "headline")
         self.headline.setToolTip("The model's decision (at its operating point when it has one)")
-        self.probability = QLabel("")
-        self.probability.setObjectName("probability")
+        self.probability = PaintedText(2, "probability", wrap=True)
         self.probability.setToolTip("Calibrated probability of the decision")
         self.bars: dict[str, ProbabilityBar] = {}
-        self.bar_values: dict[str, QLabel] = {}
+        self.bar_values: dict[str, PaintedText] = {}
         bars = QGridLayout()
         bars.setHorizontalSpacing(6)
         bars.setVerticalSpacing(1)
         for i, label in enumerate(card.labels):
             name = ElidedLabel(label)
             name.setToolTip(label)
-            value = QLabel("")
-            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value = PaintedText(1, align=Qt.AlignmentFlag.AlignRight)
+            value.setMinimumWidth(value.fontMetrics().horizontalAdvance("100.0 %") + 6)
+            value.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
             bar = ProbabilityBar()
             bar.setToolTip(f"Calibrated probability of '{label}'")
             bars.addWidget(name, 2 * i, 0)
@@ -172,10 +213,10 @@ class ModelColumn(QFrame):
             bars.addWidget(bar, 2 * i + 1, 0, 1, 2)
             self.bars[label], self.bar_values[label] = bar, value
         bars.setColumnStretch(0, 1)
-        self.decision = _wrapping_label("decision")
+        self.decision = PaintedText(4, "decision", wrap=True)
         self.decision.setToolTip("Operating point chosen on validation data: the decision rule applied to "
                                  "the calibrated probability of the positive finding")
-        self.footer = _wrapping_label("modelFooter")
+        self.footer = PaintedText(3, "modelFooter", wrap=True)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
@@ -199,13 +240,20 @@ class ModelColumn(QFrame):
     def clear(self, text: str = "–") -> None:
         self.result = None
         self.headline.set_full_text(text)
-        self.headline.setProperty("ood", False)
+        self._mark_refused(False)
         self.probability.setText("")
         for label, bar in self.bars.items():
             bar.set_value(0.0)
             self.bar_values[label].setText("")
         self.decision.setText("")
         self.footer.setText(metrics_text(self.card))
+
+    def _mark_refused(self, refused: bool) -> None:
+        if self.headline.property("ood") != refused:  # re-polishing only on a change
+            self.headline.setProperty("ood", refused)
+            self.headline.style().unpolish(self.headline)
+            self.headline.style().polish(self.headline)
+            self.headline.update()
 
     def set_pending(self) -> None:
         self.clear("computing…")
@@ -215,8 +263,7 @@ class ModelColumn(QFrame):
         self.result = result
         refused = getattr(result, "refused", False)
         self.headline.set_full_text(OOD_HEADLINE if refused else result.label)
-        self.headline.setProperty("ood", refused)
-        self.headline.style().polish(self.headline)
+        self._mark_refused(refused)
         self.probability.setText(OOD_TEXT.format(score=result.ood_score) if refused
                                  else f"{100 * result.probability:.1f} %")
         for label, bar in self.bars.items():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 NOTICE_TEXT = "Decision support only — not for diagnostic use."
 DEMO_TEXT = "DEMO — not trained for diagnosis"
-OOD_HEADLINE = "Outside training data"
-OOD_TEXT = "Not like the images this model was trained on (OOD score {score:.2f} > 1): no label given."
+OOD_HEADLINE = "Out of scope"  # short: the headline is one line in a narrow column
+OOD_TEXT = "OOD score {score:.2f} (limit 1)"
 
 STYLE_SHEET = """
 QLabel#noticeBanner {
@@ -16,15 +16,15 @@ QFrame#modelColumn {
 }
 QFrame#modelColumn[demo="true"] { border: 1px solid #c0392b; }
 QLabel#familyTitle { font-size: 12pt; font-weight: 700; }
-QLabel#modelMeta, QLabel#modelFooter, QLabel#explainCaption, QLabel#viewerCaption { color: #5f6b7a; }
+QLabel#modelMeta, #modelFooter, QLabel#explainCaption, QLabel#viewerCaption { color: #5f6b7a; }
 QLabel#viewerCaption { background: #111315; color: #aeb6bf; padding: 2px; }
 QLabel#demoBadge {
     background: #c0392b; color: white; border-radius: 3px; padding: 2px 6px; font-weight: 700;
 }
-QLabel#headline { font-size: 14pt; font-weight: 700; }
-QLabel#headline[ood="true"] { color: #b03a2e; }
-QLabel#probability { font-size: 11pt; color: #1f2d3d; }
-QLabel#decision { color: #1f2d3d; }
+#headline { font-size: 14pt; font-weight: 700; }
+#headline[ood="true"] { color: #b03a2e; }
+#probability { font-size: 11pt; color: #1f2d3d; }
+#decision { color: #1f2d3d; }
 QLabel#panelTitle { font-size: 13pt; font-weight: 700; }
 QLabel#panelStatus { color: #5f6b7a; font-style: italic; }
 QLabel#placeholder { color: #8a949e; font-size: 13pt; background: #111315; qproperty-alignment: AlignCenter; }

@@ -36,6 +36,7 @@ import heapq
 import inspect
 import itertools
 import logging
+import os
 import sys
 import threading
 import time
@@ -61,6 +62,23 @@ def favour_gui_thread() -> None:
     """Process-wide: shorten the GIL switch interval to GIL_SWITCH_INTERVAL_S (never lengthen it)."""
     if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
+# On two cores a lane running flat out competes with the GUI thread for a CPU: when a timer or input
+# event wakes the GUI thread it should get one at once. A lane's thread runs a few nice levels below
+# the process (Linux: per-thread nice; elsewhere QThread's LowPriority maps to the OS scheduler).
+LANE_NICE_INCREMENT = 5
+
+
+def lower_lane_priority() -> None:
+    """Called in a lane's thread: make it yield the CPU to the GUI thread (best effort)."""
+    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + LANE_NICE_INCREMENT))
+    except OSError as exc:
+        log.debug("could not lower the lane's priority: %s", exc)
 
 
 class JobCancelled(Exception):
@@ -171,8 +189,9 @@ class _Worker(QObject):
 
     @Slot(object)
     def run(self, task: _Task) -> None:
-        if threading.current_thread().name.startswith("Dummy"):  # readable log lines: the lane's name
+        if threading.current_thread().name.startswith("Dummy"):  # first job: readable log lines ...
             threading.current_thread().name = QThread.currentThread().objectName()
+            lower_lane_priority()  # ... and the GUI thread first for the CPU
 
         def emit(kind: str, payload: Any = None) -> None:
             self.event.emit(task.id, kind, payload)
@@ -316,7 +335,7 @@ class JobRunner(QObject):
         self._dispatch.connect(self._worker.run)
         self._stop.connect(self._worker.stop)
         self._worker.event.connect(self._on_event)
-        self._thread.start()
+        self._thread.start(QThread.Priority.LowPriority)
 
     def _pump(self) -> None:
         if self._running is not None or self._closed:

@@ -446,3 +446,15 @@ def test_matches_sklearn(seed):
     assert rm["macro_auc"] == pytest.approx(
         skm.roc_auc_score(ym, pm, multi_class="ovr", average="macro"), abs=1e-10
     )
+
+
+def test_fit_platt_recovers_the_generating_sigmoid_and_stays_finite_on_separable_data():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(0, 3, 20000)
+    y = (rng.random(20000) < 1 / (1 + np.exp(-(0.5 * scores - 1.0)))).astype(int)
+    a, c = M.fit_platt(scores, y)
+    assert a == pytest.approx(0.5, abs=0.02) and c == pytest.approx(-1.0, abs=0.05)
+    a, c = M.fit_platt(np.r_[-np.ones(50), np.ones(50)], np.r_[np.zeros(50), np.ones(50)])
+    assert np.isfinite([a, c]).all() and a > 0 and abs(c) < 1e-6
+    with pytest.raises(ValueError):
+        M.fit_platt([], [])

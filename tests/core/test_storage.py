@@ -114,7 +114,7 @@ def test_weights_file_is_safetensors_not_pickle(tmp_path):
     (header_len,) = struct.unpack("<Q", blob[:8])
     assert blob[8:9] == b"{" and 8 + header_len <= len(blob)
     header = json.loads(blob[8 : 8 + header_len])
-    assert header["__metadata__"]["model_id"] == "m1"
+    assert header["__metadata__"] == {"format": "pt"}  # one key: the same weights give the same bytes
     assert "head.weight" in header
     assert not blob.startswith(b"\x80") and not blob.startswith(b"PK")  # pickle protocol / torch zip
 

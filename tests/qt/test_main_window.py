@@ -286,13 +286,14 @@ def test_an_image_from_another_modality_is_refused_not_labelled(make_window, qtb
     """Shipped chest X-ray models, a breast ultrasound image: every column says it is outside the
     training data instead of showing a label."""
     from meddiag_desktop.core.storage import ModelStore
+    from meddiag_desktop.qt.style import OOD_HEADLINE
 
     window = make_window(store=ModelStore(), task="pneumonia")
     ultrasound = str(resource_path("samples", "breast_ultrasound_malignant_val0.png"))
     open_and_wait(window, qtbot, ultrasound)
     for column in window.panel.columns.values():
         assert column.result.refused and column.result.label is None
-        assert column.headline.full_text() == "Outside training data"
+        assert column.headline.full_text() == OOD_HEADLINE
         assert "OOD score" in column.probability.text() and "No decision" in column.decision.text()
     open_and_wait(window, qtbot, CHEST)
     for column in window.panel.columns.values():

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 
@@ -9,7 +11,9 @@ import pytest
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
-from meddiag_desktop.qt.workers import GUI_GUARD, Job, JobCancelled, JobRunner, ensure_gui_thread
+from meddiag_desktop.qt.workers import (
+    GUI_GUARD, LANE_NICE_INCREMENT, Job, JobCancelled, JobRunner, ensure_gui_thread,
+)
 
 
 def in_gui_thread() -> bool:
@@ -175,3 +179,18 @@ def test_emitting_signals_keeps_bool_reference_counts(qapp):
         emitter.fired.connect(slot)
         emitter.fired.disconnect(slot)
     assert (sys.getrefcount(True), sys.getrefcount(False)) == before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux-only")
+def test_lane_threads_run_below_the_gui_thread(runner, qtbot):
+    """The GUI thread must win the CPU when both want it: the lane's thread is niced, the GUI's not."""
+    def nice_here(progress, cancel):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    gui_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    for _ in range(2):  # the second job runs at the same (lowered) level, not lower again
+        job = Job(nice_here)
+        with qtbot.waitSignal(job.finished, timeout=10_000):
+            runner.submit(job)
+        assert job.result == min(19, gui_nice + LANE_NICE_INCREMENT)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice
