@@ -42,9 +42,9 @@ from . import finetune_jobs as jobs
 from .engine import family_name
 from .guard import gui_only
 from .models_page import ShutdownOnClose, window_store
-from .predictions import ElidedLabel, ProbabilityBar
+from .predictions import PaintedText, ProbabilityBar
 from .training_curves import TrainingCurves
-from .workers import Job, JobRunner
+from .workers import Job, JobRunner, freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ class FineTuneDialog(QDialog):
         row = QHBoxLayout()
         # Labels whose size does not follow their text: a new text never re-lays out the page (which
         # would resize the plots and re-generate their axes).
-        self.progress_label = ElidedLabel("")
+        self.progress_label = PaintedText(1)  # painted: a new text per step never relayouts the dialog
         row.addWidget(self.progress_label, 1)
         self.stop_button = QPushButton("Stop early")
         self.stop_button.setToolTip("Finish now and keep the best epoch so far")
@@ -280,7 +280,7 @@ class FineTuneDialog(QDialog):
         row.addWidget(self.stop_button)
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
-        self.epoch_label = ElidedLabel("")
+        self.epoch_label = PaintedText(1)
         layout.addWidget(self.epoch_label)
         self._set_running(False)
         return page
@@ -408,7 +408,9 @@ class FineTuneDialog(QDialog):
         self._submit(job, 10)
         if not getattr(self, "_warm_up_queued", False):
             self._warm_up_queued = True
-            self._submit(Job(jobs.warm_up, name="warm up training", tag="warm-up"), -1)
+            warm_up = Job(jobs.warm_up, name="warm up training", tag="warm-up")
+            warm_up.returned.connect(lambda _: freeze_long_lived_objects())  # the training imports are done
+            self._submit(warm_up, -1)
 
     @Slot(object)
     @gui_only

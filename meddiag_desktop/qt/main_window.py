@@ -306,6 +306,9 @@ class MainWindow(QMainWindow):
             self.device_label.setToolTip(info.fallback)
         else:
             self.statusBar().showMessage(f"{len(info.cards)} model(s) ready on {info.device_label}", 5000)
+        from .workers import freeze_long_lived_objects
+
+        freeze_long_lived_objects()  # torch and the models are loaded now
         self.sessionReady.emit(info)
         if self.current and self.current in self.images:
             self._refresh_predictions(self.current)

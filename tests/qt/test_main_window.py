@@ -299,3 +299,14 @@ def test_an_image_from_another_modality_is_refused_not_labelled(make_window, qtb
     for column in window.panel.columns.values():
         assert column.result.in_distribution is True
         assert column.headline.full_text() == column.result.label == "pneumonia"
+
+
+def test_long_lived_objects_leave_the_cyclic_gc_once_the_models_are_loaded(make_window, qtbot):
+    """A full collection over torch's and Qt's objects stalls the GUI for 200-500 ms: they are frozen."""
+    import gc
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    window = make_window()
+    qtbot.waitUntil(lambda: window.info is not None, timeout=WAIT)
+    assert gc.get_freeze_count() > 10_000
