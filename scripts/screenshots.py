@@ -4,7 +4,8 @@
     python scripts/screenshots.py [--out docs/screenshots] [--demo] [--show]
 
 Writes ``main_window.png``: the chest X-ray sample, the pneumonia models' predictions and the CNN's
-Grad-CAM heat-map. It uses the shipped ``weights/pneumonia-*`` models that exist; when there are none
+Grad-CAM heat-map; with shipped weights also ``out_of_scope.png``: a breast ultrasound refused by
+the chest X-ray models as outside their training data. It uses the shipped ``weights/pneumonia-*`` models that exist; when there are none
 (or with ``--demo``) it creates untrained demo models in a temporary folder, and the screenshot
 then shows their "DEMO" flags. Re-run it once the shipped weights are trained.
 
@@ -164,6 +165,15 @@ def main() -> int:
     target = args.out / "main_window.png"
     window.grab().save(str(target))
     print(f"wrote {target}")
+    if shipped and not args.demo:  # a breast ultrasound given to the chest X-ray models: refused
+        foreign = str(ROOT / "resources" / "samples" / "breast_ultrasound_malignant_val0.png")
+        window.set_overlay_enabled(False)
+        window.open_files([foreign])
+        if wait_for(lambda: window.predictions_complete(foreign), 300):
+            wait_for(lambda: False, 0.3)
+            target = args.out / "out_of_scope.png"
+            window.grab().save(str(target))
+            print(f"wrote {target}")
     window.close()
     return fine_tune_screenshot(args.out, Path(home))
 

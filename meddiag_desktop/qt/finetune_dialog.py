@@ -280,7 +280,7 @@ class FineTuneDialog(QDialog):
         row.addWidget(self.stop_button)
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
-        self.epoch_label = PaintedText(1)
+        self.epoch_label = PaintedText(2, wrap=True)
         layout.addWidget(self.epoch_label)
         self._set_running(False)
         return page
