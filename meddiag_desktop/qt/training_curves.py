@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 from .guard import gui_only
 
 REDRAW_MS = 100
+AXIS_WIDTH_PX = 52
 SMOOTHING = 0.9  # EMA weight of the past (TensorBoard-style, bias-corrected)
 METRICS = (("accuracy", "Accuracy", "#2c7fb8"), ("auc", "AUC", "#7b3294"),
            ("sensitivity", "Sensitivity", "#d95f02"), ("specificity", "Specificity", "#1b9e77"))
@@ -141,6 +142,9 @@ class TrainingCurves(QWidget):
         plot.setMouseEnabled(x=True, y=False)
         item = plot.getPlotItem()
         item.setMenuEnabled(False)
+        # A fixed axis width: new tick labels (the loss range grows) never resize the view box, which
+        # would re-lay out both linked plots and regenerate every axis in the GUI thread.
+        item.getAxis("left").setWidth(AXIS_WIDTH_PX)
         # Axes (they also draw the grid across the view), legend and title are painted from a pixmap
         # cache: a curve update then repaints without running their Python paint() methods, which
         # under a busy training thread wait for the GIL at every Qt call.
