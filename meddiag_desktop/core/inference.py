@@ -76,9 +76,6 @@ class Predictor:
         features = self.model.forward_features(x)  # eval mode: forward == head(forward_features)
         return self.model.head(features).float().cpu(), self.ood.ratio(features.float().cpu().numpy())
 
-    def logits(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.forward(batch)[0]
-
     def calibrate(self, logits: torch.Tensor) -> np.ndarray:
         """Calibrated probabilities softmax((logits + logit_bias) / T), (N, num_classes)."""
         if self.card.logit_bias is not None:
@@ -118,6 +115,11 @@ class Predictor:
             ood_score=None if ood_ratio is None else round(float(ood_ratio), 4), in_distribution=inside,
         )
 
+    def result_at(self, path: str, scores: tuple[np.ndarray, np.ndarray | None], row: int) -> Result:
+        """``make_result`` for row ``row`` of a batch's ``scores()``."""
+        probs, ood = scores
+        return self.make_result(path, probs[row], None if ood is None else ood[row])
+
     def error_result(self, path: str, error: str) -> Result:
         return Result(path=path, model=self.card.id, status="error", error=error)
 
@@ -137,8 +139,7 @@ def predict_files(paths: Iterable[str | os.PathLike], predictors: Sequence[Predi
                 if isinstance(item, str):
                     yield predictor.error_result(path, item)
                 else:
-                    probs, ood = scores[predictor.card.id]
-                    yield predictor.make_result(path, probs[row], None if ood is None else ood[row])
+                    yield predictor.result_at(path, scores[predictor.card.id], row)
             row += not isinstance(item, str)
         pending.clear()
 

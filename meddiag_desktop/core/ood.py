@@ -87,9 +87,12 @@ def fit_detector(features: np.ndarray, labels: np.ndarray, val_features: np.ndar
 
 def auroc(detector: OODDetector, in_features: np.ndarray, out_features: np.ndarray) -> float:
     """AUROC of the score for separating out-of-distribution (positive) from in-distribution."""
-    scores = np.concatenate([detector.score(in_features), detector.score(out_features)])
-    truth = np.concatenate([np.zeros(len(in_features), int), np.ones(len(out_features), int)])
-    return float(metrics.roc_auc(truth, scores))
+    return _auroc(detector.score(in_features), detector.score(out_features))
+
+
+def _auroc(inside: np.ndarray, outside: np.ndarray) -> float:
+    truth = np.concatenate([np.zeros(len(inside), int), np.ones(len(outside), int)])
+    return float(metrics.roc_auc(truth, np.concatenate([inside, outside])))
 
 
 @torch.inference_mode()
@@ -148,10 +151,11 @@ def calibrate_detector(model: torch.nn.Module, train_batches: Iterable[torch.Ten
     """Fit on training features, threshold on validation, AUROC against every reference set."""
     val = extract_features(model, val_batches, device)
     detector = fit_detector(extract_features(model, train_batches, device), train_labels, val, percentile)
+    val_scores = detector.score(val)
     detector.auroc, detector.flagged = {}, {}
     for name, batches in references.items():
-        foreign = extract_features(model, batches, device)
-        detector.auroc[name] = round(auroc(detector, val, foreign), 4)
-        detector.flagged[name] = round(float((detector.ratio(foreign) > 1).mean()), 4)
-    detector.flagged["validation (in-distribution)"] = round(float((detector.ratio(val) > 1).mean()), 4)
+        foreign = detector.score(extract_features(model, batches, device))
+        detector.auroc[name] = round(_auroc(val_scores, foreign), 4)
+        detector.flagged[name] = round(float((foreign > detector.threshold).mean()), 4)
+    detector.flagged["validation (in-distribution)"] = round(float((val_scores > detector.threshold).mean()), 4)
     return detector

@@ -268,8 +268,7 @@ def _predict(batch: list[_Decoded], predictors: Sequence[Predictor]) -> list[Sca
     for item in batch:
         for i, predictor in enumerate(predictors):
             if item.error is None:
-                probs, ood = scores[i]
-                result = predictor.make_result(item.path, probs[index], None if ood is None else ood[index])
+                result = predictor.result_at(item.path, scores[i], index)
             else:
                 result = predictor.error_result(item.path, item.error)
             rows.append(ScanResult(**vars(result), file_sha256=item.sha256,

@@ -221,8 +221,7 @@ def predict(progress, cancel, session: ModelSession, path: str, image, card_ids)
         progress(i, len(card_ids), "Predicting…")
         try:
             predictor = session.predictor(card_id)
-            probs, ood = predictor.score_arrays([image])
-            result = predictor.make_result(path, probs[0], None if ood is None else ood[0])
+            result = predictor.result_at(path, predictor.score_arrays([image]), 0)
             yield Prediction(path, card_id, result, str(predictor.device))
         except Exception as exc:  # one model failing must not hide the others
             log.error("model %s failed on %s: %s", card_id, os.path.basename(path), exc)

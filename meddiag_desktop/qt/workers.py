@@ -85,7 +85,7 @@ def lower_lane_priority() -> None:
 def freeze_long_lived_objects() -> None:
     """Move every object alive now (modules, torch, the models) out of the cyclic GC's reach.
 
-    With torch, Qt and pyqtgraph imported, a full (generation 2) collection walks millions of
+    With torch, Qt and pyqtgraph imported, a full (generation 2) collection walks ~400 000
     objects: 200-500 ms holding the GIL, at a moment nobody chooses - measured as the longest UI
     stall while fine-tuning. Called once the heavy imports are done; objects made later are
     collected as usual, and reference counting still frees everything that is not in a cycle."""
