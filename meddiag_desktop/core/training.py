@@ -21,6 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from . import metrics
+from .data import batch_loader
 from .device import configure_torch, resolve_device
 
 
@@ -173,9 +174,9 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
     model.to(device)
     initial_state = copy.deepcopy(model.state_dict())
     generator = torch.Generator().manual_seed(cfg.seed)
-    train_loader = DataLoader(train_set, cfg.batch_size, shuffle=True, drop_last=len(train_set) > cfg.batch_size,
-                              generator=generator, pin_memory=device.type == "cuda")
-    val_loader = DataLoader(val_set, 256, shuffle=False)
+    train_loader = batch_loader(train_set, cfg.batch_size, shuffle=True, drop_last=len(train_set) > cfg.batch_size,
+                                generator=generator, pin_memory=device.type == "cuda")
+    val_loader = batch_loader(val_set, 256)
     num_classes = model.head.out_features
     weight = class_weights(train_set.labels, num_classes).to(device) if cfg.class_weighting else None
     criterion = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing)

@@ -113,7 +113,7 @@ class FineTuneDialog(QDialog):
         self.dialogs_enabled = dialogs_enabled
         self.n_boot = n_boot
         self.arch_kwargs: dict = {}  # from-scratch architecture arguments (tests / benchmarks: tiny models)
-        self.lane = JobRunner("training", self)
+        self.lane = JobRunner("training", self, low_priority=False)  # torch leaves the GUI a core
         self.models: list[jobs.ModelChoice] = []
         self.inspection: jobs.Inspection | None = None
         self.inspect_error: str | None = None

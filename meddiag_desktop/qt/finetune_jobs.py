@@ -82,14 +82,14 @@ def warm_up(progress, cancel) -> None:
     import torch
 
     from meddiag_desktop.core import finetune, ood, pipeline  # noqa: F401
-    from meddiag_desktop.core.data import build_augment
+    from meddiag_desktop.core.data import BatchAugment
 
     _threads()
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.AdamW(model.parameters())
     model(torch.zeros(1, 2)).sum().backward()
     optimizer.step()
-    build_augment()(torch.zeros(1, 28, 28))
+    BatchAugment()(torch.zeros(1, 1, 28, 28))
     ood.reference_sets("")  # decodes the OOD reference DICOMs once (JPEG decoders hold the GIL)
 
 

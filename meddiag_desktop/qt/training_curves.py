@@ -13,6 +13,8 @@ there, competing with the training thread for the CPU.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -92,6 +94,7 @@ class TrainingCurves(QWidget):
         self.smoothing = smoothing
         self._ema, self._ema_steps = 0.0, 0
         self.redraws = 0
+        self.range_changes = 0  # loss-axis re-ranges (each re-generates the axis)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.loss_plot = self._plot("Loss", "loss")
@@ -246,13 +249,21 @@ class TrainingCurves(QWidget):
         self.redrawn.emit()
 
     def _grow_loss_range(self) -> None:
-        """Loss axis from 0 to the largest loss so far plus headroom; it only grows (usually once or
-        twice at the start, since losses fall), so the axis is rarely re-generated."""
+        """Loss axis from 0 to a round number at least 1.5x the largest loss so far. It only grows,
+        and only when a loss exceeds it (usually once, at the first points, since losses fall): a new
+        range re-generates the axis in Python - the most expensive repaint of the curves."""
         values = [s.y.view() for key, s in self.series.items() if key in ("raw", "val_loss") and len(s.y)]
         if not values:
             return
         hi = max(float(np.nanmax(v)) for v in values)
         if not np.isfinite(hi) or (self._loss_range is not None and hi <= self._loss_range[1]):
             return
-        self._loss_range = (0.0, max(hi * 1.25, 1e-3))
+        self._loss_range = (0.0, round_up_nicely(max(1.5 * hi, 1e-3)))
         self.loss_plot.setYRange(*self._loss_range, padding=0)
+        self.range_changes += 1
+
+
+def round_up_nicely(value: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 5, 7 x 10^k that is >= value (value > 0)."""
+    scale = 10.0 ** math.floor(math.log10(value))
+    return next(round(step * scale, 12) for step in (1, 1.5, 2, 3, 5, 7, 10) if step * scale >= value * (1 - 1e-12))

@@ -198,11 +198,16 @@ class _Worker(QObject):
 
     event = Signal(int, str, object)  # job id, kind, payload -> JobRunner._on_event (GUI thread)
 
+    def __init__(self, low_priority: bool) -> None:
+        super().__init__()
+        self.low_priority = low_priority
+
     @Slot(object)
     def run(self, task: _Task) -> None:
         if threading.current_thread().name.startswith("Dummy"):  # first job: readable log lines ...
             threading.current_thread().name = QThread.currentThread().objectName()
-            lower_lane_priority()  # ... and the GUI thread first for the CPU
+            if self.low_priority:
+                lower_lane_priority()  # ... and the GUI thread first for the CPU
 
         def emit(kind: str, payload: Any = None) -> None:
             self.event.emit(task.id, kind, payload)
@@ -256,7 +261,12 @@ def _forget_foreign_thread() -> None:
 
 # ------------------------------------------------------------------------------------ JobRunner
 class JobRunner(QObject):
-    """A lane: one QThread running queued jobs one at a time, highest priority first (FIFO on ties)."""
+    """A lane: one QThread running queued jobs one at a time, highest priority first (FIFO on ties).
+
+    ``low_priority`` (default) nices the lane's thread below the GUI thread. A lane whose jobs leave
+    a core free for the GUI by themselves (fine-tuning: torch threads = cores - 1) passes False:
+    there the nice bought no responsiveness and cost ~6 % of the training throughput (measured with
+    benchmarks/finetune_throughput.py: median of 6 runs each, 302 vs 321 samples/s)."""
 
     jobStarted = Signal(object)  # Job
     jobFinished = Signal(object)  # Job
@@ -264,9 +274,10 @@ class JobRunner(QObject):
     _dispatch = Signal(object)  # -> _Worker.run in the worker thread
     _stop = Signal()  # -> _Worker.stop
 
-    def __init__(self, name: str = "worker", parent: QObject | None = None) -> None:
+    def __init__(self, name: str = "worker", parent: QObject | None = None, low_priority: bool = True) -> None:
         super().__init__(parent)
         self.name = name
+        self.low_priority = low_priority
         self._queue: list[tuple[int, int, Job]] = []  # heap of (-priority, seq, job)
         self._seq = itertools.count()
         self._jobs: dict[int, Job] = {}  # queued + running, by id
@@ -339,14 +350,14 @@ class JobRunner(QObject):
         favour_gui_thread()
         self._thread = QThread(self)
         self._thread.setObjectName(f"meddiag-{self.name}")
-        self._worker = _Worker()
+        self._worker = _Worker(self.low_priority)
         self._worker.moveToThread(self._thread)
         # Auto connections between objects of different threads are queued: each slot runs in its
         # receiver's thread (run/stop in the worker, _on_event in the GUI thread).
         self._dispatch.connect(self._worker.run)
         self._stop.connect(self._worker.stop)
         self._worker.event.connect(self._on_event)
-        self._thread.start(QThread.Priority.LowPriority)
+        self._thread.start(QThread.Priority.LowPriority if self.low_priority else QThread.Priority.InheritPriority)
 
     def _pump(self) -> None:
         if self._running is not None or self._closed:

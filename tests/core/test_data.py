@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from meddiag_desktop.core.data import (
-    DatasetError, TensorDataset, build_augment, load_csv, load_folder, load_npz, open_dataset, stratified_split,
+    BatchAugment, DatasetError, TensorDataset, batch_loader, load_csv, load_folder, load_npz, open_dataset, stratified_split,
 )
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.preprocess import preprocess
@@ -82,6 +82,32 @@ def test_dataset_uses_the_predictor_preprocessing_and_drops_bad_files(tmp_path):
 
 def test_augmentation_changes_pixels_but_keeps_shape_and_range():
     torch.manual_seed(0)
-    x = torch.rand(1, 28, 28)
-    out = build_augment()(x)
+    x = torch.rand(4, 1, 28, 28)
+    out = BatchAugment()(x)
     assert out.shape == x.shape and not torch.equal(out, x)
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_augmentation_draws_its_own_transform_for_every_image_in_the_batch():
+    torch.manual_seed(0)
+    image = torch.zeros(1, 1, 28, 28)
+    image[..., 8:20, 10:18] = 0.8  # an off-centre block: rotation / shift / zoom move its edges
+    out = BatchAugment()(image.repeat(8, 1, 1, 1))
+    assert len({tuple(o.flatten().tolist()) for o in out}) == 8
+    assert ((out - image).abs().amax(dim=(1, 2, 3)) > 0.05).all()
+
+
+def test_augmentation_at_zero_strength_is_the_identity():
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(BatchAugment(strength=0.0)(x), x)
+
+
+def test_batch_loader_fetches_each_batch_in_one_call(tmp_path):
+    ds = TensorDataset(load_folder(make_folder(tmp_path / "data"), hash_files=False), CONFIG)
+    calls = []
+    original = ds.__getitems__
+    ds.__getitems__ = lambda indices: calls.append(list(indices)) or original(indices)
+    batches = list(batch_loader(ds, 3))
+    assert [len(y) for _, y in batches] == [3, 3, 2] and calls == [[0, 1, 2], [3, 4, 5], [6, 7]]
+    x, y = batches[0]
+    assert torch.equal(x[1], ds[1][0]) and y[1] == ds[1][1]

@@ -194,3 +194,20 @@ def test_lane_threads_run_below_the_gui_thread(runner, qtbot):
             runner.submit(job)
         assert job.result == min(19, gui_nice + LANE_NICE_INCREMENT)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux-only")
+def test_a_lane_can_keep_the_gui_threads_priority(qtbot):
+    """The fine-tune lane leaves a core to the GUI by itself (torch threads = cores - 1): not niced."""
+    def nice_here(progress, cancel):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    lane = JobRunner("training", low_priority=False)
+    try:
+        job = Job(nice_here)
+        with qtbot.waitSignal(job.finished, timeout=10_000):
+            lane.submit(job)
+        assert job.result == os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    finally:
+        lane.shutdown()
+    assert not lane.is_thread_running()
