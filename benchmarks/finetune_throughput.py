@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Fine-tuning throughput of the GUI worker vs a bare training loop, and GUI responsiveness (offscreen).
 
-    python benchmarks/finetune_throughput.py [--images 1600] [--epochs 2] [--batch-size 64] [--repeats 3] [--warmup 1]
+    python benchmarks/finetune_throughput.py [--images 1600] [--epochs 2] [--batch-size 64] [--repeats 5] [--warmup 1]
 
 Data: the first ``--images`` PneumoniaMNIST training images written as an ImageFolder of 28 px PNGs
 (20 % stratified validation). Model: the shipped ``pneumonia-cnn`` when present, else an untrained
@@ -177,7 +177,7 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=1600, help="PneumoniaMNIST training images to use")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--repeats", type=int, default=5,
                         help="interleaved bare/GUI pairs; the median of the pair ratios counts")
     parser.add_argument("--warmup", type=int, default=1, help="bare runs first, not counted")
     args = parser.parse_args()

@@ -123,6 +123,13 @@ def reference_sets(task: str, limit: int = 500) -> dict[str, list[np.ndarray]]:
     return sets
 
 
+def warm_up() -> None:
+    """Decode the reference DICOMs now (cached for the process), e.g. while a user is still choosing
+    data: the OOD fit at the end of a training run then does not run their JPEG decoders, which
+    hold the GIL, while the window is in use."""
+    _pydicom_test_images()
+
+
 @functools.lru_cache(maxsize=1)
 def _pydicom_test_images() -> tuple[np.ndarray, ...]:
     """pydicom's bundled test files, decoded once per process (some JPEG decoders hold the GIL)."""

@@ -42,7 +42,8 @@ from . import finetune_jobs as jobs
 from .engine import family_name
 from .guard import gui_only
 from .models_page import ShutdownOnClose, window_store
-from .predictions import PaintedText, ProbabilityBar
+from .painted_text import PaintedText
+from .predictions import ProbabilityBar
 from .training_curves import TrainingCurves
 from .workers import Job, JobRunner, freeze_long_lived_objects
 

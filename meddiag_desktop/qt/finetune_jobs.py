@@ -90,7 +90,7 @@ def warm_up(progress, cancel) -> None:
     model(torch.zeros(1, 2)).sum().backward()
     optimizer.step()
     BatchAugment()(torch.zeros(1, 1, 28, 28))
-    ood.reference_sets("")  # decodes the OOD reference DICOMs once (JPEG decoders hold the GIL)
+    ood.warm_up()
 
 
 def list_models(progress, cancel, store_spec) -> list[ModelChoice]:

@@ -10,8 +10,8 @@ Only the image and overlay live in the scene (no histogram item): every repaint 
 pyqtgraph's Python paint code in the GUI thread, so it is kept small. The heat-map is drawn from
 ready uint8 colour-table indices (made in the worker by ``engine.explain_image``, see
 ``engine.HeatMap.overlay``): pyqtgraph wraps them in an indexed QImage without a float rescale.
-The caption (W/L, zoom) sits in a fixed-height bar and is placed by hand: a new caption text per
-image never re-lays out the whole window (a QLabel in the layout did, once per image).
+The caption (W/L, zoom) is a ``PaintedText``: a new caption per image repaints only the caption
+(a QLabel in the layout re-laid out the whole window, once per image).
 The main window imports this module only after its first paint: pyqtgraph takes ~1 s to import.
 """
 from __future__ import annotations
@@ -19,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from .guard import gui_only
+from .painted_text import PaintedText
 
 HEAT_COLORMAP = "turbo"
 _INVERTED_GREY = np.repeat(np.arange(255, -1, -1, dtype=np.uint8)[:, None], 3, axis=1)
@@ -33,22 +34,6 @@ def heat_lookup_table(n: int = 256) -> np.ndarray:
     ramp = np.clip((np.linspace(0.0, 1.0, n) - 0.15) / 0.45, 0.0, 1.0)
     lut[:, 3] = np.round(255 * ramp).astype(np.uint8)
     return lut
-
-
-class _CaptionBar(QWidget):
-    """A fixed-height bar holding the caption label, positioned by hand (no layout): changing the
-    text never invalidates a layout above it."""
-
-    def __init__(self, label: QLabel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.label = label
-        label.setParent(self)
-        self.setFixedHeight(max(label.sizeHint().height(), label.fontMetrics().height() + 4))
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.label.setGeometry(0, 0, self.width(), self.height())
 
 
 class _ImageViewBox(pg.ViewBox):
@@ -91,16 +76,13 @@ class ImageViewer(QWidget):
         self.view.addItem(self.overlay)
         self.view.sigRangeChanged.connect(self._update_caption)
 
-        self.caption = QLabel()
-        self.caption.setObjectName("viewerCaption")
-        self.caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.caption.setText("W 0 · L 0")  # a representative text for the bar's height
-        self.caption_bar = _CaptionBar(self.caption)
+        self.caption = PaintedText(object_name="viewerCaption", align=Qt.AlignmentFlag.AlignRight)
+        self.caption.setContentsMargins(2, 2, 2, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.caption_bar)
+        layout.addWidget(self.caption)
         self.graphics.setToolTip("Wheel: zoom · left drag: pan · right drag: window/level · F: fit · R: reset W/L")
 
         self._loaded = None
@@ -220,8 +202,7 @@ class ImageViewer(QWidget):
         self._set_caption("   ".join(parts) + "  ")
 
     def _set_caption(self, text: str) -> None:
-        if self.caption.text() != text:
-            self.caption.setText(text)
+        self.caption.setText(text)  # repaints only the caption, and only when the text changed
 
     # ------------------------------------------------------------------ heat-map
     @gui_only

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from .engine import METHOD_NAMES, family_name
 from .guard import gui_only
+from .painted_text import PaintedText
 from .style import DEMO_TEXT, OOD_HEADLINE, OOD_TEXT
 
 
@@ -81,48 +82,6 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         width = max(self.width(), 40)
         super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
-
-
-class PaintedText(QWidget):
-    """Text painted into a fixed number of lines. ``setText`` only repaints this widget: a QLabel's
-    setText invalidates every layout up to the window, a relayout of the whole panel per result."""
-
-    def __init__(self, lines: int = 1, object_name: str = "", wrap: bool = False,
-                 align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._text, self._lines, self._wrap = "", lines, wrap
-        self._align = align | Qt.AlignmentFlag.AlignTop
-        self.setObjectName(object_name)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-
-    def sizeHint(self) -> QSize:
-        return QSize(max(40, self.minimumWidth()), self._lines * self.fontMetrics().lineSpacing() + 2)
-
-    def minimumSizeHint(self) -> QSize:
-        return self.sizeHint()
-
-    def setText(self, text: str) -> None:
-        if text != self._text:
-            self._text = text
-            self.update()
-
-    def text(self) -> str:
-        return self._text
-
-    set_full_text, full_text = setText, text  # ElidedLabel's names
-
-    def paintEvent(self, _event) -> None:
-        painter = QPainter(self)
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        rect = self.rect()
-        if self._wrap:
-            painter.drawText(rect, int(self._align | Qt.TextFlag.TextWordWrap), self._text)
-        else:  # one line per text line, each elided in the middle when too wide
-            metrics = self.fontMetrics()
-            lines = [metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, rect.width())
-                     for line in self._text.split("\n")]
-            painter.drawText(rect, int(self._align), "\n".join(lines))
-        painter.end()
 
 
 class ProbabilityBar(QWidget):

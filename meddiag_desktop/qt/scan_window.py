@@ -284,16 +284,24 @@ class ScanWindow(QWidget):
         """Folder dialog (several folders may be picked); accepting it starts the scan."""
         if self.scanning or self.closed:
             return None
-        start = self.settings.last_folder if self.settings is not None else os.path.expanduser("~")
-        dialog = QFileDialog(self, "Scan folders", start)
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog = self._file_dialog("Scan folders", self._last_folder(), folders=True)
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # native ones pick a single folder
         for view in dialog.findChildren(QListView) + dialog.findChildren(QTreeView):
             view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.filesSelected.connect(self.start_scan)
         dialog.open()  # window-modal, no nested event loop
+        return dialog
+
+    def _last_folder(self) -> str:
+        return self.settings.last_folder if self.settings is not None else os.path.expanduser("~")
+
+    def _file_dialog(self, title: str, start: str, folders: bool = False) -> QFileDialog:
+        """A window-modal file dialog that deletes itself on close (open() it after connecting)."""
+        dialog = QFileDialog(self, title, start)
+        if folders:
+            dialog.setFileMode(QFileDialog.FileMode.Directory)
+            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         return dialog
 
     @gui_only
@@ -479,11 +487,10 @@ class ScanWindow(QWidget):
     def choose_export_path(self) -> QFileDialog | None:
         if not self.export_button.isEnabled():
             return None
-        folder = self.settings.last_folder if self.settings is not None else os.path.expanduser("~")
-        dialog = QFileDialog(self, "Export scan results", os.path.join(folder, "scan.csv"), "CSV files (*.csv)")
+        dialog = self._file_dialog("Export scan results", os.path.join(self._last_folder(), "scan.csv"))
+        dialog.setNameFilter("CSV files (*.csv)")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("csv")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.fileSelected.connect(self.export_csv)
         dialog.open()
         return dialog
@@ -513,11 +520,7 @@ class ScanWindow(QWidget):
     def choose_anonymize_folder(self) -> QFileDialog | None:
         if not self.anon_button.isEnabled():
             return None
-        folder = self.settings.last_folder if self.settings is not None else os.path.expanduser("~")
-        dialog = QFileDialog(self, "Folder for the anonymised copies", folder)
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog = self._file_dialog("Folder for the anonymised copies", self._last_folder(), folders=True)
         dialog.fileSelected.connect(self.export_anonymized)
         dialog.open()
         return dialog

@@ -16,8 +16,8 @@ QFrame#modelColumn {
 }
 QFrame#modelColumn[demo="true"] { border: 1px solid #c0392b; }
 QLabel#familyTitle { font-size: 12pt; font-weight: 700; }
-QLabel#modelMeta, #modelFooter, QLabel#explainCaption, QLabel#viewerCaption { color: #5f6b7a; }
-QLabel#viewerCaption { background: #111315; color: #aeb6bf; padding: 2px; }
+QLabel#modelMeta, #modelFooter, QLabel#explainCaption, #viewerCaption { color: #5f6b7a; }
+#viewerCaption { background: #111315; color: #aeb6bf; padding: 2px; }
 QLabel#demoBadge {
     background: #c0392b; color: white; border-radius: 3px; padding: 2px 6px; font-weight: 700;
 }
