@@ -1,5 +1,6 @@
 """The fine-tune dialog and the Models page (offscreen, pytest-qt): a tiny CNN fine-tuned in the
-worker on a generated ImageFolder set, live curves, Stop / Cancel semantics, save + rollback."""
+worker on a generated ImageFolder set, live curves, Stop / Cancel semantics, save + rollback; and
+the same run on the real shipped pneumonia-cnn with real chest X-rays."""
 from __future__ import annotations
 
 import json
@@ -230,3 +231,69 @@ def test_main_window_menu_opens_fine_tune_and_models(window, qtbot):
         page.activate_selected()
     window.close()
     assert not dialog.lane.is_thread_running() and not page.lane.is_thread_running()
+
+
+@pytest.fixture
+def chest_xray_folder(tmp_path):
+    """Real PneumoniaMNIST training images as an ImageFolder: 24 per class, 28 px PNGs."""
+    from meddiag_desktop.core.paths import resource_path
+
+    with np.load(resource_path("datasets", "pneumoniamnist_trainval.npz")) as archive:
+        images, labels = archive["train_images"], archive["train_labels"].ravel()
+    root = tmp_path / "chest"
+    for index, name in enumerate(("normal", "pneumonia")):
+        (root / name).mkdir(parents=True)
+        for i in np.flatnonzero(labels == index)[:24]:
+            Image.fromarray(images[i]).save(root / name / f"{i:05d}.png")
+    return root
+
+
+def test_a_shipped_model_fine_tunes_stops_cancels_and_rolls_back(qtbot, chest_xray_folder):
+    """The acceptance run on the real shipped pneumonia-cnn: its weights file is never written."""
+    from meddiag_desktop.core.paths import shipped_weights_dir
+
+    store = ModelStore([shipped_weights_dir(), user_models_dir()])
+    shipped = store.find("pneumonia-cnn")
+    shipped_sha = sha256_file(shipped.weights_path)
+    dialog = FineTuneDialog(store=store, dialogs_enabled=False, n_boot=100)
+    qtbot.addWidget(dialog)
+    try:
+        qtbot.waitUntil(lambda: dialog.base_combo.count() > 1, timeout=WAIT)
+        dialog.set_base("pneumonia-cnn")
+        dialog.set_data_path(chest_xray_folder)
+        qtbot.waitUntil(lambda: dialog.inspection is not None, timeout=WAIT)
+        assert dialog.inspection.summary.relation == "same"
+        dialog.batch_spin.setValue(16)
+        dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+
+        # Cancel mid-run: nothing written anywhere, the shipped model still the active one.
+        before = snapshot()
+        dialog.epochs_spin.setValue(200)
+        with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
+            dialog.start()
+            dialog.run_job.yielded.connect(lambda e: type(e).__name__ == "StepBatch" and dialog.cancel_training())
+        assert finished.args == ["cancelled"] and dialog.trained is None
+        assert snapshot() == before and sha256_file(shipped.weights_path) == shipped_sha
+        assert versions.active_card(store, "pneumonia", "cnn").id == "pneumonia-cnn"
+
+        # Stop early: a finished, usable model from the best epoch so far.
+        with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
+            dialog.start()
+            dialog.run_job.yielded.connect(lambda e: type(e).__name__ == "EpochEnd" and dialog.stop_early())
+        assert finished.args == ["stopped"] and dialog.comparison is not None
+        assert dialog.curves.counts()["val_loss"] == 1 and dialog.curves.counts()["raw"] >= 2
+
+        # One short epoch to completion, saved as the active version; rollback restores the shipped one.
+        dialog.epochs_spin.setValue(1)
+        with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
+            dialog.start()
+        assert finished.args == ["completed"] and dialog.curves.counts()["raw"] == 2  # 38 images / 16
+        assert dialog.comparison.base.model_id == "pneumonia-cnn"
+        with qtbot.waitSignal(dialog.versionSaved, timeout=WAIT) as saved:
+            dialog.save_version(activate=True)
+        assert versions.active_card(store, "pneumonia", "cnn").id == saved.args[0] != "pneumonia-cnn"
+        assert versions.rollback(store, "pneumonia", "cnn").id == "pneumonia-cnn"
+        assert versions.active_card(store, "pneumonia", "cnn").id == "pneumonia-cnn"
+        assert sha256_file(shipped.weights_path) == shipped_sha == store.find("pneumonia-cnn").sha256
+    finally:
+        dialog.shutdown()
