@@ -260,26 +260,13 @@ class Comparison:
         return [(k, self.base.report.get(k) if self.base else None, self.new.report.get(k)) for k in keys]
 
 
-def _val_logits(model, card: ModelCard, data: LabeledSet, device: str = "cpu"):
-    import torch
-
-    from .data import TensorDataset, batch_loader
-    from .pipeline import align_labels
-    from .training import evaluate
-
-    data = align_labels(data, card.labels)
-    loader = batch_loader(TensorDataset(data, card.config), 256)
-    _, logits, labels = evaluate(model.to(device), loader, torch.device(device))
-    return logits, labels
-
-
 def evaluate_version(model, card: ModelCard, val: LabeledSet, n_boot: int = 1000, device: str = "cpu") -> Evaluation:
     """``pipeline.evaluate_model`` (metrics with bootstrap CIs) plus the reliability diagram before /
     after calibration."""
-    from .pipeline import calibrated_probabilities, evaluate_model
+    from .pipeline import calibrated_probabilities, card_logits, describe_card
 
-    report = evaluate_model(model, card, val, n_boot=n_boot, device=device)
-    logits, labels = _val_logits(model, card, val, device)
+    logits, labels = card_logits(model, card, val, device)  # one pass serves the metrics and the curves
+    report = describe_card(logits, labels, card, n_boot)
     curves = {"uncalibrated": metrics.reliability_curve(labels, metrics.softmax(logits), n_bins=10),
               "calibrated": metrics.reliability_curve(
                   labels, calibrated_probabilities(logits, card.logit_bias, card.temperature), n_bins=10)}

@@ -212,23 +212,32 @@ def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: Labe
     yield TrainedModel(model, card, end)
 
 
+def card_logits(model: nn.Module, card: ModelCard, data: LabeledSet,
+                device: str | torch.device = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """(logits, labels) of the card's model on ``data``, its labels aligned to the card's."""
+    data = align_labels(data, card.labels)
+    _, logits, labels = evaluate(model.to(device), batch_loader(TensorDataset(data, card.config), 256),
+                                 torch.device(device))
+    return logits, labels
+
+
+def describe_card(logits: np.ndarray, labels: np.ndarray, card: ModelCard, n_boot: int = N_BOOT) -> dict:
+    """Metrics of ``logits`` with the card's calibration and threshold."""
+    positive = card.positive_index if card.positive_index is not None else positive_index(card.labels, card.task)
+    return describe(logits, labels, positive, card_calibration(card), n_boot)
+
+
 def evaluate_model(model: nn.Module, card: ModelCard, data: LabeledSet, n_boot: int = N_BOOT,
                    device: str | torch.device = "cpu") -> dict:
     """The card's model on ``data`` with the card's calibration and threshold."""
-    data = align_labels(data, card.labels)
-    loader = batch_loader(TensorDataset(data, card.config), 256)
-    _, logits, labels = evaluate(model.to(device), loader, torch.device(device))
-    positive = card.positive_index if card.positive_index is not None else positive_index(card.labels, card.task)
-    return describe(logits, labels, positive, card_calibration(card), n_boot)
+    return describe_card(*card_logits(model, card, data, device), card, n_boot)
 
 
 def recalibrate(model: nn.Module, card: ModelCard, val: LabeledSet, rule: str = "youden",
                 target: float | None = None, device: str | torch.device = "cpu") -> ModelCard:
     """Refit the card's calibration and operating point on ``val`` (weights untouched) and
     re-describe its validation metrics; returns the updated card (not saved)."""
-    val = align_labels(val, card.labels)
-    loader = batch_loader(TensorDataset(val, card.config), 256)
-    _, logits, labels = evaluate(model.to(device), loader, torch.device(device))
+    logits, labels = card_logits(model, card, val, device)
     positive = positive_index(card.labels, card.task)
     counts = card.data.get("train", {}).get("class_counts")
     bias = prior_correction([counts[name] for name in card.labels]) \

@@ -190,7 +190,7 @@ class ImageViewer(QWidget):
 
     def _update_caption(self, *_) -> None:
         if self._loaded is None:
-            self._set_caption("")
+            self.caption.setText("")
             return
         parts = []
         wl = self.window_level()
@@ -199,10 +199,7 @@ class ImageViewer(QWidget):
         pixel = self.view.viewPixelSize()[0]
         if pixel and pixel > 0:
             parts.append(f"zoom {100.0 / pixel:.0f} %")
-        self._set_caption("   ".join(parts) + "  ")
-
-    def _set_caption(self, text: str) -> None:
-        self.caption.setText(text)  # repaints only the caption, and only when the text changed
+        self.caption.setText("   ".join(parts) + "  ")
 
     # ------------------------------------------------------------------ heat-map
     @gui_only
