@@ -198,6 +198,8 @@ def test_spec_hidden_imports_and_excludes(tmp_path):
     for module in hidden:
         if module.startswith("torchvision.") and any(folder.glob(module.split(".")[1] + ".*so")):
             assert module in analysis.kwargs["hiddenimports"]
+    commands = {"models", "predict", "train", "versions", "evaluate", "scan", "anonymize"}
+    assert {f"meddiag_desktop.cli.{name}" for name in commands | {"common"}} <= set(analysis.kwargs["hiddenimports"])
     assert {"triton", "tensorboard", "torch.utils.tensorboard", "tkinter", "matplotlib"} <= excludes
     assert {"PySide6.QtNetwork", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtSvg",
             "PySide6.QtTest", "PySide6.QtSql"} <= excludes

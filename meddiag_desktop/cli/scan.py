@@ -21,13 +21,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from .core.scan_csv import csv_columns, csv_row  # the CSV layout shared with the window
-
-
-def _err(message: str):
-    from .cli import CliError
-
-    return CliError(message)
+from ..core.scan_csv import csv_columns, csv_row  # the CSV layout shared with the window
+from .common import NOTICE, CliError, resolve_cards
 
 
 def _partial_path(out: Path) -> Path:
@@ -37,40 +32,39 @@ def _partial_path(out: Path) -> Path:
 def _open_output(out: Path):
     """Open the partial CSV now, so an unwritable target fails before any scanning."""
     if out.is_dir():
-        raise _err(f"cannot write {out}: it is a folder")
+        raise CliError(f"cannot write {out}: it is a folder")
     partial = _partial_path(out)
     try:
         return partial, open(partial, "w", newline="", encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
-        raise _err(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
 def _check_inputs(paths: list[str]) -> None:
     for path in paths:
         if not os.path.exists(path):
-            raise _err(f"no such file or folder: {path}")
+            raise CliError(f"no such file or folder: {path}")
 
 
 def _load_predictors(args):
-    from .cli import _cards
-    from .core.device import DeviceError
-    from .core.inference import Predictor
-    from .core.storage import ModelStorageError
+    from ..core.device import DeviceError
+    from ..core.inference import Predictor
+    from ..core.storage import ModelStorageError
 
     try:
-        return [Predictor(card, args.device) for card in _cards(args.model, args.task)]
+        return [Predictor(card, args.device) for card in resolve_cards(args.model, args.task)]
     except (DeviceError, ModelStorageError) as exc:
-        raise _err(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 def _open_audit():
-    from .core.audit import AuditLog
+    from ..core.audit import AuditLog
 
     log = AuditLog()
     try:
         log.check_writable()
     except OSError as exc:
-        raise _err(f"cannot write the audit log {log.path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write the audit log {log.path}: {exc.strerror or exc}") from None
     return log.scan()
 
 
@@ -79,7 +73,7 @@ def _write_rows(events, handle, writer):
     Progress and whether Ctrl-C stopped it."""
     from tqdm import tqdm
 
-    from .core.scan import Progress
+    from ..core.scan import Progress
 
     last, bar = None, None
     try:
@@ -107,12 +101,11 @@ def _finish(handle, partial: Path, out: Path) -> None:
 
 
 def cmd_scan(args) -> int:
-    from .cli import NOTICE
-    from .core.scan import DEFAULT_WORKERS, scan
+    from ..core.scan import DEFAULT_WORKERS, scan
 
     workers = DEFAULT_WORKERS if args.workers is None else args.workers
     if args.batch_size < 1 or workers < 0:
-        raise _err("--batch-size must be at least 1 and --workers at least 0")
+        raise CliError("--batch-size must be at least 1 and --workers at least 0")
     _check_inputs(args.paths)
     predictors = _load_predictors(args)
     audit = _open_audit()
@@ -129,7 +122,7 @@ def cmd_scan(args) -> int:
             last, interrupted = _write_rows(tracked, handle, writer)
     except OSError as exc:  # disk full, audit log gone ...
         handle.close()
-        raise _err(f"scan stopped: {exc.strerror or exc}; rows so far are in {partial}") from None
+        raise CliError(f"scan stopped: {exc.strerror or exc}; rows so far are in {partial}") from None
     _finish(handle, partial, out)
 
     seconds = time.perf_counter() - start
@@ -144,8 +137,8 @@ def cmd_scan(args) -> int:
     return 0
 
 
-def add_scan_command(sub) -> None:
-    p = sub.add_parser("scan", help="scan folders of images with one or more models into a CSV")
+def register(subparsers) -> None:
+    p = subparsers.add_parser("scan", help="scan folders of images with one or more models into a CSV")
     p.add_argument("paths", nargs="+", metavar="PATH", help="folders (walked recursively) or files")
     p.add_argument("--out", required=True, help="CSV file to write (replaced at the end)")
     p.add_argument("--model", default="all", help="model ID, comma-separated IDs, or 'all' (default)")

@@ -10,37 +10,29 @@ from __future__ import annotations
 import os
 import sys
 
-
-def _err(message: str):
-    from .cli import CliError
-
-    return CliError(message)
-
-
-def _printable(path: str) -> str:
-    return path.encode("utf-8", "backslashreplace").decode()
+from .common import CliError, printable
 
 
 def cmd_anonymize(args) -> int:
-    from .core.anonymize import anonymize_files
-    from .core.scan import iter_image_files
+    from ..core.anonymize import anonymize_files
+    from ..core.scan import iter_image_files
 
     for path in args.paths:
         if not os.path.exists(path):
-            raise _err(f"no such file or folder: {path}")
+            raise CliError(f"no such file or folder: {path}")
     try:
         os.makedirs(args.out, exist_ok=True)
     except OSError as exc:
-        raise _err(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     if not os.path.isdir(args.out) or not os.access(args.out, os.W_OK):
-        raise _err(f"cannot write {args.out}: not a writable folder")
+        raise CliError(f"cannot write {args.out}: not a writable folder")
     files = list(iter_image_files(args.paths, recursive=not args.no_recursive))  # scan's walk (imports torch)
     counts = {"ok": 0, "skipped": 0, "error": 0}
     try:
         for r in anonymize_files(files, args.out):
             counts[r.status] += 1
             tail = os.path.basename(r.output) if r.status == "ok" else f"{r.status.upper()}: {r.error}"
-            print(f"{_printable(r.source)} -> {tail}")
+            print(f"{printable(r.source)} -> {tail}")
     except KeyboardInterrupt:
         print(f"meddiag: interrupted after {sum(counts.values())} files", file=sys.stderr)
         return 130
@@ -50,8 +42,8 @@ def cmd_anonymize(args) -> int:
     return 0 if counts["ok"] else 1
 
 
-def add_anonymize_command(sub) -> None:
-    p = sub.add_parser("anonymize", help="write de-identified copies of DICOM files (PS3.15 basic profile)")
+def register(subparsers) -> None:
+    p = subparsers.add_parser("anonymize", help="write de-identified copies of DICOM files (PS3.15 basic profile)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files or folders (walked recursively)")
     p.add_argument("--out", required=True, help="folder for the copies (named by their new instance UID)")
     p.add_argument("--no-recursive", action="store_true", help="do not descend into sub-folders")
