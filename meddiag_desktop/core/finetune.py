@@ -8,7 +8,6 @@ and finally a :class:`Comparison` - or nothing after FitEnd when the run was can
 from __future__ import annotations
 
 import datetime as _dt
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -17,6 +16,7 @@ import numpy as np
 
 from . import metrics
 from .data import DatasetError, LabeledSet, load_folder, load_npz, open_dataset, stratified_split
+from .jobs import CancelFlag, is_cancelled
 from .models import ModelConfig
 from .metrics import format_metric as _num
 from .storage import ModelCard, ModelStore, load_weights
@@ -287,8 +287,8 @@ def compare(base_model, base: ModelCard | None, model, card: ModelCard, val: Lab
     return Comparison(card.labels, positive, new, evaluate_version(base_model, base, val, n_boot, device))
 
 
-def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel: threading.Event | None = None,
-                 stop: threading.Event | None = None, plan: DataPlan | None = None) -> Iterator:
+def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel: CancelFlag | None = None,
+                 stop: CancelFlag | None = None, plan: DataPlan | None = None) -> Iterator:
     """Fine-tune (or train from scratch): fit events, the TrainedModel, then a Comparison."""
     from .pipeline import TrainedModel, train_model
 
@@ -305,7 +305,7 @@ def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel:
         if isinstance(event, TrainedModel):
             trained = event
         yield event
-    if trained is None or (cancel is not None and cancel.is_set()):
+    if trained is None or is_cancelled(cancel):
         return
     card = trained.card
     card.data["val_source"] = plan.val_source

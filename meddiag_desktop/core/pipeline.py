@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import os
 import platform
-import threading
 import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -24,6 +23,7 @@ from .models import ModelConfig, create_model_from_config
 from .preprocess import preprocess_batch
 from .storage import ModelCard, load_weights
 from .tasks import TASKS
+from .jobs import CancelFlag
 from .training import FitEnd, TrainConfig, evaluate, fit, seed_everything
 
 N_BOOT = 1000
@@ -169,7 +169,7 @@ class TrainedModel:
 def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig, *,
                 base: ModelCard | None = None, augment: bool = True, threshold_rule: str = "youden",
                 threshold_target: float | None = None, description: str = "", command: str = "",
-                cancel: threading.Event | None = None, stop: threading.Event | None = None) -> Iterator:
+                cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
     """Yield ``fit`` events, then a ``TrainedModel`` (or nothing more after a cancel)."""
     train, val = align_labels(train, config.labels), align_labels(val, config.labels)
     positive = positive_index(config.labels, config.task)

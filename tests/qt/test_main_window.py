@@ -121,7 +121,7 @@ def test_device_menu_cpu_and_gpu_only_when_present(window, qtbot):
 
     actions = window.device_actions
     assert actions["cpu"].isChecked()
-    assert actions["gpu"].isEnabled() == cuda_available()
+    assert actions["cuda"].isEnabled() == cuda_available()
     with qtbot.waitSignal(window.sessionReady, timeout=WAIT):
         actions["auto"].trigger()
     assert window.settings.device == "auto" and window.info.requested == "auto"
