@@ -27,7 +27,8 @@ def _print_json(obj) -> None:
 
 
 def _cards(spec: str, task: str | None):
-    from .core.storage import ModelNotFoundError, ModelStore
+    from .core.storage import ModelNotFoundError
+    from .core.model_store import ModelStore
 
     try:
         return ModelStore().resolve(spec, task)
@@ -44,7 +45,7 @@ def _headline(card) -> str:
 
 def cmd_models(args) -> int:
     """Every installed model (shipped and your versions); '*' marks the active version per family."""
-    from .core.storage import ModelStore
+    from .core.model_store import ModelStore
 
     store = ModelStore()
     cards = store.cards(args.task)

@@ -69,7 +69,8 @@ def cmd_train(args) -> int:
         Comparison, FineTuneSpec, LabelMismatch, comparison_lines, default_version_name, prepare, run_finetune, summarize,
     )
     from .core.pipeline import TrainedModel
-    from .core.storage import ModelNotFoundError, ModelStore, save_model
+    from .core.storage import ModelNotFoundError, save_model
+    from .core.model_store import ModelStore
     from .core.training import EpochEnd, StepEnd
     from .core.versions import VersionError, active_card, save_version
 
@@ -135,7 +136,8 @@ def cmd_train(args) -> int:
 def cmd_versions(args) -> int:
     """The Models page without Qt: the same core.versions operations, then the listing."""
     from .cli import _print_json
-    from .core.storage import ModelStorageError, ModelStore
+    from .core.storage import ModelStorageError
+    from .core.model_store import ModelStore
     from .core import versions
 
     store = ModelStore()
@@ -182,7 +184,8 @@ def cmd_evaluate(args) -> int:
     from .core.data import DatasetError, open_dataset
     from .core.device import DeviceError, resolve_device
     from .core.pipeline import evaluate_model
-    from .core.storage import ModelStorageError, ModelStore, load_weights
+    from .core.storage import ModelStorageError, load_weights
+    from .core.model_store import ModelStore
 
     task = _infer_task(args, ModelStore()) if args.model == "all" else None
     if args.model == "all" and task is None:

@@ -7,6 +7,7 @@ and finally a :class:`Comparison` - or nothing after FitEnd when the run was can
 """
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,9 +18,16 @@ import numpy as np
 from . import metrics
 from .data import DatasetError, LabeledSet, load_folder, load_npz, open_dataset, stratified_split
 from .jobs import CancelFlag, is_cancelled
+from .model_store import ModelStore
 from .models import ModelConfig
+from .pipeline import (
+    TrainedModel, calibrated_probabilities, card_logits, describe_card, positive_index, recalibrate, train_model,
+)
 from .metrics import format_metric as _num
-from .storage import ModelCard, ModelStore, load_weights
+from .storage import ModelCard, load_weights
+from .tasks import TASKS
+from .training import TrainConfig
+from .versions import new_version_id, version_stem
 
 MIN_PER_CLASS = 20
 MAX_IMBALANCE = 4.0
@@ -203,8 +211,6 @@ def model_config(base: ModelCard | None, data_labels: Sequence[str], spec: FineT
 
 
 def train_config(spec: FineTuneSpec):
-    from .training import TrainConfig
-
     return TrainConfig(epochs=spec.epochs, lr=spec.lr, batch_size=spec.batch_size, device=spec.device,
                        seed=spec.seed, patience=spec.patience)
 
@@ -215,8 +221,6 @@ def prepare(spec: FineTuneSpec, store: ModelStore | None = None, plan: DataPlan 
     base = store.find(spec.base_id) if spec.base_id else None
     names = None
     if base is None and spec.task:
-        from .tasks import TASKS
-
         names = TASKS[spec.task].labels if spec.task in TASKS else None
     elif base is not None:
         names = base.labels
@@ -263,8 +267,6 @@ class Comparison:
 def evaluate_version(model, card: ModelCard, val: LabeledSet, n_boot: int = 1000, device: str = "cpu") -> Evaluation:
     """``pipeline.evaluate_model`` (metrics with bootstrap CIs) plus the reliability diagram before /
     after calibration."""
-    from .pipeline import calibrated_probabilities, card_logits, describe_card
-
     logits, labels = card_logits(model, card, val, device)  # one pass serves the metrics and the curves
     report = describe_card(logits, labels, card, n_boot)
     curves = {"uncalibrated": metrics.reliability_curve(labels, metrics.softmax(logits), n_bins=10),
@@ -276,8 +278,6 @@ def evaluate_version(model, card: ModelCard, val: LabeledSet, n_boot: int = 1000
 
 def compare(base_model, base: ModelCard | None, model, card: ModelCard, val: LabeledSet,
             n_boot: int = 1000, device: str = "cpu") -> Comparison:
-    from .pipeline import positive_index
-
     new = evaluate_version(model, card, val, n_boot, device)
     positive = positive_index(card.labels, card.task) if len(card.labels) == 2 else None
     if base is None:
@@ -290,8 +290,6 @@ def compare(base_model, base: ModelCard | None, model, card: ModelCard, val: Lab
 def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel: CancelFlag | None = None,
                  stop: CancelFlag | None = None, plan: DataPlan | None = None) -> Iterator:
     """Fine-tune (or train from scratch): fit events, the TrainedModel, then a Comparison."""
-    from .pipeline import TrainedModel, train_model
-
     store = store or ModelStore()
     base, config, plan = prepare(spec, store, plan)
     cfg = train_config(spec)
@@ -321,10 +319,6 @@ def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel:
 def recalibrate_version(model, card: ModelCard, val: LabeledSet, rule: str, target: float | None,
                         n_boot: int = 1000) -> tuple[ModelCard, Evaluation]:
     """A copy of ``card`` with the operating point (and temperature) refitted on ``val``, and its evaluation."""
-    import copy
-
-    from .pipeline import recalibrate
-
     updated = recalibrate(model, copy.deepcopy(card), val, rule, target)
     return updated, evaluate_version(model, updated, val, n_boot)
 
@@ -352,6 +346,4 @@ def comparison_lines(comparison: Comparison) -> list[str]:
 
 
 def default_version_name(base_id: str | None, task: str, family: str, now: _dt.datetime | None = None) -> str:
-    from .versions import new_version_id, version_stem
-
     return new_version_id(version_stem(base_id, task, family), (), now)

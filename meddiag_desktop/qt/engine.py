@@ -112,7 +112,7 @@ class ModelSession:
         self.predictors: dict[str, Any] = {}
 
     def _model_store(self):
-        from meddiag_desktop.core.storage import ModelStore
+        from meddiag_desktop.core.model_store import ModelStore
 
         if self.store is None:
             spec = self._store_spec
