@@ -37,9 +37,8 @@ def _cards(spec: str, task: str | None):
 
 
 def _headline(card) -> str:
-    m = card.metrics.get("validation", {})
-    parts = [f"{short} {m[k]['value']:.3f}" for k, short in (("accuracy", "ACC"), ("auc", "AUC"))
-             if isinstance(m.get(k), dict)]
+    parts = [f"{short} {m.value:.3f}" for k, short in (("accuracy", "ACC"), ("auc", "AUC"))
+             if (m := card.metric(k)) is not None]
     return ("val " + " / ".join(parts)) if parts else "no metrics"
 
 

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 FAMILIES = ("cnn", "rnn", "transformer")
-HEADLINE = ("accuracy", "sensitivity", "specificity", "f1", "auc")
 
 
 def _err(message: str):
@@ -46,10 +45,11 @@ def _load_sets(args):
 
 
 def _print_metrics(report: dict, labels) -> None:
-    for key in HEADLINE + ("macro_f1", "macro_auc"):
-        if isinstance(report.get(key), dict):
-            value, low, high = (_num(report[key][k]) for k in ("value", "ci_low", "ci_high"))
-            print(f"  {key:<12} {value}  (95% CI {low}-{high})")
+    from .core.metric_ci import HEADLINE_METRICS, MetricCI
+
+    for key in HEADLINE_METRICS + ("macro_f1", "macro_auc"):
+        if (m := MetricCI.from_dict(report.get(key))) is not None:
+            print(f"  {key:<12} {_num(m.value)}  (95% CI {_num(m.ci_low)}-{_num(m.ci_high)})")
     print(f"  ECE          {report['ece']:.4f} calibrated (T={report['temperature']:.3f}), "
           f"{report['ece_uncalibrated']:.4f} before calibration")
     if report.get("threshold") is not None:
@@ -234,12 +234,14 @@ def _throughput(model, card, device, n: int = 512, batch: int = 256) -> float:
 
 
 def _comparison_table(rows, split: str) -> None:
+    from .core.metric_ci import HEADLINE_METRICS, MetricCI, format_metric_ci
+
     print(f"\nComparison on the {split} split (95% bootstrap CIs):")
-    head = "| model | family | params | " + " | ".join(HEADLINE) + " | ECE | img/s |"
+    head = "| model | family | params | " + " | ".join(HEADLINE_METRICS) + " | ECE | img/s |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for card, r in rows:
-        cells = [f"{_num(r[k]['value'])} ({_num(r[k]['ci_low'])}-{_num(r[k]['ci_high'])})" for k in HEADLINE]
+        cells = [format_metric_ci(MetricCI.from_dict(r[k])) for k in HEADLINE_METRICS]
         print(f"| {card.id} | {card.config.arch} | {r['params'] / 1e6:.2f} M | " + " | ".join(cells)
               + f" | {r['ece']:.3f} | {r['images_per_s']:.0f} |")
 

@@ -23,7 +23,8 @@ from .models import ModelConfig
 from .pipeline import (
     TrainedModel, calibrated_probabilities, card_logits, describe_card, positive_index, recalibrate, train_model,
 )
-from .metrics import format_metric as _num
+from .metric_ci import MetricCI, format_metric_ci, headline_metrics
+from .metric_ci import format_metric as _num
 from .storage import ModelCard, load_weights
 from .tasks import TASKS
 from .training import TrainConfig
@@ -31,8 +32,6 @@ from .versions import new_version_id, version_stem
 
 MIN_PER_CLASS = 20
 MAX_IMBALANCE = 4.0
-HEADLINE = ("accuracy", "sensitivity", "specificity", "f1", "auc")
-MULTICLASS_HEADLINE = ("accuracy", "macro_f1", "macro_auc")
 
 
 class LabelMismatch(ValueError):
@@ -260,7 +259,7 @@ class Comparison:
     base_note: str = ""  # why there is no base column
 
     def rows(self) -> list[tuple[str, dict | None, dict | None]]:
-        keys = HEADLINE if len(self.labels) == 2 else MULTICLASS_HEADLINE
+        keys = headline_metrics(len(self.labels))
         return [(k, self.base.report.get(k) if self.base else None, self.new.report.get(k)) for k in keys]
 
 
@@ -325,9 +324,8 @@ def recalibrate_version(model, card: ModelCard, val: LabeledSet, rule: str, targ
 
 # ------------------------------------------------------------------------------------------------ text
 def _cell(entry: dict | None) -> str:
-    if not isinstance(entry, dict):
-        return "–"
-    return f"{_num(entry.get('value'))} ({_num(entry.get('ci_low'))}–{_num(entry.get('ci_high'))})"
+    metric = MetricCI.from_dict(entry)
+    return "–" if metric is None else format_metric_ci(metric, dash="–")
 
 
 def comparison_lines(comparison: Comparison) -> list[str]:

@@ -26,6 +26,7 @@ from torch import nn
 
 from .. import __version__
 from .atomic import atomic_write_bytes, atomic_write_json
+from .metric_ci import MetricCI
 from .models import ModelConfig, create_model_from_config
 
 CARD_SCHEMA = 1
@@ -84,6 +85,11 @@ class ModelCard:
         if self.positive_label is None:
             return None
         return self.config.labels.index(self.positive_label)
+
+    def metric(self, name: str, split: str = "validation") -> MetricCI | None:
+        """A metric with its CI from ``metrics[split]`` (e.g. "auc"); None when the card has none."""
+        entries = (self.metrics or {}).get(split)
+        return MetricCI.from_dict(entries.get(name)) if isinstance(entries, dict) else None
 
     @property
     def weights_path(self) -> Path:

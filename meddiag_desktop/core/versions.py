@@ -27,6 +27,7 @@ from safetensors.torch import load as safetensors_load
 
 from .active_registry import family_key
 from .atomic import atomic_write_bytes
+from .metric_ci import HEADLINE_METRICS
 from .model_store import ModelStore
 from .models import create_model_from_config
 from .storage import (
@@ -75,9 +76,7 @@ def list_versions(store: ModelStore, task: str | None = None) -> list[VersionInf
     active = {c.id for c in store.active_cards(task)}
     rows = []
     for card in cards:
-        validation = (card.metrics or {}).get("validation", {})
-        headline = {k: validation[k]["value"] for k in ("accuracy", "sensitivity", "specificity", "f1", "auc")
-                    if isinstance(validation.get(k), dict)}
+        headline = {k: m.value for k in HEADLINE_METRICS if (m := card.metric(k)) is not None}
         user = is_user_card(store, card)
         rows.append(VersionInfo(card.id, card.task, card.config.arch, str(card.version), card.created or "",
                                 card.base_model, "user" if user else "shipped", card.id in active, user,
