@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 FAMILIES = ("cnn", "rnn", "transformer")
@@ -114,7 +115,8 @@ def cmd_train(args) -> int:
             trained = event
         elif isinstance(event, Comparison):
             if args.out:
-                trained.card.id = args.save_as or default_version_name(spec.base_id, config.task, config.arch)
+                trained = replace(trained, card=replace(
+                    trained.card, id=args.save_as or default_version_name(spec.base_id, config.task, config.arch)))
                 card = save_model(trained.model, trained.card, Path(args.out))
             else:
                 try:

@@ -16,7 +16,7 @@ import json
 import os
 import re
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -49,8 +49,10 @@ class VersionError(ModelStorageError):
     """A version operation that cannot be done (shipped model, nothing to roll back to...)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelCard:
+    """A model's card (frozen: change one with ``dataclasses.replace``; saving returns a new card)."""
+
     id: str
     config: ModelConfig
     sha256: str = ""
@@ -143,18 +145,16 @@ def write_model(blob: bytes, card: ModelCard, directory: str | os.PathLike) -> M
         raise ModelStorageError(f"invalid model name {card.id!r}: use letters, digits, '.', '_', '-' and '@'")
     directory = Path(directory)
     plain = f"{card.id}.safetensors"
-    card.sha256 = sha256_bytes(blob)
-    card.weights_file = plain
-    card.created = card.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    card.path = directory / f"{card.id}.json"
+    card = replace(card, sha256=sha256_bytes(blob), weights_file=plain, path=directory / f"{card.id}.json",
+                   created=card.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     json.dumps(card.to_dict(), allow_nan=False)  # an unserialisable card fails before any file is touched
     current = _committed_card(card.path)
     if current is not None and current.sha256 == card.sha256 and _intact(current):
-        card.weights_file = current.weights_path.name  # same weights: only the card changes
+        card = replace(card, weights_file=current.weights_path.name)  # same weights: only the card changes
         atomic_write_json(card.path, card.to_dict())
     else:
         if current is not None and current.weights_path.name == plain:  # never write over committed weights
-            card.weights_file = f"{card.id}+{card.sha256[:12]}.safetensors"
+            card = replace(card, weights_file=f"{card.id}+{card.sha256[:12]}.safetensors")
         new = directory / card.weights_file
         try:
             atomic_write_bytes(new, blob)
@@ -165,7 +165,7 @@ def write_model(blob: bytes, card: ModelCard, directory: str | os.PathLike) -> M
                 new.unlink(missing_ok=True)
             raise
     if card.weights_file != plain:
-        _settle(card, plain)
+        card = _settle(card, plain)
     remove_stale_files(directory, card.id, keep={card.weights_file})
     return card
 
@@ -184,19 +184,21 @@ def _intact(card: ModelCard) -> bool:
         return False
 
 
-def _settle(card: ModelCard, plain: str) -> None:
+def _settle(card: ModelCard, plain: str) -> ModelCard:
     """Give committed staged weights the plain name: hard link, then the card; keep the staged name
-    where links are not possible or the card cannot be rewritten (it works just as well)."""
+    where links are not possible or the card cannot be rewritten (it works just as well).
+    Returns the card as committed."""
     staged = card.weights_path
     tmp = staged.with_name(f".{plain}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         os.link(staged, tmp)
         os.replace(tmp, staged.with_name(plain))
-        card.weights_file = plain
-        atomic_write_json(card.path, card.to_dict())
+        settled = replace(card, weights_file=plain)
+        atomic_write_json(settled.path, settled.to_dict())
+        return settled
     except OSError:
         tmp.unlink(missing_ok=True)
-        card.weights_file = staged.name
+        return card
 
 
 def remove_stale_files(directory: str | os.PathLike, model_id: str, keep: set[str] = frozenset()) -> None:

@@ -19,7 +19,7 @@ import datetime as _dt
 import json
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -137,10 +137,9 @@ def save_version(model, card: ModelCard, store: ModelStore | None = None, *, nam
     model_id = name or new_version_id(version_stem(card.base_model, task, family), (c.id for c in store.cards()), now)
     check_new_id(store, model_id)
     previous_default = [c.id for c in store.active_cards(task) if c.config.arch == family]
-    card.id = model_id
-    card.version = _next_version_number(store, task, family)
-    card.created = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc).isoformat(
-        timespec="seconds")
+    card = replace(card, id=model_id, version=_next_version_number(store, task, family),
+                   created=(now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc).isoformat(
+                       timespec="seconds"))
     saved = save_model(model, card, root)
     _register(store, saved, activate, previous_default)
     return saved
@@ -314,9 +313,8 @@ def import_version(store: ModelStore, source: str | os.PathLike, *, new_id: str 
     if root is None:
         raise VersionError("this model store has no user folder to import into")
     previous_default = [c.id for c in store.active_cards(card.task) if c.config.arch == card.config.arch]
-    card.id = model_id
-    card.extra = dict(card.extra, imported_from=source.name,
-                      imported=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    write_model(blob, card, root)
-    _register(store, card, activate, previous_default)
-    return card
+    card = replace(card, id=model_id, extra=dict(card.extra, imported_from=source.name,
+                                                  imported=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")))
+    saved = write_model(blob, card, root)
+    _register(store, saved, activate, previous_default)
+    return saved
