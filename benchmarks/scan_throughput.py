@@ -54,7 +54,8 @@ def reset_peak_rss() -> None:
 def pick_model() -> tuple[str, str]:
     from meddiag_desktop.core.models import ModelConfig, create_model_from_config
     from meddiag_desktop.core.paths import user_models_dir
-    from meddiag_desktop.core.storage import ModelCard, ModelStore, save_model
+    from meddiag_desktop.core.storage import ModelCard, save_model
+    from meddiag_desktop.core.model_store import ModelStore
 
     if any(c.id == "pneumonia-cnn" for c in ModelStore().cards()):
         return "pneumonia-cnn", "shipped pneumonia-cnn"
@@ -110,7 +111,7 @@ def forward_files_per_s(paths: list[Path], model_id: str, args) -> float:
 
     from meddiag_desktop.core.inference import Predictor
     from meddiag_desktop.core.io import load_image
-    from meddiag_desktop.core.storage import ModelStore
+    from meddiag_desktop.core.model_store import ModelStore
 
     predictor = Predictor(ModelStore().find(model_id), args.device)
     inputs = torch.stack([predictor.preprocess(load_image(p).array) for p in paths])

@@ -1,6 +1,6 @@
 """`meddiag-desktop` / `python -m meddiag_desktop`: the desktop window.
 
-    meddiag-desktop [FILE ...] [--device auto|cpu|gpu] [--task TASK]
+    meddiag-desktop [FILE ...] [--device auto|cpu|cuda] [--task TASK]
     meddiag-desktop --self-test [--device ...] [--show]
 
 Importing this module stays cheap: Qt is imported inside ``main`` and torch only in the worker.
@@ -15,12 +15,14 @@ def _parser():
     import argparse
 
     from . import __version__
+    from .core.device import DEVICE_CHOICES, canonical_device  # torch-free
 
     parser = argparse.ArgumentParser(
         prog="meddiag-desktop",
         description="MedDiag Desktop: offline diagnostic assistant. Decision support only - not for diagnostic use.")
     parser.add_argument("files", nargs="*", metavar="FILE", help="images or folders to open")
-    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), help="where the models run (default: saved setting)")
+    parser.add_argument("--device", type=canonical_device, choices=DEVICE_CHOICES,
+                        help="where the models run: auto, cpu or cuda ('gpu' too; default: saved setting)")
     parser.add_argument("--task", help="diagnostic task to show, e.g. pneumonia or breast")
     parser.add_argument("--self-test", action="store_true",
                         help="run the bundled sample through the window and all models, then exit (0 = passed)")

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -97,10 +98,8 @@ def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int, threads: 
                  f"acc {m['accuracy']:.3f} auc {m['auc']:.4f} sens {m['sensitivity']:.3f} "
                  f"spec {m['specificity']:.3f}{'  *' if event.is_best else ''}  ({event.elapsed_s:.0f}s)")
         elif isinstance(event, TrainedModel):
-            card = event.card
-            card.version = "1.0"
-            card.training["threads"] = threads
-            save_model(event.model, card, out_dir)
+            card = replace(event.card, version="1.0", training={**event.card.training, "threads": threads})
+            card = save_model(event.model, card, out_dir)
             v = card.metrics["validation"]
             _log(model_id, f"saved: best epoch {card.training['best_epoch']}, T={card.temperature:.3f}, "
                  f"threshold={card.threshold:.3f}, val acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} "
@@ -114,9 +113,8 @@ def recalibrate_one(model_id: str, data_dir: Path, out_dir: Path) -> None:
     model, card = load_model(out_dir / f"{model_id}.json")
     data = data_dir / DATA_FILES[card.task]
     train, val = load_npz(data, "train", card.labels), load_npz(data, "val", card.labels)
-    card = refit_ood(model, recalibrate(model, card, val), train, val)
-    card.description = model_description(model_id)
-    save_model(model, card, out_dir)
+    card = replace(refit_ood(model, recalibrate(model, card, val), train, val), description=model_description(model_id))
+    card = save_model(model, card, out_dir)
     v = card.metrics["validation"]
     print(f"recalibrated {model_id}: T={card.temperature:.3f} threshold={card.threshold:.3f} "
           f"acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} ece {v['ece']:.4f} "

@@ -122,7 +122,8 @@ def test_every_result_row_shares_one_schema(demo_models, mixed_files, capsys):
 
 
 def test_models_lists_inactive_versions_and_marks_the_active_one(demo_models, capsys):
-    from meddiag_desktop.core.storage import ModelStore, load_weights
+    from meddiag_desktop.core.storage import load_weights
+    from meddiag_desktop.core.model_store import ModelStore
     from meddiag_desktop.core.versions import save_version
 
     store = ModelStore()

@@ -99,7 +99,7 @@ def test_gui_self_test_offline(no_network, qapp, tmp_path):
 NETWORK_API = re.compile(r"urlopen|requests|http\.client|urllib\.request|torch\.hub|download=True|socket|get_testdata_file|fetch_data_files")
 # (file relative to the package, exact line text) -> why it is not network use
 ALLOWED = {
-    ("core/scan.py", "if st is None or not stat.S_ISREG(st.st_mode):  # dangling links, sockets, FIFOs"):
+    ("core/walk.py", "if st is None or not stat.S_ISREG(st.st_mode):  # dangling links, sockets, FIFOs"):
         "a comment: the folder walk skips socket *files* (S_ISREG), no network",
 }
 

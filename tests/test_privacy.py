@@ -102,7 +102,8 @@ def test_gui_log_widgets_and_settings_have_no_patient_data(patient_dicom, qtbot,
 
     from meddiag_desktop.core.models import ModelConfig, create_model_from_config
     from meddiag_desktop.core.paths import user_log_dir, user_models_dir
-    from meddiag_desktop.core.storage import ModelCard, ModelStore, save_model
+    from meddiag_desktop.core.storage import ModelCard, save_model
+    from meddiag_desktop.core.model_store import ModelStore
     from meddiag_desktop.qt.app import setup_logging
     from meddiag_desktop.qt.main_window import MainWindow
     from meddiag_desktop.qt.settings import Settings

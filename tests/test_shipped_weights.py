@@ -10,7 +10,8 @@ from meddiag_desktop.core import metrics
 from meddiag_desktop.core.data import load_npz
 from meddiag_desktop.core.inference import Predictor, predict_files
 from meddiag_desktop.core.paths import resource_path, shipped_weights_dir
-from meddiag_desktop.core.storage import ModelStore, sha256_file
+from meddiag_desktop.core.storage import sha256_file
+from meddiag_desktop.core.model_store import ModelStore
 from meddiag_desktop.core.tasks import TASKS
 
 SHIPPED = [f"{task}-{arch}" for task in ("pneumonia", "breast") for arch in ("cnn", "rnn", "transformer")]

@@ -14,8 +14,8 @@ from .common import CliError, printable
 
 
 def cmd_anonymize(args) -> int:
-    from ..core.anonymize import anonymize_files
-    from ..core.scan import iter_image_files
+    from ..core.anonymize import AnonymizeResult, anonymize_files
+    from ..core.walk import iter_image_files
 
     for path in args.paths:
         if not os.path.exists(path):
@@ -26,10 +26,12 @@ def cmd_anonymize(args) -> int:
         raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     if not os.path.isdir(args.out) or not os.access(args.out, os.W_OK):
         raise CliError(f"cannot write {args.out}: not a writable folder")
-    files = list(iter_image_files(args.paths, recursive=not args.no_recursive))  # scan's walk (imports torch)
+    files = list(iter_image_files(args.paths, recursive=not args.no_recursive))  # scan's walk
     counts = {"ok": 0, "skipped": 0, "error": 0}
     try:
         for r in anonymize_files(files, args.out):
+            if not isinstance(r, AnonymizeResult):
+                continue  # progress
             counts[r.status] += 1
             tail = os.path.basename(r.output) if r.status == "ok" else f"{r.status.upper()}: {r.error}"
             print(f"{printable(r.source)} -> {tail}")

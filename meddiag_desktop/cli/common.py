@@ -8,11 +8,9 @@ from __future__ import annotations
 import json
 import sys
 
+from ..core.metric_ci import HEADLINE_METRICS, MetricCI, format_metric
+
 NOTICE = "Decision support only - not for diagnostic use."
-
-# The binary metrics the train / evaluate reports print, in this order.
-HEADLINE = ("accuracy", "sensitivity", "specificity", "f1", "auc")
-
 
 class CliError(Exception):
     """A user-facing failure: printed as one line, exit status 2."""
@@ -28,7 +26,8 @@ def print_json(obj) -> None:
 
 def resolve_cards(spec: str, task: str | None):
     """The model cards ``--model`` / ``--task`` name (``ModelStore.resolve``); CliError if none."""
-    from ..core.storage import ModelNotFoundError, ModelStore
+    from ..core.model_store import ModelStore
+    from ..core.storage import ModelNotFoundError
 
     try:
         return ModelStore().resolve(spec, task)
@@ -41,19 +40,11 @@ def printable(path: str) -> str:
     return path.encode("utf-8", "backslashreplace").decode()
 
 
-def format_metric(value, digits: int = 3) -> str:
-    """A metric value as text (``core.metrics.format_metric``), without importing numpy for --help."""
-    from ..core.metrics import format_metric as core_format_metric
-
-    return core_format_metric(value, digits)
-
-
 def print_metrics(report: dict, labels) -> None:
     """A metrics report (``evaluate_model``, a card's validation metrics): CIs, calibration, confusion matrix."""
-    for key in HEADLINE + ("macro_f1", "macro_auc"):
-        if isinstance(report.get(key), dict):
-            value, low, high = (format_metric(report[key][k]) for k in ("value", "ci_low", "ci_high"))
-            print(f"  {key:<12} {value}  (95% CI {low}-{high})")
+    for key in HEADLINE_METRICS + ("macro_f1", "macro_auc"):
+        if (m := MetricCI.from_dict(report.get(key))) is not None:
+            print(f"  {key:<12} {format_metric(m.value)}  (95% CI {format_metric(m.ci_low)}-{format_metric(m.ci_high)})")
     print(f"  ECE          {report['ece']:.4f} calibrated (T={report['temperature']:.3f}), "
           f"{report['ece_uncalibrated']:.4f} before calibration")
     if report.get("threshold") is not None:

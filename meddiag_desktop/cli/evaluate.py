@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import HEADLINE, CliError, format_metric, print_json, print_metrics, resolve_cards
+from .common import CliError, print_json, print_metrics, resolve_cards
 
 
 def _infer_task(args, store) -> str | None:
@@ -21,7 +21,8 @@ def cmd_evaluate(args) -> int:
     from ..core.data import DatasetError, open_dataset
     from ..core.device import DeviceError, resolve_device
     from ..core.pipeline import evaluate_model
-    from ..core.storage import ModelStorageError, ModelStore, load_weights
+    from ..core.model_store import ModelStore
+    from ..core.storage import ModelStorageError, load_weights
 
     task = _infer_task(args, ModelStore()) if args.model == "all" else None
     if args.model == "all" and task is None:
@@ -71,12 +72,13 @@ def _throughput(model, card, device, n: int = 512, batch: int = 256) -> float:
 
 def _comparison_table(rows, split: str) -> None:
     print(f"\nComparison on the {split} split (95% bootstrap CIs):")
-    head = "| model | family | params | " + " | ".join(HEADLINE) + " | ECE | img/s |"
+    from ..core.metric_ci import HEADLINE_METRICS, MetricCI, format_metric_ci
+
+    head = "| model | family | params | " + " | ".join(HEADLINE_METRICS) + " | ECE | img/s |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for card, r in rows:
-        cells = [f"{format_metric(r[k]['value'])} ({format_metric(r[k]['ci_low'])}-{format_metric(r[k]['ci_high'])})"
-                 for k in HEADLINE]
+        cells = [format_metric_ci(MetricCI.from_dict(r[k])) for k in HEADLINE_METRICS]
         print(f"| {card.id} | {card.config.arch} | {r['params'] / 1e6:.2f} M | " + " | ".join(cells)
               + f" | {r['ece']:.3f} | {r['images_per_s']:.0f} |")
 

@@ -5,15 +5,14 @@ from .common import CliError, print_json
 
 
 def _headline(card) -> str:
-    m = card.metrics.get("validation", {})
-    parts = [f"{short} {m[k]['value']:.3f}" for k, short in (("accuracy", "ACC"), ("auc", "AUC"))
-             if isinstance(m.get(k), dict)]
+    parts = [f"{short} {m.value:.3f}" for k, short in (("accuracy", "ACC"), ("auc", "AUC"))
+             if (m := card.metric(k)) is not None]
     return ("val " + " / ".join(parts)) if parts else "no metrics"
 
 
 def cmd_models(args) -> int:
     """Every installed model (shipped and your versions); '*' marks the active version per family."""
-    from ..core.storage import ModelStore
+    from ..core.model_store import ModelStore
 
     store = ModelStore()
     cards = store.cards(args.task)

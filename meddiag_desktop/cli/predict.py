@@ -12,11 +12,13 @@ from .common import NOTICE, CliError, print_json, printable, resolve_cards
 
 def cmd_predict(args) -> int:
     from ..core.device import DeviceError
-    from ..core.inference import Predictor, predict_files
+    from ..core.inference import predict_files
+    from ..core.jobs import last
+    from ..core.loading import load_predictors
     from ..core.storage import ModelStorageError
 
     try:
-        predictors = [Predictor(card, args.device) for card in resolve_cards(args.model, args.task)]
+        predictors = last(load_predictors(resolve_cards(args.model, args.task), args.device)).predictors
     except (DeviceError, ModelStorageError) as exc:
         raise CliError(str(exc)) from None
     results = list(predict_files(args.files, predictors, batch_size=args.batch_size))

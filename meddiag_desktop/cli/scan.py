@@ -48,37 +48,43 @@ def _check_inputs(paths: list[str]) -> None:
 
 def _load_predictors(args):
     from ..core.device import DeviceError
-    from ..core.inference import Predictor
+    from ..core.jobs import last
+    from ..core.loading import load_predictors
     from ..core.storage import ModelStorageError
 
     try:
-        return [Predictor(card, args.device) for card in resolve_cards(args.model, args.task)]
+        return list(last(load_predictors(resolve_cards(args.model, args.task), args.device)).predictors)
     except (DeviceError, ModelStorageError) as exc:
         raise CliError(str(exc)) from None
 
 
-def _open_audit():
+def _start_scan(args, predictors, workers):
+    """The audited scan; the audit log is checked now, before any output is opened."""
     from ..core.audit import AuditLog
+    from ..core.audited_scan import audited_scan
 
     log = AuditLog()
     try:
-        log.check_writable()
+        return audited_scan(args.paths, predictors, batch_size=args.batch_size, workers=workers,
+                            recursive=not args.no_recursive, audit=log)
     except OSError as exc:
         raise CliError(f"cannot write the audit log {log.path}: {exc.strerror or exc}") from None
-    return log.scan()
 
 
 def _write_rows(events, handle, writer):
-    """Stream events into the CSV (flushed per batch) and a progress bar; returns the last
-    Progress and whether Ctrl-C stopped it."""
+    """Stream events into the CSV (flushed per batch) and a progress bar; returns the
+    ScanStarted, the last Progress and whether Ctrl-C stopped it."""
     from tqdm import tqdm
 
-    from ..core.scan import Progress
+    from ..core.jobs import Progress
+    from ..core.scan_events import ScanStarted
 
-    last, bar = None, None
+    started, last, bar = None, None, None
     try:
         for event in events:
-            if isinstance(event, Progress):
+            if isinstance(event, ScanStarted):
+                started = event
+            elif isinstance(event, Progress):
                 handle.flush()
                 bar = bar or tqdm(total=event.total, unit="file", file=sys.stderr, desc="scan")
                 bar.update(event.done - (last.done if last else 0))
@@ -86,11 +92,11 @@ def _write_rows(events, handle, writer):
             else:
                 writer.writerow(csv_row(event))
     except KeyboardInterrupt:
-        return last, True
+        return started, last, True
     finally:
         if bar is not None:
             bar.close()
-    return last, False
+    return started, last, False
 
 
 def _finish(handle, partial: Path, out: Path) -> None:
@@ -101,25 +107,23 @@ def _finish(handle, partial: Path, out: Path) -> None:
 
 
 def cmd_scan(args) -> int:
-    from ..core.scan import DEFAULT_WORKERS, scan
+    from ..core.scan import DEFAULT_WORKERS
 
     workers = DEFAULT_WORKERS if args.workers is None else args.workers
     if args.batch_size < 1 or workers < 0:
         raise CliError("--batch-size must be at least 1 and --workers at least 0")
     _check_inputs(args.paths)
     predictors = _load_predictors(args)
-    audit = _open_audit()
+    events = _start_scan(args, predictors, workers)
     out = Path(args.out)
     partial, handle = _open_output(out)  # everything that can be checked is checked: now scan
 
     writer = csv.DictWriter(handle, fieldnames=csv_columns([p.card for p in predictors]), restval="")
     writer.writeheader()
     start = time.perf_counter()
-    events = scan(args.paths, predictors, batch_size=args.batch_size, workers=workers,
-                  recursive=not args.no_recursive)
     try:
-        with closing(audit.track(events)) as tracked:
-            last, interrupted = _write_rows(tracked, handle, writer)
+        with closing(events):
+            started, last, interrupted = _write_rows(events, handle, writer)
     except OSError as exc:  # disk full, audit log gone ...
         handle.close()
         raise CliError(f"scan stopped: {exc.strerror or exc}; rows so far are in {partial}") from None
@@ -133,7 +137,7 @@ def cmd_scan(args) -> int:
     demo = "  [DEMO model(s): not diagnostic]" if any(p.card.demo for p in predictors) else ""
     print(f"scanned {done} files: {ok} ok, {errors} errors, {skipped} non-image skipped, {seconds:.1f} s, "
           f"{done / seconds if seconds > 0 else 0:.1f} files/s, {len(predictors)} model(s) -> {out} "
-          f"(audit scan {audit.scan_id}).{demo} {NOTICE}", file=sys.stderr)
+          f"(audit scan {started.scan_id}).{demo} {NOTICE}", file=sys.stderr)
     return 0
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .common import CliError, print_metrics
@@ -27,7 +28,8 @@ def cmd_train(args) -> int:
         Comparison, FineTuneSpec, LabelMismatch, comparison_lines, default_version_name, prepare, run_finetune, summarize,
     )
     from ..core.pipeline import TrainedModel
-    from ..core.storage import ModelNotFoundError, ModelStore, save_model
+    from ..core.model_store import ModelStore
+    from ..core.storage import ModelNotFoundError, save_model
     from ..core.training import EpochEnd, StepEnd
     from ..core.versions import VersionError, active_card, save_version
 
@@ -71,7 +73,8 @@ def cmd_train(args) -> int:
             trained = event
         elif isinstance(event, Comparison):
             if args.out:
-                trained.card.id = args.save_as or default_version_name(spec.base_id, config.task, config.arch)
+                trained = replace(trained, card=replace(
+                    trained.card, id=args.save_as or default_version_name(spec.base_id, config.task, config.arch)))
                 card = save_model(trained.model, trained.card, Path(args.out))
             else:
                 try:

@@ -6,7 +6,8 @@ from .common import CliError, format_metric, print_json
 
 def cmd_versions(args) -> int:
     """The Models page without Qt: the same core.versions operations, then the listing."""
-    from ..core.storage import ModelStorageError, ModelStore
+    from ..core.model_store import ModelStore
+    from ..core.storage import ModelStorageError
     from ..core import versions
 
     store = ModelStore()

@@ -13,19 +13,19 @@ A last check refuses to write a file in which the original patient name or ID st
 Outputs are named ``<new SOPInstanceUID>.dcm``: never the patient's or the source file's name.
 Each copy is written atomically. Non-DICOM inputs are skipped; DICOM files the app cannot read
 (``core.io.load_image``: truncated, no image...) are errors; one :class:`AnonymizeResult` per
-input, and the export goes on.
+input (between ``Progress`` events), and the export goes on.
 """
 from __future__ import annotations
 
 import io
 import os
-import threading
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from .atomic import atomic_write_bytes
 from .io import ImageLoadError, load_image, sniff_format
+from .jobs import CancelFlag, Progress, is_cancelled
 
 METHOD = "PS3.15 Basic Profile (dicognito); pixels unchanged"
 
@@ -151,13 +151,13 @@ def _one(path: str, out_dir: str, anonymizer, written: set[str]) -> AnonymizeRes
     return AnonymizeResult(path, "ok", output=target)
 
 
-def anonymize_files(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike,
-                    progress: Callable[..., None] | None = None, cancel: threading.Event | None = None,
-                    seed: str | None = None) -> Iterator[AnonymizeResult]:
-    """De-identified copies of ``paths`` in ``out_dir``: one result per input, in order.
+def anonymize_files(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *,
+                    cancel: CancelFlag | None = None, seed: str | None = None) -> Iterator[Progress | AnonymizeResult]:
+    """De-identified copies of ``paths`` in ``out_dir``: a ``Progress`` before each file, one
+    result per input (in order), and a final ``Progress`` when all are done.
 
-    ``progress(done, total, text)`` is called before each file; ``cancel`` is checked between files.
-    ``seed`` (tests only) makes the replacements reproducible; by default each export differs.
+    ``cancel`` is checked between files. ``seed`` (tests only) makes the replacements
+    reproducible; by default each export differs.
     """
     from dicognito.anonymizer import Anonymizer
 
@@ -167,10 +167,8 @@ def anonymize_files(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLi
     anonymizer = Anonymizer(seed=seed)
     written: set[str] = set()
     for i, path in enumerate(paths):
-        if cancel is not None and cancel.is_set():
+        if is_cancelled(cancel):
             return
-        if progress is not None:
-            progress(i, len(paths), f"De-identifying file {i + 1} of {len(paths)}…")
+        yield Progress(i, len(paths), f"De-identifying file {i + 1} of {len(paths)}…")
         yield _one(path, out_dir, anonymizer, written)
-    if progress is not None:
-        progress(len(paths), len(paths), "Done")
+    yield Progress(len(paths), len(paths), "Done")

@@ -19,7 +19,6 @@ inference mode). Parameters never get ``.grad`` (``torch.autograd.grad`` on the 
 from __future__ import annotations
 
 import contextlib
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,15 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .jobs import CancelFlag, raise_if_cancelled
 from .models import ModelConfig
 from .preprocess import preprocess
 
 METHODS = ("gradcam", "attention", "occlusion")
 _AVAILABLE = {"cnn": ("gradcam", "occlusion"), "transformer": ("attention", "occlusion"), "rnn": ("occlusion",)}
-
-
-class ExplainCancelled(Exception):
-    """Raised by ``occlusion`` (and so ``explain``) when its ``cancel`` event is set."""
 
 
 @dataclass
@@ -157,12 +153,13 @@ def occlusion(
     stride: int | None = None,
     baseline: float | None = None,
     batch_size: int = 64,
-    cancel: threading.Event | None = None,
+    *,
+    cancel: CancelFlag | None = None,
 ) -> np.ndarray:
     """Drop in softmax probability of ``target`` when a ``patch``-sized square is replaced by
     ``baseline`` (default: the input's per-channel mean, in normalised units), averaged over the
     windows covering each pixel, clipped at 0 and scaled to [0, 1]. ``cancel`` is checked between
-    batches and raises ``ExplainCancelled``."""
+    batches and raises ``jobs.Cancelled``."""
     size_h, size_w = x.shape[-2:]
     patch = patch or max(1, round(min(size_h, size_w) / 7))
     stride = stride or max(1, patch // 2)
@@ -182,8 +179,7 @@ def occlusion(
         total = torch.zeros(size_h, size_w, dtype=torch.float64)
         count = torch.zeros_like(total)
         for i in range(0, len(windows), batch_size):
-            if cancel is not None and cancel.is_set():
-                raise ExplainCancelled("occlusion cancelled")
+            raise_if_cancelled(cancel)
             chunk = windows[i : i + batch_size]
             batch = x.repeat(len(chunk), 1, 1, 1)
             for j, (t, l) in enumerate(chunk):
@@ -212,11 +208,13 @@ def explain(
     image: np.ndarray,
     method: str | None = None,
     target: int | None = None,
-    cancel: threading.Event | None = None,
+    *,
+    cancel: CancelFlag | None = None,
 ) -> Explanation:
     """Explain ``model``'s prediction on ``image`` (in [0, 1], (H, W) or (H, W, 3)); ``target``
     defaults to the predicted class (``attention`` rollout is class-agnostic: ``target`` is only
-    recorded). Safe to call inside ``torch.no_grad()`` / ``torch.inference_mode()``."""
+    recorded). Safe to call inside ``torch.no_grad()`` / ``torch.inference_mode()``. ``cancel`` is
+    checked between occlusion batches and raises ``jobs.Cancelled`` (the other methods are one pass)."""
     method = method or default_method(config.arch)
     if method not in available_methods(config.arch):
         raise ValueError(

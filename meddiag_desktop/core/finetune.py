@@ -7,8 +7,8 @@ and finally a :class:`Comparison` - or nothing after FitEnd when the run was can
 """
 from __future__ import annotations
 
+import copy
 import datetime as _dt
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -17,14 +17,21 @@ import numpy as np
 
 from . import metrics
 from .data import DatasetError, LabeledSet, load_folder, load_npz, open_dataset, stratified_split
+from .jobs import CancelFlag, is_cancelled
+from .model_store import ModelStore
 from .models import ModelConfig
-from .metrics import format_metric as _num
-from .storage import ModelCard, ModelStore, load_weights
+from .pipeline import (
+    TrainedModel, calibrated_probabilities, card_logits, describe_card, positive_index, recalibrate, train_model,
+)
+from .metric_ci import MetricCI, format_metric_ci, headline_metrics
+from .metric_ci import format_metric as _num
+from .storage import ModelCard, load_weights
+from .tasks import TASKS
+from .training import TrainConfig
+from .versions import new_version_id, version_stem
 
 MIN_PER_CLASS = 20
 MAX_IMBALANCE = 4.0
-HEADLINE = ("accuracy", "sensitivity", "specificity", "f1", "auc")
-MULTICLASS_HEADLINE = ("accuracy", "macro_f1", "macro_auc")
 
 
 class LabelMismatch(ValueError):
@@ -203,8 +210,6 @@ def model_config(base: ModelCard | None, data_labels: Sequence[str], spec: FineT
 
 
 def train_config(spec: FineTuneSpec):
-    from .training import TrainConfig
-
     return TrainConfig(epochs=spec.epochs, lr=spec.lr, batch_size=spec.batch_size, device=spec.device,
                        seed=spec.seed, patience=spec.patience)
 
@@ -215,8 +220,6 @@ def prepare(spec: FineTuneSpec, store: ModelStore | None = None, plan: DataPlan 
     base = store.find(spec.base_id) if spec.base_id else None
     names = None
     if base is None and spec.task:
-        from .tasks import TASKS
-
         names = TASKS[spec.task].labels if spec.task in TASKS else None
     elif base is not None:
         names = base.labels
@@ -256,15 +259,13 @@ class Comparison:
     base_note: str = ""  # why there is no base column
 
     def rows(self) -> list[tuple[str, dict | None, dict | None]]:
-        keys = HEADLINE if len(self.labels) == 2 else MULTICLASS_HEADLINE
+        keys = headline_metrics(len(self.labels))
         return [(k, self.base.report.get(k) if self.base else None, self.new.report.get(k)) for k in keys]
 
 
 def evaluate_version(model, card: ModelCard, val: LabeledSet, n_boot: int = 1000, device: str = "cpu") -> Evaluation:
     """``pipeline.evaluate_model`` (metrics with bootstrap CIs) plus the reliability diagram before /
     after calibration."""
-    from .pipeline import calibrated_probabilities, card_logits, describe_card
-
     logits, labels = card_logits(model, card, val, device)  # one pass serves the metrics and the curves
     report = describe_card(logits, labels, card, n_boot)
     curves = {"uncalibrated": metrics.reliability_curve(labels, metrics.softmax(logits), n_bins=10),
@@ -276,8 +277,6 @@ def evaluate_version(model, card: ModelCard, val: LabeledSet, n_boot: int = 1000
 
 def compare(base_model, base: ModelCard | None, model, card: ModelCard, val: LabeledSet,
             n_boot: int = 1000, device: str = "cpu") -> Comparison:
-    from .pipeline import positive_index
-
     new = evaluate_version(model, card, val, n_boot, device)
     positive = positive_index(card.labels, card.task) if len(card.labels) == 2 else None
     if base is None:
@@ -287,11 +286,9 @@ def compare(base_model, base: ModelCard | None, model, card: ModelCard, val: Lab
     return Comparison(card.labels, positive, new, evaluate_version(base_model, base, val, n_boot, device))
 
 
-def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel: threading.Event | None = None,
-                 stop: threading.Event | None = None, plan: DataPlan | None = None) -> Iterator:
+def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel: CancelFlag | None = None,
+                 stop: CancelFlag | None = None, plan: DataPlan | None = None) -> Iterator:
     """Fine-tune (or train from scratch): fit events, the TrainedModel, then a Comparison."""
-    from .pipeline import TrainedModel, train_model
-
     store = store or ModelStore()
     base, config, plan = prepare(spec, store, plan)
     cfg = train_config(spec)
@@ -305,7 +302,7 @@ def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel:
         if isinstance(event, TrainedModel):
             trained = event
         yield event
-    if trained is None or (cancel is not None and cancel.is_set()):
+    if trained is None or is_cancelled(cancel):
         return
     card = trained.card
     card.data["val_source"] = plan.val_source
@@ -321,19 +318,14 @@ def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel:
 def recalibrate_version(model, card: ModelCard, val: LabeledSet, rule: str, target: float | None,
                         n_boot: int = 1000) -> tuple[ModelCard, Evaluation]:
     """A copy of ``card`` with the operating point (and temperature) refitted on ``val``, and its evaluation."""
-    import copy
-
-    from .pipeline import recalibrate
-
     updated = recalibrate(model, copy.deepcopy(card), val, rule, target)
     return updated, evaluate_version(model, updated, val, n_boot)
 
 
 # ------------------------------------------------------------------------------------------------ text
 def _cell(entry: dict | None) -> str:
-    if not isinstance(entry, dict):
-        return "–"
-    return f"{_num(entry.get('value'))} ({_num(entry.get('ci_low'))}–{_num(entry.get('ci_high'))})"
+    metric = MetricCI.from_dict(entry)
+    return "–" if metric is None else format_metric_ci(metric, dash="–")
 
 
 def comparison_lines(comparison: Comparison) -> list[str]:
@@ -352,6 +344,4 @@ def comparison_lines(comparison: Comparison) -> list[str]:
 
 
 def default_version_name(base_id: str | None, task: str, family: str, now: _dt.datetime | None = None) -> str:
-    from .versions import new_version_id, version_stem
-
     return new_version_id(version_stem(base_id, task, family), (), now)

@@ -16,7 +16,8 @@ from .device import configure_torch, resolve_device
 from .io import ImageLoadError, load_image
 from .ood import OODDetector
 from .preprocess import preprocess, preprocess_batch
-from .storage import ModelCard, ModelStore, load_weights
+from .storage import ModelCard, load_weights
+from .model_store import ModelStore
 
 
 @dataclass

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .metric_ci import MULTICLASS_HEADLINE_METRICS, format_metric  # re-exported
+
 __all__ = [
     "BINARY_HEADLINE_METRICS",
     "MULTICLASS_HEADLINE_METRICS",
@@ -33,6 +35,7 @@ __all__ = [
     "classification_report",
     "confusion_matrix",
     "expected_calibration_error",
+    "format_metric",
     "fit_temperature",
     "log_softmax",
     "metrics_with_ci",
@@ -50,7 +53,6 @@ __all__ = [
 ]
 
 BINARY_HEADLINE_METRICS = ("accuracy", "sensitivity", "specificity", "precision", "f1", "auc")
-MULTICLASS_HEADLINE_METRICS = ("accuracy", "macro_f1", "macro_auc")
 
 DEFAULT_THRESHOLD = 0.5
 # Bootstrap resamples are drawn in blocks of about this many indices, so memory
@@ -698,8 +700,3 @@ def threshold_for_specificity(
     must_exceed = negatives_asc[k - 1]  # t > this leaves >= k negatives below t
     above = s[s > must_exceed]
     return float(above.min()) if above.size else float(np.nextafter(must_exceed, np.inf))
-
-
-def format_metric(value: Any, digits: int = 3) -> str:
-    """A metric for people: undefined values (nan / None, e.g. AUC with one class) read 'n/a'."""
-    return "n/a" if value is None or value != value else f"{value:.{digits}f}"

@@ -8,9 +8,8 @@ from __future__ import annotations
 import copy
 import os
 import platform
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -24,6 +23,7 @@ from .models import ModelConfig, create_model_from_config
 from .preprocess import preprocess_batch
 from .storage import ModelCard, load_weights
 from .tasks import TASKS
+from .jobs import CancelFlag
 from .training import FitEnd, TrainConfig, evaluate, fit, seed_everything
 
 N_BOOT = 1000
@@ -169,7 +169,7 @@ class TrainedModel:
 def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig, *,
                 base: ModelCard | None = None, augment: bool = True, threshold_rule: str = "youden",
                 threshold_target: float | None = None, description: str = "", command: str = "",
-                cancel: threading.Event | None = None, stop: threading.Event | None = None) -> Iterator:
+                cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
     """Yield ``fit`` events, then a ``TrainedModel`` (or nothing more after a cancel)."""
     train, val = align_labels(train, config.labels), align_labels(val, config.labels)
     positive = positive_index(config.labels, config.task)
@@ -208,7 +208,7 @@ def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: Labe
         app_version=__version__,
     )
     model = model.cpu().eval()
-    card.ood = fit_ood(model, card, train_set, val_set)
+    card = replace(card, ood=fit_ood(model, card, train_set, val_set))
     yield TrainedModel(model, card, end)
 
 
@@ -243,16 +243,14 @@ def recalibrate(model: nn.Module, card: ModelCard, val: LabeledSet, rule: str = 
     bias = prior_correction([counts[name] for name in card.labels]) \
         if counts and card.training.get("class_weighting", True) else None
     cal = calibrate(logits, labels, positive, rule, target, bias)
-    card.temperature, card.threshold, card.logit_bias = cal.temperature, cal.threshold, cal.logit_bias
-    card.metrics = metrics.to_jsonable({**card.metrics, "validation": describe(logits, labels, positive, cal),
-                                        "threshold_rule": cal.rule})
-    return card
+    return replace(card, temperature=cal.temperature, threshold=cal.threshold, logit_bias=cal.logit_bias,
+                   metrics=metrics.to_jsonable({**card.metrics, "validation": describe(logits, labels, positive, cal),
+                                                "threshold_rule": cal.rule}))
 
 
 def refit_ood(model: nn.Module, card: ModelCard, train: LabeledSet, val: LabeledSet) -> ModelCard:
-    """Refit the card's OOD detector (weights untouched); returns the card (not saved)."""
-    card.ood = fit_ood(model, card, train, val)
-    return card
+    """Refit the card's OOD detector (weights untouched); returns the updated card (not saved)."""
+    return replace(card, ood=fit_ood(model, card, train, val))
 
 
 def _inputs(data: TensorDataset, batch_size: int = 256) -> Iterator[torch.Tensor]:

@@ -4,18 +4,7 @@
 yields ``Progress`` events (one with ``done == 0`` as soon as the file list is known, then one
 per batch) and one ``ScanResult`` per (file, model), in file order and, per file, predictor order.
 
-File selection (:func:`iter_image_files`):
-
-* Folders are walked recursively by default, in sorted name order. Symbolic links are followed,
-  but every folder is visited once (keyed by device + inode, or the real path), so link loops end; a file reached
-  twice (link, overlapping roots) is scanned once.
-* Hidden files and folders (name starting with ``.``, or the Windows hidden attribute) are left
-  out; a folder or file named explicitly on the command line is always taken.
-* A regular file is a candidate when its content is an image (``sniff_format``: a DICOM without
-  suffix counts) or when its name has an image suffix (``.png .jpg .jpeg .bmp .tif .tiff .dcm
-  .dicom .gif .webp``): such a file that is not an image becomes an error row, never a silent
-  gap. Other files (``.txt``, ``.csv`` ...) are skipped and counted (``Progress.skipped``).
-  Files named explicitly are always candidates.
+File selection: see :mod:`core.walk` (``iter_image_files``).
 
 Decoding runs ``load_image`` + ``preprocess`` (once per distinct model input config) in a
 thread pool with a bounded look-ahead of ``2 * batch_size`` files, so at most about
@@ -43,8 +32,6 @@ Tiny PNGs are GIL-bound Python work, so what pays is overlapping decoding with t
 from __future__ import annotations
 
 import os
-import stat
-import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,128 +45,23 @@ import torch
 
 from .audit import file_sha256
 from .inference import Predictor, Result
-from .io import ImageLoadError, load_image, sniff_format
+from .io import ImageLoadError, load_image
+from .jobs import CancelFlag, Progress, is_cancelled
 from .preprocess import preprocess
+from .walk import WalkStats, iter_image_files
 
-__all__ = [
-    "IMAGE_SUFFIXES", "DEFAULT_WORKERS", "WalkStats", "Progress", "ScanResult",
-    "iter_image_files", "list_image_files", "scan",
-]
+__all__ = ["DEFAULT_WORKERS", "ScanResult", "scan"]
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom", ".gif", ".webp"})
 DEFAULT_WORKERS = 2  # see the module docstring: more threads only add GIL contention on small images
-_HIDDEN_ATTRIBUTE = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 0)
 
 
 # ------------------------------------------------------------------- events
-@dataclass(frozen=True)
-class Progress:
-    """Scan progress; ``done == total`` at the end unless the scan was cancelled."""
-
-    done: int  # files finished (ok + errors)
-    total: int  # candidate files found by the walk
-    ok: int  # files decoded and predicted
-    errors: int  # files that could not be read (one error row per model each)
-    files_per_s: float
-    eta_s: float | None  # None until a rate is known
-    elapsed_s: float
-    skipped: int = 0  # non-image files left out by the walk
-
-
 @dataclass
 class ScanResult(Result):
     """A ``Result`` plus what the audit trail needs: the input's and the weights' sha256."""
 
     file_sha256: str | None = None  # None when the file cannot be read
     model_sha256: str | None = None
-
-
-# --------------------------------------------------------------- file walk
-@dataclass
-class WalkStats:
-    skipped: int = 0  # regular files neither image content nor image suffix
-    hidden: int = 0  # hidden files and folders left out
-    unreadable_dirs: int = 0
-
-
-def _is_hidden(name: str, st: os.stat_result) -> bool:
-    return name.startswith(".") or bool(getattr(st, "st_file_attributes", 0) & _HIDDEN_ATTRIBUTE)
-
-
-def _is_candidate(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES or sniff_format(path) is not None
-
-
-def _stat(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)  # follows links; a dangling link gives None
-    except OSError:
-        return None
-
-
-def _identity(path: str, st: os.stat_result) -> tuple:
-    """What makes a file or folder the same one: device + inode (real path where no inode)."""
-    return (st.st_dev, st.st_ino) if st.st_ino else (-1, os.path.realpath(path))
-
-
-def iter_image_files(roots: Iterable[str | os.PathLike], recursive: bool = True,
-                     stats: WalkStats | None = None) -> Iterator[str]:
-    """Yield the image-candidate files under ``roots`` (folders or files), see the module docstring.
-
-    Raises ``FileNotFoundError`` for a root that does not exist. ``stats``, when given, counts
-    what was left out.
-    """
-    stats = stats if stats is not None else WalkStats()
-    seen: set[tuple] = set()  # identities of visited folders and yielded files
-    for root in roots:
-        root = os.fspath(root)
-        st = _stat(root)
-        if st is None:
-            raise FileNotFoundError(f"no such file or folder: {root}")
-        if stat.S_ISDIR(st.st_mode):
-            yield from _walk(root, recursive, stats, seen)
-        elif _identity(root, st) not in seen:
-            seen.add(_identity(root, st))
-            yield root
-
-
-def _walk(root: str, recursive: bool, stats: WalkStats, seen: set) -> Iterator[str]:
-    def on_error(_err: OSError) -> None:
-        stats.unreadable_dirs += 1
-
-    for folder, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
-        st = _stat(folder)
-        if st is None or _identity(folder, st) in seen:  # a link loop or a folder seen already
-            dirnames[:] = []
-            continue
-        seen.add(_identity(folder, st))
-        kept = []
-        for name in sorted(dirnames):
-            sub = _stat(os.path.join(folder, name))
-            if sub is not None and _is_hidden(name, sub):
-                stats.hidden += 1
-            else:
-                kept.append(name)
-        dirnames[:] = kept if recursive else []
-        for name in sorted(filenames):
-            path = os.path.join(folder, name)
-            st = _stat(path)
-            if st is None or not stat.S_ISREG(st.st_mode):  # dangling links, sockets, FIFOs
-                stats.skipped += 1
-            elif _is_hidden(name, st):
-                stats.hidden += 1
-            elif _identity(path, st) in seen:
-                continue
-            elif _is_candidate(path):
-                seen.add(_identity(path, st))
-                yield path
-            else:
-                stats.skipped += 1
-
-
-def list_image_files(roots: Iterable[str | os.PathLike], recursive: bool = True) -> tuple[list[str], WalkStats]:
-    stats = WalkStats()
-    return list(iter_image_files(roots, recursive, stats)), stats
 
 
 # ----------------------------------------------------------------- decoding
@@ -237,14 +119,10 @@ def _decode_ahead(files: Sequence[str], decode: Callable[[str], _Decoded], worke
 
 
 # ---------------------------------------------------------------- batching
-def _cancelled(cancel: threading.Event | None) -> bool:
-    return cancel is not None and cancel.is_set()
-
-
-def _batches(items: Iterator[_Decoded], size: int, cancel) -> Iterator[list[_Decoded]]:
+def _batches(items: Iterator[_Decoded], size: int, cancel: CancelFlag | None) -> Iterator[list[_Decoded]]:
     batch: list[_Decoded] = []
     for item in items:
-        if _cancelled(cancel):
+        if is_cancelled(cancel):
             return
         batch.append(item)
         if len(batch) == size:
@@ -294,12 +172,13 @@ class _Tally:
         done, elapsed = self.ok + self.errors, time.perf_counter() - self.start
         rate = done / elapsed if done and elapsed > 0 else 0.0
         eta = (self.total - done) / rate if rate else (0.0 if done == self.total else None)
-        return Progress(done, self.total, self.ok, self.errors, rate, eta, elapsed, self.skipped)
+        return Progress(done, self.total, ok=self.ok, errors=self.errors, skipped=self.skipped, rate=rate,
+                        eta_s=eta, elapsed_s=elapsed)
 
 
 # -------------------------------------------------------------------- scan
-def scan(paths: Iterable[str | os.PathLike], predictors: Sequence[Predictor], batch_size: int = 32,
-         workers: int = DEFAULT_WORKERS, cancel: threading.Event | None = None,
+def scan(paths: Iterable[str | os.PathLike], predictors: Sequence[Predictor], *, cancel: CancelFlag | None = None,
+         batch_size: int = 32, workers: int = DEFAULT_WORKERS,
          recursive: bool = True) -> Iterator[Progress | ScanResult]:
     """Scan folders/files with every predictor; see the module docstring.
 
@@ -314,19 +193,19 @@ def scan(paths: Iterable[str | os.PathLike], predictors: Sequence[Predictor], ba
         raise ValueError("scan needs at least one predictor")
     start, stats, files = time.perf_counter(), WalkStats(), []
     for path in iter_image_files(paths, recursive, stats):
-        if _cancelled(cancel):
+        if is_cancelled(cancel):
             break
         files.append(path)
     tally = _Tally(len(files), stats.skipped, start)
     yield tally.progress()
-    if _cancelled(cancel):
+    if is_cancelled(cancel):
         return
 
     configs = {config_key(p.card.config): p.card.config for p in predictors}
     decode = partial(_decode, configs=configs)
     with closing(_decode_ahead(files, decode, workers, lookahead=2 * batch_size)) as decoded:
         for batch in _batches(decoded, batch_size, cancel):
-            if _cancelled(cancel):
+            if is_cancelled(cancel):
                 break
             yield from _predict(batch, predictors)
             tally.add(batch)

@@ -16,7 +16,7 @@ import json
 import os
 import re
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -26,6 +26,7 @@ from torch import nn
 
 from .. import __version__
 from .atomic import atomic_write_bytes, atomic_write_json
+from .metric_ci import MetricCI
 from .models import ModelConfig, create_model_from_config
 
 CARD_SCHEMA = 1
@@ -44,8 +45,14 @@ class ModelIntegrityError(ModelStorageError):
     pass
 
 
-@dataclass
+class VersionError(ModelStorageError):
+    """A version operation that cannot be done (shipped model, nothing to roll back to...)."""
+
+
+@dataclass(frozen=True)
 class ModelCard:
+    """A model's card (frozen: change one with ``dataclasses.replace``; saving returns a new card)."""
+
     id: str
     config: ModelConfig
     sha256: str = ""
@@ -80,6 +87,11 @@ class ModelCard:
         if self.positive_label is None:
             return None
         return self.config.labels.index(self.positive_label)
+
+    def metric(self, name: str, split: str = "validation") -> MetricCI | None:
+        """A metric with its CI from ``metrics[split]`` (e.g. "auc"); None when the card has none."""
+        entries = (self.metrics or {}).get(split)
+        return MetricCI.from_dict(entries.get(name)) if isinstance(entries, dict) else None
 
     @property
     def weights_path(self) -> Path:
@@ -133,18 +145,16 @@ def write_model(blob: bytes, card: ModelCard, directory: str | os.PathLike) -> M
         raise ModelStorageError(f"invalid model name {card.id!r}: use letters, digits, '.', '_', '-' and '@'")
     directory = Path(directory)
     plain = f"{card.id}.safetensors"
-    card.sha256 = sha256_bytes(blob)
-    card.weights_file = plain
-    card.created = card.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    card.path = directory / f"{card.id}.json"
+    card = replace(card, sha256=sha256_bytes(blob), weights_file=plain, path=directory / f"{card.id}.json",
+                   created=card.created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     json.dumps(card.to_dict(), allow_nan=False)  # an unserialisable card fails before any file is touched
     current = _committed_card(card.path)
     if current is not None and current.sha256 == card.sha256 and _intact(current):
-        card.weights_file = current.weights_path.name  # same weights: only the card changes
+        card = replace(card, weights_file=current.weights_path.name)  # same weights: only the card changes
         atomic_write_json(card.path, card.to_dict())
     else:
         if current is not None and current.weights_path.name == plain:  # never write over committed weights
-            card.weights_file = f"{card.id}+{card.sha256[:12]}.safetensors"
+            card = replace(card, weights_file=f"{card.id}+{card.sha256[:12]}.safetensors")
         new = directory / card.weights_file
         try:
             atomic_write_bytes(new, blob)
@@ -155,7 +165,7 @@ def write_model(blob: bytes, card: ModelCard, directory: str | os.PathLike) -> M
                 new.unlink(missing_ok=True)
             raise
     if card.weights_file != plain:
-        _settle(card, plain)
+        card = _settle(card, plain)
     remove_stale_files(directory, card.id, keep={card.weights_file})
     return card
 
@@ -174,19 +184,21 @@ def _intact(card: ModelCard) -> bool:
         return False
 
 
-def _settle(card: ModelCard, plain: str) -> None:
+def _settle(card: ModelCard, plain: str) -> ModelCard:
     """Give committed staged weights the plain name: hard link, then the card; keep the staged name
-    where links are not possible or the card cannot be rewritten (it works just as well)."""
+    where links are not possible or the card cannot be rewritten (it works just as well).
+    Returns the card as committed."""
     staged = card.weights_path
     tmp = staged.with_name(f".{plain}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         os.link(staged, tmp)
         os.replace(tmp, staged.with_name(plain))
-        card.weights_file = plain
-        atomic_write_json(card.path, card.to_dict())
+        settled = replace(card, weights_file=plain)
+        atomic_write_json(settled.path, settled.to_dict())
+        return settled
     except OSError:
         tmp.unlink(missing_ok=True)
-        card.weights_file = staged.name
+        return card
 
 
 def remove_stale_files(directory: str | os.PathLike, model_id: str, keep: set[str] = frozenset()) -> None:
@@ -234,73 +246,3 @@ def load_weights(card: ModelCard, device: str | torch.device = "cpu") -> nn.Modu
 def load_model(card_path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelCard]:
     card = read_card(card_path)
     return load_weights(card, device), card
-
-
-class ModelStore:
-    """Lists shipped (read-only) and user models and resolves model IDs.
-
-    Versions (core.versions): ``active_cards()`` - and ``resolve("all")`` - give the active model per
-    (task, family) from the registry ``registry`` (default: the user data folder's
-    ``active_models.json``); a (task, family) without a registry entry keeps all its models."""
-
-    def __init__(self, roots: list[Path] | None = None, registry: str | os.PathLike | None = None) -> None:
-        if roots is None:
-            from .paths import shipped_weights_dir, user_models_dir
-
-            roots = [shipped_weights_dir(), user_models_dir()]
-        self.roots = [Path(r) for r in roots]
-        self.registry_path = Path(registry) if registry is not None else None
-
-    @property
-    def registry(self):
-        """The active-version registry (core.versions.ActiveRegistry)."""
-        from .versions import ActiveRegistry
-
-        return ActiveRegistry(self.registry_path)
-
-    @property
-    def writable_root(self) -> Path | None:
-        """Where new versions go: the last root that is not the shipped weights folder."""
-        from .paths import shipped_weights_dir
-
-        shipped = shipped_weights_dir().resolve()
-        for root in reversed(self.roots):
-            if root.resolve() != shipped:
-                return root
-        return None
-
-    def active_cards(self, task: str | None = None) -> list[ModelCard]:
-        """The active version per (task, family) - what predict, scan and the window use."""
-        from .versions import resolve_active
-
-        return resolve_active(self.cards(task), self.registry)
-
-    def cards(self, task: str | None = None) -> list[ModelCard]:
-        found: dict[str, ModelCard] = {}
-        for root in self.roots:
-            for card_path in sorted(root.glob("*.json")) if root.is_dir() else []:
-                try:
-                    card = read_card(card_path)
-                except ModelStorageError:
-                    continue  # not a model card (or damaged): skipped, never fatal
-                found.setdefault(card.id, card)  # earlier roots (shipped) win on an ID clash
-        return [c for c in found.values() if task is None or c.task == task]  # a shadowed card never shows
-
-    def tasks(self) -> list[str]:
-        return sorted({c.task for c in self.cards()})
-
-    def find(self, model_id: str) -> ModelCard:
-        for card in self.cards():
-            if card.id == model_id:
-                return card
-        known = ", ".join(c.id for c in self.cards()) or "none installed"
-        raise ModelNotFoundError(f"no model {model_id!r} (known: {known})")
-
-    def resolve(self, spec: str = "all", task: str | None = None) -> list[ModelCard]:
-        """``all`` (the active versions, optionally of one task), one ID, or a comma-separated list of IDs."""
-        if spec == "all":
-            cards = self.active_cards(task)
-            if not cards:
-                raise ModelNotFoundError("no models installed" + (f" for task {task!r}" if task else ""))
-            return cards
-        return [self.find(i.strip()) for i in spec.split(",") if i.strip()]

@@ -1,7 +1,7 @@
 """Training in the style of torchvision's reference scripts, driven by the ``fit`` generator.
 
 ``fit`` yields ``StepEnd`` / ``EpochEnd`` events and finally a ``FitEnd``; the CLI prints them, the
-GUI worker forwards them as signals. ``cancel`` (a threading.Event) is checked before every batch:
+GUI worker forwards them as signals. ``cancel`` (a ``jobs.CancelFlag``) is checked before every batch:
 the run ends within one batch and the model's initial weights are put back. ``stop`` ends the run
 early but normally: the best epoch so far is restored, as after early stopping.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import math
 import random
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
@@ -23,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from . import metrics
 from .data import batch_loader
 from .device import configure_torch, resolve_device
+from .jobs import CancelFlag, any_of, is_cancelled
 
 
 @dataclass
@@ -115,11 +115,11 @@ def cosine_with_warmup(optimizer, total_steps: int, warmup_steps: int) -> torch.
 
 
 def train_steps(model, loader, criterion, optimizer, scheduler, device, scaler=None,
-                cancel: threading.Event | None = None) -> Iterator[tuple[int, float, int]]:
+                cancel: CancelFlag | None = None) -> Iterator[tuple[int, float, int]]:
     """One pass over ``loader``, yielding (step, loss, batch size) after every optimiser step."""
     model.train()
     for step, (x, y) in enumerate(loader):
-        if cancel is not None and cancel.is_set():
+        if is_cancelled(cancel):
             return
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=scaler is not None):
@@ -137,7 +137,7 @@ def train_steps(model, loader, criterion, optimizer, scheduler, device, scaler=N
 
 
 def train_one_epoch(model, loader, criterion, optimizer, scheduler, device, scaler=None,
-                    cancel: threading.Event | None = None) -> float:
+                    cancel: CancelFlag | None = None) -> float:
     """torchvision-style epoch: returns the mean training loss (nan if cancelled before any batch)."""
     total = seen = 0
     for _, loss, n in train_steps(model, loader, criterion, optimizer, scheduler, device, scaler, cancel):
@@ -165,9 +165,10 @@ def epoch_metrics(logits: np.ndarray, labels: np.ndarray, positive: int) -> dict
     return {k: report[k] for k in keys if k in report}
 
 
-def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig,
-        cancel: threading.Event | None = None, stop: threading.Event | None = None) -> Iterator:
-    """Train ``model`` in place; yields StepEnd, EpochEnd and finally FitEnd."""
+def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig, *,
+        cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
+    """Train ``model`` in place; yields StepEnd, EpochEnd and finally FitEnd. ``stop`` ends the run
+    early keeping the best epoch; ``cancel`` ends it with the initial weights put back."""
     configure_torch()
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
@@ -196,7 +197,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
     status = "completed"
     for epoch in range(1, cfg.epochs + 1):
         total = seen = 0
-        interrupt = _AnyEvent(cancel, stop)
+        interrupt = any_of(cancel, stop)
         for step, loss, n in train_steps(model, train_loader, criterion, optimizer, scheduler, device, scaler,
                                          interrupt):
             total, seen = total + loss * n, seen + n
@@ -205,7 +206,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
             done = (epoch - 1) * steps + step + 1
             eta = (time.perf_counter() - start) / done * (cfg.epochs * steps - done)
             yield StepEnd(epoch, cfg.epochs, step + 1, steps, loss, optimizer.param_groups[0]["lr"], eta)
-        if cancel is not None and cancel.is_set():
+        if is_cancelled(cancel):
             model.load_state_dict(initial_state)
             yield FitEnd("cancelled", 0, epoch - 1, time.perf_counter() - start, history)
             return
@@ -227,7 +228,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
         history.append(record)
         yield EpochEnd(epoch, cfg.epochs, train_loss, val_loss, scores, is_best, elapsed,
                        elapsed / epoch * (cfg.epochs - epoch))
-        if stop is not None and stop.is_set():
+        if is_cancelled(stop):
             status = "stopped"
             break
         if cfg.patience and stale >= cfg.patience:
@@ -240,12 +241,3 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
     _, val_logits, val_labels = evaluate(model, val_loader, device)
     yield FitEnd(status, best_epoch, len(history), time.perf_counter() - start, history, val_logits, val_labels)
 
-
-class _AnyEvent:
-    """Looks like a threading.Event that is set when any of the given events is."""
-
-    def __init__(self, *events: threading.Event | None) -> None:
-        self.events = [e for e in events if e is not None]
-
-    def is_set(self) -> bool:
-        return any(e.is_set() for e in self.events)

@@ -9,7 +9,7 @@ from meddiag_desktop.core.paths import resource_path  # platformdirs only
 
 DEVICES = (("auto", "&Auto", "GPU when one is available, else CPU"),
            ("cpu", "&CPU", "Always run the models on the CPU"),
-           ("gpu", "&GPU (CUDA)", "Run the models on the CUDA GPU"))
+           ("cuda", "&GPU (CUDA)", "Run the models on the CUDA GPU"))
 
 
 def _action(window, text: str, slot, shortcuts, tip: str, checkable: bool = False) -> QAction:
@@ -86,7 +86,7 @@ def build_actions(window) -> None:
         window.device_group.addAction(action)
         device_menu.addAction(action)
         window.device_actions[name] = action
-    window.device_actions["gpu"].setEnabled(False)  # until the models lane reports a CUDA GPU
+    window.device_actions["cuda"].setEnabled(False)  # until the models lane reports a CUDA GPU
     window.device_actions.get(window.device_choice, window.device_actions["auto"]).setChecked(True)
     window.task_menu = menu.addMenu("&Task")
     window.task_group = QActionGroup(window)

@@ -44,7 +44,7 @@ class SessionInfo:
     methods: dict[str, tuple[str, ...]]  # card id -> explanation methods, default first
     device: str  # torch device, e.g. "cpu", "cuda"
     device_label: str  # for people: "CPU", "GPU (NVIDIA ...)"
-    requested: str  # auto | cpu | gpu
+    requested: str  # auto | cpu | cuda
     cuda_available: bool
     fallback: str | None = None  # why the requested device is not used; None when it is
     errors: dict[str, str] = field(default_factory=dict)  # card id -> why it could not be loaded
@@ -101,15 +101,6 @@ def _worker_threads(torch) -> int:
     return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))
 
 
-def pick_device(requested: str, cuda: bool) -> tuple[str, str | None]:
-    """(torch device, fallback reason or None) for a device setting auto | cpu | gpu."""
-    if requested == "cpu":
-        return "cpu", None
-    if requested == "gpu" and not cuda:
-        return "cpu", "No CUDA GPU is available - running on the CPU instead."
-    return ("cuda" if cuda else "cpu"), None
-
-
 class ModelSession:
     """Loaded predictors for the active task. Used only by jobs on the models lane."""
 
@@ -121,7 +112,7 @@ class ModelSession:
         self.predictors: dict[str, Any] = {}
 
     def _model_store(self):
-        from meddiag_desktop.core.storage import ModelStore
+        from meddiag_desktop.core.model_store import ModelStore
 
         if self.store is None:
             spec = self._store_spec
@@ -136,6 +127,7 @@ class ModelSession:
 
         from meddiag_desktop.core.device import cuda_available
         from meddiag_desktop.core.explain import available_methods
+        from meddiag_desktop.core.loading import LoadedModels, load_predictors
 
         torch.set_num_threads(_worker_threads(torch))
         all_cards = self._model_store().active_cards()  # the active version per (task, family)
@@ -143,44 +135,28 @@ class ModelSession:
         if task not in tasks:
             task = PREFERRED_TASK if PREFERRED_TASK in tasks else (tasks[0] if tasks else None)
         cards = sorted((c for c in all_cards if c.task == task), key=card_sort_key)
-        cuda = cuda_available()
-        device, fallback = pick_device(requested, cuda)
-        predictors, errors = self._load(cards, device, progress, cancel)
-        if predictors is None:
+        loaded = None
+        for event in load_predictors(cards, requested, cancel=cancel, keep_going=True):
+            if isinstance(event, LoadedModels):
+                loaded = event
+            else:
+                progress(event.done, event.total, event.text)
+        if loaded is None:
             return None  # cancelled
-        if device != "cpu" and errors and not predictors:  # the GPU refused every model
-            fallback = f"The GPU could not run the models ({next(iter(errors.values()))}) - using the CPU instead."
-            device = "cpu"
-            predictors, errors = self._load(cards, device, progress, cancel)
-            if predictors is None:
-                return None
+        for card_id, error in loaded.errors.items():
+            log.error("model %s could not be loaded: %s", card_id, error)
+        device, fallback = str(loaded.device), loaded.fallback
         if fallback:
             log.warning("device %s requested: %s", requested, fallback)
         self.cards = {c.id: c for c in cards}
-        self.predictors, self.device = predictors, device
-        label = "CPU" if device == "cpu" else f"GPU ({torch.cuda.get_device_name(torch.device(device))})"
-        log.info("task %s: %d model(s) on %s", task, len(predictors), label)
+        self.predictors, self.device = {p.card.id: p for p in loaded.predictors}, device
+        label = "CPU" if device == "cpu" else f"GPU ({torch.cuda.get_device_name(loaded.device)})"
+        log.info("task %s: %d model(s) on %s", task, len(loaded.predictors), label)
         return SessionInfo(
             tasks=tasks, task=task, cards=tuple(cards),
             methods={c.id: tuple(available_methods(c.config.arch)) for c in cards},
-            device=device, device_label=label, requested=requested, cuda_available=cuda,
-            fallback=fallback, errors=errors, seconds=time.perf_counter() - start)
-
-    @staticmethod
-    def _load(cards, device, progress, cancel) -> tuple[dict | None, dict]:
-        from meddiag_desktop.core.inference import Predictor
-
-        predictors, errors = {}, {}
-        for i, card in enumerate(cards):
-            if cancel.is_set():
-                return None, errors
-            progress(i, len(cards), f"Loading {card.id}…")
-            try:
-                predictors[card.id] = Predictor(card, device)
-            except Exception as exc:  # damaged weights, GPU out of memory...: that model only
-                log.error("model %s could not be loaded: %s", card.id, exc)
-                errors[card.id] = str(exc)
-        return predictors, errors
+            device=device, device_label=label, requested=requested, cuda_available=cuda_available(),
+            fallback=fallback, errors=dict(loaded.errors), seconds=time.perf_counter() - start)
 
     def predictor(self, card_id: str):
         try:

@@ -61,7 +61,7 @@ class Inspection:
 
 def make_store(spec):
     """A core ModelStore from the window's store setting (a ModelStore, a list of folders or None)."""
-    from meddiag_desktop.core.storage import ModelStore
+    from meddiag_desktop.core.model_store import ModelStore
 
     if isinstance(spec, ModelStore):
         return spec

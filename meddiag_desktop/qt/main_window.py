@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QStac
 
 from .. import __version__
 from .guard import gui_only
+from ..core.device import canonical_device
 from .settings import DEVICE_CHOICES, Settings
 from .style import NOTICE_TEXT, STYLE_SHEET
 
@@ -103,7 +104,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings()
         self.dialogs_enabled = dialogs_enabled
-        self.device_choice = device or self.settings.device
+        self.device_choice = canonical_device(device or self.settings.device)
         self.task_choice = task or self.settings.task
         self._store = store
         self.session = None  # engine.ModelSession, used only by jobs on the models lane
@@ -299,7 +300,7 @@ class MainWindow(QMainWindow):
             self.panel.show_status("" if self.current else "Open an image to see the predictions.")
         self._update_tasks(info)
         self.device_label.setText(f"Device: {info.device_label}" + (" (auto)" if info.requested == "auto" else ""))
-        self.device_actions["gpu"].setEnabled(info.cuda_available)
+        self.device_actions["cuda"].setEnabled(info.cuda_available)
         if info.fallback:
             self.device_label.setText(f"Device: {info.device_label} (fallback)")
             self.statusBar().showMessage(info.fallback, 20000)
@@ -354,7 +355,8 @@ class MainWindow(QMainWindow):
         self.load_models()
 
     def set_device(self, name: str) -> None:
-        """auto | cpu | gpu (saved); reloads the models on it."""
+        """auto | cpu | cuda (saved); reloads the models on it."""
+        name = canonical_device(name)
         if name not in DEVICE_CHOICES:
             raise ValueError(name)
         if not self._started:

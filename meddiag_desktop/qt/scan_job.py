@@ -1,8 +1,8 @@
 """The scan window's background work as plain job functions for ``workers.Job`` (no Qt in here).
 
-``run_scan`` is the GUI's ``meddiag scan``: the same core generator (``core.scan.scan``) wrapped
-in the same audit line as the CLI (``AuditLog().scan().track(events)``), so every result the
-window shows is in ``user_data_dir()/audit.jsonl``. It loads its own predictors from the model
+``run_scan`` is the GUI's ``meddiag scan``: the same core job as the CLI
+(``core.audited_scan.audited_scan``), so every result the window shows is in
+``user_data_dir()/audit.jsonl``. It loads its own predictors from the model
 cards (a scan must not share the main window's models-lane predictors: explanations hook into
 those models) and yields at a human rate: one :class:`ScanBatch` per core batch, never one event
 per row.
@@ -23,36 +23,19 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
+from meddiag_desktop.core.scan_events import ScanStarted  # torch-free
+
 DEFAULT_BATCH_SIZE = 32
 
 
 # ----------------------------------------------------------------------------- event records
-@dataclass(frozen=True)
-class ScanStarted:
-    """Models loaded, audit log writable: the scan begins."""
-
-    scan_id: str  # the audit trail's scan id
-    models: tuple[str, ...]
-    device: str
-
-
 @dataclass(frozen=True)
 class ScanBatch:
     """The rows (core ``ScanResult``, file then model order) finished since the last batch, and the
     core ``Progress`` that followed them (None only for a trailing rest, which core never leaves)."""
 
     rows: tuple
-    progress: Any  # core.scan.Progress | None
-
-
-class _Either:
-    """``is_set()`` of two events: what core's ``cancel`` parameter needs."""
-
-    def __init__(self, *events: threading.Event) -> None:
-        self._events = events
-
-    def is_set(self) -> bool:
-        return any(event.is_set() for event in self._events)
+    progress: Any  # core.jobs.Progress | None
 
 
 # ----------------------------------------------------------------------------- job functions
@@ -60,29 +43,29 @@ def run_scan(progress, cancel, stop: threading.Event, cards: Sequence, device: s
              recursive: bool = True, batch_size: int = DEFAULT_BATCH_SIZE,
              workers: int | None = None) -> Iterator[ScanStarted | ScanBatch]:
     """Scan ``paths`` with one predictor per card; returns the last core ``Progress`` (or None)."""
-    from meddiag_desktop.core.audit import AuditLog
-    from meddiag_desktop.core.inference import Predictor
-    from meddiag_desktop.core.scan import DEFAULT_WORKERS, Progress, scan
+    from meddiag_desktop.core.audited_scan import audited_scan
+    from meddiag_desktop.core.jobs import Progress, any_of
+    from meddiag_desktop.core.loading import LoadedModels, load_predictors
+    from meddiag_desktop.core.scan import DEFAULT_WORKERS
 
-    either = _Either(stop, cancel)
-    predictors = []
-    for i, card in enumerate(cards):
-        if either.is_set():
-            return None
-        progress(i, len(cards), f"Loading {card.id}…")
-        predictors.append(Predictor(card, device))
-    log = AuditLog()
-    log.check_writable()  # OSError now rather than after a long scan (as the CLI does)
-    audit = log.scan()
-    yield ScanStarted(audit.scan_id, tuple(p.card.id for p in predictors), str(predictors[0].device))
-
-    events = scan(list(paths), predictors, batch_size=batch_size,
-                  workers=DEFAULT_WORKERS if workers is None else workers, cancel=either, recursive=recursive)
+    either = any_of(stop, cancel)
+    loaded = None
+    for event in load_predictors(cards, device, cancel=either):
+        if isinstance(event, LoadedModels):
+            loaded = event
+        else:
+            progress(event.done, event.total, event.text)
+    if loaded is None:
+        return None  # stopped while loading
+    events = audited_scan(paths, loaded.predictors, cancel=either, batch_size=batch_size,
+                          workers=DEFAULT_WORKERS if workers is None else workers, recursive=recursive)
     rows: list = []
     last = None
-    with closing(audit.track(events)) as tracked:  # the CLI's audit line: one record per row
-        for event in tracked:
-            if isinstance(event, Progress):
+    with closing(events):  # every row is in the audit trail, as with the CLI
+        for event in events:
+            if isinstance(event, ScanStarted):
+                yield event
+            elif isinstance(event, Progress):
                 last = event
                 yield ScanBatch(tuple(rows), event)
                 rows = []

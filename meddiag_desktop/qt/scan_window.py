@@ -55,21 +55,26 @@ def summary_text(progress, cancelled: bool = False) -> str:
             else f"Scanned {progress.done} files")
     skipped = f", {progress.skipped} non-image skipped" if progress.skipped else ""
     return (f"{head}: {progress.ok} ok, {progress.errors} errors{skipped}, {progress.elapsed_s:.1f} s, "
-            f"{progress.files_per_s:.1f} files/s")
+            f"{progress.rate:.1f} files/s")
 
 
 def anonymize_job(progress, cancel, paths: Sequence[str], out_dir: str):
     """Job function: ``core.anonymize.anonymize_files`` (a generator: one result per file)."""
     from meddiag_desktop.core.anonymize import anonymize_files
+    from meddiag_desktop.core.jobs import Progress
 
-    return anonymize_files(paths, out_dir, progress, cancel)
+    for event in anonymize_files(paths, out_dir, cancel=cancel):
+        if isinstance(event, Progress):
+            progress(event.done, event.total, event.text)
+        else:
+            yield event
 
 
 class ScanWindow(QWidget):
     """Scan folders, watch the rows arrive, filter, sort, open a row, export CSV."""
 
     openRequested = Signal(str)  # a row was double-clicked: show this file in the main viewer
-    scanProgress = Signal(object)  # core.scan.Progress, each batch (and once when the files are known)
+    scanProgress = Signal(object)  # core.jobs.Progress, each batch (and once when the files are known)
     scanFinished = Signal(str)  # the summary line (done, cancelled or failed)
     exportFinished = Signal(str)  # path written
     anonymizeFinished = Signal(str)  # the summary line of an anonymised export
@@ -404,7 +409,7 @@ class ScanWindow(QWidget):
         self.progress_bar.setValue(progress.done)
         self.progress_bar.setFormat(f"{progress.done} / {progress.total} files")
         if progress.done:
-            self.rate_label.setText(f"{progress.files_per_s:.1f} files/s · ETA {_duration(progress.eta_s)}")
+            self.rate_label.setText(f"{progress.rate:.1f} files/s · ETA {_duration(progress.eta_s)}")
         self.scanProgress.emit(progress)
 
     @Slot(object)

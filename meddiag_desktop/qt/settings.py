@@ -11,8 +11,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from meddiag_desktop.core.device import DEVICE_CHOICES, canonical_device  # torch-free
+
 SCHEMA = 1
-DEVICE_CHOICES = ("auto", "cpu", "gpu")
 FILE_NAME = "meddiag-desktop.ini"
 log = logging.getLogger(__name__)
 DEFAULT_OPACITY = 0.45
@@ -75,11 +76,12 @@ class Settings:
 
     @property
     def device(self) -> str:
-        value = self._str("models/device", "auto").lower()
+        value = canonical_device(self._str("models/device", "auto"))  # older files say "gpu"
         return value if value in DEVICE_CHOICES else "auto"
 
     @device.setter
     def device(self, value: str) -> None:
+        value = canonical_device(value)
         if value not in DEVICE_CHOICES:
             raise ValueError(f"device must be one of {', '.join(DEVICE_CHOICES)}")
         self._q.setValue("models/device", value)

@@ -12,7 +12,7 @@ The job function runs in the worker thread as ``fn(progress, cancel, *args, **kw
 
 * ``progress(done, total=None, text="")`` reports progress (throttled to ~20 Hz);
 * ``cancel`` is a ``threading.Event``: check it (or pass it to core, e.g. ``explain(cancel=...)``);
-  raising ``JobCancelled`` - or anything while ``cancel`` is set - ends the job as cancelled;
+  raising ``core.jobs.Cancelled`` - or anything while ``cancel`` is set - ends the job as cancelled;
 * it may ``return`` a value (-> ``returned``) or be a generator: each ``yield`` -> ``yielded``
   (live results, loss curves...), its ``return`` value -> ``returned``; cancel is checked between yields.
 * any exception becomes ``errored(JobError)``; the thread lives on and runs the next job.
@@ -47,6 +47,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
+from ..core.jobs import Cancelled, Progress  # noqa: F401 - Progress re-exported
 from .guard import GUI_GUARD, ensure_gui_thread, gui_only  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
@@ -90,21 +91,6 @@ def freeze_long_lived_objects() -> None:
     stall while fine-tuning. Called once the heavy imports are done; objects made later are
     collected as usual, and reference counting still frees everything that is not in a cycle."""
     gc.freeze()
-
-
-class JobCancelled(Exception):
-    """Raise inside a job function to stop early; the job ends as cancelled, not as an error."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: float
-    total: float | None = None
-    text: str = ""
-
-    @property
-    def fraction(self) -> float | None:
-        return None if not self.total else max(0.0, min(1.0, self.done / self.total))
 
 
 @dataclass(frozen=True)
@@ -219,7 +205,7 @@ class _Worker(QObject):
             if inspect.isgenerator(out):
                 out = self._drain(out, task.cancel, emit)
         except BaseException as exc:  # noqa: BLE001 - a job must never kill the thread
-            if task.cancel.is_set() or isinstance(exc, JobCancelled):
+            if task.cancel.is_set() or isinstance(exc, Cancelled):
                 emit("cancelled")
             else:
                 log.warning("job %s failed: %s: %s", task.name, type(exc).__name__, exc)
@@ -234,7 +220,7 @@ class _Worker(QObject):
             while True:
                 if cancel.is_set():
                     gen.close()
-                    raise JobCancelled()
+                    raise Cancelled()
                 try:
                     value = next(gen)
                 except StopIteration as stop:

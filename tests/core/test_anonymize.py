@@ -8,7 +8,8 @@ import numpy as np
 import pydicom
 import pytest
 
-from meddiag_desktop.core.anonymize import anonymize_files
+from meddiag_desktop.core.anonymize import AnonymizeResult, anonymize_files
+from meddiag_desktop.core.jobs import Progress
 from meddiag_desktop.core.io import load_image
 from testkit import DICOM_DIR, png_bytes
 
@@ -52,8 +53,9 @@ def inputs(tmp_path):
 
 def test_copies_hold_no_identifier_but_the_same_pixels_and_linked_uids(inputs, tmp_path):
     out = tmp_path / "out"
-    calls = []
-    results = list(anonymize_files(inputs, out, progress=lambda *a: calls.append(a)))
+    events = list(anonymize_files(inputs, out))
+    results = [e for e in events if isinstance(e, AnonymizeResult)]
+    calls = [(e.done, e.total, e.text) for e in events if isinstance(e, Progress)]
 
     assert [r.source for r in results] == inputs  # one result per input, in order: the export went on
     assert [r.status for r in results] == ["ok", "skipped", "skipped", "error", "ok", "skipped"]
@@ -91,7 +93,7 @@ def test_copies_hold_no_identifier_but_the_same_pixels_and_linked_uids(inputs, t
 def test_a_copy_where_the_name_survives_elsewhere_is_refused(tmp_path):
     # Manufacturer is kept by the profile; the last check catches the patient's name in it
     path = _marked(tmp_path, "x.dcm", Manufacturer="QUIXOTEGIVEN SCANNERS")
-    (result,) = anonymize_files([path], tmp_path / "out")
+    (result,) = [e for e in anonymize_files([path], tmp_path / "out") if isinstance(e, AnonymizeResult)]
     assert result.status == "error" and "Manufacturer" in result.error
     assert not os.listdir(tmp_path / "out")
 
@@ -99,7 +101,8 @@ def test_a_copy_where_the_name_survives_elsewhere_is_refused(tmp_path):
 def test_cancel_stops_before_the_next_file(inputs, tmp_path):
     cancel = threading.Event()
     seen = []
-    for result in anonymize_files(inputs, tmp_path / "out", cancel=cancel):
-        seen.append(result)
-        cancel.set()
+    for event in anonymize_files(inputs, tmp_path / "out", cancel=cancel):
+        if isinstance(event, AnonymizeResult):
+            seen.append(event)
+            cancel.set()
     assert len(seen) == 1 and len(os.listdir(tmp_path / "out")) == 1

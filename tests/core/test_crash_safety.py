@@ -22,7 +22,8 @@ import torch
 from meddiag_desktop.core.audit import AuditLog, read_audit
 from meddiag_desktop.core.inference import Result
 from meddiag_desktop.core.models import ModelConfig, create_model_from_config
-from meddiag_desktop.core.storage import ModelCard, ModelStore, load_weights, save_model
+from meddiag_desktop.core.storage import ModelCard, load_weights, save_model
+from meddiag_desktop.core.model_store import ModelStore
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="kills forked children (POSIX)")
 

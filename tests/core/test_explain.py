@@ -12,9 +12,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from meddiag_desktop.core.jobs import Cancelled
+
 from meddiag_desktop.core.explain import (
     METHODS,
-    ExplainCancelled,
     Explanation,
     attention_rollout,
     available_methods,
@@ -246,7 +247,7 @@ def test_occlusion_options_cover_every_pixel(trained):
 def test_occlusion_cancel_before_start(trained):
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(ExplainCancelled):
+    with pytest.raises(Cancelled):
         explain(trained["rnn"], _config("rnn"), _square_image(2, 2), cancel=cancel)
 
 
@@ -261,7 +262,7 @@ def test_occlusion_cancel_between_batches(trained):
     handle = model.register_forward_hook(count_and_cancel)
     try:
         x = preprocess(_square_image(2, 2), _config("rnn"))[None]
-        with pytest.raises(ExplainCancelled):
+        with pytest.raises(Cancelled):
             occlusion(model, x, target=1, batch_size=8, cancel=cancel)
     finally:
         handle.remove()

@@ -19,7 +19,8 @@ from meddiag_desktop.core.finetune import Comparison, DataPlan, FineTuneSpec, co
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.paths import resource_path, shipped_weights_dir, user_models_dir
 from meddiag_desktop.core.pipeline import TrainedModel, evaluate_model, recalibrate, train_model
-from meddiag_desktop.core.storage import ModelStore, load_weights, save_model
+from meddiag_desktop.core.storage import load_weights, save_model
+from meddiag_desktop.core.model_store import ModelStore
 from meddiag_desktop.core.tasks import TASKS
 from meddiag_desktop.core.training import EpochEnd, FitEnd, TrainConfig
 

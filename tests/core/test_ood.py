@@ -13,7 +13,8 @@ from meddiag_desktop.core import ood
 from meddiag_desktop.core.inference import Predictor, predict_files
 from meddiag_desktop.core.paths import resource_path, shipped_weights_dir
 from meddiag_desktop.core.scan_csv import csv_columns, csv_row
-from meddiag_desktop.core.storage import ModelStore, read_card
+from meddiag_desktop.core.storage import read_card
+from meddiag_desktop.core.model_store import ModelStore
 from testkit import DICOM_DIR
 
 SHIPPED = sorted(p.stem for p in shipped_weights_dir().glob("*.json"))

@@ -14,7 +14,9 @@ from meddiag_desktop.core import scan as scan_module
 from meddiag_desktop.core.inference import Predictor
 from meddiag_desktop.core.io import load_image
 from meddiag_desktop.core.models import ModelConfig, create_model_from_config
-from meddiag_desktop.core.scan import Progress, ScanResult, iter_image_files, list_image_files, scan
+from meddiag_desktop.core.jobs import Progress
+from meddiag_desktop.core.scan import ScanResult, scan
+from meddiag_desktop.core.walk import iter_image_files, list_image_files
 from meddiag_desktop.core.storage import ModelCard, save_model
 
 from testkit import make_scan_folder, png_bytes
@@ -109,7 +111,7 @@ def test_progress_is_monotonic_per_batch_and_ends_with_done_equal_total(folder, 
     assert dones == sorted(dones) and all(p.ok + p.errors == p.done for p in progress)
     last = progress[-1]
     assert (last.done, last.total, last.ok, last.errors, last.skipped) == (8, 8, 4, 4, 2)
-    assert last.files_per_s > 0 and last.eta_s == 0 and last.elapsed_s > 0
+    assert last.rate > 0 and last.eta_s == 0 and last.elapsed_s > 0
     assert isinstance(events[-1], Progress)
 
 
@@ -134,7 +136,7 @@ def test_cancel_stops_within_one_batch(tmp_path, predictors):
     cancel = threading.Event()
     cancel.set()  # already cancelled: the walk stops, nothing is decoded
     assert list(scan([tmp_path / "many"], predictors, cancel=cancel)) == [
-        Progress(0, 0, 0, 0, 0.0, 0.0, pytest.approx(0, abs=5), 0)]
+        Progress(0, 0, ok=0, errors=0, rate=0.0, eta_s=0.0, elapsed_s=pytest.approx(0, abs=5), skipped=0)]
 
 
 def test_look_ahead_bounds_the_decoded_images_alive(tmp_path, predictors, monkeypatch):

@@ -24,12 +24,12 @@ from meddiag_desktop.core.storage import (
     ModelIntegrityError,
     ModelNotFoundError,
     ModelStorageError,
-    ModelStore,
     load_model,
     load_weights,
     read_card,
     save_model,
 )
+from meddiag_desktop.core.model_store import ModelStore
 
 CONFIG = ModelConfig(arch="cnn", task="pneumonia", labels=("normal", "pneumonia"), img_size=28, in_chans=1,
                      arch_kwargs={"widths": [4, 8], "depths": [1, 1]})

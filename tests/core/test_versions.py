@@ -12,9 +12,11 @@ from meddiag_desktop.core import versions
 from meddiag_desktop.core.models import ModelConfig, create_model_from_config
 from meddiag_desktop.core.paths import resource_path, user_data_dir
 from meddiag_desktop.core.storage import (
-    ModelCard, ModelIntegrityError, ModelStorageError, ModelStore, load_weights, save_model, sha256_file,
+    ModelCard, ModelIntegrityError, ModelStorageError, load_weights, save_model, sha256_file,
 )
-from meddiag_desktop.core.versions import ActiveRegistry, VersionError
+from meddiag_desktop.core.model_store import ModelStore
+from meddiag_desktop.core.active_registry import REGISTRY_FILE, ActiveRegistry
+from meddiag_desktop.core.storage import VersionError
 
 CONFIG = ModelConfig(arch="cnn", task="toy", labels=("normal", "abnormal"), arch_kwargs={"widths": [4, 8, 8, 8]})
 RNN = ModelConfig(arch="rnn", task="toy", labels=("normal", "abnormal"),
@@ -64,7 +66,7 @@ def test_saving_a_version_activates_it_and_rollback_restores_the_previous(store)
     assert "toy-rnn" in ids(store.active_cards("toy"))  # other families are untouched
     assert saved.id in ids(store.resolve("all", "toy")) and "toy-cnn" not in ids(store.resolve("all", "toy"))
     assert versions.active_card(store, "toy", "cnn").id == saved.id
-    registry = json.loads((user_data_dir() / versions.REGISTRY_FILE).read_text())
+    registry = json.loads((user_data_dir() / REGISTRY_FILE).read_text())
     assert registry["groups"][0]["active"] == saved.id and registry["groups"][0]["history"] == ["toy-cnn"]
     assert not list(user_data_dir().glob(".*.tmp"))  # atomic write left no temporary file
 
@@ -107,7 +109,7 @@ def test_deleting_the_active_version_falls_back_and_shipped_models_are_protected
 def test_unversioned_groups_keep_all_their_models_and_a_damaged_registry_is_ignored(store):
     save_model(tiny(3), ModelCard(id="legacy-cnn", config=CONFIG), store.writable_root)
     assert {"toy-cnn", "legacy-cnn"} <= set(ids(store.active_cards("toy")))  # as before versions existed
-    (user_data_dir() / versions.REGISTRY_FILE).write_text("{broken", encoding="utf-8")
+    (user_data_dir() / REGISTRY_FILE).write_text("{broken", encoding="utf-8")
     assert {"toy-cnn", "legacy-cnn"} <= set(ids(store.active_cards("toy")))
     versions.activate_version(store, "legacy-cnn")
     assert [c.id for c in store.active_cards("toy") if c.config.arch == "cnn"] == ["legacy-cnn"]

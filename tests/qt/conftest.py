@@ -20,7 +20,7 @@ FAMILIES = ("cnn", "rnn", "transformer")
 def demo_store():
     """Untrained (demo) models, one per family, task 'demo', in the test's own user folder."""
     from meddiag_desktop.core.paths import user_models_dir
-    from meddiag_desktop.core.storage import ModelStore
+    from meddiag_desktop.core.model_store import ModelStore
     from testkit import save_demo_models
 
     save_demo_models(user_models_dir(), archs=FAMILIES, threshold=0.5, positive_label="abnormal")

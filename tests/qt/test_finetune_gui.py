@@ -11,9 +11,11 @@ import torch
 from PIL import Image
 
 from meddiag_desktop.core import versions
+from meddiag_desktop.core.active_registry import REGISTRY_FILE
 from meddiag_desktop.core.models import ModelConfig, create_model_from_config
 from meddiag_desktop.core.paths import user_data_dir, user_models_dir
-from meddiag_desktop.core.storage import ModelCard, ModelStore, load_weights, save_model, sha256_file
+from meddiag_desktop.core.storage import ModelCard, load_weights, save_model, sha256_file
+from meddiag_desktop.core.model_store import ModelStore
 from meddiag_desktop.qt.finetune_dialog import RESULTS_TAB, FineTuneDialog
 from meddiag_desktop.qt.models_page import ModelsPage
 
@@ -67,7 +69,7 @@ def ready(dialog, qtbot, folder, epochs=1):
 
 def snapshot():
     """Every file in the user model folder with its sha256, and the registry file's text."""
-    registry = user_data_dir() / versions.REGISTRY_FILE
+    registry = user_data_dir() / REGISTRY_FILE
     files = {p.name: sha256_file(p) for p in user_models_dir().iterdir()}
     return files, registry.read_text() if registry.exists() else None
 

@@ -121,7 +121,7 @@ def test_device_menu_cpu_and_gpu_only_when_present(window, qtbot):
 
     actions = window.device_actions
     assert actions["cpu"].isChecked()
-    assert actions["gpu"].isEnabled() == cuda_available()
+    assert actions["cuda"].isEnabled() == cuda_available()
     with qtbot.waitSignal(window.sessionReady, timeout=WAIT):
         actions["auto"].trigger()
     assert window.settings.device == "auto" and window.info.requested == "auto"
@@ -285,7 +285,7 @@ def test_image_cache_is_bounded_by_bytes():
 def test_an_image_from_another_modality_is_refused_not_labelled(make_window, qtbot, gui_guard):
     """Shipped chest X-ray models, a breast ultrasound image: every column says it is outside the
     training data instead of showing a label."""
-    from meddiag_desktop.core.storage import ModelStore
+    from meddiag_desktop.core.model_store import ModelStore
     from meddiag_desktop.qt.style import OOD_HEADLINE
 
     window = make_window(store=ModelStore(), task="pneumonia")

@@ -11,8 +11,9 @@ import pytest
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
+from meddiag_desktop.core.jobs import Cancelled
 from meddiag_desktop.qt.workers import (
-    GUI_GUARD, LANE_NICE_INCREMENT, Job, JobCancelled, JobRunner, ensure_gui_thread,
+    GUI_GUARD, LANE_NICE_INCREMENT, Job, JobRunner, ensure_gui_thread,
 )
 
 
@@ -105,7 +106,7 @@ def test_cancel_stops_a_running_generator_and_drops_queued_jobs(runner, qtbot):
 
 def test_job_cancelled_exception_ends_as_cancelled(runner, qtbot):
     def gives_up(progress, cancel):
-        raise JobCancelled()
+        raise Cancelled()
 
     job = Job(gives_up)
     with qtbot.waitSignal(job.cancelled, timeout=10_000):
@@ -137,7 +138,7 @@ def test_shutdown_cancels_the_running_job_and_joins_the_thread(qapp, qtbot):
         started.set()
         while not cancel.wait(0.01):
             pass
-        raise JobCancelled()
+        raise Cancelled()
 
     job = lane.submit(Job(long_job))
     assert started.wait(10)
