@@ -75,7 +75,7 @@ def base_model(home: Path):
 def worker_threads() -> int:
     import torch
 
-    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))  # as finetune_jobs._threads
+    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))  # as qt.jobs.finetune does
 
 
 def spec_kwargs(args, data: Path, base_id: str) -> dict:
@@ -89,7 +89,7 @@ def bare_run(args, store_spec, data: Path, base_id: str) -> dict:
 
     from meddiag_desktop.core.finetune import FineTuneSpec, run_finetune
     from meddiag_desktop.core.training import FitEnd, StepEnd
-    from meddiag_desktop.qt.finetune_jobs import make_store
+    from meddiag_desktop.qt.jobs.models import make_store
 
     torch.set_num_threads(worker_threads())
     steps, fit_s = 0, None

@@ -17,7 +17,7 @@ Left, two tabs; right, the training panel (always visible, so starting a run swi
 (keeps the best epoch so far and finishes normally) and *Cancel* (discards the run; nothing is saved,
 the active model is untouched).
 
-All work runs as ``workers.Job`` s on the dialog's "training" lane (``finetune_jobs``); results
+All work runs as ``workers.Job`` s on the dialog's "training" lane (``jobs.finetune``); results
 arrive through the job's signals in the GUI thread. No torch in the GUI thread.
 """
 from __future__ import annotations
@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.metrics import format_metric as _num
-from . import finetune_jobs as jobs
-from .engine import family_name
+from .jobs import finetune as jobs
+from .display_names import family_name
 from .guard import gui_only
 from .models_page import ShutdownOnClose, window_store
 from .painted_text import PaintedText

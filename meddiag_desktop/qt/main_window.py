@@ -24,11 +24,12 @@ from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QStac
 
 from .. import __version__
 from .guard import gui_only
+from .jobs import viewer as jobs
 from .settings import DEVICE_CHOICES, Settings
 from .style import NOTICE_TEXT, STYLE_SHEET
 
 if TYPE_CHECKING:
-    from .engine import HeatMap, SessionInfo
+    from .jobs.viewer import HeatMap, SessionInfo
     from .workers import Job, JobError, JobRunner, Progress
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,6 @@ def expand_paths(paths) -> list[str]:
         else:
             out.append(path)
     return list(dict.fromkeys(out))
-
-
-def _import_image_view(progress, cancel) -> None:
-    from . import image_view  # noqa: F401
 
 
 class _LRU(OrderedDict):
@@ -89,7 +86,7 @@ def _heatmap_bytes(heat) -> int:
 
 
 class MainWindow(QMainWindow):
-    sessionReady = Signal(object)  # engine.SessionInfo
+    sessionReady = Signal(object)  # jobs.viewer.SessionInfo
     predictionsUpdated = Signal(str)  # path whose results changed
     overlayUpdated = Signal()  # a heat-map was put on the image
     errorReported = Signal(str, str, str)  # title, message, details (also shown as a dialog)
@@ -106,7 +103,7 @@ class MainWindow(QMainWindow):
         self.device_choice = device or self.settings.device
         self.task_choice = task or self.settings.task
         self._store = store
-        self.session = None  # engine.ModelSession, used only by jobs on the models lane
+        self.session = None  # jobs.viewer.ModelSession, used only by jobs on the models lane
         self.info: SessionInfo | None = None
         self.io_lane: JobRunner | None = None
         self.model_lane: JobRunner | None = None
@@ -114,7 +111,7 @@ class MainWindow(QMainWindow):
         self.images = _LRU(16, 768 << 20, _image_bytes)  # path -> core.io.LoadedImage
         self.image_errors: dict[str, str] = {}
         self.results: dict[tuple[str, str], object] = {}  # (path, model id) -> Result | error text
-        self.heatmaps = _LRU(32, 256 << 20, _heatmap_bytes)  # (path, model id, method) -> engine.HeatMap
+        self.heatmaps = _LRU(32, 256 << 20, _heatmap_bytes)  # (path, model id, method) -> jobs.viewer.HeatMap
         self._inflight: dict[tuple, Job] = {}
         self._prefetch_queue: list[str] = []
         self.viewer = None  # image_view.ImageViewer, built after the first paint
@@ -174,12 +171,11 @@ class MainWindow(QMainWindow):
     def _build_rest(self) -> None:
         from PySide6.QtWidgets import QScrollArea
 
-        from .engine import ModelSession
         from .file_list import FileList
         from .predictions import PredictionsPanel
         from .workers import JobRunner
 
-        self.session = ModelSession(self._store)
+        self.session = jobs.ModelSession(self._store)
         self.io_lane = JobRunner("io", self)
         self.model_lane = JobRunner("models", self)
         self.file_list = FileList()
@@ -241,13 +237,12 @@ class MainWindow(QMainWindow):
         self._build_rest()
         self.load_models()
         # Import the image readers (pydicom, Pillow) in the io lane now rather than on the first open.
-        from . import engine
         from .workers import Job
 
-        self._submit(self.io_lane, ("warm-up",), Job(engine.warm_up_io, name="warm up", tag="warm-up"), -1)
+        self._submit(self.io_lane, ("warm-up",), Job(jobs.warm_up_io, name="warm up", tag="warm-up"), -1)
         # pyqtgraph takes ~1 s to import: do it in the io lane (importing creates no QObject), then
         # build the view here in the GUI thread.
-        job = Job(_import_image_view, name="import image view", tag="warm-up")
+        job = Job(jobs.import_modules, "meddiag_desktop.qt.image_view", name="import image view", tag="warm-up")
         job.finished.connect(self._ensure_viewer)
         self._submit(self.io_lane, ("import-view",), job, 1)
 
@@ -268,7 +263,6 @@ class MainWindow(QMainWindow):
     # ================================================================== models
     def load_models(self) -> None:
         """(Re)load the models of the chosen task on the chosen device, in the models lane."""
-        from . import engine
         from .workers import Job
 
         for tag in ("session", "predict", "prefetch", "explain"):
@@ -277,7 +271,7 @@ class MainWindow(QMainWindow):
         self.panel.show_status("Loading models…")
         self.panel.set_models_enabled(False)
         self.device_label.setText("Device: loading…")
-        job = Job(engine.load_models, self.session, self.device_choice, self.task_choice, name="load models",
+        job = Job(jobs.load_models, self.session, self.device_choice, self.task_choice, name="load models",
                   tag="session")
         job.returned.connect(self._on_session)
         job.errored.connect(lambda err: self._on_job_error("Could not load the models", err))
@@ -475,10 +469,9 @@ class MainWindow(QMainWindow):
                 self._placeholder(f"Loading {_name(path)}…")
             self.statusBar().showMessage(f"Loading {_name(path)}…", 2000)
             if ("load", path) not in self._inflight:
-                from . import engine
                 from .workers import Job
 
-                job = Job(engine.open_image, path, name="open image", tag="load")
+                job = Job(jobs.open_image, path, name="open image", tag="load")
                 job.returned.connect(lambda loaded, p=path: self._on_image_loaded(p, loaded))
                 job.errored.connect(lambda err, p=path: self._on_image_failed(p, err))
                 self._submit(self.io_lane, ("load", path), job, 0)
@@ -555,10 +548,9 @@ class MainWindow(QMainWindow):
             if not (tag == "predict" and running.tag == "prefetch" and running.state == "queued"):
                 return
             running.cancel()  # promote a queued prefetch to an immediate prediction
-        from . import engine
         from .workers import Job
 
-        job = Job(engine.predict, self.session, path, image, tuple(card_ids), name="predict", tag=tag)
+        job = Job(jobs.predict, self.session, path, image, tuple(card_ids), name="predict", tag=tag)
         job.yielded.connect(self._on_prediction_event)
         if tag == "prefetch":
             job.finished.connect(self._pump_prefetch)
@@ -584,17 +576,16 @@ class MainWindow(QMainWindow):
     @Slot(object)
     @gui_only
     def _on_prediction_event(self, event) -> None:
-        from .engine import Prediction, PredictionFailed
 
-        if isinstance(event, Prediction):
+        if isinstance(event, jobs.Prediction):
             self.results[(event.path, event.model)] = event.result
             if event.path == self.current:
                 self.panel.show_prediction(event.model, event.result)
-        elif isinstance(event, PredictionFailed) and event.model is None:
+        elif isinstance(event, jobs.PredictionFailed) and event.model is None:
             self.image_errors[event.path] = event.error
             self.file_list.set_state(event.path, "error", event.error)
             return
-        elif isinstance(event, PredictionFailed):
+        elif isinstance(event, jobs.PredictionFailed):
             self.results[(event.path, event.model)] = f"Failed: {event.error}"
             if event.path == self.current:
                 self.panel.show_failure(event.model, f"Failed: {event.error}")
@@ -604,7 +595,7 @@ class MainWindow(QMainWindow):
     def _update_file_state(self, path: str) -> None:
         if self.info is None or not self.predictions_complete(path):
             return
-        from .engine import family_name
+        from .display_names import family_name
 
         lines = []
         for card in self.info.cards:
@@ -642,8 +633,7 @@ class MainWindow(QMainWindow):
     @Slot()
     @gui_only
     def _refresh_overlay(self) -> None:
-        from . import engine
-        from .engine import METHOD_NAMES, family_name
+        from .display_names import METHOD_NAMES, family_name
         from .workers import Job
 
         if self.panel is None:
@@ -675,7 +665,7 @@ class MainWindow(QMainWindow):
                 job.cancel()
         self.panel.set_explain_caption(f"Computing {METHOD_NAMES.get(method, method)}…")
         if ("explain", *key) not in self._inflight:
-            job = Job(engine.explain_image, self.session, path, self.images[path].array, card_id, method,
+            job = Job(jobs.explain_image, self.session, path, self.images[path].array, card_id, method,
                       name="explain", tag="explain")
             job.returned.connect(self._on_heatmap)
             job.errored.connect(lambda err: self._on_job_error("Heat-map failed", err))

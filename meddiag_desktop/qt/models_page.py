@@ -9,7 +9,7 @@ activate / roll back / export / import / delete.
 * **Delete** removes one of your versions (shipped models cannot be deleted); deleting the active
   one falls back to the previous.
 
-Every operation runs as a job on the page's "versions" lane (``finetune_jobs``): file work and the
+Every operation runs as a job on the page's "versions" lane (``jobs.models``): file work and the
 torch import stay off the GUI thread.
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from . import finetune_jobs as jobs
-from .engine import family_name
+from .jobs import models as jobs
+from .display_names import family_name
 from .guard import gui_only
 from .workers import Job, JobRunner
 

@@ -51,7 +51,7 @@ def _e(text) -> str:
 
 def report_html(report, with_heatmap: bool, size: tuple[int, int] = (_SHOWN_PX, _SHOWN_PX)) -> str:
     """``size``: (width, height) of each image on the page."""
-    from .engine import family_name
+    from .display_names import family_name
 
     rows = "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in (
         ("Date", report.created), ("Task", report.task or "–"), ("Image", report.image),
@@ -137,7 +137,7 @@ def can_export(window) -> bool:
 
 def _heatmap(window):
     """(heat-map array, caption) of the model and method chosen in the panel, if computed."""
-    from .engine import METHOD_NAMES
+    from .display_names import METHOD_NAMES
 
     choice = window.panel.explain_choice() if window.panel is not None else None
     heat = window.heatmaps.get((window.current, *choice)) if choice else None

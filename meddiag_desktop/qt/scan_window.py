@@ -1,6 +1,6 @@
 """File → Scan folder…: a non-modal window that scans folders with the active task's models.
 
-The scan runs in a ``JobRunner`` lane of its own ("scan") as ``scan_job.run_scan``: the core
+The scan runs in a ``JobRunner`` lane of its own ("scan") as ``jobs.scan.run_scan``: the core
 generator wrapped in the CLI's audit line, so every row shown here is in the audit trail. Rows
 arrive one batch per event and go into :class:`~.scan_table.ScanTableModel` with one insert per
 batch; :class:`~.scan_table.ScanFilterProxy` filters by status, label and minimum probability,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QVBoxLayout, QWidget)
 
 from .guard import gui_only
-from .scan_job import DEFAULT_BATCH_SIZE, ScanBatch, ScanStarted, csv_functions, export_csv, run_scan
+from .jobs.scan import DEFAULT_BATCH_SIZE, ScanBatch, ScanStarted, anonymize, csv_functions, export_csv, run_scan
 from .scan_table import RESULT_ROLE, ScanFilterProxy, ScanTableModel, table_columns
 from .style import NOTICE_TEXT
 from .workers import Job, JobRunner
@@ -58,13 +58,6 @@ def summary_text(progress, cancelled: bool = False) -> str:
             f"{progress.files_per_s:.1f} files/s")
 
 
-def anonymize_job(progress, cancel, paths: Sequence[str], out_dir: str):
-    """Job function: ``core.anonymize.anonymize_files`` (a generator: one result per file)."""
-    from meddiag_desktop.core.anonymize import anonymize_files
-
-    return anonymize_files(paths, out_dir, progress, cancel)
-
-
 class ScanWindow(QWidget):
     """Scan folders, watch the rows arrive, filter, sort, open a row, export CSV."""
 
@@ -76,7 +69,7 @@ class ScanWindow(QWidget):
 
     def __init__(self, info=None, settings=None, dialogs_enabled: bool = True, parent: QWidget | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None) -> None:
-        """``info``: the main window's ``engine.SessionInfo`` (task, model cards, device); update it with
+        """``info``: the main window's ``jobs.viewer.SessionInfo`` (task, model cards, device); update it with
         :meth:`set_session`. ``settings``: ``qt.settings.Settings`` for the last folder (optional)."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Scan folders — MedDiag Desktop")
@@ -246,7 +239,7 @@ class ScanWindow(QWidget):
         else:
             from meddiag_desktop.core.tasks import TASKS
 
-            from .engine import family_name
+            from .display_names import family_name
 
             title = TASKS[info.task].title if info.task in TASKS else (info.task or "–")
             self.task_label.setText(f"Task: {title}")
@@ -548,7 +541,7 @@ class ScanWindow(QWidget):
             self._update_buttons()
             self.anonymizeFinished.emit(text)
 
-        job = Job(anonymize_job, paths, out_dir, name="anonymised export", tag="export")
+        job = Job(anonymize, paths, out_dir, name="anonymised export", tag="export")
         job.yielded.connect(on_result)
         job.progressed.connect(lambda progress: self.rate_label.setText(progress.text))
         job.errored.connect(lambda err: self._report("Anonymised export failed", err.message, err.details))

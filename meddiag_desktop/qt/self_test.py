@@ -19,7 +19,7 @@ from typing import Callable
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot, qInstallMessageHandler
 
 from .. import __version__
-from .engine import FAMILY_ORDER, METHOD_NAMES, family_name
+from .display_names import FAMILY_ORDER, METHOD_NAMES, family_name
 
 SAMPLE = "chest_xray_pneumonia_val0.png"
 SAMPLE_TASK = "pneumonia"

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from meddiag_desktop.core.audit import read_audit
-from meddiag_desktop.qt.scan_job import csv_functions
+from meddiag_desktop.qt.jobs.scan import csv_functions
 from meddiag_desktop.qt.scan_table import RAW_ROLE, ScanFilterProxy, ScanTableModel
 from meddiag_desktop.qt.workers import GUI_GUARD
 

@@ -116,3 +116,10 @@ def export_csv(progress, cancel, path: str, cards: Sequence, rows: Sequence) -> 
         writer.writerow(csv_row(result))
     atomic_write_bytes(path, buffer.getvalue().encode("utf-8", "backslashreplace"))
     return len(rows)
+
+
+def anonymize(progress, cancel, paths: Sequence[str], out_dir: str):
+    """``core.anonymize.anonymize_files`` (a generator: one result per file)."""
+    from meddiag_desktop.core.anonymize import anonymize_files
+
+    return anonymize_files(paths, out_dir, progress, cancel)
