@@ -123,7 +123,7 @@ def gui_run(args, store_spec, data: Path, base_id: str) -> dict:
     from meddiag_desktop.qt.finetune_dialog import FineTuneDialog
     from meddiag_desktop.qt.self_test import GapProbe, wait_for
 
-    dialog = FineTuneDialog(store=store_spec, dialogs_enabled=False, n_boot=200)
+    dialog = FineTuneDialog(store=store_spec, n_boot=200)
     dialog.resize(1100, 780)
     dialog.show()
     try:
@@ -190,6 +190,7 @@ def main() -> int:
     write_folder(data, args.images)
     store_spec, base_id, model_text = base_model(home)
     from meddiag_desktop.qt.app import create_application
+    from meddiag_desktop.qt import dialogs
 
     create_application()
     print(f"model: {model_text}; data: {args.images} PNGs (28 px), {args.epochs} epoch(s), batch "
@@ -210,7 +211,8 @@ def main() -> int:
                 print(f"  bare loop  run {i + 1}: {rate(bare[-1]):.0f} samples/s (fit {bare[-1]['fit_s']:.1f} s)",
                       flush=True)
             else:
-                gui.append(gui_run(args, store_spec, data, base_id))
+                with dialogs.unattended():  # "Train on this data?" answered yes, no box waits for a click
+                    gui.append(gui_run(args, store_spec, data, base_id))
                 g = gui[-1]
                 print(f"  GUI worker run {i + 1}: {rate(g):.0f} samples/s (fit {g['fit_s']:.1f} s); GUI timer gaps max "
                       f"{g['max_gap_ms']:.0f} ms, p99 {g['p99_gap_ms']:.0f} ms over {g['ticks']} ticks; "

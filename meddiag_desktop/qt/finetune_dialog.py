@@ -33,19 +33,20 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
-    QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QScrollArea, QSpinBox,
+    QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
     QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from ..core.metrics import format_metric as _num
+from . import dialogs
 from .jobs import finetune as jobs
 from .display_names import family_name
 from .guard import gui_only
-from .models_page import ShutdownOnClose, window_store
+from .job_host import JobHost
 from .painted_text import PaintedText
 from .predictions import ProbabilityBar
 from .training_curves import TrainingCurves
-from .workers import Job, JobRunner, freeze_long_lived_objects
+from .workers import Job, freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +105,18 @@ class FineTuneDialog(QDialog):
     resultsReady = Signal()  # the comparison is shown
     inspected = Signal()  # the data summary is shown (or failed)
 
-    def __init__(self, store=None, parent: QWidget | None = None, device: str = "auto",
-                 dialogs_enabled: bool = True, n_boot: int = 1000) -> None:
+    def __init__(self, store=None, parent: QWidget | None = None, device: str = "auto", n_boot: int = 1000) -> None:
+        """``store``: a core ModelStore or a list of model folders (default: shipped + user models);
+        ``device``: the preselected device (auto | cpu | gpu / cuda)."""
         super().__init__(parent)
         self.setWindowTitle("Fine-tune a model — MedDiag Desktop")
         self.setWindowFlag(Qt.WindowType.Window, True)
         self.setModal(False)
         self.store_spec = store
-        self.dialogs_enabled = dialogs_enabled
         self.n_boot = n_boot
         self.arch_kwargs: dict = {}  # from-scratch architecture arguments (tests / benchmarks: tiny models)
-        self.lane = JobRunner("training", self, low_priority=False)  # torch leaves the GUI a core
+        self.host = JobHost(self, on_error=self._on_job_error, on_progress=lambda _job, p: self._on_progress(p))
+        self.lane = self.host.add_lane("training", low_priority=False)  # torch leaves the GUI a core
         self.models: list[jobs.ModelChoice] = []
         self.inspection: jobs.Inspection | None = None
         self.inspect_error: str | None = None
@@ -128,7 +130,6 @@ class FineTuneDialog(QDialog):
         self.fit_status: str | None = None
         self.saved_id: str | None = None
         self.epoch_log: list[dict] = []
-        self._closing = False
 
         # Set-up and results on the left, the live training panel always visible on the right: starting
         # a run switches no page (showing two pyqtgraph plots for the first time costs 70-200 ms of
@@ -399,9 +400,7 @@ class FineTuneDialog(QDialog):
 
     # ================================================================== models and data
     def _submit(self, job: Job, priority: int = 0) -> Job:
-        job.errored.connect(lambda err, name=job.name: self._on_error(name, err))
-        job.progressed.connect(self._on_progress)
-        return self.lane.submit(job, priority)
+        return self.host.submit("training", job, priority)
 
     def refresh_models(self) -> None:
         job = Job(jobs.list_models, self.store_spec, name="list models", tag="models")
@@ -474,7 +473,6 @@ class FineTuneDialog(QDialog):
         job = Job(jobs.inspect_data, self.store_spec, data, self.val_spin.value(), True, self.base_id(),
                   name="read the data set", tag="inspect")
         job.returned.connect(self._on_inspection)
-        job.errored.connect(self._on_inspect_failed)
         self._submit(job, 5)
 
     @Slot(object)
@@ -540,13 +538,9 @@ class FineTuneDialog(QDialog):
         if self._running() or self.inspection is None:
             return
         warnings = self.inspection.summary.warnings
-        if warnings and self.dialogs_enabled:
-            box = QMessageBox(QMessageBox.Icon.Warning, "Train on this data?",
-                              "\n\n".join(warnings) + "\n\nTrain anyway?",
-                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.accepted.connect(self._start)
-            box.open()
+        if warnings:
+            dialogs.ask(self, "Train on this data?", "\n\n".join(warnings) + "\n\nTrain anyway?", self._start,
+                        warning=True)
             return
         self._start()
 
@@ -566,7 +560,6 @@ class FineTuneDialog(QDialog):
         job = Job(jobs.train, self.store_spec, self.spec, self.stop_event, name="fine-tune", tag="run")
         job.yielded.connect(self._on_run_event)
         job.cancelled.connect(self._on_run_cancelled)
-        job.errored.connect(self._on_run_failed)
         job.finished.connect(self._on_run_finished)
         self.run_job = self._submit(job)
         self._set_running(True)
@@ -779,8 +772,6 @@ class FineTuneDialog(QDialog):
         job.returned.connect(lambda card, a=activate: self._on_saved(card, a))
         self.save_button.setEnabled(False)
         self.saved_label.setText("Saving…")
-        job.errored.connect(lambda err: (self.save_button.setEnabled(True), self.saved_label.setText(
-            f"Not saved: {err.message}")))
         return self._submit(job)
 
     @gui_only
@@ -794,47 +785,36 @@ class FineTuneDialog(QDialog):
         self.refresh_models()
 
     # ================================================================== errors, closing
-    def _on_error(self, name: str, error) -> None:
-        if name in ("read the data set", "fine-tune", "save version"):
-            return  # shown in the dialog itself
-        log.error("%s failed: %s", name, error.message)
-        if self.dialogs_enabled and not self._closing:
-            from . import dialogs
+    @gui_only
+    def _on_job_error(self, job: Job, error) -> None:
+        """Every job's failure: the data set, the run and saving are reported in the dialog itself."""
+        match job.tag:
+            case "inspect":
+                self._on_inspect_failed(error)
+            case "run":
+                self._on_run_failed(error)
+            case "save":
+                self.save_button.setEnabled(True)
+                self.saved_label.setText(f"Not saved: {error.message}")
+            case _:
+                log.error("%s failed: %s", job.name, error.message)
+                if not self.closed:
+                    dialogs.error_box(self, f"{job.name.capitalize()} failed", error.message, error.details)
 
-            dialogs.error_box(self, f"{name.capitalize()} failed", error.message, error.details)
+    @property
+    def closed(self) -> bool:
+        return self.host.closed
 
     def shutdown(self) -> None:
         """Cancel the run (nothing is saved) and join the training lane's thread."""
-        self._closing = True
-        self.lane.shutdown()
+        self.host.shutdown()
 
     def closeEvent(self, event) -> None:
-        if self._running():
-            if self.dialogs_enabled:
-                box = QMessageBox(QMessageBox.Icon.Question, "Cancel training?",
-                                  "Training is still running. Cancel it? Nothing will be saved.",
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-                box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-                box.accepted.connect(lambda: (self.cancel_training(), self.close()))
-                box.open()
+        if self._running() and not self.run_job.is_cancelled:
+            dialogs.ask(self, "Cancel training?", "Training is still running. Cancel it? Nothing will be saved.",
+                        lambda: (self.cancel_training(), self.close()))
+            if not self.run_job.is_cancelled:  # not answered yet: close() again once it is
                 event.ignore()
                 return
-            self.cancel_training()
+        self.cancel_training()
         event.accept()
-
-
-def open_finetune(window) -> FineTuneDialog:
-    """The main window's "Fine-tune…" action: one dialog per window, re-shown when open."""
-    dialog = getattr(window, "finetune_dialog", None)
-    if dialog is None:
-        dialog = FineTuneDialog(store=window_store(window), parent=window,
-                                device=getattr(window, "device_choice", "auto"),
-                                dialogs_enabled=getattr(window, "dialogs_enabled", True))
-        if hasattr(window, "load_models"):
-            dialog.activeModelsChanged.connect(window.load_models)
-        window.finetune_dialog = dialog
-        ShutdownOnClose(window, dialog)
-    dialog.show()
-    dialog.raise_()
-    dialog.activateWindow()
-    return dialog

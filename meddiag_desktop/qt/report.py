@@ -168,8 +168,7 @@ def export_report(window, out_path: str):
         window.reportExported.emit(out_path)
 
     job.returned.connect(done)
-    job.errored.connect(lambda err: window.report_error("Could not export the report", err.message, err.details))
-    return window.io_lane.submit(job, 5)
+    return window.host.submit("io", job, 5)  # errors: the window's job error handler
 
 
 def export_report_dialog(window):

@@ -134,6 +134,7 @@ def _run(store, task, sample, device, timeout_s, max_gap_ms, out, weights_dir) -
                                 "(train them with scripts/train_shipped.py)")
         store = [weights]
 
+    from . import dialogs
     from .app import create_application
     from .main_window import MainWindow
     from .settings import Settings
@@ -141,12 +142,12 @@ def _run(store, task, sample, device, timeout_s, max_gap_ms, out, weights_dir) -
     create_application()
     errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="meddiag-selftest-") as tmp:
-        window = MainWindow(store=store, settings=Settings(Path(tmp) / "self-test.ini"), device=device, task=task,
-                            dialogs_enabled=False)
+        window = MainWindow(store=store, settings=Settings(Path(tmp) / "self-test.ini"), device=device, task=task)
         window.errorReported.connect(lambda title, message, _details: errors.append(f"{title}: {message}"))
         probe = GapProbe(parent=window)
         try:
-            _exercise(window, probe, str(sample.resolve()), errors, timeout_s, max_gap_ms, out)
+            with dialogs.unattended():  # errors are collected above, no box waits for a click
+                _exercise(window, probe, str(sample.resolve()), errors, timeout_s, max_gap_ms, out)
         finally:
             window.close()
             window.shutdown()
