@@ -87,8 +87,8 @@ def bare_run(args, store_spec, data: Path, base_id: str) -> dict:
     """run_finetune in this thread, without Qt: what the worker runs, minus the GUI."""
     import torch
 
-    from meddiag_desktop.core.finetune import FineTuneSpec, run_finetune
-    from meddiag_desktop.core.training import FitEnd, StepEnd
+    from meddiag_desktop.core.finetune import run_finetune
+    from meddiag_desktop.core.training_events import FineTuneSpec, FitEnd, StepEnd
     from meddiag_desktop.qt.jobs.models import make_store
 
     torch.set_num_threads(worker_threads())

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.metrics import format_metric as _num
+from ..core.training_events import Comparison, EpochEnd, FineTuneSpec, FitEnd, TrainedModel
 from . import dialogs
 from .jobs import finetune as jobs
 from .display_names import family_name
@@ -520,12 +521,12 @@ class FineTuneDialog(QDialog):
     def _running(self) -> bool:
         return self.run_job is not None and not self.run_job.done
 
-    def build_spec(self) -> dict:
-        """The choices as ``core.finetune.FineTuneSpec`` keyword arguments (built in the worker: no torch here)."""
+    def build_spec(self) -> FineTuneSpec:
+        """The set-up page's choices (``core.training_events`` is torch-free)."""
         base = self.base_choice()
         task = base.task if base else (self.task_edit.currentText().strip() or "custom")
         family = base.family if base else self.family_combo.currentData()
-        return dict(
+        return FineTuneSpec(
             data=self.data_edit.text().strip(), base_id=base.id if base else None, family=family, task=task,
             new_labels=self.new_labels_check.isChecked(), epochs=self.epochs_spin.value(), lr=self.lr_spin.value(),
             batch_size=self.batch_spin.value(), val_fraction=self.val_spin.value(), augment=self.augment_check.isChecked(),
@@ -549,7 +550,7 @@ class FineTuneDialog(QDialog):
         self.stop_event = threading.Event()
         self.trained = self.card = self.comparison = self.prepared = None
         self.fit_status, self.saved_id, self.epoch_log = None, None, []
-        self.curves.reset(self.spec["epochs"])
+        self.curves.reset(self.spec.epochs)
         self.progress.set_value(0.0)
         self.progress_label.set_full_text("Preparing the images…")
         self.epoch_label.set_full_text("")
@@ -563,7 +564,7 @@ class FineTuneDialog(QDialog):
         job.finished.connect(self._on_run_finished)
         self.run_job = self._submit(job)
         self._set_running(True)
-        log.info("fine-tune started: base %s, %d epoch(s)", self.spec["base_id"], self.spec["epochs"])
+        log.info("fine-tune started: base %s, %d epoch(s)", self.spec.base_id, self.spec.epochs)
 
     def _set_running(self, running: bool) -> None:
         self.stop_button.setEnabled(running)
@@ -588,36 +589,45 @@ class FineTuneDialog(QDialog):
     @Slot(object)
     @gui_only
     def _on_run_event(self, event) -> None:
-        kind = type(event).__name__
-        if kind == "StepBatch":
-            self.curves.add_steps(event.x, event.loss)
-            done = (event.epoch - 1 + event.step / event.steps) / event.epochs
-            self.progress.set_value(done)
-            if not (self.stop_event and self.stop_event.is_set()):
-                self.progress_label.set_full_text(f"Epoch {event.epoch}/{event.epochs} · step {event.step}/{event.steps}"
-                                            f" · loss {event.loss[-1]:.4f} · ETA {eta_text(event.eta_s)}")
-        elif kind == "EpochEnd":
-            self.curves.add_epoch(event.epoch, event.val_loss, event.metrics, event.is_best)
-            self.epoch_log.append({"epoch": event.epoch, "val_loss": event.val_loss, **event.metrics})
-            scores = " · ".join(f"{METRIC_NAMES.get(k, k)} {v:.3f}" for k, v in event.metrics.items())
-            self.epoch_label.set_full_text(f"Epoch {event.epoch}: train loss {event.train_loss:.4f}, validation loss "
-                                     f"{event.val_loss:.4f} · {scores}{'  (best so far)' if event.is_best else ''}")
-            self.progress.set_value(event.epoch / event.epochs)
-        elif kind == "Prepared":
-            self.prepared = event
-        elif kind == "FitEnd":
-            self.fit_status = event.status
-            self.curves.flush()
-            words = {"completed": "Training finished", "early_stopped": "Stopped early (no improvement)",
-                     "stopped": "Stopped by you", "cancelled": "Cancelled"}
-            self.progress_label.set_full_text(f"{words.get(event.status, event.status)} after {event.epochs_run} "
-                                        f"epoch(s); best epoch {event.best_epoch}. Evaluating…")
-            self.stop_button.setEnabled(False)
-        elif kind == "TrainedModel":
-            self.trained, self.card = event, event.card
-        elif kind == "Comparison":
-            self.comparison = event
-            self._show_results()
+        match event:
+            case jobs.StepBatch():
+                self._on_steps(event)
+            case EpochEnd():
+                self._on_epoch(event)
+            case jobs.Prepared():
+                self.prepared = event
+            case FitEnd():
+                self._on_fit_end(event)
+            case TrainedModel():
+                self.trained, self.card = event, event.card
+            case Comparison():
+                self.comparison = event
+                self._show_results()
+
+    def _on_steps(self, event: jobs.StepBatch) -> None:
+        self.curves.add_steps(event.x, event.loss)
+        done = (event.epoch - 1 + event.step / event.steps) / event.epochs
+        self.progress.set_value(done)
+        if not (self.stop_event and self.stop_event.is_set()):
+            self.progress_label.set_full_text(f"Epoch {event.epoch}/{event.epochs} · step {event.step}/{event.steps}"
+                                              f" · loss {event.loss[-1]:.4f} · ETA {eta_text(event.eta_s)}")
+
+    def _on_epoch(self, event: EpochEnd) -> None:
+        self.curves.add_epoch(event.epoch, event.val_loss, event.metrics, event.is_best)
+        self.epoch_log.append({"epoch": event.epoch, "val_loss": event.val_loss, **event.metrics})
+        scores = " · ".join(f"{METRIC_NAMES.get(k, k)} {v:.3f}" for k, v in event.metrics.items())
+        self.epoch_label.set_full_text(f"Epoch {event.epoch}: train loss {event.train_loss:.4f}, validation loss "
+                                       f"{event.val_loss:.4f} · {scores}{'  (best so far)' if event.is_best else ''}")
+        self.progress.set_value(event.epoch / event.epochs)
+
+    def _on_fit_end(self, event: FitEnd) -> None:
+        self.fit_status = event.status
+        self.curves.flush()
+        words = {"completed": "Training finished", "early_stopped": "Stopped early (no improvement)",
+                 "stopped": "Stopped by you", "cancelled": "Cancelled"}
+        self.progress_label.set_full_text(f"{words.get(event.status, event.status)} after {event.epochs_run} "
+                                          f"epoch(s); best epoch {event.best_epoch}. Evaluating…")
+        self.stop_button.setEnabled(False)
 
     def _on_progress(self, progress) -> None:
         if progress.text and self._running() and self.fit_status is not None:
@@ -671,7 +681,7 @@ class FineTuneDialog(QDialog):
             self._fill_confusion(self.cm_tables[key], ev, comparison.labels)
         self._fill_reliability()
         self._fill_threshold()
-        suggestion = suggested_name(self.spec["base_id"], self.card.task, self.card.config.arch)
+        suggestion = suggested_name(self.spec.base_id, self.card.task, self.card.config.arch)
         self.name_edit.setPlaceholderText(f"automatic: {suggestion}")
         self.save_button.setEnabled(True)
         self.resultsReady.emit()

@@ -109,15 +109,11 @@ def inspect_data(progress, cancel, store_spec, data: str, val_fraction: float, u
 
 def train(progress, cancel, store_spec, spec, stop) -> Iterator:
     """The fine-tune run: Prepared, then StepBatch / EpochEnd / FitEnd / TrainedModel / Comparison events.
-    ``spec``: a core.finetune.FineTuneSpec or its keyword arguments."""
+    ``spec``: a core.training_events.FineTuneSpec."""
     import numpy as np
 
-    from meddiag_desktop.core.finetune import FineTuneSpec, prepare, run_finetune, summarize
-
-    if isinstance(spec, dict):
-        spec = FineTuneSpec(**spec)
-    from meddiag_desktop.core.pipeline import TrainedModel
-    from meddiag_desktop.core.training import FitEnd, StepEnd
+    from meddiag_desktop.core.finetune import prepare, run_finetune, summarize
+    from meddiag_desktop.core.training_events import FitEnd, StepEnd, TrainedModel
 
     _threads()
     progress(0, None, "Preparing the images…")
