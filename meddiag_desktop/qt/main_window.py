@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal, Slot
@@ -26,6 +25,7 @@ from .. import __version__
 from .guard import gui_only
 from .job_host import JobHost
 from .jobs import viewer as jobs
+from .viewer_cache import PredictionFailure, ViewerCache
 from .settings import DEVICE_CHOICES, Settings
 from .style import NOTICE_TEXT, STYLE_SHEET
 
@@ -65,33 +65,6 @@ def expand_paths(paths) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-class _LRU(OrderedDict):
-    """Least-recently-used cache bounded by entries and by bytes (big DICOMs are hundreds of MB)."""
-
-    def __init__(self, capacity: int, max_bytes: int, size_of) -> None:
-        super().__init__()
-        self.capacity, self.max_bytes, self.size_of = capacity, max_bytes, size_of
-
-    def put(self, key, value, keep=None) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        total = sum(self.size_of(v) for v in self.values())
-        for old in list(self):
-            if len(self) <= self.capacity and total <= self.max_bytes:
-                break
-            if old != key and old != keep:
-                total -= self.size_of(self[old])
-                del self[old]
-
-
-def _image_bytes(loaded) -> int:
-    return loaded.array.nbytes + loaded.raw.nbytes
-
-
-def _heatmap_bytes(heat) -> int:
-    return heat.heatmap.nbytes + (heat.overlay.nbytes if heat.overlay is not None else 0)
-
-
 def _raise(window):
     window.show()
     window.raise_()
@@ -122,11 +95,7 @@ class MainWindow(QMainWindow):
         self.io_lane: JobRunner | None = None
         self.model_lane: JobRunner | None = None
         self.current: str | None = None
-        self.images = _LRU(16, 768 << 20, _image_bytes)  # path -> core.io.LoadedImage
-        self.image_errors: dict[str, str] = {}
-        self.results: dict[tuple[str, str], object] = {}  # (path, model id) -> Result | error text
-        self.heatmaps = _LRU(32, 256 << 20, _heatmap_bytes)  # (path, model id, method) -> jobs.viewer.HeatMap
-        self._prefetch_queue: list[str] = []
+        self.cache = ViewerCache()  # images, predictions, heat-maps, prefetch queue
         self.viewer = None  # image_view.ImageViewer, built after the first paint
         self.file_list = self.panel = None  # built by start()
         self._started = False
@@ -318,7 +287,7 @@ class MainWindow(QMainWindow):
 
         freeze_long_lived_objects()  # torch and the models are loaded now
         self.sessionReady.emit(info)
-        if self.current and self.current in self.images:
+        if self.current and self.current in self.cache.images:
             self._refresh_predictions(self.current)
             self._refresh_overlay()
         self._schedule_prefetch()
@@ -404,11 +373,7 @@ class MainWindow(QMainWindow):
         for job in self.host.jobs_in_flight():
             if len(job.key) > 1 and job.key[1] == path:
                 job.cancel()
-        self.images.pop(path, None)
-        self.image_errors.pop(path, None)
-        for cache in (self.results, self.heatmaps):
-            for key in [k for k in cache if k[0] == path]:
-                del cache[key]
+        self.cache.forget(path)
         self.file_list.remove_path(path)
         if not self.file_list.count():
             self._show("")
@@ -495,13 +460,13 @@ class MainWindow(QMainWindow):
             self.panel.set_image_info(None)
             return
         self.setWindowTitle(f"{_name(path)} — MedDiag Desktop")
-        if path in self.image_errors:
-            self._placeholder(f"Cannot open {_name(path)}:\n{self.image_errors[path]}")
+        if path in self.cache.image_errors:
+            self._placeholder(f"Cannot open {_name(path)}:\n{self.cache.image_errors[path]}")
             self.panel.clear_results(pending=False)
             self.panel.set_image_info(None)
-        elif path in self.images:
-            self.images.move_to_end(path)
-            self._display(path, self.images[path])
+        elif path in self.cache.images:
+            self.cache.images.move_to_end(path)
+            self._display(path, self.cache.images[path])
         else:
             # The previous image and its results stay until this one is read (usually a few ms): no
             # flash, and no costly swap of the image view for the placeholder.
@@ -525,13 +490,13 @@ class MainWindow(QMainWindow):
 
     @gui_only
     def _on_image_loaded(self, path: str, loaded) -> None:
-        self.images.put(path, loaded, keep=self.current)
+        self.cache.images.put(path, loaded, keep=self.current)
         if path == self.current:
             self._display(path, loaded)
 
     @gui_only
     def _on_image_failed(self, path: str, error: JobError) -> None:
-        self.image_errors[path] = error.message
+        self.cache.image_errors[path] = error.message
         self.file_list.set_state(path, "error", error.message)
         if path == self.current:
             self._placeholder(f"Cannot open {_name(path)}:\n{error.message}")
@@ -560,8 +525,7 @@ class MainWindow(QMainWindow):
         return [c.id for c in self.info.cards if c.id not in self.info.errors]
 
     def predictions_complete(self, path: str) -> bool:
-        ids = self.model_ids()
-        return bool(ids) and all((path, i) in self.results for i in ids)
+        return self.cache.complete(path, self.model_ids())
 
     def _refresh_predictions(self, path: str) -> None:
         if self.info is None:
@@ -569,16 +533,16 @@ class MainWindow(QMainWindow):
             return
         missing = []
         for card_id in self.model_ids():
-            result = self.results.get((path, card_id))
+            result = self.cache.results.get((path, card_id))
             if result is None:
                 self.panel.columns[card_id].set_pending()
                 missing.append(card_id)
-            elif isinstance(result, str):
-                self.panel.show_failure(card_id, result)
+            elif isinstance(result, PredictionFailure):
+                self.panel.show_failure(card_id, result.text)
             else:
                 self.panel.show_prediction(card_id, result)
         if missing:
-            self._request_predictions(path, missing, self.images[path].array, "predict")
+            self._request_predictions(path, missing, self.cache.images[path].array, "predict")
 
     def _request_predictions(self, path: str, card_ids, image, tag: str) -> None:
         key = ("predict", path)
@@ -598,51 +562,35 @@ class MainWindow(QMainWindow):
     def _schedule_prefetch(self) -> None:
         """Predict the other listed files in the background (lowest priority), to fill the cache.
         At most PREFETCH_AHEAD jobs exist at a time: opening 1000 files creates no 1000 jobs."""
-        self._prefetch_queue = [p for p in self.file_list.paths() if p != self.current] if self.file_list else []
+        self.cache.queue_prefetch(self.file_list.paths() if self.file_list else [], self.current)
         self._pump_prefetch()
 
     def _pump_prefetch(self) -> None:
         ids = self.model_ids()
         if not ids or self.closed:
             return
-        while self._prefetch_queue and len(self.model_lane.jobs("prefetch")) < PREFETCH_AHEAD:
-            path = self._prefetch_queue.pop(0)
-            missing = [i for i in ids if (path, i) not in self.results]
-            if missing and path not in self.image_errors and self.host.in_flight(("predict", path)) is None:
-                self._request_predictions(path, missing, None, "prefetch")
+        while len(self.model_lane.jobs("prefetch")) < PREFETCH_AHEAD:
+            todo = self.cache.next_prefetch(ids, busy=lambda path: self.host.in_flight(("predict", path)) is not None)
+            if todo is None:
+                return
+            self._request_predictions(*todo, None, "prefetch")
 
     @Slot(object)
     @gui_only
-    def _on_prediction_event(self, event) -> None:
-
-        if isinstance(event, jobs.Prediction):
-            self.results[(event.path, event.model)] = event.result
-            if event.path == self.current:
-                self.panel.show_prediction(event.model, event.result)
-        elif isinstance(event, jobs.PredictionFailed) and event.model is None:
-            self.image_errors[event.path] = event.error
+    def _on_prediction_event(self, event: jobs.Prediction | jobs.PredictionFailed) -> None:
+        self.cache.record(event)
+        if isinstance(event, jobs.PredictionFailed) and event.model is None:
             self.file_list.set_state(event.path, "error", event.error)
             return
-        elif isinstance(event, jobs.PredictionFailed):
-            self.results[(event.path, event.model)] = f"Failed: {event.error}"
-            if event.path == self.current:
-                self.panel.show_failure(event.model, f"Failed: {event.error}")
-        self._update_file_state(event.path)
+        if event.path == self.current:
+            result = self.cache.results[(event.path, event.model)]
+            if isinstance(result, PredictionFailure):
+                self.panel.show_failure(event.model, result.text)
+            else:
+                self.panel.show_prediction(event.model, result)
+        if self.info is not None and self.predictions_complete(event.path):
+            self.file_list.set_state(event.path, "done", self.cache.summary(event.path, self.info.cards))
         self.predictionsUpdated.emit(event.path)
-
-    def _update_file_state(self, path: str) -> None:
-        if self.info is None or not self.predictions_complete(path):
-            return
-        from .display_names import family_name
-
-        lines = []
-        for card in self.info.cards:
-            result = self.results.get((path, card.id))
-            if result is None:
-                continue
-            text = result if isinstance(result, str) else result.summary()
-            lines.append(f"{family_name(card.config.arch)}: {text}")
-        self.file_list.set_state(path, "done", "\n".join(lines))
 
     # ================================================================== heat-map
     @Slot(bool)
@@ -679,13 +627,13 @@ class MainWindow(QMainWindow):
         choice = self.panel.explain_choice()
         path = self.current
         if (not self.overlay_enabled or choice is None or self.viewer is None or path is None
-                or path not in self.images or self.info is None):
+                or path not in self.cache.images or self.info is None):
             self.model_lane.cancel("explain")
             self.panel.set_explain_caption("")
             return
         card_id, method = choice
         key = (path, card_id, method)
-        heat = self.heatmaps.get(key)
+        heat = self.cache.heatmaps.get(key)
         arch = next((c.config.arch for c in self.info.cards if c.id == card_id), "")
         if heat is not None:
             if self.viewer.heatmap_key != key:
@@ -703,7 +651,7 @@ class MainWindow(QMainWindow):
                 job.cancel()
         self.panel.set_explain_caption(f"Computing {METHOD_NAMES.get(method, method)}…")
         if self.host.in_flight(("explain", *key)) is None:
-            job = Job(jobs.explain_image, self.session, path, self.images[path].array, card_id, method,
+            job = Job(jobs.explain_image, self.session, path, self.cache.images[path].array, card_id, method,
                       name="explain", tag="explain", key=("explain", *key))
             job.returned.connect(self._on_heatmap)
             job.progressed.connect(self._on_progress)
@@ -712,7 +660,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     @gui_only
     def _on_heatmap(self, heat: HeatMap) -> None:
-        self.heatmaps.put((heat.path, heat.model, heat.method), heat)
+        self.cache.heatmaps.put((heat.path, heat.model, heat.method), heat)
         if heat.path == self.current:
             self._refresh_overlay()
 

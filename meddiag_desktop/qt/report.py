@@ -130,9 +130,9 @@ def collect(progress, cancel, path: str, cards, results: dict, task, heatmap_cap
 def can_export(window) -> bool:
     """An image is shown and at least one model has predicted it."""
     path, info = window.current, window.info
-    if not path or info is None or path in window.image_errors:
+    if not path or info is None:
         return False
-    return any(not isinstance(window.results.get((path, c.id)), (str, type(None))) for c in info.cards)
+    return window.cache.has_prediction(path, [c.id for c in info.cards])
 
 
 def _heatmap(window):
@@ -140,7 +140,7 @@ def _heatmap(window):
     from .display_names import METHOD_NAMES
 
     choice = window.panel.explain_choice() if window.panel is not None else None
-    heat = window.heatmaps.get((window.current, *choice)) if choice else None
+    heat = window.cache.heatmaps.get((window.current, *choice)) if choice else None
     if heat is None:
         return None, None
     return heat.heatmap, f"{METHOD_NAMES.get(heat.method, heat.method)} of {heat.model} for “{heat.target_label}”"
@@ -148,12 +148,16 @@ def _heatmap(window):
 
 def export_report(window, out_path: str):
     """Write the current image's report to ``out_path`` (io lane, then GUI thread); returns the Job."""
+    from .viewer_cache import PredictionFailure
     from .workers import Job
 
     if not can_export(window):
         return None
     path, info = window.current, window.info
-    results = {c.id: window.results.get((path, c.id)) for c in info.cards}
+    results = {}  # card id -> core.inference.Result, the failure's text, or None
+    for card in info.cards:
+        result = window.cache.results.get((path, card.id))
+        results[card.id] = result.text if isinstance(result, PredictionFailure) else result
     heat, caption = _heatmap(window)
     job = Job(collect, path, info.cards, results, info.task, caption, name="report", tag="report")
 

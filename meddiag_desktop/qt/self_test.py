@@ -197,12 +197,14 @@ def _exercise(window, probe: GapProbe, sample: str, errors: list[str], timeout_s
 
     from .predictions import decision_text
 
-    image = window.images[sample]
+    from .viewer_cache import PredictionFailure
+
+    image = window.cache.images[sample]
     out(f"sample: {Path(sample).name} ({image.meta.format}, {image.meta.width}×{image.meta.height})")
     for card in info.cards:
-        result = window.results[(sample, card.id)]
-        if isinstance(result, str):
-            raise SelfTestError(f"{card.id}: {result}")
+        result = window.cache.results[(sample, card.id)]
+        if isinstance(result, PredictionFailure):
+            raise SelfTestError(f"{card.id}: {result.text}")
         total = sum(result.probabilities.values())
         if result.status != "ok" or not math.isclose(total, 1.0, abs_tol=1e-3):
             raise SelfTestError(f"{card.id}: bad result {result}")
@@ -212,7 +214,7 @@ def _exercise(window, probe: GapProbe, sample: str, errors: list[str], timeout_s
         shown = result.summary() if result.refused else f"{result.label:<14} p={result.probability:.3f}"
         out(f"  {card.id:<24} {family_name(card.config.arch):<12} {shown}  ({probs})  {rule}{flag}")
     card_id, method = window.panel.explain_choice()
-    heat = window.heatmaps[(sample, card_id, method)]
+    heat = window.cache.heatmaps[(sample, card_id, method)]
     if heat.heatmap.shape != image.array.shape[:2] or not (0.0 <= heat.heatmap.min() <= heat.heatmap.max() <= 1.0):
         raise SelfTestError(f"heat-map of {card_id} has a bad shape or range")
     out(f"heat-map: {METHOD_NAMES.get(method, method)} of {card_id} for '{heat.target_label}' "

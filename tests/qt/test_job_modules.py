@@ -10,7 +10,7 @@ _IMPORT_JOBS = r"""
 import importlib, json, pkgutil, sys
 import meddiag_desktop.qt.jobs as jobs
 names = [m.name for m in pkgutil.walk_packages(jobs.__path__, jobs.__name__ + ".")]
-names.append("meddiag_desktop.qt.display_names")
+names += ["meddiag_desktop.qt.display_names", "meddiag_desktop.qt.viewer_cache"]
 for name in names:
     importlib.import_module(name)
 print(json.dumps({"imported": names, "loaded": sorted(sys.modules)}))
