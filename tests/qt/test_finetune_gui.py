@@ -93,12 +93,13 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
 
     # Results: base vs new on the same validation set, confusion matrices, reliability, threshold.
     assert dialog.tabs.currentIndex() == RESULTS_TAB and dialog.comparison.base.model_id == "toy-cnn"
-    table = dialog.comparison_table
+    results = dialog.results_page
+    table = results.comparison_table
     assert table.rowCount() == 7 and "(" in table.item(0, 1).text()  # value (CI low–high)
     assert sum(sum(r) for r in dialog.comparison.new.report["confusion_matrix"]) == 10
-    assert dialog.cm_tables["new"].rowCount() == 2 and dialog.cm_tables["base"].rowCount() == 2
-    assert dialog.reliability_curves["calibrated"].getOriginalDataset()[0] is not None
-    assert "ECE" in dialog.ece_label.text() and "P ≥" in dialog.threshold_label.text()
+    assert results.cm_tables["new"].rowCount() == 2 and results.cm_tables["base"].rowCount() == 2
+    assert results.reliability_curves["calibrated"].getOriginalDataset()[0] is not None
+    assert "ECE" in results.ece_label.text() and "P ≥" in results.threshold_label.text()
 
     dialog.set_operating_point("sensitivity", 0.9)
     with qtbot.waitSignal(dialog.resultsReady, timeout=WAIT):
