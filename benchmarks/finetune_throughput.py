@@ -75,7 +75,7 @@ def base_model(home: Path):
 def worker_threads() -> int:
     import torch
 
-    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))  # as finetune_jobs._threads
+    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))  # as qt.jobs.finetune does
 
 
 def spec_kwargs(args, data: Path, base_id: str) -> dict:
@@ -87,9 +87,9 @@ def bare_run(args, store_spec, data: Path, base_id: str) -> dict:
     """run_finetune in this thread, without Qt: what the worker runs, minus the GUI."""
     import torch
 
-    from meddiag_desktop.core.finetune import FineTuneSpec, run_finetune
-    from meddiag_desktop.core.training import FitEnd, StepEnd
-    from meddiag_desktop.qt.finetune_jobs import make_store
+    from meddiag_desktop.core.finetune import run_finetune
+    from meddiag_desktop.core.training_events import FineTuneSpec, FitEnd, StepEnd
+    from meddiag_desktop.qt.jobs.models import make_store
 
     torch.set_num_threads(worker_threads())
     steps, fit_s = 0, None
@@ -123,7 +123,7 @@ def gui_run(args, store_spec, data: Path, base_id: str) -> dict:
     from meddiag_desktop.qt.finetune_dialog import FineTuneDialog
     from meddiag_desktop.qt.self_test import GapProbe, wait_for
 
-    dialog = FineTuneDialog(store=store_spec, dialogs_enabled=False, n_boot=200)
+    dialog = FineTuneDialog(store=store_spec, n_boot=200)
     dialog.resize(1100, 780)
     dialog.show()
     try:
@@ -190,6 +190,7 @@ def main() -> int:
     write_folder(data, args.images)
     store_spec, base_id, model_text = base_model(home)
     from meddiag_desktop.qt.app import create_application
+    from meddiag_desktop.qt import dialogs
 
     create_application()
     print(f"model: {model_text}; data: {args.images} PNGs (28 px), {args.epochs} epoch(s), batch "
@@ -210,7 +211,8 @@ def main() -> int:
                 print(f"  bare loop  run {i + 1}: {rate(bare[-1]):.0f} samples/s (fit {bare[-1]['fit_s']:.1f} s)",
                       flush=True)
             else:
-                gui.append(gui_run(args, store_spec, data, base_id))
+                with dialogs.unattended():  # "Train on this data?" answered yes, no box waits for a click
+                    gui.append(gui_run(args, store_spec, data, base_id))
                 g = gui[-1]
                 print(f"  GUI worker run {i + 1}: {rate(g):.0f} samples/s (fit {g['fit_s']:.1f} s); GUI timer gaps max "
                       f"{g['max_gap_ms']:.0f} ms, p99 {g['p99_gap_ms']:.0f} ms over {g['ticks']} ticks; "

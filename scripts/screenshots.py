@@ -76,7 +76,7 @@ def fine_tune_screenshot(out: Path, home: Path, epochs: int = 4, grab_after: int
 
     app = create_application()
     app.setFont(app.font())
-    dialog = FineTuneDialog(store=store, device="cpu", dialogs_enabled=False, n_boot=200)
+    dialog = FineTuneDialog(store=store, device="cpu", n_boot=200)
     dialog.resize(1280, 800)
     dialog.show()
     try:
@@ -120,9 +120,15 @@ def main() -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     home = tempfile.mkdtemp(prefix="meddiag-shots-")
     os.environ["MEDDIAG_HOME"] = home  # fresh settings, no user models
-    if args.fine_tune_only:
-        return fine_tune_screenshot(args.out, Path(home))
+    from meddiag_desktop.qt import dialogs
 
+    with dialogs.unattended():  # no message box waits for a click or shows up in a shot
+        if args.fine_tune_only:
+            return fine_tune_screenshot(args.out, Path(home))
+        return main_window_screenshots(args, home)
+
+
+def main_window_screenshots(args, home: str) -> int:
     from meddiag_desktop.core.paths import shipped_weights_dir
     from meddiag_desktop.qt.app import create_application
     from meddiag_desktop.qt.main_window import MainWindow
@@ -141,8 +147,7 @@ def main() -> int:
 
     app = create_application()
     app.setFont(app.font())  # the platform default (DejaVu Sans offscreen)
-    window = MainWindow(store=store, settings=Settings(Path(home) / "shots.ini"), device="cpu", task=TASK,
-                        dialogs_enabled=False)
+    window = MainWindow(store=store, settings=Settings(Path(home) / "shots.ini"), device="cpu", task=TASK)
     window.resize(1440, 860)
     window.show()
     window.start()

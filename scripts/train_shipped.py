@@ -25,10 +25,11 @@ import torch
 
 from meddiag_desktop.core.data import load_npz
 from meddiag_desktop.core.models import ModelConfig
-from meddiag_desktop.core.pipeline import TrainedModel, recalibrate, refit_ood, train_model
+from meddiag_desktop.core.pipeline import recalibrate, refit_ood, train_model
 from meddiag_desktop.core.storage import load_model, read_card, save_model
 from meddiag_desktop.core.tasks import TASKS
-from meddiag_desktop.core.training import EpochEnd, TrainConfig
+from meddiag_desktop.core.training import TrainConfig
+from meddiag_desktop.core.training_events import EpochEnd, TrainedModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_FILES = {"pneumonia": "pneumoniamnist_trainval.npz", "breast": "breastmnist_trainval.npz"}

@@ -24,13 +24,10 @@ def cmd_train(args) -> int:
     from tqdm import tqdm
 
     from ..core.data import DatasetError
-    from ..core.finetune import (
-        Comparison, FineTuneSpec, LabelMismatch, comparison_lines, default_version_name, prepare, run_finetune, summarize,
-    )
-    from ..core.pipeline import TrainedModel
+    from ..core.finetune import LabelMismatch, comparison_lines, default_version_name, prepare, run_finetune, summarize
     from ..core.model_store import ModelStore
     from ..core.storage import ModelNotFoundError, save_model
-    from ..core.training import EpochEnd, StepEnd
+    from ..core.training_events import Comparison, EpochEnd, FineTuneSpec, StepEnd, TrainedModel
     from ..core.versions import VersionError, active_card, save_version
 
     store = ModelStore()

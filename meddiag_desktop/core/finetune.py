@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -21,14 +21,15 @@ from .jobs import CancelFlag, is_cancelled
 from .model_store import ModelStore
 from .models import ModelConfig
 from .pipeline import (
-    TrainedModel, calibrated_probabilities, card_logits, describe_card, positive_index, recalibrate, train_model,
+    calibrated_probabilities, card_logits, describe_card, positive_index, recalibrate, train_model,
 )
-from .metric_ci import MetricCI, format_metric_ci, headline_metrics
+from .metric_ci import MetricCI, format_metric_ci
 from .metric_ci import format_metric as _num
 from .storage import ModelCard, load_weights
 from .tasks import TASKS
 from .training import TrainConfig
 from .versions import new_version_id, version_stem
+from .training_events import Comparison, DataSummary, Evaluation, FineTuneSpec, TrainedModel
 
 MIN_PER_CLASS = 20
 MAX_IMBALANCE = 4.0
@@ -116,23 +117,6 @@ def label_relation(data_labels: Sequence[str], model_labels: Sequence[str]) -> s
     return "new"
 
 
-@dataclass(frozen=True)
-class DataSummary:
-    """What the dialog shows before training (and the CLI prints)."""
-
-    labels: tuple[str, ...]
-    train_counts: dict
-    val_counts: dict
-    val_source: str
-    warnings: tuple[str, ...]
-    relation: str | None  # vs the base model's labels: "same" | "subset" | "new"; None without a base
-    base_labels: tuple[str, ...] | None = None
-
-    @property
-    def total_counts(self) -> dict:
-        return {k: self.train_counts.get(k, 0) + self.val_counts.get(k, 0) for k in self.labels}
-
-
 def data_warnings(train: LabeledSet, val: LabeledSet, min_per_class: int = MIN_PER_CLASS,
                   max_ratio: float = MAX_IMBALANCE) -> list[str]:
     train_counts, val_counts = train.class_counts(), val.class_counts()
@@ -166,35 +150,6 @@ def summarize(plan: DataPlan, base_labels: Sequence[str] | None = None) -> DataS
 
 
 # ------------------------------------------------------------------------------------------------ request
-@dataclass(frozen=True)
-class FineTuneSpec:
-    """Everything the dialog's "Start" (or ``meddiag train``) decides."""
-
-    data: str
-    base_id: str | None = None  # None: train from scratch
-    family: str = "cnn"  # from scratch
-    task: str | None = None  # from scratch (default: "custom")
-    new_labels: bool = False  # the user accepted a label set that differs from the base model's
-    epochs: int = 10
-    lr: float = 1e-3
-    batch_size: int = 32
-    val_fraction: float | None = None
-    val_data: str | None = None
-    use_val_folder: bool = True
-    augment: bool = True
-    device: str = "auto"
-    seed: int = 0
-    patience: int = 8
-    threshold_rule: str = "youden"
-    threshold_target: float | None = None
-    img_size: int = 28
-    arch_kwargs: dict = field(default_factory=dict)
-    model_id: str = ""  # provisional ID of the result (the final one is chosen when saving)
-    description: str = ""
-    command: str = ""
-    n_boot: int = 1000
-
-
 def model_config(base: ModelCard | None, data_labels: Sequence[str], spec: FineTuneSpec) -> ModelConfig:
     """The new model's config: the base's, with the data's labels when the user accepted new ones."""
     if base is None:
@@ -237,32 +192,6 @@ def prepare(spec: FineTuneSpec, store: ModelStore | None = None, plan: DataPlan 
 
 
 # ------------------------------------------------------------------------------------------------ results
-@dataclass(frozen=True)
-class Evaluation:
-    """One model on the validation set at its card's calibration and operating point."""
-
-    model_id: str
-    report: dict  # pipeline.describe(): headline metrics with CIs, ece, ece_uncalibrated, confusion matrix...
-    reliability: dict  # {"calibrated": curve, "uncalibrated": curve} (metrics.reliability_curve, as lists)
-    threshold: float | None
-    temperature: float
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Base vs fine-tuned model on the same validation set (base None: from scratch / new labels)."""
-
-    labels: tuple[str, ...]
-    positive: int | None
-    new: Evaluation
-    base: Evaluation | None
-    base_note: str = ""  # why there is no base column
-
-    def rows(self) -> list[tuple[str, dict | None, dict | None]]:
-        keys = headline_metrics(len(self.labels))
-        return [(k, self.base.report.get(k) if self.base else None, self.new.report.get(k)) for k in keys]
-
-
 def evaluate_version(model, card: ModelCard, val: LabeledSet, n_boot: int = 1000, device: str = "cpu") -> Evaluation:
     """``pipeline.evaluate_model`` (metrics with bootstrap CIs) plus the reliability diagram before /
     after calibration."""

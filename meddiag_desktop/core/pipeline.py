@@ -25,6 +25,7 @@ from .storage import ModelCard, load_weights
 from .tasks import TASKS
 from .jobs import CancelFlag
 from .training import FitEnd, TrainConfig, evaluate, fit, seed_everything
+from .training_events import TrainedModel
 
 N_BOOT = 1000
 
@@ -156,14 +157,6 @@ def hardware() -> dict:
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
-
-
-@dataclass
-class TrainedModel:
-    """The last event of ``train_model``: an unsaved model and its filled-in card."""
-    model: nn.Module
-    card: ModelCard
-    fit: FitEnd
 
 
 def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig, *,

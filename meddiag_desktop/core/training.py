@@ -11,7 +11,7 @@ import copy
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import numpy as np
@@ -23,6 +23,7 @@ from . import metrics
 from .data import batch_loader
 from .device import configure_torch, resolve_device
 from .jobs import CancelFlag, any_of, is_cancelled
+from .training_events import EpochEnd, FitEnd, StepEnd
 
 
 @dataclass
@@ -46,40 +47,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class StepEnd:
-    epoch: int
-    epochs: int
-    step: int
-    steps: int
-    loss: float
-    lr: float
-    eta_s: float
-
-
-@dataclass
-class EpochEnd:
-    epoch: int
-    epochs: int
-    train_loss: float
-    val_loss: float
-    metrics: dict
-    is_best: bool
-    elapsed_s: float
-    eta_s: float
-
-
-@dataclass
-class FitEnd:
-    status: str  # "completed" | "early_stopped" | "stopped" | "cancelled"
-    best_epoch: int
-    epochs_run: int
-    elapsed_s: float
-    history: list[dict] = field(default_factory=list)
-    val_logits: np.ndarray | None = None  # of the restored best model
-    val_labels: np.ndarray | None = None
 
 
 def seed_everything(seed: int) -> None:

@@ -2,7 +2,8 @@
 
 Modules: ``app`` (start-up, logging, exception dialog), ``main_window`` (+ ``actions``: menus and
 shortcuts), ``image_view`` (pyqtgraph, imported lazily), ``predictions``, ``file_list``, ``settings``,
-``workers`` (the one background-job pattern) with ``guard`` (GUI-thread assertion), ``engine``
-(Qt-free job functions around core), ``self_test``, ``dialogs``, ``style``.
+``workers`` (the one background-job pattern) with ``guard`` (GUI-thread assertion), ``jobs``
+(Qt-free job functions around core, one module per window), ``display_names``, ``self_test``,
+``dialogs``, ``style``.
 Nothing here imports torch at module level: models load in a worker thread.
 """

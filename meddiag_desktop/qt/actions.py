@@ -114,9 +114,9 @@ def _build_models_menu(window) -> None:
     (pyqtgraph), so building the menu costs nothing at start-up."""
     from PySide6.QtWidgets import QMenu
 
-    window.finetune_action = _action(window, "&Fine-tune…", lambda: _open_finetune(window), [],
+    window.finetune_action = _action(window, "&Fine-tune…", window.open_finetune, [],
                                      "Fine-tune a model on your own labelled images (runs in the background)")
-    window.models_action = _action(window, "&Models…", lambda: _open_models_page(window), [],
+    window.models_action = _action(window, "&Models…", window.open_models_page, [],
                                    "Model versions per task: activate, roll back, export, import, delete")
     menu = QMenu("&Models", window)
     window.menuBar().insertMenu(window.menus["&Help"].menuAction(), menu)
@@ -142,14 +142,3 @@ def _export_report(window):
 
     return export_report_dialog(window)
 
-
-def _open_finetune(window):
-    from .finetune_dialog import open_finetune
-
-    return open_finetune(window)
-
-
-def _open_models_page(window):
-    from .models_page import open_models_page
-
-    return open_models_page(window)

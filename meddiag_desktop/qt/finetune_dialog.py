@@ -17,8 +17,9 @@ Left, two tabs; right, the training panel (always visible, so starting a run swi
 (keeps the best epoch so far and finishes normally) and *Cancel* (discards the run; nothing is saved,
 the active model is untouched).
 
-All work runs as ``workers.Job`` s on the dialog's "training" lane (``finetune_jobs``); results
-arrive through the job's signals in the GUI thread. No torch in the GUI thread.
+All work runs as ``workers.Job`` s on the dialog's "training" lane (``jobs.finetune``); results
+arrive through the job's signals in the GUI thread. No torch in the GUI thread. The results page is
+``finetune_results.ResultsPage``.
 """
 from __future__ import annotations
 
@@ -28,41 +29,30 @@ import os
 import threading
 from dataclasses import replace
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
-    QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QScrollArea, QSpinBox,
-    QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+    QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from ..core.metrics import format_metric as _num
-from . import finetune_jobs as jobs
-from .engine import family_name
+from ..core.training_events import Comparison, EpochEnd, FineTuneSpec, FitEnd, TrainedModel
+from . import dialogs
+from .jobs import finetune as jobs
+from .display_names import family_name
 from .guard import gui_only
-from .models_page import ShutdownOnClose, window_store
+from .job_host import JobHost
 from .painted_text import PaintedText
+from .finetune_results import METRIC_NAMES, ResultsPage
 from .predictions import ProbabilityBar
 from .training_curves import TrainingCurves
-from .workers import Job, JobRunner, freeze_long_lived_objects
+from .workers import Job, freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
 
 FAMILIES = ("cnn", "rnn", "transformer")
 RESULTS_TAB = 1
 DEVICES = (("auto", "Auto (GPU if available)"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
-RULES = (("youden", "Balanced (Youden's J)"), ("sensitivity", "Target sensitivity"),
-         ("specificity", "Target specificity"))
-METRIC_NAMES = {"accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity", "f1": "F1",
-                "auc": "AUC", "macro_f1": "Macro F1", "macro_auc": "Macro AUC"}
 WARN_STYLE = "color: #8a5300; background: #fff4ce; border: 1px solid #e3c66b; border-radius: 3px; padding: 4px;"
-
-
-def metric_cell(entry) -> str:
-    if not isinstance(entry, dict):
-        return "–"
-    return f"{_num(entry.get('value'))}  ({_num(entry.get('ci_low'))}–{_num(entry.get('ci_high'))})"
 
 
 def eta_text(seconds: float) -> str:
@@ -77,26 +67,6 @@ def suggested_name(base_id: str | None, task: str, family: str, now: _dt.datetim
     return f"{stem}@{(now or _dt.datetime.now()).strftime('%Y-%m-%dT%H-%M-%S')}"
 
 
-def _table(rows: int = 0, cols: int = 0) -> QTableWidget:
-    table = QTableWidget(rows, cols)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-    table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-    return table
-
-
-def _item(text: str, bold: bool = False, align=Qt.AlignmentFlag.AlignCenter) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setTextAlignment(align)
-    if bold:
-        font = QFont()
-        font.setBold(True)
-        item.setFont(font)
-    return item
-
-
 class FineTuneDialog(QDialog):
     versionSaved = Signal(str)  # the new version's ID
     activeModelsChanged = Signal()  # a saved version was activated: the window reloads its models
@@ -104,17 +74,18 @@ class FineTuneDialog(QDialog):
     resultsReady = Signal()  # the comparison is shown
     inspected = Signal()  # the data summary is shown (or failed)
 
-    def __init__(self, store=None, parent: QWidget | None = None, device: str = "auto",
-                 dialogs_enabled: bool = True, n_boot: int = 1000) -> None:
+    def __init__(self, store=None, parent: QWidget | None = None, device: str = "auto", n_boot: int = 1000) -> None:
+        """``store``: a core ModelStore or a list of model folders (default: shipped + user models);
+        ``device``: the preselected device (auto | cpu | gpu / cuda)."""
         super().__init__(parent)
         self.setWindowTitle("Fine-tune a model — MedDiag Desktop")
         self.setWindowFlag(Qt.WindowType.Window, True)
         self.setModal(False)
         self.store_spec = store
-        self.dialogs_enabled = dialogs_enabled
         self.n_boot = n_boot
         self.arch_kwargs: dict = {}  # from-scratch architecture arguments (tests / benchmarks: tiny models)
-        self.lane = JobRunner("training", self, low_priority=False)  # torch leaves the GUI a core
+        self.host = JobHost(self, on_error=self._on_job_error, on_progress=lambda _job, p: self._on_progress(p))
+        self.lane = self.host.add_lane("training", low_priority=False)  # torch leaves the GUI a core
         self.models: list[jobs.ModelChoice] = []
         self.inspection: jobs.Inspection | None = None
         self.inspect_error: str | None = None
@@ -128,15 +99,17 @@ class FineTuneDialog(QDialog):
         self.fit_status: str | None = None
         self.saved_id: str | None = None
         self.epoch_log: list[dict] = []
-        self._closing = False
 
         # Set-up and results on the left, the live training panel always visible on the right: starting
         # a run switches no page (showing two pyqtgraph plots for the first time costs 70-200 ms of
         # GUI thread here, which would be a stall right at the start of training).
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_setup(), "1  Data && model")
+        self.results_page = ResultsPage()
+        self.results_page.applyRequested.connect(self.apply_operating_point)
+        self.results_page.saveRequested.connect(lambda: self.save_version())
         results = QScrollArea()  # its tables and plots must not set the left side's minimum width
-        results.setWidget(self._build_results())
+        results.setWidget(self.results_page)
         results.setWidgetResizable(True)
         results.setFrameShape(QScrollArea.Shape.NoFrame)
         self.tabs.addTab(results, "2  Results && save")
@@ -286,102 +259,6 @@ class FineTuneDialog(QDialog):
         self._set_running(False)
         return page
 
-    def _build_results(self) -> QWidget:
-        page = QWidget()
-        layout = QGridLayout(page)
-        compare_box = QGroupBox("Base vs fine-tuned on the same validation set (95 % bootstrap CIs)")
-        box = QVBoxLayout(compare_box)
-        self.comparison_table = _table()
-        box.addWidget(self.comparison_table)
-        self.comparison_note = QLabel("")
-        self.comparison_note.setWordWrap(True)
-        box.addWidget(self.comparison_note)
-        layout.addWidget(compare_box, 0, 0)
-
-        cm_box = QGroupBox("Confusion matrices (rows: true class, columns: predicted)")
-        cm_layout = QHBoxLayout(cm_box)
-        self.cm_tables = {}
-        for key, title in (("base", "Base"), ("new", "Fine-tuned")):
-            column = QVBoxLayout()
-            label = QLabel(title)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            column.addWidget(label)
-            self.cm_tables[key] = _table()
-            column.addWidget(self.cm_tables[key])
-            cm_layout.addLayout(column)
-        layout.addWidget(cm_box, 1, 0)
-
-        calib_box = QGroupBox("Calibration (reliability diagram)")
-        calib = QVBoxLayout(calib_box)
-        self.reliability = pg.PlotWidget(background="w")
-        self.reliability.setLabel("bottom", "confidence")
-        self.reliability.setLabel("left", "accuracy")
-        self.reliability.setXRange(0, 1, padding=0.02)
-        self.reliability.setYRange(0, 1, padding=0.02)
-        self.reliability.setMouseEnabled(x=False, y=False)
-        self.reliability.getPlotItem().setMenuEnabled(False)
-        self.reliability.addLegend(offset=(10, -10), labelTextColor="#1f2d3d")
-        self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", style=Qt.PenStyle.DashLine), name="perfect")
-        self.reliability_curves = {
-            "uncalibrated": self.reliability.plot(pen=pg.mkPen("#d95f02", width=2), symbol="o", symbolSize=5,
-                                                  symbolBrush="#d95f02", name="fine-tuned, before calibration"),
-            "calibrated": self.reliability.plot(pen=pg.mkPen("#1f4e9c", width=2), symbol="o", symbolSize=5,
-                                                symbolBrush="#1f4e9c", name="fine-tuned, calibrated"),
-            "base": self.reliability.plot(pen=pg.mkPen("#7f7f7f", width=1), symbol="t", symbolSize=5,
-                                          symbolBrush="#7f7f7f", name="base"),
-        }
-        calib.addWidget(self.reliability, 1)
-        self.ece_label = QLabel("")
-        self.ece_label.setWordWrap(True)
-        calib.addWidget(self.ece_label)
-        layout.addWidget(calib_box, 0, 1)
-
-        right = QVBoxLayout()
-        op_box = QGroupBox("Operating point (fitted on validation)")
-        op = QGridLayout(op_box)
-        self.rule_combo = QComboBox()
-        for key, text in RULES:
-            self.rule_combo.addItem(text, key)
-        self.rule_combo.currentIndexChanged.connect(lambda _: self.target_spin.setEnabled(self._rule() != "youden"))
-        self.target_spin = QDoubleSpinBox()
-        self.target_spin.setRange(0.5, 0.999)
-        self.target_spin.setDecimals(3)
-        self.target_spin.setSingleStep(0.01)
-        self.target_spin.setValue(0.95)
-        self.target_spin.setEnabled(False)
-        self.apply_button = QPushButton("Apply")
-        self.apply_button.clicked.connect(self.apply_operating_point)
-        op.addWidget(self.rule_combo, 0, 0)
-        op.addWidget(self.target_spin, 0, 1)
-        op.addWidget(self.apply_button, 0, 2)
-        self.threshold_label = QLabel("")
-        self.threshold_label.setWordWrap(True)
-        op.addWidget(self.threshold_label, 1, 0, 1, 3)
-        right.addWidget(op_box)
-
-        save_box = QGroupBox("Save as a new version")
-        form = QFormLayout(save_box)
-        self.name_edit = QLineEdit()
-        form.addRow("Name:", self.name_edit)
-        self.activate_check = QCheckBox("Make it the active model (the previous one stays for rollback)")
-        self.activate_check.setChecked(True)
-        form.addRow("", self.activate_check)
-        self.save_button = QPushButton("Save version")
-        self.save_button.clicked.connect(lambda: self.save_version())
-        self.save_button.setEnabled(False)
-        form.addRow("", self.save_button)
-        self.saved_label = QLabel("")
-        self.saved_label.setWordWrap(True)
-        form.addRow(self.saved_label)
-        right.addWidget(save_box)
-        right.addStretch(1)
-        holder = QWidget()
-        holder.setLayout(right)
-        layout.addWidget(holder, 1, 1)
-        layout.setColumnStretch(0, 3)
-        layout.setColumnStretch(1, 2)
-        return page
-
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if not getattr(self, "_warmed", False):
@@ -399,9 +276,7 @@ class FineTuneDialog(QDialog):
 
     # ================================================================== models and data
     def _submit(self, job: Job, priority: int = 0) -> Job:
-        job.errored.connect(lambda err, name=job.name: self._on_error(name, err))
-        job.progressed.connect(self._on_progress)
-        return self.lane.submit(job, priority)
+        return self.host.submit("training", job, priority)
 
     def refresh_models(self) -> None:
         job = Job(jobs.list_models, self.store_spec, name="list models", tag="models")
@@ -474,7 +349,6 @@ class FineTuneDialog(QDialog):
         job = Job(jobs.inspect_data, self.store_spec, data, self.val_spin.value(), True, self.base_id(),
                   name="read the data set", tag="inspect")
         job.returned.connect(self._on_inspection)
-        job.errored.connect(self._on_inspect_failed)
         self._submit(job, 5)
 
     @Slot(object)
@@ -522,12 +396,12 @@ class FineTuneDialog(QDialog):
     def _running(self) -> bool:
         return self.run_job is not None and not self.run_job.done
 
-    def build_spec(self) -> dict:
-        """The choices as ``core.finetune.FineTuneSpec`` keyword arguments (built in the worker: no torch here)."""
+    def build_spec(self) -> FineTuneSpec:
+        """The set-up page's choices (``core.training_events`` is torch-free)."""
         base = self.base_choice()
         task = base.task if base else (self.task_edit.currentText().strip() or "custom")
         family = base.family if base else self.family_combo.currentData()
-        return dict(
+        return FineTuneSpec(
             data=self.data_edit.text().strip(), base_id=base.id if base else None, family=family, task=task,
             new_labels=self.new_labels_check.isChecked(), epochs=self.epochs_spin.value(), lr=self.lr_spin.value(),
             batch_size=self.batch_spin.value(), val_fraction=self.val_spin.value(), augment=self.augment_check.isChecked(),
@@ -540,13 +414,9 @@ class FineTuneDialog(QDialog):
         if self._running() or self.inspection is None:
             return
         warnings = self.inspection.summary.warnings
-        if warnings and self.dialogs_enabled:
-            box = QMessageBox(QMessageBox.Icon.Warning, "Train on this data?",
-                              "\n\n".join(warnings) + "\n\nTrain anyway?",
-                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.accepted.connect(self._start)
-            box.open()
+        if warnings:
+            dialogs.ask(self, "Train on this data?", "\n\n".join(warnings) + "\n\nTrain anyway?", self._start,
+                        warning=True)
             return
         self._start()
 
@@ -555,22 +425,21 @@ class FineTuneDialog(QDialog):
         self.stop_event = threading.Event()
         self.trained = self.card = self.comparison = self.prepared = None
         self.fit_status, self.saved_id, self.epoch_log = None, None, []
-        self.curves.reset(self.spec["epochs"])
+        self.curves.reset(self.spec.epochs)
         self.progress.set_value(0.0)
         self.progress_label.set_full_text("Preparing the images…")
         self.epoch_label.set_full_text("")
-        self.save_button.setEnabled(False)
-        self.saved_label.setText("")
+        self.results_page.save_button.setEnabled(False)
+        self.results_page.saved_label.setText("")
         self.tabs.setTabEnabled(RESULTS_TAB, False)
         self.tabs.setCurrentIndex(0)
         job = Job(jobs.train, self.store_spec, self.spec, self.stop_event, name="fine-tune", tag="run")
         job.yielded.connect(self._on_run_event)
         job.cancelled.connect(self._on_run_cancelled)
-        job.errored.connect(self._on_run_failed)
         job.finished.connect(self._on_run_finished)
         self.run_job = self._submit(job)
         self._set_running(True)
-        log.info("fine-tune started: base %s, %d epoch(s)", self.spec["base_id"], self.spec["epochs"])
+        log.info("fine-tune started: base %s, %d epoch(s)", self.spec.base_id, self.spec.epochs)
 
     def _set_running(self, running: bool) -> None:
         self.stop_button.setEnabled(running)
@@ -595,36 +464,45 @@ class FineTuneDialog(QDialog):
     @Slot(object)
     @gui_only
     def _on_run_event(self, event) -> None:
-        kind = type(event).__name__
-        if kind == "StepBatch":
-            self.curves.add_steps(event.x, event.loss)
-            done = (event.epoch - 1 + event.step / event.steps) / event.epochs
-            self.progress.set_value(done)
-            if not (self.stop_event and self.stop_event.is_set()):
-                self.progress_label.set_full_text(f"Epoch {event.epoch}/{event.epochs} · step {event.step}/{event.steps}"
-                                            f" · loss {event.loss[-1]:.4f} · ETA {eta_text(event.eta_s)}")
-        elif kind == "EpochEnd":
-            self.curves.add_epoch(event.epoch, event.val_loss, event.metrics, event.is_best)
-            self.epoch_log.append({"epoch": event.epoch, "val_loss": event.val_loss, **event.metrics})
-            scores = " · ".join(f"{METRIC_NAMES.get(k, k)} {v:.3f}" for k, v in event.metrics.items())
-            self.epoch_label.set_full_text(f"Epoch {event.epoch}: train loss {event.train_loss:.4f}, validation loss "
-                                     f"{event.val_loss:.4f} · {scores}{'  (best so far)' if event.is_best else ''}")
-            self.progress.set_value(event.epoch / event.epochs)
-        elif kind == "Prepared":
-            self.prepared = event
-        elif kind == "FitEnd":
-            self.fit_status = event.status
-            self.curves.flush()
-            words = {"completed": "Training finished", "early_stopped": "Stopped early (no improvement)",
-                     "stopped": "Stopped by you", "cancelled": "Cancelled"}
-            self.progress_label.set_full_text(f"{words.get(event.status, event.status)} after {event.epochs_run} "
-                                        f"epoch(s); best epoch {event.best_epoch}. Evaluating…")
-            self.stop_button.setEnabled(False)
-        elif kind == "TrainedModel":
-            self.trained, self.card = event, event.card
-        elif kind == "Comparison":
-            self.comparison = event
-            self._show_results()
+        match event:
+            case jobs.StepBatch():
+                self._on_steps(event)
+            case EpochEnd():
+                self._on_epoch(event)
+            case jobs.Prepared():
+                self.prepared = event
+            case FitEnd():
+                self._on_fit_end(event)
+            case TrainedModel():
+                self.trained, self.card = event, event.card
+            case Comparison():
+                self.comparison = event
+                self._show_results()
+
+    def _on_steps(self, event: jobs.StepBatch) -> None:
+        self.curves.add_steps(event.x, event.loss)
+        done = (event.epoch - 1 + event.step / event.steps) / event.epochs
+        self.progress.set_value(done)
+        if not (self.stop_event and self.stop_event.is_set()):
+            self.progress_label.set_full_text(f"Epoch {event.epoch}/{event.epochs} · step {event.step}/{event.steps}"
+                                              f" · loss {event.loss[-1]:.4f} · ETA {eta_text(event.eta_s)}")
+
+    def _on_epoch(self, event: EpochEnd) -> None:
+        self.curves.add_epoch(event.epoch, event.val_loss, event.metrics, event.is_best)
+        self.epoch_log.append({"epoch": event.epoch, "val_loss": event.val_loss, **event.metrics})
+        scores = " · ".join(f"{METRIC_NAMES.get(k, k)} {v:.3f}" for k, v in event.metrics.items())
+        self.epoch_label.set_full_text(f"Epoch {event.epoch}: train loss {event.train_loss:.4f}, validation loss "
+                                       f"{event.val_loss:.4f} · {scores}{'  (best so far)' if event.is_best else ''}")
+        self.progress.set_value(event.epoch / event.epochs)
+
+    def _on_fit_end(self, event: FitEnd) -> None:
+        self.fit_status = event.status
+        self.curves.flush()
+        words = {"completed": "Training finished", "early_stopped": "Stopped early (no improvement)",
+                 "stopped": "Stopped by you", "cancelled": "Cancelled"}
+        self.progress_label.set_full_text(f"{words.get(event.status, event.status)} after {event.epochs_run} "
+                                          f"epoch(s); best epoch {event.best_epoch}. Evaluating…")
+        self.stop_button.setEnabled(False)
 
     def _on_progress(self, progress) -> None:
         if progress.text and self._running() and self.fit_status is not None:
@@ -650,111 +528,26 @@ class FineTuneDialog(QDialog):
             self.progress_label.set_full_text(f"Done ({self.fit_status.replace('_', ' ')}): see the results.")
         self.runFinished.emit(self.fit_status or "error")
 
-    # ================================================================== results
     def _show_results(self) -> None:
-        comparison = self.comparison
         self.tabs.setTabEnabled(RESULTS_TAB, True)
         self.tabs.setCurrentIndex(RESULTS_TAB)
-        base_name = comparison.base.model_id if comparison.base else "base"
-        rows = comparison.rows()
-        table = self.comparison_table
-        table.clear()
-        table.setRowCount(len(rows) + 2)
-        table.setColumnCount(2)
-        table.setHorizontalHeaderLabels([f"Base: {base_name}", "Fine-tuned"])
-        table.setVerticalHeaderLabels([METRIC_NAMES.get(k, k) for k, _, _ in rows] + ["ECE (before → after)",
-                                                                                        "Threshold"])
-        for r, (_, base, new) in enumerate(rows):
-            better = isinstance(base, dict) and isinstance(new, dict) and (new.get("value") or 0) > (base.get("value") or 0)
-            table.setItem(r, 0, _item(metric_cell(base)))
-            table.setItem(r, 1, _item(metric_cell(new), bold=better))
-        for c, ev in enumerate((comparison.base, comparison.new)):
-            ece = "–" if ev is None else f"{_num(ev.report.get('ece_uncalibrated'), 4)} → {_num(ev.report.get('ece'), 4)}"
-            threshold = "–" if ev is None or ev.threshold is None else f"{ev.threshold:.3f}"
-            table.setItem(len(rows), c, _item(ece))
-            table.setItem(len(rows) + 1, c, _item(threshold))
-        self.comparison_note.setText("" if comparison.base else f"No base column: {comparison.base_note}.")
-        for key, ev in (("base", comparison.base), ("new", comparison.new)):
-            self._fill_confusion(self.cm_tables[key], ev, comparison.labels)
-        self._fill_reliability()
-        self._fill_threshold()
-        suggestion = suggested_name(self.spec["base_id"], self.card.task, self.card.config.arch)
-        self.name_edit.setPlaceholderText(f"automatic: {suggestion}")
-        self.save_button.setEnabled(True)
+        self.results_page.show_comparison(self.comparison, self.card,
+                                          suggested_name(self.spec.base_id, self.card.task, self.card.config.arch))
         self.resultsReady.emit()
 
-    @staticmethod
-    def _fill_confusion(table: QTableWidget, evaluation, labels) -> None:
-        table.clear()
-        if evaluation is None:
-            table.setRowCount(0)
-            table.setColumnCount(0)
-            return
-        matrix = evaluation.report.get("confusion_matrix") or []
-        table.setRowCount(len(labels))
-        table.setColumnCount(len(labels))
-        table.setHorizontalHeaderLabels(list(labels))
-        table.setVerticalHeaderLabels(list(labels))
-        for r, row in enumerate(matrix):
-            for c, value in enumerate(row):
-                item = _item(str(value), bold=r == c)
-                if r == c:
-                    item.setBackground(QColor("#e3f1e3"))
-                table.setItem(r, c, item)
-
-    def _fill_reliability(self) -> None:
-        comparison = self.comparison
-
-        def points(curve):
-            pairs = [(x, y) for x, y in zip(curve["confidence"], curve["accuracy"]) if x is not None and y is not None]
-            return [p[0] for p in pairs], [p[1] for p in pairs]
-
-        new = comparison.new.reliability
-        self.reliability_curves["uncalibrated"].setData(*points(new["uncalibrated"]))
-        self.reliability_curves["calibrated"].setData(*points(new["calibrated"]))
-        base = comparison.base.reliability["calibrated"] if comparison.base else {"confidence": [], "accuracy": []}
-        self.reliability_curves["base"].setData(*points(base))
-        report = comparison.new.report
-        text = (f"Fine-tuned ECE {_num(report.get('ece_uncalibrated'), 4)} before calibration, "
-                f"{_num(report.get('ece'), 4)} after (temperature {comparison.new.temperature:.3f})")
-        if comparison.base:
-            text += f"; base ECE {_num(comparison.base.report.get('ece'), 4)}"
-        self.ece_label.setText(text + ".")
-
-    def _fill_threshold(self) -> None:
-        card = self.card
-        if card is None or card.threshold is None:
-            self.threshold_label.setText("Multi-class model: the most probable class is predicted.")
-            self.rule_combo.setEnabled(False)
-            self.apply_button.setEnabled(False)
-            return
-        report = self.comparison.new.report
-        rule = card.metrics.get("threshold_rule", "youden")
-        self.threshold_label.setText(
-            f"Positive ({card.positive_label}) when P ≥ {card.threshold:.3f} [{rule}]: sensitivity "
-            f"{_num((report.get('sensitivity') or {}).get('value'))}, specificity "
-            f"{_num((report.get('specificity') or {}).get('value'))} on validation.")
-        self.rule_combo.setEnabled(True)
-        self.apply_button.setEnabled(True)
-
-    def _rule(self) -> str:
-        return self.rule_combo.currentData()
-
     def set_operating_point(self, rule: str, target: float | None = None) -> None:
-        self.rule_combo.setCurrentIndex(self.rule_combo.findData(rule))
-        if target is not None:
-            self.target_spin.setValue(target)
+        self.results_page.set_operating_point(rule, target)
 
     def apply_operating_point(self) -> Job | None:
         if self.trained is None or self.prepared is None or self._running():
             return None
-        rule = self._rule()
-        target = None if rule == "youden" else self.target_spin.value()
+        rule = self.results_page.rule()
+        target = None if rule == "youden" else self.results_page.target_spin.value()
         job = Job(jobs.recalibrate, self.trained.model, self.card, self.prepared.val, rule, target, self.n_boot,
                   name="operating point", tag="recalibrate")
         job.returned.connect(self._on_recalibrated)
-        self.apply_button.setEnabled(False)
-        self.threshold_label.setText("Re-fitting the operating point…")
+        self.results_page.apply_button.setEnabled(False)
+        self.results_page.threshold_label.setText("Re-fitting the operating point…")
         return self._submit(job)
 
     @Slot(object)
@@ -765,28 +558,26 @@ class FineTuneDialog(QDialog):
         self.comparison = replace(self.comparison, new=evaluation)
         self._show_results()
         if self.saved_id:
-            self.saved_label.setText(f"Saved {self.saved_id} earlier with the previous operating point; save again "
+            self.results_page.saved_label.setText(f"Saved {self.saved_id} earlier with the previous operating point; save again "
                                      "to keep this one as another version.")
 
     # ================================================================== saving
     def save_version(self, name: str | None = None, activate: bool | None = None) -> Job | None:
         if self.trained is None or self.card is None:
             return None
-        name = (name if name is not None else self.name_edit.text()).strip() or None
-        activate = self.activate_check.isChecked() if activate is None else activate
+        name = (name if name is not None else self.results_page.name_edit.text()).strip() or None
+        activate = self.results_page.activate_check.isChecked() if activate is None else activate
         job = Job(jobs.save, self.store_spec, self.trained.model, self.card, name, activate, name="save version",
                   tag="save")
         job.returned.connect(lambda card, a=activate: self._on_saved(card, a))
-        self.save_button.setEnabled(False)
-        self.saved_label.setText("Saving…")
-        job.errored.connect(lambda err: (self.save_button.setEnabled(True), self.saved_label.setText(
-            f"Not saved: {err.message}")))
+        self.results_page.save_button.setEnabled(False)
+        self.results_page.saved_label.setText("Saving…")
         return self._submit(job)
 
     @gui_only
     def _on_saved(self, card, activated: bool) -> None:
         self.saved_id = card.id
-        self.saved_label.setText(f"Saved <b>{card.id}</b> (version {card.version})"
+        self.results_page.saved_label.setText(f"Saved <b>{card.id}</b> (version {card.version})"
                                  + (" — now the active model." if activated else " — not activated."))
         self.versionSaved.emit(card.id)
         if activated:
@@ -794,47 +585,36 @@ class FineTuneDialog(QDialog):
         self.refresh_models()
 
     # ================================================================== errors, closing
-    def _on_error(self, name: str, error) -> None:
-        if name in ("read the data set", "fine-tune", "save version"):
-            return  # shown in the dialog itself
-        log.error("%s failed: %s", name, error.message)
-        if self.dialogs_enabled and not self._closing:
-            from . import dialogs
+    @gui_only
+    def _on_job_error(self, job: Job, error) -> None:
+        """Every job's failure: the data set, the run and saving are reported in the dialog itself."""
+        match job.tag:
+            case "inspect":
+                self._on_inspect_failed(error)
+            case "run":
+                self._on_run_failed(error)
+            case "save":
+                self.results_page.save_button.setEnabled(True)
+                self.results_page.saved_label.setText(f"Not saved: {error.message}")
+            case _:
+                log.error("%s failed: %s", job.name, error.message)
+                if not self.closed:
+                    dialogs.error_box(self, f"{job.name.capitalize()} failed", error.message, error.details)
 
-            dialogs.error_box(self, f"{name.capitalize()} failed", error.message, error.details)
+    @property
+    def closed(self) -> bool:
+        return self.host.closed
 
     def shutdown(self) -> None:
         """Cancel the run (nothing is saved) and join the training lane's thread."""
-        self._closing = True
-        self.lane.shutdown()
+        self.host.shutdown()
 
     def closeEvent(self, event) -> None:
-        if self._running():
-            if self.dialogs_enabled:
-                box = QMessageBox(QMessageBox.Icon.Question, "Cancel training?",
-                                  "Training is still running. Cancel it? Nothing will be saved.",
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-                box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-                box.accepted.connect(lambda: (self.cancel_training(), self.close()))
-                box.open()
+        if self._running() and not self.run_job.is_cancelled:
+            dialogs.ask(self, "Cancel training?", "Training is still running. Cancel it? Nothing will be saved.",
+                        lambda: (self.cancel_training(), self.close()))
+            if not self.run_job.is_cancelled:  # not answered yet: close() again once it is
                 event.ignore()
                 return
-            self.cancel_training()
+        self.cancel_training()
         event.accept()
-
-
-def open_finetune(window) -> FineTuneDialog:
-    """The main window's "Fine-tune…" action: one dialog per window, re-shown when open."""
-    dialog = getattr(window, "finetune_dialog", None)
-    if dialog is None:
-        dialog = FineTuneDialog(store=window_store(window), parent=window,
-                                device=getattr(window, "device_choice", "auto"),
-                                dialogs_enabled=getattr(window, "dialogs_enabled", True))
-        if hasattr(window, "load_models"):
-            dialog.activeModelsChanged.connect(window.load_models)
-        window.finetune_dialog = dialog
-        ShutdownOnClose(window, dialog)
-    dialog.show()
-    dialog.raise_()
-    dialog.activateWindow()
-    return dialog

@@ -8,8 +8,8 @@ inverted grey scale. Anisotropic pixel spacing sets the aspect ratio.
 
 Only the image and overlay live in the scene (no histogram item): every repaint of the scene runs
 pyqtgraph's Python paint code in the GUI thread, so it is kept small. The heat-map is drawn from
-ready uint8 colour-table indices (made in the worker by ``engine.explain_image``, see
-``engine.HeatMap.overlay``): pyqtgraph wraps them in an indexed QImage without a float rescale.
+ready uint8 colour-table indices (made in the worker by ``jobs.viewer.explain_image``, see
+``jobs.viewer.HeatMap.overlay``): pyqtgraph wraps them in an indexed QImage without a float rescale.
 The caption (W/L, zoom) is a ``PaintedText``: a new caption per image repaints only the caption
 (a QLabel in the layout re-laid out the whole window, once per image).
 The main window imports this module only after its first paint: pyqtgraph takes ~1 s to import.
@@ -67,7 +67,7 @@ class ImageViewer(QWidget):
         self.view.setDefaultPadding(0.01)
         self.graphics.addItem(self.view)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.overlay = pg.ImageItem(axisOrder="row-major")  # uint8 colour-table indices (engine.heat_indices)
+        self.overlay = pg.ImageItem(axisOrder="row-major")  # uint8 colour-table indices (jobs.viewer.heat_indices)
         self.overlay.setZValue(10)
         self.overlay.setLookupTable(heat_lookup_table())
         self.overlay.setOpacity(0.45)
@@ -205,9 +205,9 @@ class ImageViewer(QWidget):
     @gui_only
     def set_heatmap(self, heatmap: np.ndarray | None, key=None, indices: np.ndarray | None = None) -> None:
         """Heat-map in [0, 1] with the image's (H, W); None removes it. ``indices``: the same map as
-        uint8 colour-table indices (``engine.HeatMap.overlay``, made in the worker); computed here
+        uint8 colour-table indices (``jobs.viewer.HeatMap.overlay``, made in the worker); computed here
         when not given."""
-        from .engine import heat_indices
+        from .jobs.viewer import heat_indices
 
         self._heatmap_key = key if heatmap is not None else None
         if heatmap is None:

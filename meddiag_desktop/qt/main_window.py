@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal, Slot
@@ -25,11 +24,17 @@ from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QStac
 from .. import __version__
 from .guard import gui_only
 from ..core.device import canonical_device
+from .job_host import JobHost
+from .jobs import viewer as jobs
+from .viewer_cache import PredictionFailure, ViewerCache
 from .settings import DEVICE_CHOICES, Settings
 from .style import NOTICE_TEXT, STYLE_SHEET
 
 if TYPE_CHECKING:
-    from .engine import HeatMap, SessionInfo
+    from .jobs.viewer import HeatMap, SessionInfo
+    from .finetune_dialog import FineTuneDialog
+    from .models_page import ModelsPage
+    from .scan_window import ScanWindow
     from .workers import Job, JobError, JobRunner, Progress
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,9 @@ IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp *.jp
                 "*.dcm *.dicom *.ima);;DICOM (*.dcm *.dicom *.ima);;All files (*)")
 MAX_FOLDER_FILES = 1000
 PRIORITY = {"session": 100, "predict": 50, "explain": 40, "prefetch": 0}
+ERROR_TITLES = {"session": "Could not load the models", "predict": "Prediction failed",
+                "prefetch": "Prediction failed", "explain": "Heat-map failed",
+                "report": "Could not export the report"}  # by job tag; warm-up failures are only logged
 PREFETCH_AHEAD = 2  # queued + running background predictions
 
 
@@ -58,39 +66,15 @@ def expand_paths(paths) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _import_image_view(progress, cancel) -> None:
-    from . import image_view  # noqa: F401
-
-
-class _LRU(OrderedDict):
-    """Least-recently-used cache bounded by entries and by bytes (big DICOMs are hundreds of MB)."""
-
-    def __init__(self, capacity: int, max_bytes: int, size_of) -> None:
-        super().__init__()
-        self.capacity, self.max_bytes, self.size_of = capacity, max_bytes, size_of
-
-    def put(self, key, value, keep=None) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        total = sum(self.size_of(v) for v in self.values())
-        for old in list(self):
-            if len(self) <= self.capacity and total <= self.max_bytes:
-                break
-            if old != key and old != keep:
-                total -= self.size_of(self[old])
-                del self[old]
-
-
-def _image_bytes(loaded) -> int:
-    return loaded.array.nbytes + loaded.raw.nbytes
-
-
-def _heatmap_bytes(heat) -> int:
-    return heat.heatmap.nbytes + (heat.overlay.nbytes if heat.overlay is not None else 0)
+def _raise(window):
+    window.show()
+    window.raise_()
+    window.activateWindow()
+    return window
 
 
 class MainWindow(QMainWindow):
-    sessionReady = Signal(object)  # engine.SessionInfo
+    sessionReady = Signal(object)  # jobs.viewer.SessionInfo
     predictionsUpdated = Signal(str)  # path whose results changed
     overlayUpdated = Signal()  # a heat-map was put on the image
     errorReported = Signal(str, str, str)  # title, message, details (also shown as a dialog)
@@ -98,30 +82,28 @@ class MainWindow(QMainWindow):
     reportExported = Signal(str)  # PDF written by File → Export report… (qt/report.py)
 
     def __init__(self, store=None, settings: Settings | None = None, device: str | None = None,
-                 task: str | None = None, dialogs_enabled: bool = True, parent: QWidget | None = None) -> None:
+                 task: str | None = None, parent: QWidget | None = None) -> None:
         """``store``: a core ModelStore or a list of model folders (default: shipped + user models).
         ``device`` / ``task`` override the saved settings for this run without being saved."""
         super().__init__(parent)
         self.settings = settings if settings is not None else Settings()
-        self.dialogs_enabled = dialogs_enabled
         self.device_choice = canonical_device(device or self.settings.device)
         self.task_choice = task or self.settings.task
-        self._store = store
-        self.session = None  # engine.ModelSession, used only by jobs on the models lane
+        self.store = store
+        self.host = JobHost(self, on_error=self._on_job_error)
+        self.session = None  # jobs.viewer.ModelSession, used only by jobs on the models lane
         self.info: SessionInfo | None = None
         self.io_lane: JobRunner | None = None
         self.model_lane: JobRunner | None = None
         self.current: str | None = None
-        self.images = _LRU(16, 768 << 20, _image_bytes)  # path -> core.io.LoadedImage
-        self.image_errors: dict[str, str] = {}
-        self.results: dict[tuple[str, str], object] = {}  # (path, model id) -> Result | error text
-        self.heatmaps = _LRU(32, 256 << 20, _heatmap_bytes)  # (path, model id, method) -> engine.HeatMap
-        self._inflight: dict[tuple, Job] = {}
-        self._prefetch_queue: list[str] = []
+        self.cache = ViewerCache()  # images, predictions, heat-maps, prefetch queue
         self.viewer = None  # image_view.ImageViewer, built after the first paint
         self.file_list = self.panel = None  # built by start()
         self._started = False
-        self._closed = False
+        # helper windows, created on first use (open_scan_window, open_finetune, open_models_page)
+        self.scan_window: ScanWindow | None = None
+        self.finetune_dialog: FineTuneDialog | None = None
+        self.models_page: ModelsPage | None = None
         self.overlay_enabled = self.settings.overlay_visible
         self.overlay_opacity = self.settings.overlay_opacity
 
@@ -175,14 +157,11 @@ class MainWindow(QMainWindow):
     def _build_rest(self) -> None:
         from PySide6.QtWidgets import QScrollArea
 
-        from .engine import ModelSession
         from .file_list import FileList
         from .predictions import PredictionsPanel
-        from .workers import JobRunner
-
-        self.session = ModelSession(self._store)
-        self.io_lane = JobRunner("io", self)
-        self.model_lane = JobRunner("models", self)
+        self.session = jobs.ModelSession(self.store)
+        self.io_lane = self.host.add_lane("io")
+        self.model_lane = self.host.add_lane("models")
         self.file_list = FileList()
         self.file_list.currentPathChanged.connect(self._show)
         self.file_list.setMinimumWidth(150)
@@ -236,24 +215,24 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Build the rest of the window, load the models (worker) and build the image view.
         Runs once, right after the first paint (or on first use)."""
-        if self._started or self._closed:
+        if self._started or self.closed:
             return
         self._started = True
         self._build_rest()
         self.load_models()
         # Import the image readers (pydicom, Pillow) in the io lane now rather than on the first open.
-        from . import engine
         from .workers import Job
 
-        self._submit(self.io_lane, ("warm-up",), Job(engine.warm_up_io, name="warm up", tag="warm-up"), -1)
+        self.host.submit("io", Job(jobs.warm_up_io, name="warm up", tag="warm-up", key=("warm-up",)), -1)
         # pyqtgraph takes ~1 s to import: do it in the io lane (importing creates no QObject), then
         # build the view here in the GUI thread.
-        job = Job(_import_image_view, name="import image view", tag="warm-up")
+        job = Job(jobs.import_modules, "meddiag_desktop.qt.image_view", name="import image view", tag="warm-up",
+                  key=("import-view",))
         job.finished.connect(self._ensure_viewer)
-        self._submit(self.io_lane, ("import-view",), job, 1)
+        self.host.submit("io", job, 1)
 
     def _ensure_viewer(self):
-        if self.viewer is None and not self._closed:
+        if self.viewer is None and not self.closed:
             from .image_view import ImageViewer  # pyqtgraph: ~1 s, kept off the first paint
 
             self.viewer = ImageViewer()
@@ -269,7 +248,6 @@ class MainWindow(QMainWindow):
     # ================================================================== models
     def load_models(self) -> None:
         """(Re)load the models of the chosen task on the chosen device, in the models lane."""
-        from . import engine
         from .workers import Job
 
         for tag in ("session", "predict", "prefetch", "explain"):
@@ -278,12 +256,11 @@ class MainWindow(QMainWindow):
         self.panel.show_status("Loading models…")
         self.panel.set_models_enabled(False)
         self.device_label.setText("Device: loading…")
-        job = Job(engine.load_models, self.session, self.device_choice, self.task_choice, name="load models",
-                  tag="session")
+        job = Job(jobs.load_models, self.session, self.device_choice, self.task_choice, name="load models",
+                  tag="session", key=("session",))
         job.returned.connect(self._on_session)
-        job.errored.connect(lambda err: self._on_job_error("Could not load the models", err))
         job.progressed.connect(self._on_progress)
-        self._submit(self.model_lane, ("session",), job, PRIORITY["session"])
+        self.host.submit("models", job, PRIORITY["session"])
 
     @Slot(object)
     @gui_only
@@ -311,7 +288,7 @@ class MainWindow(QMainWindow):
 
         freeze_long_lived_objects()  # torch and the models are loaded now
         self.sessionReady.emit(info)
-        if self.current and self.current in self.images:
+        if self.current and self.current in self.cache.images:
             self._refresh_predictions(self.current)
             self._refresh_overlay()
         self._schedule_prefetch()
@@ -380,7 +357,7 @@ class MainWindow(QMainWindow):
     def open_files(self, paths) -> list[str]:
         """Add files (a folder adds its files) to the list and show the first one."""
         paths = expand_paths(paths)
-        if not paths or self._closed:
+        if not paths or self.closed:
             return []
         self.start()
         added = self.file_list.add_paths(paths)
@@ -395,34 +372,56 @@ class MainWindow(QMainWindow):
         path = self.file_list.current_path() if self.file_list is not None else None
         if path is None:
             return
-        for key in [k for k in self._inflight if len(k) > 1 and k[1] == path]:
-            self._inflight[key].cancel()
-        self.images.pop(path, None)
-        self.image_errors.pop(path, None)
-        for cache in (self.results, self.heatmaps):
-            for key in [k for k in cache if k[0] == path]:
-                del cache[key]
+        for job in self.host.jobs_in_flight():
+            if len(job.key) > 1 and job.key[1] == path:
+                job.cancel()
+        self.cache.forget(path)
         self.file_list.remove_path(path)
         if not self.file_list.count():
             self._show("")
 
-    # ------------------------------------------------------------------ batch scan (qt/scan_window.py)
-    def open_scan_window(self):
+    # ------------------------------------------------------------------ helper windows (owned by this one)
+    def open_scan_window(self) -> ScanWindow:
         """Show the (non-modal) scan window, creating it after a closed one; returns it."""
         from .scan_window import ScanWindow
 
         self.start()
-        scan_window = getattr(self, "scan_window", None)
-        if scan_window is None or scan_window.closed:
-            if scan_window is not None:
-                scan_window.deleteLater()
-            scan_window = self.scan_window = ScanWindow(self.info, self.settings, self.dialogs_enabled, self)
-            self.sessionReady.connect(scan_window.set_session)
-            scan_window.openRequested.connect(self.open_scan_result)
-        scan_window.show()
-        scan_window.raise_()
-        scan_window.activateWindow()
-        return scan_window
+        if self.scan_window is None or self.scan_window.closed:
+            if self.scan_window is not None:
+                self.scan_window.deleteLater()
+            self.scan_window = ScanWindow(self.info, self.settings, self)
+            self.sessionReady.connect(self.scan_window.set_session)
+            self.scan_window.openRequested.connect(self.open_scan_result)
+        return _raise(self.scan_window)
+
+    def open_finetune(self) -> FineTuneDialog:
+        """Models → Fine-tune…: one dialog, re-shown when open; activating a new version reloads the models."""
+        from .finetune_dialog import FineTuneDialog
+
+        if self.finetune_dialog is None:
+            self.finetune_dialog = FineTuneDialog(store=self.store, parent=self, device=self.device_choice)
+            self.finetune_dialog.activeModelsChanged.connect(self.load_models)
+            self._link_model_windows()
+        return _raise(self.finetune_dialog)
+
+    def open_models_page(self) -> ModelsPage:
+        """Models → Models…: one page, re-shown (and re-read) when open; a change of the active models
+        reloads them here."""
+        from .models_page import ModelsPage
+
+        if self.models_page is None:
+            self.models_page = ModelsPage(store=self.store, parent=self)
+            self.models_page.activeModelsChanged.connect(self.load_models)
+            self._link_model_windows()
+        else:
+            self.models_page.refresh()
+        return _raise(self.models_page)
+
+    def _link_model_windows(self) -> None:
+        """Once both exist: a saved version shows on the page, the page's changes in the dialog's list."""
+        if self.finetune_dialog is not None and self.models_page is not None:
+            self.finetune_dialog.versionSaved.connect(lambda _id: self.models_page.refresh())
+            self.models_page.activeModelsChanged.connect(self.finetune_dialog.refresh_models)
 
     def scan_folder_dialog(self) -> None:
         """File → Scan folder…: the scan window, then its folder dialog."""
@@ -463,27 +462,25 @@ class MainWindow(QMainWindow):
             self.panel.set_image_info(None)
             return
         self.setWindowTitle(f"{_name(path)} — MedDiag Desktop")
-        if path in self.image_errors:
-            self._placeholder(f"Cannot open {_name(path)}:\n{self.image_errors[path]}")
+        if path in self.cache.image_errors:
+            self._placeholder(f"Cannot open {_name(path)}:\n{self.cache.image_errors[path]}")
             self.panel.clear_results(pending=False)
             self.panel.set_image_info(None)
-        elif path in self.images:
-            self.images.move_to_end(path)
-            self._display(path, self.images[path])
+        elif path in self.cache.images:
+            self.cache.images.move_to_end(path)
+            self._display(path, self.cache.images[path])
         else:
             # The previous image and its results stay until this one is read (usually a few ms): no
             # flash, and no costly swap of the image view for the placeholder.
             if self.viewer_stack.currentWidget() is self.placeholder:
                 self._placeholder(f"Loading {_name(path)}…")
             self.statusBar().showMessage(f"Loading {_name(path)}…", 2000)
-            if ("load", path) not in self._inflight:
-                from . import engine
+            if self.host.in_flight(("load", path)) is None:
                 from .workers import Job
 
-                job = Job(engine.open_image, path, name="open image", tag="load")
+                job = Job(jobs.open_image, path, name="open image", tag="load", key=("load", path))
                 job.returned.connect(lambda loaded, p=path: self._on_image_loaded(p, loaded))
-                job.errored.connect(lambda err, p=path: self._on_image_failed(p, err))
-                self._submit(self.io_lane, ("load", path), job, 0)
+                self.host.submit("io", job, 0)
 
     def _back_to_placeholder(self) -> None:
         if self.viewer is not None and not self.viewer.has_image:
@@ -495,13 +492,13 @@ class MainWindow(QMainWindow):
 
     @gui_only
     def _on_image_loaded(self, path: str, loaded) -> None:
-        self.images.put(path, loaded, keep=self.current)
+        self.cache.images.put(path, loaded, keep=self.current)
         if path == self.current:
             self._display(path, loaded)
 
     @gui_only
     def _on_image_failed(self, path: str, error: JobError) -> None:
-        self.image_errors[path] = error.message
+        self.cache.image_errors[path] = error.message
         self.file_list.set_state(path, "error", error.message)
         if path == self.current:
             self._placeholder(f"Cannot open {_name(path)}:\n{error.message}")
@@ -530,8 +527,7 @@ class MainWindow(QMainWindow):
         return [c.id for c in self.info.cards if c.id not in self.info.errors]
 
     def predictions_complete(self, path: str) -> bool:
-        ids = self.model_ids()
-        return bool(ids) and all((path, i) in self.results for i in ids)
+        return self.cache.complete(path, self.model_ids())
 
     def _refresh_predictions(self, path: str) -> None:
         if self.info is None:
@@ -539,83 +535,64 @@ class MainWindow(QMainWindow):
             return
         missing = []
         for card_id in self.model_ids():
-            result = self.results.get((path, card_id))
+            result = self.cache.results.get((path, card_id))
             if result is None:
                 self.panel.columns[card_id].set_pending()
                 missing.append(card_id)
-            elif isinstance(result, str):
-                self.panel.show_failure(card_id, result)
+            elif isinstance(result, PredictionFailure):
+                self.panel.show_failure(card_id, result.text)
             else:
                 self.panel.show_prediction(card_id, result)
         if missing:
-            self._request_predictions(path, missing, self.images[path].array, "predict")
+            self._request_predictions(path, missing, self.cache.images[path].array, "predict")
 
     def _request_predictions(self, path: str, card_ids, image, tag: str) -> None:
         key = ("predict", path)
-        running = self._inflight.get(key)
+        running = self.host.in_flight(key)
         if running is not None:
             if not (tag == "predict" and running.tag == "prefetch" and running.state == "queued"):
                 return
             running.cancel()  # promote a queued prefetch to an immediate prediction
-        from . import engine
         from .workers import Job
 
-        job = Job(engine.predict, self.session, path, image, tuple(card_ids), name="predict", tag=tag)
+        job = Job(jobs.predict, self.session, path, image, tuple(card_ids), name="predict", tag=tag, key=key)
         job.yielded.connect(self._on_prediction_event)
         if tag == "prefetch":
             job.finished.connect(self._pump_prefetch)
-        job.errored.connect(lambda err: self._on_job_error("Prediction failed", err))
-        self._submit(self.model_lane, key, job, PRIORITY[tag])
+        self.host.submit("models", job, PRIORITY[tag])
 
     def _schedule_prefetch(self) -> None:
         """Predict the other listed files in the background (lowest priority), to fill the cache.
         At most PREFETCH_AHEAD jobs exist at a time: opening 1000 files creates no 1000 jobs."""
-        self._prefetch_queue = [p for p in self.file_list.paths() if p != self.current] if self.file_list else []
+        self.cache.queue_prefetch(self.file_list.paths() if self.file_list else [], self.current)
         self._pump_prefetch()
 
     def _pump_prefetch(self) -> None:
         ids = self.model_ids()
-        if not ids or self._closed:
+        if not ids or self.closed:
             return
-        while self._prefetch_queue and len(self.model_lane.jobs("prefetch")) < PREFETCH_AHEAD:
-            path = self._prefetch_queue.pop(0)
-            missing = [i for i in ids if (path, i) not in self.results]
-            if missing and path not in self.image_errors and ("predict", path) not in self._inflight:
-                self._request_predictions(path, missing, None, "prefetch")
+        while len(self.model_lane.jobs("prefetch")) < PREFETCH_AHEAD:
+            todo = self.cache.next_prefetch(ids, busy=lambda path: self.host.in_flight(("predict", path)) is not None)
+            if todo is None:
+                return
+            self._request_predictions(*todo, None, "prefetch")
 
     @Slot(object)
     @gui_only
-    def _on_prediction_event(self, event) -> None:
-        from .engine import Prediction, PredictionFailed
-
-        if isinstance(event, Prediction):
-            self.results[(event.path, event.model)] = event.result
-            if event.path == self.current:
-                self.panel.show_prediction(event.model, event.result)
-        elif isinstance(event, PredictionFailed) and event.model is None:
-            self.image_errors[event.path] = event.error
+    def _on_prediction_event(self, event: jobs.Prediction | jobs.PredictionFailed) -> None:
+        self.cache.record(event)
+        if isinstance(event, jobs.PredictionFailed) and event.model is None:
             self.file_list.set_state(event.path, "error", event.error)
             return
-        elif isinstance(event, PredictionFailed):
-            self.results[(event.path, event.model)] = f"Failed: {event.error}"
-            if event.path == self.current:
-                self.panel.show_failure(event.model, f"Failed: {event.error}")
-        self._update_file_state(event.path)
+        if event.path == self.current:
+            result = self.cache.results[(event.path, event.model)]
+            if isinstance(result, PredictionFailure):
+                self.panel.show_failure(event.model, result.text)
+            else:
+                self.panel.show_prediction(event.model, result)
+        if self.info is not None and self.predictions_complete(event.path):
+            self.file_list.set_state(event.path, "done", self.cache.summary(event.path, self.info.cards))
         self.predictionsUpdated.emit(event.path)
-
-    def _update_file_state(self, path: str) -> None:
-        if self.info is None or not self.predictions_complete(path):
-            return
-        from .engine import family_name
-
-        lines = []
-        for card in self.info.cards:
-            result = self.results.get((path, card.id))
-            if result is None:
-                continue
-            text = result if isinstance(result, str) else result.summary()
-            lines.append(f"{family_name(card.config.arch)}: {text}")
-        self.file_list.set_state(path, "done", "\n".join(lines))
 
     # ================================================================== heat-map
     @Slot(bool)
@@ -644,8 +621,7 @@ class MainWindow(QMainWindow):
     @Slot()
     @gui_only
     def _refresh_overlay(self) -> None:
-        from . import engine
-        from .engine import METHOD_NAMES, family_name
+        from .display_names import METHOD_NAMES, family_name
         from .workers import Job
 
         if self.panel is None:
@@ -653,13 +629,13 @@ class MainWindow(QMainWindow):
         choice = self.panel.explain_choice()
         path = self.current
         if (not self.overlay_enabled or choice is None or self.viewer is None or path is None
-                or path not in self.images or self.info is None):
+                or path not in self.cache.images or self.info is None):
             self.model_lane.cancel("explain")
             self.panel.set_explain_caption("")
             return
         card_id, method = choice
         key = (path, card_id, method)
-        heat = self.heatmaps.get(key)
+        heat = self.cache.heatmaps.get(key)
         arch = next((c.config.arch for c in self.info.cards if c.id == card_id), "")
         if heat is not None:
             if self.viewer.heatmap_key != key:
@@ -676,18 +652,17 @@ class MainWindow(QMainWindow):
             if job.key[1:] != key:
                 job.cancel()
         self.panel.set_explain_caption(f"Computing {METHOD_NAMES.get(method, method)}…")
-        if ("explain", *key) not in self._inflight:
-            job = Job(engine.explain_image, self.session, path, self.images[path].array, card_id, method,
-                      name="explain", tag="explain")
+        if self.host.in_flight(("explain", *key)) is None:
+            job = Job(jobs.explain_image, self.session, path, self.cache.images[path].array, card_id, method,
+                      name="explain", tag="explain", key=("explain", *key))
             job.returned.connect(self._on_heatmap)
-            job.errored.connect(lambda err: self._on_job_error("Heat-map failed", err))
             job.progressed.connect(self._on_progress)
-            self._submit(self.model_lane, ("explain", *key), job, PRIORITY["explain"])
+            self.host.submit("models", job, PRIORITY["explain"])
 
     @Slot(object)
     @gui_only
     def _on_heatmap(self, heat: HeatMap) -> None:
-        self.heatmaps.put((heat.path, heat.model, heat.method), heat)
+        self.cache.heatmaps.put((heat.path, heat.model, heat.method), heat)
         if heat.path == self.current:
             self._refresh_overlay()
 
@@ -705,20 +680,14 @@ class MainWindow(QMainWindow):
             self.viewer.reset_levels()
 
     def about(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
+        from . import dialogs
 
-        QMessageBox.about(self, "About MedDiag Desktop",
+        dialogs.about(self, "About MedDiag Desktop",
                           f"<b>MedDiag Desktop {__version__}</b><p>Offline diagnostic assistant for medical "
                           f"images.</p><p><b>{NOTICE_TEXT}</b></p><p>Models run on this computer; no image "
                           "leaves it. Patient identifiers in DICOM files are never read.</p>")
 
     # ================================================================== jobs, errors, shutdown
-    def _submit(self, lane: JobRunner, key: tuple, job: Job, priority: int) -> Job:
-        job.key = key
-        self._inflight[key] = job
-        job.finished.connect(lambda: self._inflight.pop(key) if self._inflight.get(key) is job else None)
-        return lane.submit(job, priority)
-
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
         if progress.text:
@@ -728,8 +697,15 @@ class MainWindow(QMainWindow):
     def _on_models_busy(self, busy: bool) -> None:
         self.job_status.setText("Working…" if busy else "")
 
-    def _on_job_error(self, title: str, error: JobError) -> None:
-        if title.startswith("Could not load"):
+    def _on_job_error(self, job: Job, error: JobError) -> None:
+        """Every job's failure (JobHost): an unreadable image, the models, a prediction, a heat-map..."""
+        if job.tag == "load":
+            self._on_image_failed(job.key[1], error)
+            return
+        title = ERROR_TITLES.get(job.tag)
+        if title is None:
+            return
+        if job.tag == "session":
             self.panel.show_status(f"{title}: {error.message}")
             self.device_label.setText("Device: –")
         self.report_error(title, error.message, error.details)
@@ -739,22 +715,27 @@ class MainWindow(QMainWindow):
         """Readable message box (details behind a button); never blocks the event loop."""
         log.error("%s: %s", title, message)
         self.errorReported.emit(title, message, details)
-        if self.dialogs_enabled and not self._closed:
+        if not self.closed:
             from . import dialogs
 
             dialogs.error_box(self, title, message, details)
 
+    @property
+    def closed(self) -> bool:
+        return self.host.closed
+
     def shutdown(self) -> None:
-        """Cancel every job and join the worker threads (idempotent)."""
-        self._closed = True
-        if getattr(self, "scan_window", None) is not None:
+        """Cancel every job, join the threads and close the helper windows (theirs too). Idempotent."""
+        self.host.shutdown()
+        if self.scan_window is not None:
             self.scan_window.shutdown()  # cancels a running scan, joins its lane
-        for lane in (self.io_lane, self.model_lane):
-            if lane is not None:
-                lane.shutdown()
+        for child in (self.finetune_dialog, self.models_page):
+            if child is not None:
+                child.shutdown()
+                child.close()
 
     def closeEvent(self, event) -> None:
-        if not self._closed:
+        if not self.closed:
             self._save_settings()
             self.hide()  # feels instant even if a model op must finish first
             self.shutdown()

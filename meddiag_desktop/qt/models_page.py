@@ -9,7 +9,7 @@ activate / roll back / export / import / delete.
 * **Delete** removes one of your versions (shipped models cannot be deleted); deleting the active
   one falls back to the previous.
 
-Every operation runs as a job on the page's "versions" lane (``finetune_jobs``): file work and the
+Every operation runs as a job on the page's "versions" lane (``jobs.models``): file work and the
 torch import stay off the GUI thread.
 """
 from __future__ import annotations
@@ -17,17 +17,19 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QTreeWidget,
+    QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
     QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from . import finetune_jobs as jobs
-from .engine import family_name
+from .jobs import models as jobs
+from .display_names import family_name
+from . import dialogs
 from .guard import gui_only
-from .workers import Job, JobRunner
+from .job_host import JobHost
+from .workers import Job
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +47,14 @@ class ModelsPage(QDialog):
     refreshed = Signal()
     operationFinished = Signal(str, bool, str)  # operation, ok, message
 
-    def __init__(self, store=None, parent: QWidget | None = None, dialogs_enabled: bool = True) -> None:
+    def __init__(self, store=None, parent: QWidget | None = None) -> None:
+        """``store``: a core ModelStore or a list of model folders (default: shipped + user models)."""
         super().__init__(parent)
         self.setWindowTitle("Models — MedDiag Desktop")
         self.setWindowFlag(Qt.WindowType.Window, True)
         self.store_spec = store
-        self.dialogs_enabled = dialogs_enabled
-        self.lane = JobRunner("versions", self)
+        self.host = JobHost(self, on_error=lambda job, error: self._done(job.name, False, error.message))
+        self.lane = self.host.add_lane("versions")
         self.rows: list = []  # core.versions.VersionInfo
 
         layout = QVBoxLayout(self)
@@ -95,14 +98,10 @@ class ModelsPage(QDialog):
         return button
 
     # ------------------------------------------------------------------ listing
-    def _submit(self, job: Job) -> Job:
-        job.errored.connect(lambda err, name=job.name: self._done(name, False, err.message))
-        return self.lane.submit(job)
-
     def refresh(self) -> Job:
         job = Job(jobs.versions, self.store_spec, name="list versions")
         job.returned.connect(self._on_versions)
-        return self._submit(job)
+        return self.host.submit("versions", job)
 
     @Slot(object)
     @gui_only
@@ -172,7 +171,7 @@ class ModelsPage(QDialog):
         self.status.setText(f"{name.capitalize()}…")
         job = Job(fn, self.store_spec, *args, name=name)
         job.returned.connect(lambda result: self._done(name, True, result, changes_active))
-        return self._submit(job)
+        return self.host.submit("versions", job)
 
     @gui_only
     def _done(self, name: str, ok: bool, result, changes_active: bool = True) -> None:
@@ -202,14 +201,11 @@ class ModelsPage(QDialog):
         row = self.selected()
         if row is None or not row.deletable:
             return None
-        if self.dialogs_enabled and not confirmed:
-            box = QMessageBox(QMessageBox.Icon.Question, "Delete model version?",
-                              f"Delete {row.id}? Its weights and card are removed from your model folder."
-                              + (" It is active: the previous version takes over." if row.active else ""),
-                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.accepted.connect(lambda: self.delete_selected(confirmed=True))
-            box.open()
+        if not confirmed:
+            dialogs.ask(self, "Delete model version?",
+                        f"Delete {row.id}? Its weights and card are removed from your model folder."
+                        + (" It is active: the previous version takes over." if row.active else ""),
+                        lambda: self.delete_selected(confirmed=True))
             return None
         return self._run("delete", jobs.delete, row.id)
 
@@ -232,48 +228,9 @@ class ModelsPage(QDialog):
                 return None
         return self._run("import", jobs.import_, str(source), new_id, activate, changes_active=activate)
 
+    @property
+    def closed(self) -> bool:
+        return self.host.closed
+
     def shutdown(self) -> None:
-        self.lane.shutdown()
-
-
-class ShutdownOnClose(QObject):
-    """Joins a helper window's worker lane when the main window closes (the window needs no hook)."""
-
-    def __init__(self, window, target) -> None:
-        super().__init__(window)
-        self.target = target
-        window.installEventFilter(self)
-
-    def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Type.Close and self.target is not None:
-            self.target.shutdown()
-            self.target.close()
-        return False
-
-
-def window_store(window):
-    """The main window's model store setting (a ModelStore, a list of folders, or None)."""
-    return getattr(window, "_store", None)
-
-
-def open_models_page(window) -> ModelsPage:
-    """The main window's "Models…" action: one page per window, re-shown (and re-read) when open."""
-    page = getattr(window, "models_page", None)
-    if page is None:
-        page = ModelsPage(store=window_store(window), parent=window,
-                          dialogs_enabled=getattr(window, "dialogs_enabled", True))
-        if hasattr(window, "load_models"):
-            page.activeModelsChanged.connect(window.load_models)
-        window.models_page = page
-        ShutdownOnClose(window, page)
-    else:
-        page.refresh()
-    fine_tune = getattr(window, "finetune_dialog", None)
-    if fine_tune is not None and not getattr(page, "_linked", False):
-        fine_tune.versionSaved.connect(lambda _id: page.refresh())
-        page.activeModelsChanged.connect(fine_tune.refresh_models)
-        page._linked = True
-    page.show()
-    page.raise_()
-    page.activateWindow()
-    return page
+        self.host.shutdown()

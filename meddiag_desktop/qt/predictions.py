@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from .engine import METHOD_NAMES, family_name
+from .display_names import METHOD_NAMES, family_name
 from .guard import gui_only
 from .painted_text import PaintedText
 from .style import DEMO_TEXT, OOD_HEADLINE, OOD_TEXT
@@ -333,7 +333,7 @@ class PredictionsPanel(QWidget):
 
     @gui_only
     def set_models(self, info) -> None:
-        """Rebuild the columns for an engine.SessionInfo."""
+        """Rebuild the columns for a jobs.viewer.SessionInfo."""
         for column in self.columns.values():
             self.columns_box.removeWidget(column)
             column.deleteLater()

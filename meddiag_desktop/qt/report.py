@@ -51,7 +51,7 @@ def _e(text) -> str:
 
 def report_html(report, with_heatmap: bool, size: tuple[int, int] = (_SHOWN_PX, _SHOWN_PX)) -> str:
     """``size``: (width, height) of each image on the page."""
-    from .engine import family_name
+    from .display_names import family_name
 
     rows = "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in (
         ("Date", report.created), ("Task", report.task or "–"), ("Image", report.image),
@@ -130,17 +130,17 @@ def collect(progress, cancel, path: str, cards, results: dict, task, heatmap_cap
 def can_export(window) -> bool:
     """An image is shown and at least one model has predicted it."""
     path, info = window.current, window.info
-    if not path or info is None or path in window.image_errors:
+    if not path or info is None:
         return False
-    return any(not isinstance(window.results.get((path, c.id)), (str, type(None))) for c in info.cards)
+    return window.cache.has_prediction(path, [c.id for c in info.cards])
 
 
 def _heatmap(window):
     """(heat-map array, caption) of the model and method chosen in the panel, if computed."""
-    from .engine import METHOD_NAMES
+    from .display_names import METHOD_NAMES
 
     choice = window.panel.explain_choice() if window.panel is not None else None
-    heat = window.heatmaps.get((window.current, *choice)) if choice else None
+    heat = window.cache.heatmaps.get((window.current, *choice)) if choice else None
     if heat is None:
         return None, None
     return heat.heatmap, f"{METHOD_NAMES.get(heat.method, heat.method)} of {heat.model} for “{heat.target_label}”"
@@ -148,12 +148,16 @@ def _heatmap(window):
 
 def export_report(window, out_path: str):
     """Write the current image's report to ``out_path`` (io lane, then GUI thread); returns the Job."""
+    from .viewer_cache import PredictionFailure
     from .workers import Job
 
     if not can_export(window):
         return None
     path, info = window.current, window.info
-    results = {c.id: window.results.get((path, c.id)) for c in info.cards}
+    results = {}  # card id -> core.inference.Result, the failure's text, or None
+    for card in info.cards:
+        result = window.cache.results.get((path, card.id))
+        results[card.id] = result.text if isinstance(result, PredictionFailure) else result
     heat, caption = _heatmap(window)
     job = Job(collect, path, info.cards, results, info.task, caption, name="report", tag="report")
 
@@ -168,8 +172,7 @@ def export_report(window, out_path: str):
         window.reportExported.emit(out_path)
 
     job.returned.connect(done)
-    job.errored.connect(lambda err: window.report_error("Could not export the report", err.message, err.details))
-    return window.io_lane.submit(job, 5)
+    return window.host.submit("io", job, 5)  # errors: the window's job error handler
 
 
 def export_report_dialog(window):

@@ -1,6 +1,6 @@
 """File → Scan folder…: a non-modal window that scans folders with the active task's models.
 
-The scan runs in a ``JobRunner`` lane of its own ("scan") as ``scan_job.run_scan``: the core
+The scan runs in a ``JobRunner`` lane of its own ("scan") as ``jobs.scan.run_scan``: the core
 generator wrapped in the CLI's audit line, so every row shown here is in the audit trail. Rows
 arrive one batch per event and go into :class:`~.scan_table.ScanTableModel` with one insert per
 batch; :class:`~.scan_table.ScanFilterProxy` filters by status, label and minimum probability,
@@ -27,15 +27,19 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QHeaderView, QLabel, QListView, QProgressBar, QPushButton, QTableView, QTreeView,
                                QVBoxLayout, QWidget)
 
+from . import dialogs
 from .guard import gui_only
-from .scan_job import DEFAULT_BATCH_SIZE, ScanBatch, ScanStarted, csv_functions, export_csv, run_scan
+from .job_host import JobHost
+from .jobs.scan import DEFAULT_BATCH_SIZE, ScanBatch, ScanStarted, anonymize, csv_functions, export_csv, run_scan
 from .scan_table import RESULT_ROLE, ScanFilterProxy, ScanTableModel, table_columns
 from .style import NOTICE_TEXT
-from .workers import Job, JobRunner
+from .workers import Job
 
 log = logging.getLogger(__name__)
 
 STATUS_CHOICES = (("All statuses", None), ("OK only", "ok"), ("Errors only", "error"))
+ERROR_TITLES = {"scan": "Scan failed", "export csv": "Could not export the CSV",
+                "anonymised export": "Anonymised export failed"}  # by job name
 COLUMN_WIDTHS = {"path": 340, "model": 150, "status": 60, "label": 100, "probability": 90, "error": 260}
 
 
@@ -58,18 +62,6 @@ def summary_text(progress, cancelled: bool = False) -> str:
             f"{progress.rate:.1f} files/s")
 
 
-def anonymize_job(progress, cancel, paths: Sequence[str], out_dir: str):
-    """Job function: ``core.anonymize.anonymize_files`` (a generator: one result per file)."""
-    from meddiag_desktop.core.anonymize import anonymize_files
-    from meddiag_desktop.core.jobs import Progress
-
-    for event in anonymize_files(paths, out_dir, cancel=cancel):
-        if isinstance(event, Progress):
-            progress(event.done, event.total, event.text)
-        else:
-            yield event
-
-
 class ScanWindow(QWidget):
     """Scan folders, watch the rows arrive, filter, sort, open a row, export CSV."""
 
@@ -79,21 +71,20 @@ class ScanWindow(QWidget):
     exportFinished = Signal(str)  # path written
     anonymizeFinished = Signal(str)  # the summary line of an anonymised export
 
-    def __init__(self, info=None, settings=None, dialogs_enabled: bool = True, parent: QWidget | None = None,
+    def __init__(self, info=None, settings=None, parent: QWidget | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None) -> None:
-        """``info``: the main window's ``engine.SessionInfo`` (task, model cards, device); update it with
+        """``info``: the main window's ``jobs.viewer.SessionInfo`` (task, model cards, device); update it with
         :meth:`set_session`. ``settings``: ``qt.settings.Settings`` for the last folder (optional)."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Scan folders — MedDiag Desktop")
         self.settings = settings
-        self.dialogs_enabled = dialogs_enabled
         self.batch_size, self.workers = batch_size, workers
         self.info = None
         self._pending_info = None  # a session that arrived mid-scan, applied when it ends
-        self.runner = JobRunner("scan", self)
+        self.host = JobHost(self, on_error=self._on_job_error)
+        self.runner = self.host.add_lane("scan")
         self.job: Job | None = None
         self.export_job: Job | None = None
-        self.closed = False
         self.scan_id: str | None = None
         self.last_progress = None
         self.summary = ""
@@ -251,7 +242,7 @@ class ScanWindow(QWidget):
         else:
             from meddiag_desktop.core.tasks import TASKS
 
-            from .engine import family_name
+            from .display_names import family_name
 
             title = TASKS[info.task].title if info.task in TASKS else (info.task or "–")
             self.task_label.setText(f"Task: {title}")
@@ -367,10 +358,9 @@ class ScanWindow(QWidget):
         job.yielded.connect(self._on_scan_event)
         job.progressed.connect(self._on_job_progress)
         job.returned.connect(self._on_scan_returned)
-        job.errored.connect(self._on_scan_error)
         job.finished.connect(self._on_scan_finished)
         self.job = job
-        self.runner.submit(job)
+        self.host.submit("scan", job)
         log.info("scan started: %d root(s), %d model(s)", len(paths), len(cards))
         self._update_buttons()
         return job
@@ -430,11 +420,11 @@ class ScanWindow(QWidget):
         self._set_summary(text)
         log.info("scan finished: %s", text)
 
-    @Slot(object)
     @gui_only
-    def _on_scan_error(self, error) -> None:
-        self.rate_label.setText("")
-        self._report("Scan failed", error.message, error.details)
+    def _on_job_error(self, job: Job, error) -> None:
+        if job.name == "scan":
+            self.rate_label.setText("")
+        self._report(ERROR_TITLES.get(job.name, f"{job.name.capitalize()} failed"), error.message, error.details)
 
     @Slot()
     @gui_only
@@ -508,10 +498,9 @@ class ScanWindow(QWidget):
         path = os.path.abspath(os.fspath(path))
         job = Job(export_csv, path, self._cards, tuple(self.model.results), name="export csv", tag="export")
         job.returned.connect(lambda count, p=path: self._on_exported(p, count))
-        job.errored.connect(lambda err: self._report("Could not export the CSV", err.message, err.details))
         job.finished.connect(self._update_buttons)
         self.export_job = job
-        self.runner.submit(job)
+        self.host.submit("scan", job)
         self._update_buttons()
         return job
 
@@ -553,13 +542,12 @@ class ScanWindow(QWidget):
             self._update_buttons()
             self.anonymizeFinished.emit(text)
 
-        job = Job(anonymize_job, paths, out_dir, name="anonymised export", tag="export")
+        job = Job(anonymize, paths, out_dir, name="anonymised export", tag="export")
         job.yielded.connect(on_result)
         job.progressed.connect(lambda progress: self.rate_label.setText(progress.text))
-        job.errored.connect(lambda err: self._report("Anonymised export failed", err.message, err.details))
         job.finished.connect(on_finished)
         self.export_job = job
-        self.runner.submit(job)
+        self.host.submit("scan", job)
         self._update_buttons()
         return job
 
@@ -585,17 +573,18 @@ class ScanWindow(QWidget):
     def _report(self, title: str, message: str, details: str = "") -> None:
         log.warning("%s: %s", title, message)
         self._set_summary(f"{title}: {message}")
-        if self.dialogs_enabled and not self.closed:
-            from . import dialogs
-
+        if not self.closed:
             dialogs.error_box(self, title, message, details)
+
+    @property
+    def closed(self) -> bool:
+        return self.host.closed
 
     def shutdown(self) -> None:
         """Cancel the scan (and an export) and join the lane's thread. Idempotent."""
-        self.closed = True
         if self._stop is not None:
             self._stop.set()
-        self.runner.shutdown()
+        self.host.shutdown()
         self.hide()
 
     def closeEvent(self, event) -> None:

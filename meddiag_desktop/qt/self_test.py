@@ -19,7 +19,7 @@ from typing import Callable
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot, qInstallMessageHandler
 
 from .. import __version__
-from .engine import FAMILY_ORDER, METHOD_NAMES, family_name
+from .display_names import FAMILY_ORDER, METHOD_NAMES, family_name
 
 SAMPLE = "chest_xray_pneumonia_val0.png"
 SAMPLE_TASK = "pneumonia"
@@ -134,6 +134,7 @@ def _run(store, task, sample, device, timeout_s, max_gap_ms, out, weights_dir) -
                                 "(train them with scripts/train_shipped.py)")
         store = [weights]
 
+    from . import dialogs
     from .app import create_application
     from .main_window import MainWindow
     from .settings import Settings
@@ -141,12 +142,12 @@ def _run(store, task, sample, device, timeout_s, max_gap_ms, out, weights_dir) -
     create_application()
     errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="meddiag-selftest-") as tmp:
-        window = MainWindow(store=store, settings=Settings(Path(tmp) / "self-test.ini"), device=device, task=task,
-                            dialogs_enabled=False)
+        window = MainWindow(store=store, settings=Settings(Path(tmp) / "self-test.ini"), device=device, task=task)
         window.errorReported.connect(lambda title, message, _details: errors.append(f"{title}: {message}"))
         probe = GapProbe(parent=window)
         try:
-            _exercise(window, probe, str(sample.resolve()), errors, timeout_s, max_gap_ms, out)
+            with dialogs.unattended():  # errors are collected above, no box waits for a click
+                _exercise(window, probe, str(sample.resolve()), errors, timeout_s, max_gap_ms, out)
         finally:
             window.close()
             window.shutdown()
@@ -196,12 +197,14 @@ def _exercise(window, probe: GapProbe, sample: str, errors: list[str], timeout_s
 
     from .predictions import decision_text
 
-    image = window.images[sample]
+    from .viewer_cache import PredictionFailure
+
+    image = window.cache.images[sample]
     out(f"sample: {Path(sample).name} ({image.meta.format}, {image.meta.width}×{image.meta.height})")
     for card in info.cards:
-        result = window.results[(sample, card.id)]
-        if isinstance(result, str):
-            raise SelfTestError(f"{card.id}: {result}")
+        result = window.cache.results[(sample, card.id)]
+        if isinstance(result, PredictionFailure):
+            raise SelfTestError(f"{card.id}: {result.text}")
         total = sum(result.probabilities.values())
         if result.status != "ok" or not math.isclose(total, 1.0, abs_tol=1e-3):
             raise SelfTestError(f"{card.id}: bad result {result}")
@@ -211,7 +214,7 @@ def _exercise(window, probe: GapProbe, sample: str, errors: list[str], timeout_s
         shown = result.summary() if result.refused else f"{result.label:<14} p={result.probability:.3f}"
         out(f"  {card.id:<24} {family_name(card.config.arch):<12} {shown}  ({probs})  {rule}{flag}")
     card_id, method = window.panel.explain_choice()
-    heat = window.heatmaps[(sample, card_id, method)]
+    heat = window.cache.heatmaps[(sample, card_id, method)]
     if heat.heatmap.shape != image.array.shape[:2] or not (0.0 <= heat.heatmap.min() <= heat.heatmap.max() <= 1.0):
         raise SelfTestError(f"heat-map of {card_id} has a bad shape or range")
     out(f"heat-map: {METHOD_NAMES.get(method, method)} of {card_id} for '{heat.target_label}' "

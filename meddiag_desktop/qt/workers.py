@@ -43,7 +43,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
@@ -124,12 +124,13 @@ class Job(QObject):
     _ids = itertools.count(1)
 
     def __init__(self, fn: Callable[..., Any], *args: Any, name: str | None = None, tag: str | None = None,
-                 **kwargs: Any) -> None:
+                 key: Hashable | None = None, **kwargs: Any) -> None:
         super().__init__()
         self.id = next(self._ids)
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.name = name or getattr(fn, "__name__", "job")
         self.tag = tag  # free-form group name for JobRunner.cancel(tag=...)
+        self.key = key  # what the job is for, e.g. ("predict", path): JobHost keeps one job per key
         self.cancel_event = threading.Event()
         self.state = "new"  # new -> queued -> running -> returned | errored | cancelled
         self.result: Any = None

@@ -15,14 +15,15 @@ import pytest
 import torch
 
 from meddiag_desktop.core.data import load_npz
-from meddiag_desktop.core.finetune import Comparison, DataPlan, FineTuneSpec, comparison_lines, run_finetune
+from meddiag_desktop.core.finetune import DataPlan, comparison_lines, run_finetune
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.paths import resource_path, shipped_weights_dir, user_models_dir
-from meddiag_desktop.core.pipeline import TrainedModel, evaluate_model, recalibrate, train_model
-from meddiag_desktop.core.storage import load_weights, save_model
 from meddiag_desktop.core.model_store import ModelStore
+from meddiag_desktop.core.pipeline import evaluate_model, recalibrate, train_model
+from meddiag_desktop.core.storage import load_weights, save_model
 from meddiag_desktop.core.tasks import TASKS
-from meddiag_desktop.core.training import EpochEnd, FitEnd, TrainConfig
+from meddiag_desktop.core.training import TrainConfig
+from meddiag_desktop.core.training_events import Comparison, EpochEnd, FineTuneSpec, FitEnd, TrainedModel
 
 NPZ = resource_path("datasets", "pneumoniamnist_trainval.npz")
 LABELS = TASKS["pneumonia"].labels

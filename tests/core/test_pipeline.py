@@ -15,7 +15,8 @@ from meddiag_desktop.core.pipeline import (
     prior_correction, recalibrate, train_model,
 )
 from meddiag_desktop.core.storage import load_weights, save_model
-from meddiag_desktop.core.training import FitEnd, StepEnd, TrainConfig
+from meddiag_desktop.core.training import TrainConfig
+from meddiag_desktop.core.training_events import FitEnd, StepEnd
 
 CONFIG = ModelConfig(arch="cnn", task="toy", labels=("a", "b"), arch_kwargs={"widths": [4, 8, 8, 8]})
 

@@ -9,7 +9,8 @@ import torch
 
 from meddiag_desktop.core.data import TensorDataset, load_npz
 from meddiag_desktop.core.models import ModelConfig, create_model_from_config
-from meddiag_desktop.core.training import EpochEnd, FitEnd, StepEnd, TrainConfig, class_weights, fit
+from meddiag_desktop.core.training import TrainConfig, class_weights, fit
+from meddiag_desktop.core.training_events import EpochEnd, FitEnd, StepEnd
 
 CONFIG = ModelConfig(arch="cnn", task="toy", labels=("a", "b"), arch_kwargs={"widths": (4, 8, 8, 8)})
 

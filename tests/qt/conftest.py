@@ -28,22 +28,31 @@ def demo_store():
 
 
 class _Signal:
-    def connect(self, *_):
-        pass
+    def __init__(self):
+        self.slots = []
+
+    def connect(self, slot):
+        self.slots.append(slot)
+
+    def emit(self):
+        for slot in self.slots:
+            slot()
 
 
 @pytest.fixture
 def dialog_log(monkeypatch):
-    """Replaces QMessageBox in qt.dialogs: records (title, text, details) instead of showing a box."""
+    """Replaces QMessageBox in qt.dialogs: records (title, text, details) instead of showing a box, and
+    answers every Yes / No question yes."""
     shown: list[tuple[str, str, str]] = []
 
     class RecordingBox:
         Icon = QMessageBox.Icon
         StandardButton = QMessageBox.StandardButton
 
-        def __init__(self, _icon, title, text, _buttons=None, _parent=None):
+        def __init__(self, _icon, title, text, buttons=None, _parent=None):
             self.title, self.text, self.details = title, text, ""
-            self.finished = _Signal()
+            self.question = buttons is not None and bool(buttons & QMessageBox.StandardButton.Yes)
+            self.accepted, self.finished = _Signal(), _Signal()
 
         def setDetailedText(self, details):
             self.details = details
@@ -53,6 +62,8 @@ def dialog_log(monkeypatch):
 
         def open(self):
             shown.append((self.title, self.text, self.details))
+            if self.question:
+                self.accepted.emit()
 
     monkeypatch.setattr(dialogs, "QMessageBox", RecordingBox)
     return shown

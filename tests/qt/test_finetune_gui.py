@@ -49,8 +49,8 @@ def image_folder(tmp_path):
 
 
 @pytest.fixture
-def dialog(qtbot, base_store):
-    dlg = FineTuneDialog(store=base_store, dialogs_enabled=False, n_boot=100)
+def dialog(qtbot, base_store, dialog_log):
+    dlg = FineTuneDialog(store=base_store, n_boot=100)
     qtbot.addWidget(dlg)
     yield dlg
     dlg.shutdown()
@@ -95,12 +95,13 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
 
     # Results: base vs new on the same validation set, confusion matrices, reliability, threshold.
     assert dialog.tabs.currentIndex() == RESULTS_TAB and dialog.comparison.base.model_id == "toy-cnn"
-    table = dialog.comparison_table
+    results = dialog.results_page
+    table = results.comparison_table
     assert table.rowCount() == 7 and "(" in table.item(0, 1).text()  # value (CI low–high)
     assert sum(sum(r) for r in dialog.comparison.new.report["confusion_matrix"]) == 10
-    assert dialog.cm_tables["new"].rowCount() == 2 and dialog.cm_tables["base"].rowCount() == 2
-    assert dialog.reliability_curves["calibrated"].getOriginalDataset()[0] is not None
-    assert "ECE" in dialog.ece_label.text() and "P ≥" in dialog.threshold_label.text()
+    assert results.cm_tables["new"].rowCount() == 2 and results.cm_tables["base"].rowCount() == 2
+    assert results.reliability_curves["calibrated"].getOriginalDataset()[0] is not None
+    assert "ECE" in results.ece_label.text() and "P ≥" in results.threshold_label.text()
 
     dialog.set_operating_point("sensitivity", 0.9)
     with qtbot.waitSignal(dialog.resultsReady, timeout=WAIT):
@@ -120,7 +121,7 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
     assert versions.active_card(base_store, "toy", "cnn").id == new_id
 
     # Models page: both versions listed, the new one active; rollback restores the previous one.
-    page = ModelsPage(store=base_store, dialogs_enabled=False)
+    page = ModelsPage(store=base_store)
     qtbot.addWidget(page)
     try:
         qtbot.waitUntil(lambda: len(page.rows) == 2, timeout=WAIT)
@@ -191,11 +192,11 @@ def test_warnings_for_tiny_or_imbalanced_sets(dialog, qtbot, image_folder):
     assert dialog.start_button.isEnabled()  # a warning, not a refusal
 
 
-def test_models_page_export_import_and_delete(qtbot, base_store, tmp_path):
+def test_models_page_export_import_and_delete(qtbot, base_store, tmp_path, dialog_log):
     saved = versions.save_version(create_model_from_config(base_store.find("toy-cnn").config),
                                   ModelCard(id="x", config=base_store.find("toy-cnn").config, base_model="toy-cnn"),
                                   base_store, name="toy-v2")
-    page = ModelsPage(store=base_store, dialogs_enabled=False)
+    page = ModelsPage(store=base_store)
     qtbot.addWidget(page)
     try:
         qtbot.waitUntil(lambda: len(page.rows) == 2, timeout=WAIT)
@@ -204,7 +205,8 @@ def test_models_page_export_import_and_delete(qtbot, base_store, tmp_path):
             page.export_selected(str(tmp_path / "toy-v2.zip"))
         assert done.args[:2] == ["export", True] and (tmp_path / "toy-v2.zip").is_file()
         with qtbot.waitSignal(page.operationFinished, timeout=WAIT) as done:
-            page.delete_selected()
+            page.delete_selected()  # asks first (dialog_log answers yes)
+        assert dialog_log[-1][0] == "Delete model version?"
         assert done.args[:2] == ["delete", True] and not saved.path.exists()
         qtbot.waitUntil(lambda: page.active_id("toy", "cnn") == "toy-cnn", timeout=WAIT)  # fell back
         page.select("toy-cnn")
@@ -250,14 +252,14 @@ def chest_xray_folder(tmp_path):
     return root
 
 
-def test_a_shipped_model_fine_tunes_stops_cancels_and_rolls_back(qtbot, chest_xray_folder):
+def test_a_shipped_model_fine_tunes_stops_cancels_and_rolls_back(qtbot, chest_xray_folder, dialog_log):
     """The acceptance run on the real shipped pneumonia-cnn: its weights file is never written."""
     from meddiag_desktop.core.paths import shipped_weights_dir
 
     store = ModelStore([shipped_weights_dir(), user_models_dir()])
     shipped = store.find("pneumonia-cnn")
     shipped_sha = sha256_file(shipped.weights_path)
-    dialog = FineTuneDialog(store=store, dialogs_enabled=False, n_boot=100)
+    dialog = FineTuneDialog(store=store, n_boot=100)
     qtbot.addWidget(dialog)
     try:
         qtbot.waitUntil(lambda: dialog.base_combo.count() > 1, timeout=WAIT)

@@ -80,7 +80,7 @@ def test_switching_back_to_an_image_is_instant_from_the_cache(window, qtbot):
     qtbot.waitUntil(lambda: not window.io_lane.busy, timeout=WAIT)
     window.file_list.select_path(CHEST)  # both images and results are cached now
     assert not window.model_lane.busy and not window.io_lane.busy
-    assert all(c.result is window.results[(CHEST, i)] for i, c in window.panel.columns.items())
+    assert all(c.result is window.cache.results[(CHEST, i)] for i, c in window.panel.columns.items())
 
 
 def test_heat_map_toggle_opacity_and_method_selector(window, qtbot):
@@ -269,17 +269,6 @@ def test_background_prefetch_keeps_only_a_few_jobs_alive(window, qtbot, tmp_path
     assert len(window.model_lane.jobs("prefetch")) <= PREFETCH_AHEAD
     qtbot.waitUntil(lambda: all(window.predictions_complete(p) for p in copies), timeout=WAIT)
     assert "CNN:" in window.file_list.item(11).toolTip()
-
-
-def test_image_cache_is_bounded_by_bytes():
-    from types import SimpleNamespace
-
-    from meddiag_desktop.qt.main_window import _LRU
-
-    cache = _LRU(10, 250, lambda v: v.size)
-    for key in "abcd":
-        cache.put(key, SimpleNamespace(size=100), keep="a")
-    assert list(cache) == ["a", "d"]  # "a" is the image on screen: never evicted
 
 
 def test_an_image_from_another_modality_is_refused_not_labelled(make_window, qtbot, gui_guard):

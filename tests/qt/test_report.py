@@ -44,7 +44,7 @@ def test_window_exports_the_current_image_report(window, qtbot, tmp_path):
     assert len(reader.pages) == 1
     assert hashlib.sha256(open(SAMPLE, "rb").read()).hexdigest() in text
     for card in window.info.cards:
-        result = window.results[(SAMPLE, card.id)]
+        result = window.cache.results[(SAMPLE, card.id)]
         assert _flat(card.id) in text and card.sha256 in text
         for p in result.probabilities.values():
             assert f"{p:.3f}" in text

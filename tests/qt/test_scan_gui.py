@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from meddiag_desktop.core.audit import read_audit
-from meddiag_desktop.qt.scan_job import csv_functions
+from meddiag_desktop.qt.jobs.scan import csv_functions
 from meddiag_desktop.qt.scan_table import RAW_ROLE, ScanFilterProxy, ScanTableModel
 from meddiag_desktop.qt.workers import GUI_GUARD
 
@@ -269,10 +269,10 @@ def test_the_table_takes_30000_rows_in_batches_and_sorts_them_quickly(qapp, qtbo
     assert proxy.result(view.selectionModel().selectedRows()[0].row()) is selected
 
 
-def test_widget_slots_refuse_other_threads(qtbot):
+def test_widget_slots_refuse_other_threads(qtbot, dialog_log):
     from meddiag_desktop.qt.scan_window import ScanWindow
 
-    sw = ScanWindow(dialogs_enabled=False)
+    sw = ScanWindow()
     qtbot.addWidget(sw)
     errors = []
 
@@ -290,4 +290,5 @@ def test_widget_slots_refuse_other_threads(qtbot):
     assert len(errors) == 4 and all("outside the GUI thread" in e for e in errors)
     GUI_GUARD.violations.clear()
     assert sw.start_scan(["/no/such/folder"]) is None and "models are still loading" in sw.summary
+    assert dialog_log == [("Cannot scan", "The models are still loading.", "")]
     sw.shutdown()

@@ -1,8 +1,7 @@
-"""Job functions of the fine-tune dialog and the Models page (no Qt in here), for ``workers.Job``.
+"""Job functions of the fine-tune dialog (no Qt in here), for ``workers.Job``.
 
-Signature ``fn(progress, cancel, *args)``; they run in the dialog's "training" lane or the Models
-page's "versions" lane. torch and core.storage are imported inside the functions, so the GUI thread
-never pays for them. What they yield / return are plain records (numpy arrays, dataclasses) or the
+Signature ``fn(progress, cancel, *args)``; they run in the dialog's "training" lane. torch and
+core.storage are imported inside the functions, so the GUI thread never pays for them. What they yield / return are plain records (numpy arrays, dataclasses) or the
 trained model, which only these jobs touch afterwards.
 """
 from __future__ import annotations
@@ -10,8 +9,9 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
+
+from .models import make_store
 
 STEP_YIELD_S = 0.1  # a StepBatch at most every 100 ms: one GUI event, however fast the steps are
 
@@ -57,15 +57,6 @@ class Inspection:
 
     summary: Any  # core.finetune.DataSummary
     data: str
-
-
-def make_store(spec):
-    """A core ModelStore from the window's store setting (a ModelStore, a list of folders or None)."""
-    from meddiag_desktop.core.model_store import ModelStore
-
-    if isinstance(spec, ModelStore):
-        return spec
-    return ModelStore(None if spec is None else [Path(p) for p in spec])
 
 
 def _threads() -> None:
@@ -118,15 +109,11 @@ def inspect_data(progress, cancel, store_spec, data: str, val_fraction: float, u
 
 def train(progress, cancel, store_spec, spec, stop) -> Iterator:
     """The fine-tune run: Prepared, then StepBatch / EpochEnd / FitEnd / TrainedModel / Comparison events.
-    ``spec``: a core.finetune.FineTuneSpec or its keyword arguments."""
+    ``spec``: a core.training_events.FineTuneSpec."""
     import numpy as np
 
-    from meddiag_desktop.core.finetune import FineTuneSpec, prepare, run_finetune, summarize
-
-    if isinstance(spec, dict):
-        spec = FineTuneSpec(**spec)
-    from meddiag_desktop.core.pipeline import TrainedModel
-    from meddiag_desktop.core.training import FitEnd, StepEnd
+    from meddiag_desktop.core.finetune import prepare, run_finetune, summarize
+    from meddiag_desktop.core.training_events import FitEnd, StepEnd, TrainedModel
 
     _threads()
     progress(0, None, "Preparing the images…")
@@ -177,41 +164,3 @@ def save(progress, cancel, store_spec, model, card, name: str | None, activate: 
 
     progress(0, None, "Saving the new version…")
     return save_version(model, copy.deepcopy(card), make_store(store_spec), name=name or None, activate=activate)
-
-
-# --------------------------------------------------------------------------------------------- models page
-def versions(progress, cancel, store_spec):
-    from meddiag_desktop.core.versions import list_versions
-
-    return list_versions(make_store(store_spec))
-
-
-def activate(progress, cancel, store_spec, model_id: str):
-    from meddiag_desktop.core.versions import activate_version
-
-    return activate_version(make_store(store_spec), model_id).id
-
-
-def rollback(progress, cancel, store_spec, task: str, family: str):
-    from meddiag_desktop.core.versions import rollback as core_rollback
-
-    return core_rollback(make_store(store_spec), task, family).id
-
-
-def delete(progress, cancel, store_spec, model_id: str):
-    from meddiag_desktop.core.versions import delete_version
-
-    delete_version(make_store(store_spec), model_id)
-    return model_id
-
-
-def export(progress, cancel, store_spec, model_id: str, destination: str):
-    from meddiag_desktop.core.versions import export_version
-
-    return str(export_version(make_store(store_spec), model_id, destination))
-
-
-def import_(progress, cancel, store_spec, source: str, new_id: str | None, activate: bool):
-    from meddiag_desktop.core.versions import import_version
-
-    return import_version(make_store(store_spec), source, new_id=new_id, activate=activate).id

@@ -99,3 +99,15 @@ def export_csv(progress, cancel, path: str, cards: Sequence, rows: Sequence) -> 
         writer.writerow(csv_row(result))
     atomic_write_bytes(path, buffer.getvalue().encode("utf-8", "backslashreplace"))
     return len(rows)
+
+
+def anonymize(progress, cancel, paths: Sequence[str], out_dir: str):
+    """``core.anonymize.anonymize_files``: its results are yielded, its ``Progress`` goes to ``progress``."""
+    from meddiag_desktop.core.anonymize import anonymize_files
+    from meddiag_desktop.core.jobs import Progress
+
+    for event in anonymize_files(paths, out_dir, cancel=cancel):
+        if isinstance(event, Progress):
+            progress(event.done, event.total, event.text)
+        else:
+            yield event

@@ -1,4 +1,4 @@
-"""The window's background work as plain job functions for ``workers.Job`` (no Qt in here).
+"""The main window's background work as plain job functions for ``workers.Job`` (no Qt in here).
 
 Each function has the job signature ``fn(progress, cancel, *args)`` and runs in a worker thread.
 Heavy modules (torch, pydicom, Pillow, numpy) are imported inside the functions - i.e. off the GUI
@@ -16,21 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..display_names import METHOD_NAMES, card_sort_key
+
 log = logging.getLogger(__name__)
 
-FAMILY_ORDER = ("cnn", "rnn", "transformer")
-FAMILY_NAMES = {"cnn": "CNN", "rnn": "RNN", "transformer": "Transformer"}
-METHOD_NAMES = {"gradcam": "Grad-CAM", "attention": "Attention rollout", "occlusion": "Occlusion"}
 PREFERRED_TASK = "pneumonia"
-
-
-def family_name(arch: str) -> str:
-    return FAMILY_NAMES.get(arch, arch.upper())
-
-
-def card_sort_key(card) -> tuple:
-    arch = card.config.arch
-    return (FAMILY_ORDER.index(arch) if arch in FAMILY_ORDER else len(FAMILY_ORDER), card.id)
 
 
 # ----------------------------------------------------------------------------- event records
@@ -172,6 +162,15 @@ def load_models(progress, cancel, session: ModelSession, requested: str, task: s
 
 def warm_up_io(progress, cancel) -> None:
     import meddiag_desktop.core.io  # noqa: F401 - numpy, Pillow, pydicom: ~1 s of imports
+
+
+def import_modules(progress, cancel, *names: str) -> None:
+    """Import modules by name off the GUI thread (e.g. the pyqtgraph image view: ~1 s; importing
+    creates no QObject, the window then builds the widget in the GUI thread)."""
+    import importlib
+
+    for name in names:
+        importlib.import_module(name)
 
 
 def open_image(progress, cancel, path: str):

@@ -1,0 +1,233 @@
+"""The fine-tune dialog's results page: base vs fine-tuned on the same validation set (metrics with
+bootstrap 95 % CIs), confusion matrices, the reliability diagram with ECE before / after calibration,
+the operating-point picker and "Save as a new version". It shows; the dialog runs the jobs."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+    QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from ..core.metrics import format_metric as _num
+from ..core.training_events import Comparison
+
+RULES = (("youden", "Balanced (Youden's J)"), ("sensitivity", "Target sensitivity"),
+         ("specificity", "Target specificity"))
+METRIC_NAMES = {"accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity", "f1": "F1",
+                "auc": "AUC", "macro_f1": "Macro F1", "macro_auc": "Macro AUC"}
+
+
+def metric_cell(entry) -> str:
+    if not isinstance(entry, dict):
+        return "–"
+    return f"{_num(entry.get('value'))}  ({_num(entry.get('ci_low'))}–{_num(entry.get('ci_high'))})"
+
+
+def _table(rows: int = 0, cols: int = 0) -> QTableWidget:
+    table = QTableWidget(rows, cols)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def _item(text: str, bold: bool = False, align=Qt.AlignmentFlag.AlignCenter) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setTextAlignment(align)
+    if bold:
+        font = QFont()
+        font.setBold(True)
+        item.setFont(font)
+    return item
+
+
+class ResultsPage(QWidget):
+    applyRequested = Signal()  # "Apply" the chosen operating point
+    saveRequested = Signal()  # "Save version"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QGridLayout(self)
+        compare_box = QGroupBox("Base vs fine-tuned on the same validation set (95 % bootstrap CIs)")
+        box = QVBoxLayout(compare_box)
+        self.comparison_table = _table()
+        box.addWidget(self.comparison_table)
+        self.comparison_note = QLabel("")
+        self.comparison_note.setWordWrap(True)
+        box.addWidget(self.comparison_note)
+        layout.addWidget(compare_box, 0, 0)
+
+        cm_box = QGroupBox("Confusion matrices (rows: true class, columns: predicted)")
+        cm_layout = QHBoxLayout(cm_box)
+        self.cm_tables = {}
+        for key, title in (("base", "Base"), ("new", "Fine-tuned")):
+            column = QVBoxLayout()
+            label = QLabel(title)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            column.addWidget(label)
+            self.cm_tables[key] = _table()
+            column.addWidget(self.cm_tables[key])
+            cm_layout.addLayout(column)
+        layout.addWidget(cm_box, 1, 0)
+
+        calib_box = QGroupBox("Calibration (reliability diagram)")
+        calib = QVBoxLayout(calib_box)
+        self.reliability = pg.PlotWidget(background="w")
+        self.reliability.setLabel("bottom", "confidence")
+        self.reliability.setLabel("left", "accuracy")
+        self.reliability.setXRange(0, 1, padding=0.02)
+        self.reliability.setYRange(0, 1, padding=0.02)
+        self.reliability.setMouseEnabled(x=False, y=False)
+        self.reliability.getPlotItem().setMenuEnabled(False)
+        self.reliability.addLegend(offset=(10, -10), labelTextColor="#1f2d3d")
+        self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", style=Qt.PenStyle.DashLine), name="perfect")
+        self.reliability_curves = {
+            "uncalibrated": self.reliability.plot(pen=pg.mkPen("#d95f02", width=2), symbol="o", symbolSize=5,
+                                                  symbolBrush="#d95f02", name="fine-tuned, before calibration"),
+            "calibrated": self.reliability.plot(pen=pg.mkPen("#1f4e9c", width=2), symbol="o", symbolSize=5,
+                                                symbolBrush="#1f4e9c", name="fine-tuned, calibrated"),
+            "base": self.reliability.plot(pen=pg.mkPen("#7f7f7f", width=1), symbol="t", symbolSize=5,
+                                          symbolBrush="#7f7f7f", name="base"),
+        }
+        calib.addWidget(self.reliability, 1)
+        self.ece_label = QLabel("")
+        self.ece_label.setWordWrap(True)
+        calib.addWidget(self.ece_label)
+        layout.addWidget(calib_box, 0, 1)
+
+        right = QVBoxLayout()
+        op_box = QGroupBox("Operating point (fitted on validation)")
+        op = QGridLayout(op_box)
+        self.rule_combo = QComboBox()
+        for key, text in RULES:
+            self.rule_combo.addItem(text, key)
+        self.rule_combo.currentIndexChanged.connect(lambda _: self.target_spin.setEnabled(self.rule() != "youden"))
+        self.target_spin = QDoubleSpinBox()
+        self.target_spin.setRange(0.5, 0.999)
+        self.target_spin.setDecimals(3)
+        self.target_spin.setSingleStep(0.01)
+        self.target_spin.setValue(0.95)
+        self.target_spin.setEnabled(False)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.clicked.connect(self.applyRequested)
+        op.addWidget(self.rule_combo, 0, 0)
+        op.addWidget(self.target_spin, 0, 1)
+        op.addWidget(self.apply_button, 0, 2)
+        self.threshold_label = QLabel("")
+        self.threshold_label.setWordWrap(True)
+        op.addWidget(self.threshold_label, 1, 0, 1, 3)
+        right.addWidget(op_box)
+
+        save_box = QGroupBox("Save as a new version")
+        form = QFormLayout(save_box)
+        self.name_edit = QLineEdit()
+        form.addRow("Name:", self.name_edit)
+        self.activate_check = QCheckBox("Make it the active model (the previous one stays for rollback)")
+        self.activate_check.setChecked(True)
+        form.addRow("", self.activate_check)
+        self.save_button = QPushButton("Save version")
+        self.save_button.clicked.connect(self.saveRequested)
+        self.save_button.setEnabled(False)
+        form.addRow("", self.save_button)
+        self.saved_label = QLabel("")
+        self.saved_label.setWordWrap(True)
+        form.addRow(self.saved_label)
+        right.addWidget(save_box)
+        right.addStretch(1)
+        holder = QWidget()
+        holder.setLayout(right)
+        layout.addWidget(holder, 1, 1)
+        layout.setColumnStretch(0, 3)
+        layout.setColumnStretch(1, 2)
+
+    def show_comparison(self, comparison: Comparison, card, suggested_name: str) -> None:
+        """Base vs new: metrics with CIs, confusion matrices, reliability and the operating point of ``card``."""
+        base_name = comparison.base.model_id if comparison.base else "base"
+        rows = comparison.rows()
+        table = self.comparison_table
+        table.clear()
+        table.setRowCount(len(rows) + 2)
+        table.setColumnCount(2)
+        table.setHorizontalHeaderLabels([f"Base: {base_name}", "Fine-tuned"])
+        table.setVerticalHeaderLabels([METRIC_NAMES.get(k, k) for k, _, _ in rows] + ["ECE (before → after)",
+                                                                                        "Threshold"])
+        for r, (_, base, new) in enumerate(rows):
+            better = isinstance(base, dict) and isinstance(new, dict) and (new.get("value") or 0) > (base.get("value") or 0)
+            table.setItem(r, 0, _item(metric_cell(base)))
+            table.setItem(r, 1, _item(metric_cell(new), bold=better))
+        for c, ev in enumerate((comparison.base, comparison.new)):
+            ece = "–" if ev is None else f"{_num(ev.report.get('ece_uncalibrated'), 4)} → {_num(ev.report.get('ece'), 4)}"
+            threshold = "–" if ev is None or ev.threshold is None else f"{ev.threshold:.3f}"
+            table.setItem(len(rows), c, _item(ece))
+            table.setItem(len(rows) + 1, c, _item(threshold))
+        self.comparison_note.setText("" if comparison.base else f"No base column: {comparison.base_note}.")
+        for key, ev in (("base", comparison.base), ("new", comparison.new)):
+            self._fill_confusion(self.cm_tables[key], ev, comparison.labels)
+        self._fill_reliability(comparison)
+        self._fill_threshold(comparison, card)
+        self.name_edit.setPlaceholderText(f"automatic: {suggested_name}")
+        self.save_button.setEnabled(True)
+
+    @staticmethod
+    def _fill_confusion(table: QTableWidget, evaluation, labels) -> None:
+        table.clear()
+        if evaluation is None:
+            table.setRowCount(0)
+            table.setColumnCount(0)
+            return
+        matrix = evaluation.report.get("confusion_matrix") or []
+        table.setRowCount(len(labels))
+        table.setColumnCount(len(labels))
+        table.setHorizontalHeaderLabels(list(labels))
+        table.setVerticalHeaderLabels(list(labels))
+        for r, row in enumerate(matrix):
+            for c, value in enumerate(row):
+                item = _item(str(value), bold=r == c)
+                if r == c:
+                    item.setBackground(QColor("#e3f1e3"))
+                table.setItem(r, c, item)
+
+    def _fill_reliability(self, comparison: Comparison) -> None:
+        def points(curve):
+            pairs = [(x, y) for x, y in zip(curve["confidence"], curve["accuracy"]) if x is not None and y is not None]
+            return [p[0] for p in pairs], [p[1] for p in pairs]
+
+        new = comparison.new.reliability
+        self.reliability_curves["uncalibrated"].setData(*points(new["uncalibrated"]))
+        self.reliability_curves["calibrated"].setData(*points(new["calibrated"]))
+        base = comparison.base.reliability["calibrated"] if comparison.base else {"confidence": [], "accuracy": []}
+        self.reliability_curves["base"].setData(*points(base))
+        report = comparison.new.report
+        text = (f"Fine-tuned ECE {_num(report.get('ece_uncalibrated'), 4)} before calibration, "
+                f"{_num(report.get('ece'), 4)} after (temperature {comparison.new.temperature:.3f})")
+        if comparison.base:
+            text += f"; base ECE {_num(comparison.base.report.get('ece'), 4)}"
+        self.ece_label.setText(text + ".")
+
+    def _fill_threshold(self, comparison: Comparison, card) -> None:
+        if card is None or card.threshold is None:
+            self.threshold_label.setText("Multi-class model: the most probable class is predicted.")
+            self.rule_combo.setEnabled(False)
+            self.apply_button.setEnabled(False)
+            return
+        report = comparison.new.report
+        rule = card.metrics.get("threshold_rule", "youden")
+        self.threshold_label.setText(
+            f"Positive ({card.positive_label}) when P ≥ {card.threshold:.3f} [{rule}]: sensitivity "
+            f"{_num((report.get('sensitivity') or {}).get('value'))}, specificity "
+            f"{_num((report.get('specificity') or {}).get('value'))} on validation.")
+        self.rule_combo.setEnabled(True)
+        self.apply_button.setEnabled(True)
+
+    def rule(self) -> str:
+        return self.rule_combo.currentData()
+
+    def set_operating_point(self, rule: str, target: float | None = None) -> None:
+        self.rule_combo.setCurrentIndex(self.rule_combo.findData(rule))
+        if target is not None:
+            self.target_spin.setValue(target)
