@@ -22,6 +22,7 @@ from contextlib import closing
 from pathlib import Path
 
 from ..core.scan_csv import csv_columns, csv_row  # the CSV layout shared with the window
+from . import dicom_out
 from .common import NOTICE, CliError, resolve_cards
 
 
@@ -117,6 +118,7 @@ def cmd_scan(args) -> int:
     start = time.perf_counter()
     events = scan(args.paths, predictors, batch_size=args.batch_size, workers=workers,
                   recursive=not args.no_recursive)
+    events = dicom_out.follow(args.dicom_out, events, predictors)  # the same events, DICOM results written
     try:
         with closing(audit.track(events)) as tracked:
             last, interrupted = _write_rows(tracked, handle, writer)
@@ -147,4 +149,5 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=None, help="decoding threads (default 2; 0 = none)")
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    dicom_out.add_argument(p)
     p.set_defaults(func=cmd_scan)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from dataclasses import dataclass
 
 from pydicom import dcmread
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
-from pydicom.uid import generate_uid
+from pydicom.uid import UID
 
 from ..io import ImageLoadError, LoadedImage, load_image, sniff_format
 
@@ -68,9 +69,11 @@ class SourceInstance:
             return 1
 
 
-def derived_uid(*parts: str) -> str:
-    """A ``2.25`` UID derived from ``parts`` (SHA-512 of them): the same inputs give the same UID."""
-    return generate_uid(prefix=None, entropy_srcs=["meddiag-desktop", *map(str, parts)])
+def derived_uid(*parts) -> str:
+    """A ``2.25.<UUID>`` UID whose UUID is a name-based (SHA-1, version 5) UUID of ``parts``:
+    the same inputs give the same UID, so re-running writes the same files."""
+    name = "\x1f".join(["meddiag-desktop", *map(str, parts)])
+    return UID(f"2.25.{uuid.uuid5(uuid.NAMESPACE_OID, name).int}")
 
 
 def read_source(path: str | os.PathLike) -> SourceInstance:
