@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+from . import dicom_out
 from .common import NOTICE, CliError, print_json, printable, resolve_cards
 
 
@@ -22,6 +23,7 @@ def cmd_predict(args) -> int:
     except (DeviceError, ModelStorageError) as exc:
         raise CliError(str(exc)) from None
     results = list(predict_files(args.files, predictors, batch_size=args.batch_size))
+    dicom_out.write_predictions(args.dicom_out, results, predictors)
     if args.json:
         print_json([r.to_dict() for r in results])
     else:
@@ -56,4 +58,5 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true", help="print a JSON list of result records")
+    dicom_out.add_argument(p)
     p.set_defaults(func=cmd_predict)

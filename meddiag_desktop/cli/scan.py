@@ -22,6 +22,7 @@ from contextlib import closing
 from pathlib import Path
 
 from ..core.scan_csv import csv_columns, csv_row  # the CSV layout shared with the window
+from . import dicom_out
 from .common import NOTICE, CliError, resolve_cards
 
 
@@ -121,6 +122,7 @@ def cmd_scan(args) -> int:
     writer = csv.DictWriter(handle, fieldnames=csv_columns([p.card for p in predictors]), restval="")
     writer.writeheader()
     start = time.perf_counter()
+    events = dicom_out.follow(args.dicom_out, events, predictors)  # the same events, DICOM results written
     try:
         with closing(events):
             started, last, interrupted = _write_rows(events, handle, writer)
@@ -151,4 +153,5 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=None, help="decoding threads (default 2; 0 = none)")
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    dicom_out.add_argument(p)
     p.set_defaults(func=cmd_scan)
