@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .metric_ci import MULTICLASS_HEADLINE_METRICS, format_metric  # re-exported
+from ..metric_ci import MULTICLASS_HEADLINE_METRICS, format_metric  # re-exported
 
 __all__ = [
     "BINARY_HEADLINE_METRICS",
