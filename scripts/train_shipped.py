@@ -101,10 +101,11 @@ def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int, threads: 
         elif isinstance(event, TrainedModel):
             card = replace(event.card, version="1.0", training={**event.card.training, "threads": threads})
             card = save_model(event.model, card, out_dir)
-            v = card.metrics["validation"]
+            value = {name: card.metric(name).value for name in ("accuracy", "auc", "sensitivity", "specificity")}
             _log(model_id, f"saved: best epoch {card.training['best_epoch']}, T={card.temperature:.3f}, "
-                 f"threshold={card.threshold:.3f}, val acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} "
-                 f"sens {v['sensitivity']['value']:.3f} spec {v['specificity']['value']:.3f} ece {v['ece']:.4f}; "
+                 f"threshold={card.threshold:.3f}, val acc {value['accuracy']:.3f} auc {value['auc']:.4f} "
+                 f"sens {value['sensitivity']:.3f} spec {value['specificity']:.3f} "
+                 f"ece {card.metrics['validation']['ece']:.4f}; "
                  f"OOD AUROC {card.ood['auroc']} ({card.training['seconds']:.0f} s)")
     return model_id
 
@@ -116,9 +117,9 @@ def recalibrate_one(model_id: str, data_dir: Path, out_dir: Path) -> None:
     train, val = load_npz(data, "train", card.labels), load_npz(data, "val", card.labels)
     card = replace(refit_ood(model, recalibrate(model, card, val), train, val), description=model_description(model_id))
     card = save_model(model, card, out_dir)
-    v = card.metrics["validation"]
     print(f"recalibrated {model_id}: T={card.temperature:.3f} threshold={card.threshold:.3f} "
-          f"acc {v['accuracy']['value']:.3f} auc {v['auc']['value']:.4f} ece {v['ece']:.4f} "
+          f"acc {card.metric('accuracy').value:.3f} auc {card.metric('auc').value:.4f} "
+          f"ece {card.metrics['validation']['ece']:.4f} "
           f"OOD AUROC {card.ood['auroc']}", flush=True)
 
 

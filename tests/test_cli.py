@@ -14,11 +14,11 @@ from PIL import Image
 from meddiag_desktop.cli import main
 from meddiag_desktop.core.paths import user_models_dir
 from meddiag_desktop.core.storage import ModelCard
+from meddiag_desktop.core.tasks import FAMILIES
 
 from testkit import save_demo_models
 
 DICOM_DIR = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
-FAMILIES = ("cnn", "rnn", "transformer")
 
 
 @pytest.fixture

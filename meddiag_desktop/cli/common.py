@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..core.metric_ci import HEADLINE_METRICS, MetricCI, format_metric
+from ..core.metric_ci import MetricCI, format_metric, headline_metrics
 
 NOTICE = "Decision support only - not for diagnostic use."
 
@@ -42,7 +42,7 @@ def printable(path: str) -> str:
 
 def print_metrics(report: dict, labels) -> None:
     """A metrics report (``evaluate_model``, a card's validation metrics): CIs, calibration, confusion matrix."""
-    for key in HEADLINE_METRICS + ("macro_f1", "macro_auc"):
+    for key in headline_metrics(len(labels)):
         if (m := MetricCI.from_dict(report.get(key))) is not None:
             print(f"  {key:<12} {format_metric(m.value)}  (95% CI {format_metric(m.ci_low)}-{format_metric(m.ci_high)})")
     print(f"  ECE          {report['ece']:.4f} calibrated (T={report['temperature']:.3f}), "

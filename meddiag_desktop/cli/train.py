@@ -6,9 +6,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ..core.tasks import FAMILIES
 from .common import CliError, print_metrics
-
-FAMILIES = ("cnn", "rnn", "transformer")
 
 
 def _threshold_rule(text: str) -> tuple[str, float | None]:

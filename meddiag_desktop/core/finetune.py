@@ -2,12 +2,12 @@
 the checks shown before training, the label decision, the run itself (``core.pipeline.train_model``)
 and the base-vs-new comparison on the same validation set. Qt-free.
 
-``run_finetune`` yields the ``fit`` events (StepEnd / EpochEnd / FitEnd), then the ``TrainedModel``
-and finally a :class:`Comparison` - or nothing after FitEnd when the run was cancelled.
+``run_finetune`` yields the ``fit`` events (StepEnd / EpochEnd / FitEnd), a ``Progress`` while it
+compares, the ``TrainedModel`` with its final card (never changed afterwards) and finally a
+:class:`Comparison` - or nothing after FitEnd when the run was cancelled.
 """
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +17,7 @@ import numpy as np
 
 from . import metrics
 from .data import DatasetError, LabeledSet, load_folder, load_npz, open_dataset, stratified_split
-from .jobs import CancelFlag, is_cancelled
+from .jobs import CancelFlag, Progress, is_cancelled
 from .model_store import ModelStore
 from .models import ModelConfig
 from .pipeline import (
@@ -217,7 +217,7 @@ def compare(base_model, base: ModelCard | None, model, card: ModelCard, val: Lab
 
 def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel: CancelFlag | None = None,
                  stop: CancelFlag | None = None, plan: DataPlan | None = None) -> Iterator:
-    """Fine-tune (or train from scratch): fit events, the TrainedModel, then a Comparison."""
+    """Fine-tune (or train from scratch): fit events, a Progress, the TrainedModel, then a Comparison."""
     store = store or ModelStore()
     base, config, plan = prepare(spec, store, plan)
     cfg = train_config(spec)
@@ -229,25 +229,26 @@ def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel:
                              threshold_rule=spec.threshold_rule, threshold_target=spec.threshold_target,
                              description=description, command=spec.command, cancel=cancel, stop=stop):
         if isinstance(event, TrainedModel):
-            trained = event
-        yield event
+            trained = event  # yielded below, with its final card
+        else:
+            yield event
     if trained is None or is_cancelled(cancel):
         return
-    card = trained.card
-    card.data["val_source"] = plan.val_source
-    card.data["source"] = Path(spec.data).name
-    card.training["val_fraction"] = spec.val_fraction
+    yield Progress(0, None, "Comparing with the base model (bootstrap CIs)…")
+    card = replace(trained.card, data={**trained.card.data, "val_source": plan.val_source, "source": Path(spec.data).name},
+                   training={**trained.card.training, "val_fraction": spec.val_fraction})
     base_model = load_weights(base, "cpu") if base is not None else None
     comparison = compare(base_model, base, trained.model, card, plan.val, spec.n_boot)
     if comparison.base is not None:
-        card.metrics["base_validation"] = {"model": base.id, **comparison.base.report}
+        card = replace(card, metrics={**card.metrics, "base_validation": {"model": base.id, **comparison.base.report}})
+    yield replace(trained, card=card)
     yield comparison
 
 
 def recalibrate_version(model, card: ModelCard, val: LabeledSet, rule: str, target: float | None,
                         n_boot: int = 1000) -> tuple[ModelCard, Evaluation]:
     """A copy of ``card`` with the operating point (and temperature) refitted on ``val``, and its evaluation."""
-    updated = recalibrate(model, copy.deepcopy(card), val, rule, target)
+    updated = recalibrate(model, card, val, rule, target)
     return updated, evaluate_version(model, updated, val, n_boot)
 
 

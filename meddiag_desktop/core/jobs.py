@@ -1,7 +1,7 @@
 """The one shape of a long job: a generator that yields small events and takes ``cancel``.
 
-Every long core job (``scan``, ``training.fit``, ``finetune.run_finetune``, ``anonymize_files``,
-``load_predictors``, ``audited_scan``) is written as::
+Every long core job (``scan``, ``training.fit``, ``pipeline.train_model``, ``finetune.run_finetune``,
+``anonymize_files``, ``load_predictors``, ``audited_scan``) is written as::
 
     def job(inputs..., *, cancel: CancelFlag | None = None) -> Iterator[Progress | ...]:
 

@@ -1,7 +1,12 @@
-"""The diagnostic tasks the shipped models cover (labels in class-id order, clinically positive label)."""
+"""The diagnostic tasks the shipped models cover (labels in class-id order, clinically positive label)
+and the model families, torch-free."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# The model families in display order: the names ``core.models.list_models()`` registers (a test
+# checks they agree), for front ends that must not import torch to list them.
+FAMILIES: tuple[str, ...] = ("cnn", "rnn", "transformer")
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .metric_ci import headline_metrics
+
 if TYPE_CHECKING:
     import numpy as np
-
-HEADLINE = ("accuracy", "sensitivity", "specificity", "f1", "auc")
-MULTICLASS_HEADLINE = ("accuracy", "macro_f1", "macro_auc")
 
 
 # ------------------------------------------------------------------------------------------------ request
@@ -131,5 +130,5 @@ class Comparison:
     base_note: str = ""  # why there is no base column
 
     def rows(self) -> list[tuple[str, dict | None, dict | None]]:
-        keys = HEADLINE if len(self.labels) == 2 else MULTICLASS_HEADLINE
-        return [(k, self.base.report.get(k) if self.base else None, self.new.report.get(k)) for k in keys]
+        return [(k, self.base.report.get(k) if self.base else None, self.new.report.get(k))
+                for k in headline_metrics(len(self.labels))]

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from ..core.metrics import format_metric as _num
+from ..core.metric_ci import format_metric as _num
 from ..core.training_events import Comparison
 
 RULES = (("youden", "Balanced (Youden's J)"), ("sensitivity", "Target sensitivity"),

@@ -90,7 +90,11 @@ def test_fine_tuning_on_a_shifted_domain_raises_validation_accuracy(one_thread):
 
     spec = FineTuneSpec(data="pneumonia-shifted.npz", base_id=base.id, epochs=2, lr=1e-3, batch_size=32,
                         device="cpu", augment=False, patience=0, n_boot=200)
-    events = list(run_finetune(spec, store, plan=DataPlan(tune, shifted_val, "held-out shifted val")))
+    events, card_when_yielded = [], None
+    for event in run_finetune(spec, store, plan=DataPlan(tune, shifted_val, "held-out shifted val")):
+        events.append(event)
+        if isinstance(event, TrainedModel):
+            card_when_yielded = copy.deepcopy(event.card)
     fit_end = next(e for e in events if isinstance(e, FitEnd))
     trained = next(e for e in events if isinstance(e, TrainedModel))
     comparison = events[-1]
@@ -110,3 +114,6 @@ def test_fine_tuning_on_a_shifted_domain_raises_validation_accuracy(one_thread):
     assert new_acc > refit
     assert comparison.new.report["auc"]["value"] > comparison.base.report["auc"]["value"]
     assert trained.card.metrics["base_validation"]["model"] == base.id
+    # the TrainedModel comes with its final card: nothing changes it after it was yielded
+    assert [type(e).__name__ for e in events[-4:]] == ["FitEnd", "Progress", "TrainedModel", "Comparison"]
+    assert trained.card == card_when_yielded and trained.card.data["val_source"] == "held-out shifted val"

@@ -28,7 +28,7 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import JPEG2000Lossless
 
 from meddiag_desktop.cli import main
-from meddiag_desktop.core import io as mio
+from meddiag_desktop.core.io import sniff
 from meddiag_desktop.core.io import (
     EmptyFileError,
     ImageLoadError,
@@ -168,7 +168,7 @@ def hostile_dir(tmp_path_factory):
 @pytest.fixture
 def hostile_env(monkeypatch):
     """No JPEG 2000 decoder (as tests/core/test_io.py does) and ``locked.png`` unreadable: the
-    tests run as root, who can read a chmod 000 file, so ``open`` in core.io is denied instead."""
+    tests run as root, who can read a chmod 000 file, so ``open`` in core.io.sniff is denied instead."""
     monkeypatch.setattr(get_decoder(JPEG2000Lossless), "_available", {})
     real_open = open
 
@@ -177,7 +177,7 @@ def hostile_env(monkeypatch):
             raise PermissionError(13, "Permission denied")
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(mio, "open", guarded_open, raising=False)
+    monkeypatch.setattr(sniff, "open", guarded_open, raising=False)
 
 
 def _check_error_text(name: str, reason: str, expected: tuple) -> None:

@@ -11,6 +11,7 @@ import shutil
 import struct
 import zlib
 from dataclasses import FrozenInstanceError
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -24,6 +25,7 @@ from pydicom.pixels import convert_color_space, get_decoder
 from pydicom.uid import JPEG2000Lossless
 
 from meddiag_desktop.core import io as mio
+from meddiag_desktop.core.io import dicom, raster, sniff
 from meddiag_desktop.core.io import (
     MAX_PIXELS,
     EmptyFileError,
@@ -410,7 +412,7 @@ def test_dicom_bomb_refused_before_decoding(tmp_path, monkeypatch):
     def huge(ds):
         ds.Rows = ds.Columns = 30000
     path = edited_dicom("CT_small.dcm", tmp_path / "huge.dcm", huge)
-    monkeypatch.setattr(mio, "pixel_array", lambda *a, **k: pytest.fail("decoded"))
+    monkeypatch.setattr(dicom, "pixel_array", lambda *a, **k: pytest.fail("decoded"))
     expect_error(ImageTooLargeError, "image too large (900,000,000 pixels; limit 100,000,000)",
                  path)
 
@@ -508,7 +510,7 @@ def test_unreadable_paths(tmp_path, monkeypatch):
 
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(mio, "open", denied, raising=False)  # shadows the builtin in io.py
+    monkeypatch.setattr(sniff, "open", denied, raising=False)  # shadows the builtin in io/sniff.py
     expect_error(UnreadableFileError, "permission denied", tmp_path / "locked.png")
 
 
@@ -527,7 +529,7 @@ def test_unexpected_decoder_exception_is_wrapped(tmp_path, monkeypatch, ramp8):
 
     def explode(*args, **kwargs):
         raise ZeroDivisionError("boom")
-    monkeypatch.setattr(mio.ImageOps, "exif_transpose", explode)
+    monkeypatch.setattr(raster.ImageOps, "exif_transpose", explode)
     err = expect_error(UnsupportedImageError, "corrupt or unsupported image data", path)
     assert isinstance(err.__cause__, ZeroDivisionError)
 
@@ -538,14 +540,14 @@ def test_rust_decoder_panic_is_wrapped_but_interrupts_are_not(monkeypatch):
 
     def panic(*args, **kwargs):
         raise PanicException("index out of bounds")
-    monkeypatch.setattr(mio, "pixel_array", panic)
+    monkeypatch.setattr(dicom, "pixel_array", panic)
     err = expect_error(UnsupportedImageError, "corrupt or unsupported image data",
                        dcm("MR_small_RLE.dcm"))
     assert isinstance(err.__cause__, PanicException)
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(mio, "pixel_array", interrupt)
+    monkeypatch.setattr(dicom, "pixel_array", interrupt)
     with pytest.raises(KeyboardInterrupt):
         load_image(dcm("MR_small_RLE.dcm"))
 
@@ -621,6 +623,9 @@ def test_meta_is_frozen_and_serialisable():
 
 
 def test_io_module_imports_neither_qt_nor_torch():
-    source = open(mio.__file__, encoding="utf-8").read()
-    for name in ("PySide6", "pyqtgraph", "torch"):
-        assert f"import {name}" not in source and f"from {name}" not in source
+    sources = sorted(Path(mio.__file__).parent.glob("*.py"))
+    assert len(sources) > 1
+    for path in sources:
+        source = path.read_text(encoding="utf-8")
+        for name in ("PySide6", "pyqtgraph", "torch"):
+            assert f"import {name}" not in source and f"from {name}" not in source, path.name

@@ -57,6 +57,20 @@ def test_import_linter_contracts_in_pyproject_are_kept():
     assert "0 broken" in output and "core is Qt-free" in output
 
 
+def test_every_core_module_has_a_layer():
+    """The core ``layers`` contract constrains only the modules it names: a new module must join it."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+    layered = {c["containers"][0]: {name.strip() for layer in c["layers"] for name in layer.split("|")}
+               for c in contracts if c["type"] == "layers"}
+    for container, folder in (("meddiag_desktop.core", CORE), ("meddiag_desktop.core.io", CORE / "io"),
+                              ("meddiag_desktop.core.metrics", CORE / "metrics")):
+        modules = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+        modules |= {p.parent.name for p in folder.glob("*/__init__.py")}
+        assert modules == layered[container], f"{container}: not in the layers contract: {modules - layered[container]}"
+
+
 # --------------------------------------------------------------------------- source scan
 _QT_IMPORT = re.compile(
     r"^\s*(?:from\s+(?:PySide6|pyqtgraph|shiboken6|meddiag_desktop\.(?:qt|cli)|\.\.(?:qt|cli))\b"

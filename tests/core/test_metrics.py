@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meddiag_desktop.core import metrics as M
+from meddiag_desktop.core.metric_ci import MULTICLASS_HEADLINE_METRICS
 
 # --------------------------------------------------------------------------- shared hand example
 # 4 positives (class 1), 6 negatives (class 0).  P(class 1):
@@ -305,7 +306,7 @@ def test_metrics_with_ci_binary():
     out = M.metrics_with_ci(y, probs, n_boot=1000, seed=0)
     assert time.perf_counter() - start < 2.0  # ~0.07 s typically
     report = M.classification_report(y, probs)
-    for name in M.BINARY_HEADLINE_METRICS:
+    for name in M.BINARY_CI_METRICS:
         entry = out[name]
         assert entry["value"] == pytest.approx(report[name], abs=1e-12)
         assert entry["ci_low"] <= entry["value"] <= entry["ci_high"]
@@ -331,7 +332,7 @@ def test_metrics_with_ci_positive_zero_and_threshold():
     y, probs = _binary_data(4, n=300)
     out = M.metrics_with_ci(1 - y, probs[:, ::-1], positive=0, threshold=0.3, n_boot=100)
     ref = M.metrics_with_ci(y, probs, positive=1, threshold=0.3, n_boot=100)
-    for name in M.BINARY_HEADLINE_METRICS:
+    for name in M.BINARY_CI_METRICS:
         assert out[name]["value"] == pytest.approx(ref[name]["value"])
     assert out["threshold"] == 0.3 and out["positive"] == 0
 
@@ -340,7 +341,7 @@ def test_metrics_with_ci_multiclass():
     y, probs = _multiclass_data(1, n=600)
     out = M.metrics_with_ci(y, probs, n_boot=1000)
     report = M.classification_report(y, probs)
-    for name in M.MULTICLASS_HEADLINE_METRICS:
+    for name in MULTICLASS_HEADLINE_METRICS:
         assert out[name]["value"] == pytest.approx(report[name], abs=1e-12)
         assert out[name]["ci_low"] <= out[name]["value"] <= out[name]["ci_high"]
     assert out["threshold"] is None

@@ -44,6 +44,12 @@ def test_every_family_is_registered_and_has_tiny_settings():
     assert set(FAMILIES) <= set(TINY), f"add tiny settings for new families: {set(FAMILIES) - set(TINY)}"
 
 
+def test_torch_free_family_list_is_the_registry():
+    from meddiag_desktop.core.tasks import FAMILIES as DISPLAY_ORDER
+
+    assert sorted(DISPLAY_ORDER) == list_models() and len(set(DISPLAY_ORDER)) == len(DISPLAY_ORDER)
+
+
 # --------------------------------------------------------------------------- shapes and gradients
 @pytest.mark.parametrize("img_size,in_chans", SHAPES)
 @pytest.mark.parametrize("arch", FAMILIES)

@@ -113,7 +113,8 @@ def train(progress, cancel, store_spec, spec, stop) -> Iterator:
     import numpy as np
 
     from meddiag_desktop.core.finetune import prepare, run_finetune, summarize
-    from meddiag_desktop.core.training_events import FitEnd, StepEnd, TrainedModel
+    from meddiag_desktop.core.jobs import Progress
+    from meddiag_desktop.core.training_events import FitEnd, StepEnd
 
     _threads()
     progress(0, None, "Preparing the images…")
@@ -141,10 +142,11 @@ def train(progress, cancel, store_spec, spec, stop) -> Iterator:
             continue
         if xs:
             yield flush()
+        if isinstance(event, Progress):
+            progress(event.done, event.total, event.text)
+            continue
         if isinstance(event, FitEnd) and event.status != "cancelled":
             progress(0, None, "Evaluating the base and the new model on the validation set…")
-        if isinstance(event, TrainedModel):
-            progress(0, None, "Comparing with the base model (bootstrap CIs)…")
         yield event
 
 
@@ -158,9 +160,7 @@ def recalibrate(progress, cancel, model, card, val, rule: str, target: float | N
 
 
 def save(progress, cancel, store_spec, model, card, name: str | None, activate: bool):
-    import copy
-
     from meddiag_desktop.core.versions import save_version
 
     progress(0, None, "Saving the new version…")
-    return save_version(model, copy.deepcopy(card), make_store(store_spec), name=name or None, activate=activate)
+    return save_version(model, card, make_store(store_spec), name=name or None, activate=activate)
