@@ -195,7 +195,7 @@ def _exercise(window, probe: GapProbe, sample: str, errors: list[str], timeout_s
     if not done:
         raise SelfTestError(f"predictions or heat-map not ready within {timeout_s:.0f} s")
 
-    from .predictions import decision_text
+    from .model_column import decision_text
 
     from .viewer_cache import PredictionFailure
 
