@@ -146,7 +146,7 @@ class ModelColumn(QFrame):
     @gui_only
     def set_result(self, result, device_label: str) -> None:
         self.result = result
-        refused = getattr(result, "refused", False)
+        refused = result.refused
         self.headline.set_full_text(OOD_HEADLINE if refused else result.label)
         self._mark_refused(refused)
         self.probability.setText(OOD_TEXT.format(score=result.ood_score) if refused

@@ -102,6 +102,7 @@ class TrainingCurves(QWidget):
         self.metric_plot.setYRange(0.0, 1.02, padding=0)
         self.metric_plot.setXLink(self.loss_plot)
         self._loss_range: tuple[float, float] | None = None
+        self._epochs = 0  # the x axis' length, set below
         self.set_epochs(1)
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.metric_plot, 2)
@@ -189,7 +190,7 @@ class TrainingCurves(QWidget):
     def set_epochs(self, epochs: int) -> None:
         """Fix the x axis to the run's length (0 .. epochs); no-op when it already is."""
         epochs = max(1, int(epochs))
-        if getattr(self, "_epochs", None) != epochs:
+        if self._epochs != epochs:
             self._epochs = epochs
             self.loss_plot.setXRange(0.0, float(epochs), padding=0.01)
 

@@ -221,13 +221,13 @@ def test_models_page_export_import_and_delete(qtbot, base_store, tmp_path, dialo
 
 
 def test_main_window_menu_opens_fine_tune_and_models(window, qtbot):
-    assert window.menus["&Models"].actions() == [window.finetune_action, window.models_action]
-    window.finetune_action.trigger()
-    dialog = window.finetune_dialog
+    assert window.menus["&Models"].actions() == [window.menu_actions.finetune_action, window.menu_actions.models_action]
+    window.menu_actions.finetune_action.trigger()
+    dialog = window.child_windows.finetune_dialog
     assert dialog.isVisible()
     qtbot.waitUntil(lambda: dialog.setup.base_combo.count() == 4, timeout=WAIT)  # 3 demo models + "from scratch"
-    window.models_action.trigger()
-    page = window.models_page
+    window.menu_actions.models_action.trigger()
+    page = window.child_windows.models_page
     qtbot.waitUntil(lambda: len(page.rows) == 3, timeout=WAIT)
     assert {r.id for r in page.rows} == {"demo-cnn", "demo-rnn", "demo-transformer"}
     with qtbot.waitSignal(window.sessionReady, timeout=WAIT):  # activating reloads the window's models

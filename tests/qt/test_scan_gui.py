@@ -200,7 +200,7 @@ def test_filters_sorting_double_click_and_the_menu_action(window, scan_window, q
     qtbot.waitUntil(lambda: window.current == path and window.viewer.has_image, timeout=WAIT)
     assert path in window.file_list.paths()
 
-    action = window.scan_action
+    action = window.menu_actions.scan_action
     assert action.shortcut().toString() == "Ctrl+Shift+O" and action in window.menus["&File"].actions()
     action.trigger()
     dialogs = [d for d in sw.findChildren(QFileDialog) if d.isVisible()]
