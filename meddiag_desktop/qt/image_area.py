@@ -5,6 +5,7 @@ Cheap to create: a few PySide6 classes, nothing from pyqtgraph until ``ensure_vi
 """
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
@@ -14,6 +15,11 @@ if TYPE_CHECKING:
     from .image_view import ImageViewer
 
 EMPTY_TEXT = "Open images with Ctrl+O, or drop files here"
+
+
+def file_name(path: str) -> str:
+    """A file as its captions name it."""
+    return os.path.basename(path) or path
 
 
 class ImageArea(QStackedWidget):

@@ -26,12 +26,10 @@ from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QVBox
 
 from ..core.device import DEVICE_CHOICES, canonical_device
 from .child_windows import ChildWindows
-from .file_list import expand_paths
 from .guard import gui_only
-from .image_area import ImageArea
+from .image_area import ImageArea, file_name
 from .job_host import JobHost
 from .jobs import viewer as jobs
-from .viewer_session import file_name
 from .settings import Settings
 from .style import NOTICE_TEXT, STYLE_SHEET
 from .viewer_cache import ViewerCache
@@ -290,6 +288,8 @@ class MainWindow(QMainWindow):
 
     def open_files(self, paths) -> list[str]:
         """Add files (a folder adds its files) to the list and show the first one."""
+        from .file_list import expand_paths
+
         paths = expand_paths(paths)
         if not paths or self.closed:
             return []

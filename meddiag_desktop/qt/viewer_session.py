@@ -9,15 +9,13 @@ errors (an unreadable file comes back through :meth:`ViewerSession.image_failed`
 """
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QStatusBar
 
 from .display_names import family_name, method_name
 from .file_list import FileList
 from .guard import gui_only
-from .image_area import EMPTY_TEXT, ImageArea
+from .image_area import EMPTY_TEXT, ImageArea, file_name
 from .job_host import JobHost
 from .jobs import viewer as jobs
 from .predictions import PredictionsPanel
@@ -26,10 +24,6 @@ from .workers import Job, JobError, freeze_long_lived_objects
 
 PRIORITY = {"session": 100, "predict": 50, "explain": 40, "prefetch": 0}
 PREFETCH_AHEAD = 2  # queued + running background predictions
-
-
-def file_name(path: str) -> str:
-    return os.path.basename(path) or path
 
 
 class ViewerSession(QObject):
