@@ -35,6 +35,8 @@ from .style import NOTICE_TEXT, STYLE_SHEET
 from .viewer_cache import ViewerCache
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QScrollArea
+
     from .actions import MainActions
     from .file_list import FileList
     from .finetune_dialog import FineTuneDialog
@@ -50,9 +52,8 @@ log = logging.getLogger(__name__)
 
 IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp *.jp2 *.j2k *.pgm *.ppm *.pnm "
                 "*.dcm *.dicom *.ima);;DICOM (*.dcm *.dicom *.ima);;All files (*)")
-ERROR_TITLES = {"session": "Could not load the models", "predict": "Prediction failed",
-                "prefetch": "Prediction failed", "explain": "Heat-map failed",
-                "report": "Could not export the report"}  # by job tag; warm-up failures are only logged
+ERROR_TITLES = {"session": "Could not load the models", "predict": "Prediction failed", "prefetch": "Prediction failed",
+                "explain": "Heat-map failed", "report": "Could not export the report"}  # by job tag; not warm-ups
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         self.panel: PredictionsPanel | None = None
         self.session: ViewerSession | None = None
         self.menu_actions: MainActions | None = None
+        self.panel_scroll: QScrollArea | None = None
+        self.job_status: QLabel | None = None  # what the models lane is doing
         self._started = False
         self.child_windows = ChildWindows(self, store, self.settings)  # each created on first use
         self.child_windows.activeModelsChanged.connect(self.load_models)
@@ -306,10 +309,7 @@ class MainWindow(QMainWindow):
         path = self.file_list.current_path() if self.file_list is not None else None
         if path is None:
             return
-        for job in self.host.jobs_in_flight():
-            if len(job.key) > 1 and job.key[1] == path:
-                job.cancel()
-        self.cache.forget(path)
+        self.session.forget(path)
         self.file_list.remove_path(path)
         if not self.file_list.count():
             self._show("")

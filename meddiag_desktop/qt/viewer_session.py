@@ -73,6 +73,13 @@ class ViewerSession(QObject):
                 job.returned.connect(lambda loaded, p=path: self._on_image_loaded(p, loaded))
                 self.host.submit("io", job, 0)
 
+    def forget(self, path: str) -> None:
+        """``path`` left the list: its jobs are cancelled, what is known about it dropped."""
+        for job in self.host.jobs_in_flight():
+            if len(job.key) > 1 and job.key[1] == path:
+                job.cancel()
+        self.cache.forget(path)
+
     @gui_only
     def _on_image_loaded(self, path: str, loaded) -> None:
         self.cache.images.put(path, loaded, keep=self.current)
