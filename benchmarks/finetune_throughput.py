@@ -127,16 +127,16 @@ def gui_run(args, store_spec, data: Path, base_id: str) -> dict:
     dialog.resize(1100, 780)
     dialog.show()
     try:
-        if not wait_for(lambda: dialog.base_combo.count() > 1, 120):
+        if not wait_for(lambda: dialog.setup.base_combo.count() > 1, 120):
             raise SystemExit("models did not list")
         dialog.set_base(base_id)
         dialog.set_data_path(data)
         if not wait_for(lambda: dialog.inspection is not None or dialog.inspect_error, 300) or dialog.inspect_error:
             raise SystemExit(f"data not readable: {dialog.inspect_error}")
-        dialog.epochs_spin.setValue(args.epochs)
-        dialog.batch_spin.setValue(args.batch_size)
-        dialog.val_spin.setValue(0.2)
-        dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+        dialog.setup.epochs_spin.setValue(args.epochs)
+        dialog.setup.batch_spin.setValue(args.batch_size)
+        dialog.setup.val_spin.setValue(0.2)
+        dialog.setup.device_combo.setCurrentIndex(dialog.setup.device_combo.findData("cpu"))
         # A person takes a moment to reach Start after changing the settings: let the dialog repaint
         # them (e.g. the epoch axis) first, as it would, rather than inside the measured run.
         wait_for(lambda: False, 0.5)
@@ -166,7 +166,7 @@ def gui_run(args, store_spec, data: Path, base_id: str) -> dict:
         return dict(samples=events["steps"] * args.batch_size, fit_s=events["fit"].elapsed_s, wall_s=wall,
                     max_gap_ms=probe.max_ms, p99_gap_ms=probe.percentile(99), mean_gap_ms=statistics.fmean(probe.gaps),
                     ticks=len(probe.gaps), results_gap_ms=results_probe.max_ms,
-                    points=dialog.curves.counts()["raw"], redraws=dialog.curves.redraws)
+                    points=dialog.training.curves.counts()["raw"], redraws=dialog.training.curves.redraws)
     finally:
         dialog.shutdown()
         dialog.close()

@@ -80,7 +80,7 @@ def fine_tune_screenshot(out: Path, home: Path, epochs: int = 4, grab_after: int
     dialog.resize(1280, 800)
     dialog.show()
     try:
-        if not wait_for(lambda: dialog.base_combo.findData(base) >= 0, 300):
+        if not wait_for(lambda: dialog.setup.base_combo.findData(base) >= 0, 300):
             print("models did not list", file=sys.stderr)
             return 1
         dialog.set_base(base)
@@ -88,15 +88,15 @@ def fine_tune_screenshot(out: Path, home: Path, epochs: int = 4, grab_after: int
         if not wait_for(lambda: dialog.inspection is not None or dialog.inspect_error is not None, 300):
             print(f"data not readable: {dialog.inspect_error}", file=sys.stderr)
             return 1
-        dialog.epochs_spin.setValue(epochs)
-        dialog.batch_spin.setValue(32)
-        dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+        dialog.setup.epochs_spin.setValue(epochs)
+        dialog.setup.batch_spin.setValue(32)
+        dialog.setup.device_combo.setCurrentIndex(dialog.setup.device_combo.findData("cpu"))
         dialog.start()
-        if not wait_for(lambda: len(dialog.epoch_log) >= grab_after or not dialog._running(), 600):
+        if not wait_for(lambda: len(dialog.epoch_log) >= grab_after or not dialog.running, 600):
             print("training did not progress", file=sys.stderr)
             return 1
         wait_for(lambda: False, 0.6)  # a few more steps on the curves, then the last redraw
-        dialog.curves.flush()
+        dialog.training.curves.flush()
         wait_for(lambda: False, 0.2)
         out.mkdir(parents=True, exist_ok=True)
         target = out / "fine_tune.png"

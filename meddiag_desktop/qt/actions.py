@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QComboBox, QLabel
+from PySide6.QtWidgets import QComboBox, QLabel, QMenu
 
 from meddiag_desktop.core.paths import resource_path  # platformdirs only
 
@@ -23,122 +23,156 @@ def _action(window, text: str, slot, shortcuts, tip: str, checkable: bool = Fals
     return action
 
 
-def build_actions(window) -> None:
-    """Menus, toolbar and shortcuts of a MainWindow; the actions become its attributes."""
-    key = QKeySequence.StandardKey
-    window.open_action = _action(window, "&Open…", window.open_dialog, QKeySequence(key.Open),
-                                 "Open one or more images (PNG, JPEG, TIFF, BMP, DICOM…) (Ctrl+O)")
-    window.remove_action = _action(window, "&Remove from list", window.remove_current, QKeySequence(key.Delete),
-                                   "Remove the selected image from the list (Delete)")
-    window.quit_action = _action(window, "&Quit", window.close, QKeySequence("Ctrl+Q"), "Quit MedDiag Desktop")
-    window.scan_action = _action(window, "S&can folder…", window.scan_folder_dialog, QKeySequence("Ctrl+Shift+O"),
-                                 "Scan whole folders with the task's models into a table (Ctrl+Shift+O)")
-    window.report_action = _action(window, "Export &report…", lambda: _export_report(window), QKeySequence("Ctrl+P"),
-                                   "Save a PDF case report of this image and its predictions (Ctrl+P)")
-    window.fit_action = _action(window, "&Fit to window", window.fit, QKeySequence("F"),
-                                "Fit the image to the window (F)")
-    window.zoom_in_action = _action(window, "Zoom &in", lambda: window.zoom(1.25),
-                                    [QKeySequence(key.ZoomIn), QKeySequence("+")], "Zoom in (+)")
-    window.zoom_out_action = _action(window, "Zoom &out", lambda: window.zoom(0.8),
-                                     [QKeySequence(key.ZoomOut), QKeySequence("-")], "Zoom out (-)")
-    window.reset_wl_action = _action(window, "&Reset window/level", window.reset_levels, QKeySequence("R"),
-                                     "Back to the image's own window/level (R); right-drag on the image sets it")
-    window.overlay_action = _action(window, "Show &heat-map", window.set_overlay_enabled, QKeySequence("H"),
-                                    "Overlay the selected model's heat-map (H)", checkable=True)
-    window.overlay_action.setChecked(window.overlay_enabled)
-    window.next_action = _action(window, "&Next image", lambda: window.file_list.step(1),
-                                 QKeySequence(Qt.Key.Key_PageDown), "Next image (Page Down)")
-    window.prev_action = _action(window, "&Previous image", lambda: window.file_list.step(-1),
-                                 QKeySequence(Qt.Key.Key_PageUp), "Previous image (Page Up)")
+class MainActions:
+    """Menus, toolbar and shortcuts of a MainWindow (built by its ``start()``); the window keeps it
+    as ``menu_actions`` and calls back only through its public methods."""
 
-    menu = window.menus["&File"]
-    menu.addAction(window.open_action)
-    samples = menu.addMenu("Open &sample")
-    sample_dir = resource_path("samples")
-    for sample in sorted(sample_dir.glob("*")) if sample_dir.is_dir() else []:
-        if sample.is_file() and not sample.name.startswith("."):
-            samples.addAction(sample.name, lambda _=False, p=str(sample): window.open_files([p]))
-    samples.setEnabled(not samples.isEmpty())
-    menu.addAction(window.scan_action)
-    menu.addAction(window.report_action)
-    menu.addAction(window.remove_action)
-    menu.addSeparator()
-    menu.addAction(window.quit_action)
+    def __init__(self, window) -> None:
+        key = QKeySequence.StandardKey
+        self.window = window
+        self.open_action = _action(window, "&Open…", window.open_dialog, QKeySequence(key.Open),
+                                   "Open one or more images (PNG, JPEG, TIFF, BMP, DICOM…) (Ctrl+O)")
+        self.remove_action = _action(window, "&Remove from list", window.remove_current, QKeySequence(key.Delete),
+                                     "Remove the selected image from the list (Delete)")
+        self.quit_action = _action(window, "&Quit", window.close, QKeySequence("Ctrl+Q"), "Quit MedDiag Desktop")
+        self.scan_action = _action(window, "S&can folder…", window.scan_folder_dialog, QKeySequence("Ctrl+Shift+O"),
+                                   "Scan whole folders with the task's models into a table (Ctrl+Shift+O)")
+        self.report_action = _action(window, "Export &report…", lambda: _export_report(window),
+                                     QKeySequence("Ctrl+P"),
+                                     "Save a PDF case report of this image and its predictions (Ctrl+P)")
+        self.fit_action = _action(window, "&Fit to window", window.image_area.fit, QKeySequence("F"),
+                                  "Fit the image to the window (F)")
+        self.zoom_in_action = _action(window, "Zoom &in", lambda: window.image_area.zoom(1.25),
+                                      [QKeySequence(key.ZoomIn), QKeySequence("+")], "Zoom in (+)")
+        self.zoom_out_action = _action(window, "Zoom &out", lambda: window.image_area.zoom(0.8),
+                                       [QKeySequence(key.ZoomOut), QKeySequence("-")], "Zoom out (-)")
+        self.reset_wl_action = _action(window, "&Reset window/level", window.image_area.reset_levels, QKeySequence("R"),
+                                       "Back to the image's own window/level (R); right-drag on the image sets it")
+        self.overlay_action = _action(window, "Show &heat-map", window.set_overlay_enabled, QKeySequence("H"),
+                                      "Overlay the selected model's heat-map (H)", checkable=True)
+        self.next_action = _action(window, "&Next image", lambda: window.file_list.step(1),
+                                   QKeySequence(Qt.Key.Key_PageDown), "Next image (Page Down)")
+        self.prev_action = _action(window, "&Previous image", lambda: window.file_list.step(-1),
+                                   QKeySequence(Qt.Key.Key_PageUp), "Previous image (Page Up)")
+        self.finetune_action = _action(window, "&Fine-tune…", window.open_finetune, [],
+                                       "Fine-tune a model on your own labelled images (runs in the background)")
+        self.models_action = _action(window, "&Models…", window.open_models_page, [],
+                                     "Model versions per task: activate, roll back, export, import, delete")
+        self._build_menus(window)
+        self._build_toolbar(window)
+        for signal in (window.file_list.currentPathChanged, window.predictionsUpdated, window.sessionReady):
+            signal.connect(self.update_report_action)
+        self.update_report_action()
 
-    menu = window.menus["&View"]
-    for action in (window.fit_action, window.zoom_in_action, window.zoom_out_action, window.reset_wl_action):
-        menu.addAction(action)
-    menu.addSeparator()
-    menu.addAction(window.overlay_action)
-    menu.addSeparator()
-    menu.addAction(window.next_action)
-    menu.addAction(window.prev_action)
+    def _build_menus(self, window) -> None:
+        menu = window.menus["&File"]
+        menu.addAction(self.open_action)
+        samples = menu.addMenu("Open &sample")
+        sample_dir = resource_path("samples")
+        for sample in sorted(sample_dir.glob("*")) if sample_dir.is_dir() else []:
+            if sample.is_file() and not sample.name.startswith("."):
+                samples.addAction(sample.name, lambda _=False, p=str(sample): window.open_files([p]))
+        samples.setEnabled(not samples.isEmpty())
+        for action in (self.scan_action, self.report_action, self.remove_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
 
-    menu = window.menus["&Settings"]
-    device_menu = menu.addMenu("&Device")
-    device_menu.setToolTipsVisible(True)
-    window.device_group = QActionGroup(window)
-    window.device_actions = {}
-    for name, text, tip in DEVICES:
-        action = QAction(text, window, checkable=True)
-        action.setToolTip(tip)
-        action.triggered.connect(lambda _=False, n=name: window.set_device(n))
-        window.device_group.addAction(action)
-        device_menu.addAction(action)
-        window.device_actions[name] = action
-    window.device_actions["cuda"].setEnabled(False)  # until the models lane reports a CUDA GPU
-    window.device_actions.get(window.device_choice, window.device_actions["auto"]).setChecked(True)
-    window.task_menu = menu.addMenu("&Task")
-    window.task_group = QActionGroup(window)
+        menu = window.menus["&View"]
+        for action in (self.fit_action, self.zoom_in_action, self.zoom_out_action, self.reset_wl_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.overlay_action)
+        menu.addSeparator()
+        menu.addAction(self.next_action)
+        menu.addAction(self.prev_action)
 
-    _track_report_action(window)
-    _build_models_menu(window)  # Fine-tune… / Models…, before Help
-    window.menus["&Help"].addAction("&About MedDiag Desktop", window.about)
+        menu = window.menus["&Settings"]
+        device_menu = menu.addMenu("&Device")
+        device_menu.setToolTipsVisible(True)
+        self.device_group = QActionGroup(window)
+        self.device_actions: dict[str, QAction] = {}
+        for name, text, tip in DEVICES:
+            action = QAction(text, window, checkable=True)
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _=False, n=name: window.set_device(n))
+            self.device_group.addAction(action)
+            device_menu.addAction(action)
+            self.device_actions[name] = action
+        self.device_actions["cuda"].setEnabled(False)  # until the models lane reports a CUDA GPU
+        self.device_actions.get(window.device_choice, self.device_actions["auto"]).setChecked(True)
+        self.task_menu = menu.addMenu("&Task")
+        self.task_group = QActionGroup(window)
 
-    toolbar = window.toolbar
-    for action in (window.open_action, window.fit_action, window.reset_wl_action, window.overlay_action):
-        toolbar.addAction(action)
-    toolbar.addSeparator()
-    window.task_combo = QComboBox()
-    window.task_combo.setToolTip("Diagnostic task: which models are shown")
-    window.task_combo.setMinimumContentsLength(18)
-    window.task_combo.activated.connect(lambda i: window.set_task(window.task_combo.itemData(i)))
-    window.task_label_action = toolbar.addWidget(QLabel(" Task: "))
-    window.task_combo_action = toolbar.addWidget(window.task_combo)
-    window.task_label_action.setVisible(False)  # shown when several tasks are installed
-    window.task_combo_action.setVisible(False)
+        # Models (before Help): the dialogs are imported when first opened (pyqtgraph), so building
+        # the menu costs nothing at start-up.
+        menu = QMenu("&Models", window)
+        window.menuBar().insertMenu(window.menus["&Help"].menuAction(), menu)
+        window.menus["&Models"] = menu
+        menu.addAction(self.finetune_action)
+        menu.addAction(self.models_action)
+        window.menus["&Help"].addAction("&About MedDiag Desktop", self.about)
 
+    def _build_toolbar(self, window) -> None:
+        toolbar = window.toolbar
+        for action in (self.open_action, self.fit_action, self.reset_wl_action, self.overlay_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        self.task_combo = QComboBox()
+        self.task_combo.setToolTip("Diagnostic task: which models are shown")
+        self.task_combo.setMinimumContentsLength(18)
+        self.task_combo.activated.connect(lambda i: window.set_task(self.task_combo.itemData(i)))
+        self.task_label_action = toolbar.addWidget(QLabel(" Task: "))
+        self.task_combo_action = toolbar.addWidget(self.task_combo)
+        self.task_label_action.setVisible(False)  # shown when several tasks are installed
+        self.task_combo_action.setVisible(False)
 
-def _build_models_menu(window) -> None:
-    """The "Models" menu: fine-tuning and model versions. The dialogs are imported when first opened
-    (pyqtgraph), so building the menu costs nothing at start-up."""
-    from PySide6.QtWidgets import QMenu
+    def set_tasks(self, tasks, task: str | None) -> None:
+        """The installed tasks in the Task menu and combo (shown when there are several), ``task`` checked."""
+        from meddiag_desktop.core.tasks import TASKS
 
-    window.finetune_action = _action(window, "&Fine-tune…", window.open_finetune, [],
-                                     "Fine-tune a model on your own labelled images (runs in the background)")
-    window.models_action = _action(window, "&Models…", window.open_models_page, [],
-                                   "Model versions per task: activate, roll back, export, import, delete")
-    menu = QMenu("&Models", window)
-    window.menuBar().insertMenu(window.menus["&Help"].menuAction(), menu)
-    window.menus["&Models"] = menu
-    menu.addAction(window.finetune_action)
-    menu.addAction(window.models_action)
+        self.task_combo.clear()
+        for action in self.task_group.actions():
+            self.task_group.removeAction(action)
+            self.task_menu.removeAction(action)
+        for name in tasks:
+            title = TASKS[name].title if name in TASKS else name
+            self.task_combo.addItem(title, name)
+            action = QAction(title, self.window, checkable=True)
+            action.setChecked(name == task)
+            action.triggered.connect(lambda _=False, t=name: self.window.set_task(t))
+            self.task_group.addAction(action)
+            self.task_menu.addAction(action)
+        self.task_combo.setCurrentIndex(max(0, self.task_combo.findData(task)))
+        several = len(tasks) > 1
+        self.task_label_action.setVisible(several)
+        self.task_combo_action.setVisible(several)
+        self.task_menu.setEnabled(several)
 
+    def set_overlay_checked(self, checked: bool) -> None:
+        self.overlay_action.blockSignals(True)
+        self.overlay_action.setChecked(checked)
+        self.overlay_action.blockSignals(False)
 
-def _track_report_action(window) -> None:
-    """Export report… is enabled while the current image has at least one prediction."""
-    def update(*_) -> None:
+    def about(self) -> None:
+        from meddiag_desktop import __version__
+
+        from . import dialogs
+        from .style import NOTICE_TEXT
+
+        dialogs.about(self.window, "About MedDiag Desktop",
+                      f"<b>MedDiag Desktop {__version__}</b><p>Offline diagnostic assistant for medical "
+                      f"images.</p><p><b>{NOTICE_TEXT}</b></p><p>Models run on this computer; no image "
+                      "leaves it. Patient identifiers in DICOM files are never read.</p>")
+
+    def update_report_action(self, *_) -> None:
+        """Export report… is enabled while the current image has at least one prediction."""
         from .report import can_export
 
-        window.report_action.setEnabled(can_export(window))
-
-    for signal in (window.file_list.currentPathChanged, window.predictionsUpdated, window.sessionReady):
-        signal.connect(update)
-    update()
+        self.report_action.setEnabled(can_export(self.window))
 
 
 def _export_report(window):
     from .report import export_report_dialog
 
     return export_report_dialog(window)
-

@@ -1,4 +1,5 @@
-"""The list of opened files: name, state icon (pending / done / unreadable) and a results tooltip."""
+"""The list of opened files: name, state icon (pending / done / unreadable) and a results tooltip;
+``expand_paths`` turns what was opened or dropped (files, folders) into its entries."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,20 @@ from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, Q
 from .guard import gui_only
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
+MAX_FOLDER_FILES = 1000
+
+
+def expand_paths(paths) -> list[str]:
+    """Absolute paths; a folder contributes its own (non-hidden) files, sorted, at most 1000."""
+    out: list[str] = []
+    for raw in paths:
+        path = os.path.abspath(os.fspath(raw))
+        if os.path.isdir(path):
+            children = sorted(e.path for e in os.scandir(path) if e.is_file() and not e.name.startswith("."))
+            out.extend(children[:MAX_FOLDER_FILES])
+        else:
+            out.append(path)
+    return list(dict.fromkeys(out))
 
 
 class FileList(QListWidget):

@@ -11,19 +11,21 @@ from PySide6.QtWidgets import (
     QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from ..core.metric_ci import format_metric as _num
-from ..core.training_events import Comparison
+from ..core.metric_ci import MetricCI, format_metric, format_metric_ci, headline_metrics
+from ..core.training_events import Comparison, Evaluation
+from .display_names import metric_name
 
 RULES = (("youden", "Balanced (Youden's J)"), ("sensitivity", "Target sensitivity"),
          ("specificity", "Target specificity"))
-METRIC_NAMES = {"accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity", "f1": "F1",
-                "auc": "AUC", "macro_f1": "Macro F1", "macro_auc": "Macro AUC"}
 
 
-def metric_cell(entry) -> str:
-    if not isinstance(entry, dict):
-        return "–"
-    return f"{_num(entry.get('value'))}  ({_num(entry.get('ci_low'))}–{_num(entry.get('ci_high'))})"
+def report_metric(evaluation: Evaluation | None, name: str) -> MetricCI | None:
+    """One metric with its CI from an evaluation's report; None without one."""
+    return None if evaluation is None else MetricCI.from_dict(evaluation.report.get(name))
+
+
+def metric_cell(metric: MetricCI | None) -> str:
+    return "–" if metric is None else format_metric_ci(metric, dash="–")
 
 
 def _table(rows: int = 0, cols: int = 0) -> QTableWidget:
@@ -148,23 +150,24 @@ class ResultsPage(QWidget):
     def show_comparison(self, comparison: Comparison, card, suggested_name: str) -> None:
         """Base vs new: metrics with CIs, confusion matrices, reliability and the operating point of ``card``."""
         base_name = comparison.base.model_id if comparison.base else "base"
-        rows = comparison.rows()
+        names = headline_metrics(len(comparison.labels))
         table = self.comparison_table
         table.clear()
-        table.setRowCount(len(rows) + 2)
+        table.setRowCount(len(names) + 2)
         table.setColumnCount(2)
         table.setHorizontalHeaderLabels([f"Base: {base_name}", "Fine-tuned"])
-        table.setVerticalHeaderLabels([METRIC_NAMES.get(k, k) for k, _, _ in rows] + ["ECE (before → after)",
-                                                                                        "Threshold"])
-        for r, (_, base, new) in enumerate(rows):
-            better = isinstance(base, dict) and isinstance(new, dict) and (new.get("value") or 0) > (base.get("value") or 0)
+        table.setVerticalHeaderLabels([metric_name(k) for k in names] + ["ECE (before → after)", "Threshold"])
+        for r, name in enumerate(names):
+            base, new = report_metric(comparison.base, name), report_metric(comparison.new, name)
+            better = base is not None and new is not None and (new.value or 0) > (base.value or 0)
             table.setItem(r, 0, _item(metric_cell(base)))
             table.setItem(r, 1, _item(metric_cell(new), bold=better))
         for c, ev in enumerate((comparison.base, comparison.new)):
-            ece = "–" if ev is None else f"{_num(ev.report.get('ece_uncalibrated'), 4)} → {_num(ev.report.get('ece'), 4)}"
+            ece = "–" if ev is None else \
+                f"{format_metric(ev.report.get('ece_uncalibrated'), 4)} → {format_metric(ev.report.get('ece'), 4)}"
             threshold = "–" if ev is None or ev.threshold is None else f"{ev.threshold:.3f}"
-            table.setItem(len(rows), c, _item(ece))
-            table.setItem(len(rows) + 1, c, _item(threshold))
+            table.setItem(len(names), c, _item(ece))
+            table.setItem(len(names) + 1, c, _item(threshold))
         self.comparison_note.setText("" if comparison.base else f"No base column: {comparison.base_note}.")
         for key, ev in (("base", comparison.base), ("new", comparison.new)):
             self._fill_confusion(self.cm_tables[key], ev, comparison.labels)
@@ -203,10 +206,10 @@ class ResultsPage(QWidget):
         base = comparison.base.reliability["calibrated"] if comparison.base else {"confidence": [], "accuracy": []}
         self.reliability_curves["base"].setData(*points(base))
         report = comparison.new.report
-        text = (f"Fine-tuned ECE {_num(report.get('ece_uncalibrated'), 4)} before calibration, "
-                f"{_num(report.get('ece'), 4)} after (temperature {comparison.new.temperature:.3f})")
+        text = (f"Fine-tuned ECE {format_metric(report.get('ece_uncalibrated'), 4)} before calibration, "
+                f"{format_metric(report.get('ece'), 4)} after (temperature {comparison.new.temperature:.3f})")
         if comparison.base:
-            text += f"; base ECE {_num(comparison.base.report.get('ece'), 4)}"
+            text += f"; base ECE {format_metric(comparison.base.report.get('ece'), 4)}"
         self.ece_label.setText(text + ".")
 
     def _fill_threshold(self, comparison: Comparison, card) -> None:
@@ -215,12 +218,12 @@ class ResultsPage(QWidget):
             self.rule_combo.setEnabled(False)
             self.apply_button.setEnabled(False)
             return
-        report = comparison.new.report
         rule = card.metrics.get("threshold_rule", "youden")
+        sensitivity, specificity = (report_metric(comparison.new, k) for k in ("sensitivity", "specificity"))
         self.threshold_label.setText(
             f"Positive ({card.positive_label}) when P ≥ {card.threshold:.3f} [{rule}]: sensitivity "
-            f"{_num((report.get('sensitivity') or {}).get('value'))}, specificity "
-            f"{_num((report.get('specificity') or {}).get('value'))} on validation.")
+            f"{format_metric(sensitivity and sensitivity.value)}, specificity "
+            f"{format_metric(specificity and specificity.value)} on validation.")
         self.rule_combo.setEnabled(True)
         self.apply_button.setEnabled(True)
 

@@ -1,15 +1,16 @@
-"""Text that changes often (live predictions, progress, the viewer caption) without relayouts.
+"""Text and values that change often (live predictions, progress, the viewer caption) without relayouts.
 
 A QLabel's ``setText`` invalidates every layout up to the window: one relayout of the whole window
 per new text, measured as the largest GUI-thread cost per shown result. ``PaintedText`` has a
 fixed number of lines, so its size never depends on the text, and ``setText`` only repaints it.
 Style sheets apply as to any widget (``color``, ``background``); margins give the padding.
+``ElidedLabel`` (one line, elided) and ``ProbabilityBar`` (a value in [0, 1]) follow the same rule.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QSizePolicy, QStyle, QStyleOption, QWidget
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStyle, QStyleOption, QWidget
 
 
 class PaintedText(QWidget):
@@ -56,4 +57,74 @@ class PaintedText(QWidget):
             lines = [metrics.elidedText(line, Qt.TextElideMode.ElideMiddle, rect.width())
                      for line in self._text.split("\n")]
             painter.drawText(rect, int(self._align), "\n".join(lines))
+        painter.end()
+
+
+class ElidedLabel(QLabel):
+    """One-line label that elides its text in the middle instead of widening the layout."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.set_full_text(text)
+
+    def sizeHint(self) -> QSize:  # independent of the text: a new text never relayouts the panel
+        return QSize(40, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width(), 40)
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
+
+
+class ProbabilityBar(QWidget):
+    """A thin bar for a probability in [0, 1]. Painted with update() - QProgressBar.setValue repaints
+    synchronously, which flushes the whole window (image view included) on every value."""
+
+    TRACK, FILL = QColor("#e3e7ec"), QColor("#4a79c4")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._value = 0.0
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        return QSize(80, 7)
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, value: float) -> None:
+        value = min(1.0, max(0.0, float(value)))
+        if value != self._value:
+            self._value = value
+            self.update()
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        rect = QRectF(self.rect())
+        radius = rect.height() / 2
+        painter.setBrush(self.TRACK)
+        painter.drawRoundedRect(rect, radius, radius)
+        if self._value > 0:
+            painter.setBrush(self.FILL)
+            painter.drawRoundedRect(QRectF(rect.x(), rect.y(), max(rect.height(), rect.width() * self._value),
+                                           rect.height()), radius, radius)
         painter.end()

@@ -1,252 +1,18 @@
-"""Predictions panel: the task's models side by side, heat-map controls and image facts.
+"""Predictions panel: the task's models side by side (one ``model_column.ModelColumn`` each),
+heat-map controls and image facts.
 
 Every update arrives from the main window's slots, i.e. in the GUI thread (``gui_only`` checks).
-Results are duck-typed ``core.inference.Result`` records and cards ``core.storage.ModelCard``
-(importing those modules would import torch into the GUI thread's start-up path).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider,
-    QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget,
 )
 
-from .display_names import METHOD_NAMES, family_name
+from .display_names import family_name, method_name
 from .guard import gui_only
-from .painted_text import PaintedText
-from .style import DEMO_TEXT, OOD_HEADLINE, OOD_TEXT
-
-
-def _digits(p: float, threshold: float) -> int:
-    """Fewest decimals (2..4) that keep p and the threshold visibly on their true sides."""
-    for digits in (2, 3, 4):
-        if round(p, digits) != round(threshold, digits):
-            return digits
-    return 4
-
-
-def decision_parts(card, probabilities: dict[str, float]) -> tuple[str, str, str] | None:
-    """("P(pneumonia) = 0.71", "≥ 0.62", "pneumonia") for binary cards with an operating point, else None."""
-    pos, threshold, labels = card.positive_label, card.threshold, tuple(card.labels)
-    if pos is None or threshold is None or len(labels) != 2 or pos not in probabilities:
-        return None
-    p = float(probabilities[pos])
-    d = _digits(p, threshold)
-    if p >= threshold:
-        return f"P({pos}) = {p:.{d}f}", f"≥ {threshold:.2f}", pos
-    return f"P({pos}) = {p:.{d}f}", f"< {threshold:.2f}", labels[1 - labels.index(pos)]
-
-
-def decision_text(card, probabilities: dict[str, float]) -> str | None:
-    """"P(pneumonia) = 0.71 ≥ 0.62 → pneumonia", or None without an operating point."""
-    parts = decision_parts(card, probabilities)
-    return None if parts is None else f"{parts[0]} {parts[1]} → {parts[2]}"
-
-
-def metrics_text(card) -> str:
-    validation = (card.metrics or {}).get("validation", {})
-    parts = [f"{name} {validation[key]['value']:.3f}" for key, name in (("auc", "AUC"), ("accuracy", "accuracy"))
-             if isinstance(validation.get(key), dict) and isinstance(validation[key].get("value"), (int, float))]
-    return ("validation " + " · ".join(parts)) if parts else "no validation metrics"
-
-
-class ElidedLabel(QLabel):
-    """One-line label that elides its text in the middle instead of widening the layout."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full = ""
-        self.setMinimumWidth(40)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.set_full_text(text)
-
-    def sizeHint(self) -> QSize:  # independent of the text: a new text never relayouts the panel
-        return QSize(40, super().sizeHint().height())
-
-    def minimumSizeHint(self) -> QSize:
-        return self.sizeHint()
-
-    def set_full_text(self, text: str) -> None:
-        self._full = text
-        self._elide()
-
-    def full_text(self) -> str:
-        return self._full
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = max(self.width(), 40)
-        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
-
-
-class ProbabilityBar(QWidget):
-    """A thin bar for a probability in [0, 1]. Painted with update() - QProgressBar.setValue repaints
-    synchronously, which flushes the whole window (image view included) on every value."""
-
-    TRACK, FILL = QColor("#e3e7ec"), QColor("#4a79c4")
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._value = 0.0
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    def sizeHint(self) -> QSize:
-        return QSize(80, 7)
-
-    def value(self) -> float:
-        return self._value
-
-    def set_value(self, value: float) -> None:
-        value = min(1.0, max(0.0, float(value)))
-        if value != self._value:
-            self._value = value
-            self.update()
-
-    def paintEvent(self, _event) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        rect = QRectF(self.rect())
-        radius = rect.height() / 2
-        painter.setBrush(self.TRACK)
-        painter.drawRoundedRect(rect, radius, radius)
-        if self._value > 0:
-            painter.setBrush(self.FILL)
-            painter.drawRoundedRect(QRectF(rect.x(), rect.y(), max(rect.height(), rect.width() * self._value),
-                                           rect.height()), radius, radius)
-        painter.end()
-
-
-def _wrapping_label(object_name: str) -> QLabel:
-    label = QLabel("")
-    label.setObjectName(object_name)
-    label.setWordWrap(True)
-    return label
-
-
-class ModelColumn(QFrame):
-    """One model: top label, a bar per class, the operating-point decision, version and device."""
-
-    def __init__(self, card, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.card = card
-        self.setObjectName("modelColumn")
-        self.setProperty("demo", bool(card.demo))
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        self.setMinimumWidth(160)
-
-        title = QLabel(family_name(card.config.arch))
-        title.setObjectName("familyTitle")
-        self.meta = ElidedLabel(f"{card.id} · v{card.version}")
-        self.meta.setObjectName("modelMeta")
-        self.meta.setToolTip(f"{card.id}, version {card.version}\n{card.description or ''}\n{metrics_text(card)}\n"
-                             f"sha256 {card.sha256[:16]}…".replace("\n\n", "\n"))
-        self.demo_badge = _wrapping_label("demoBadge")
-        self.demo_badge.setText(DEMO_TEXT)
-        self.demo_badge.setVisible(bool(card.demo))
-        self.demo_badge.setToolTip("This model was not trained on clinical data; its output is meaningless.")
-        self.headline = PaintedText(1, "headline")
-        self.headline.setToolTip("The model's decision (at its operating point when it has one)")
-        self.probability = PaintedText(2, "probability", wrap=True)
-        self.probability.setToolTip("Calibrated probability of the decision")
-        self.bars: dict[str, ProbabilityBar] = {}
-        self.bar_values: dict[str, PaintedText] = {}
-        bars = QGridLayout()
-        bars.setHorizontalSpacing(6)
-        bars.setVerticalSpacing(1)
-        for i, label in enumerate(card.labels):
-            name = ElidedLabel(label)
-            name.setToolTip(label)
-            value = PaintedText(1, align=Qt.AlignmentFlag.AlignRight)
-            value.setMinimumWidth(value.fontMetrics().horizontalAdvance("100.0 %") + 6)
-            value.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
-            bar = ProbabilityBar()
-            bar.setToolTip(f"Calibrated probability of '{label}'")
-            bars.addWidget(name, 2 * i, 0)
-            bars.addWidget(value, 2 * i, 1)
-            bars.addWidget(bar, 2 * i + 1, 0, 1, 2)
-            self.bars[label], self.bar_values[label] = bar, value
-        bars.setColumnStretch(0, 1)
-        self.decision = PaintedText(4, "decision", wrap=True)
-        self.decision.setToolTip("Operating point chosen on validation data: the decision rule applied to "
-                                 "the calibrated probability of the positive finding")
-        self.footer = PaintedText(3, "modelFooter", wrap=True)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 8)
-        layout.setSpacing(4)
-        layout.addWidget(title)
-        layout.addWidget(self.meta)
-        layout.addWidget(self.demo_badge)
-        layout.addSpacing(4)
-        layout.addWidget(self.headline)
-        layout.addWidget(self.probability)
-        layout.addLayout(bars)
-        layout.addSpacing(2)
-        layout.addWidget(self.decision)
-        layout.addWidget(self.footer)
-        layout.addStretch(1)
-        self.result = None
-        self.unavailable: str | None = None  # why the model could not be loaded
-        self.clear()
-
-    @gui_only
-    def clear(self, text: str = "–") -> None:
-        self.result = None
-        self.headline.set_full_text(text)
-        self._mark_refused(False)
-        self.probability.setText("")
-        for label, bar in self.bars.items():
-            bar.set_value(0.0)
-            self.bar_values[label].setText("")
-        self.decision.setText("")
-        self.footer.setText(metrics_text(self.card))
-
-    def _mark_refused(self, refused: bool) -> None:
-        if self.headline.property("ood") != refused:  # re-polishing only on a change
-            self.headline.setProperty("ood", refused)
-            self.headline.style().unpolish(self.headline)
-            self.headline.style().polish(self.headline)
-            self.headline.update()
-
-    def set_pending(self) -> None:
-        self.clear("computing…")
-
-    @gui_only
-    def set_result(self, result, device_label: str) -> None:
-        self.result = result
-        refused = getattr(result, "refused", False)
-        self.headline.set_full_text(OOD_HEADLINE if refused else result.label)
-        self._mark_refused(refused)
-        self.probability.setText(OOD_TEXT.format(score=result.ood_score) if refused
-                                 else f"{100 * result.probability:.1f} %")
-        for label, bar in self.bars.items():
-            p = float(result.probabilities.get(label, 0.0))
-            bar.set_value(p)
-            self.bar_values[label].setText(f"{100 * p:.1f} %")
-        parts = decision_parts(self.card, result.probabilities)
-        if refused:
-            self.decision.setText("No decision: the image is unlike the training data; the probabilities "
-                                  "above are not trustworthy.")
-        elif parts:
-            self.decision.setText(f"Operating point:\n{parts[0]}\n{parts[1]} → {parts[2]}")
-        else:
-            self.decision.setText("No operating point:\ntop class shown")
-        self.footer.setText(f"{metrics_text(self.card)}\nv{self.card.version} on {device_label}")
-
-    @gui_only
-    def set_error(self, message: str) -> None:
-        self.clear("error")
-        self.decision.setText(message)
-
-    def set_unavailable(self, message: str) -> None:
-        self.unavailable = message
-        self.set_error(f"Could not be loaded: {message}")
+from .model_column import ModelColumn
 
 
 class PredictionsPanel(QWidget):
@@ -407,7 +173,7 @@ class PredictionsPanel(QWidget):
         self.method_combo.blockSignals(True)
         self.method_combo.clear()
         for method in self._methods.get(self.model_combo.currentData(), ()):
-            self.method_combo.addItem(METHOD_NAMES.get(method, method), method)
+            self.method_combo.addItem(method_name(method), method)
         index = self.method_combo.findData(previous)
         self.method_combo.setCurrentIndex(max(index, 0))
         self.method_combo.blockSignals(False)

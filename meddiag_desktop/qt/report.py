@@ -137,13 +137,13 @@ def can_export(window) -> bool:
 
 def _heatmap(window):
     """(heat-map array, caption) of the model and method chosen in the panel, if computed."""
-    from .display_names import METHOD_NAMES
+    from .display_names import method_name
 
     choice = window.panel.explain_choice() if window.panel is not None else None
     heat = window.cache.heatmaps.get((window.current, *choice)) if choice else None
     if heat is None:
         return None, None
-    return heat.heatmap, f"{METHOD_NAMES.get(heat.method, heat.method)} of {heat.model} for “{heat.target_label}”"
+    return heat.heatmap, f"{method_name(heat.method)} of {heat.model} for “{heat.target_label}”"
 
 
 def export_report(window, out_path: str):

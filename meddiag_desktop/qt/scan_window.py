@@ -1,19 +1,15 @@
 """File → Scan folder…: a non-modal window that scans folders with the active task's models.
 
 The scan runs in a ``JobRunner`` lane of its own ("scan") as ``jobs.scan.run_scan``: the core
-generator wrapped in the CLI's audit line, so every row shown here is in the audit trail. Rows
-arrive one batch per event and go into :class:`~.scan_table.ScanTableModel` with one insert per
-batch; :class:`~.scan_table.ScanFilterProxy` filters by status, label and minimum probability,
-and the header sorts (in the source model, see ``scan_table``). Double-clicking a row emits
-``openRequested(path)`` (the main window opens the image in its viewer). Export CSV writes the
-CLI's columns, all rows in scan order (the audit's ``row`` numbers), atomically, in the lane.
+audited scan, so every row shown here is in the audit trail. Rows arrive one batch per event and
+go into the results panel (``scan_results.ScanResultsPanel``: filters, sortable table) with one
+insert per batch. Double-clicking a row emits ``openRequested(path)`` (the main window opens the
+image in its viewer). The exports (CSV, anonymised DICOM copies) are ``scan_exports.ScanExports``
+jobs on the same lane.
 
 Cancel stops the scan before its next batch and keeps the rows so far; closing the window
 cancels the scan and joins the lane's thread. The table holds nothing the CSV does not: path,
 model, status, error, label and probabilities.
-
-"Export anonymised DICOM copies…" writes de-identified copies of the scanned DICOM files into a
-chosen folder (``core.anonymize``, in the lane; non-DICOM files are skipped).
 """
 from __future__ import annotations
 
@@ -22,25 +18,26 @@ import os
 import threading
 from typing import Sequence
 
-from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout,
-                               QHeaderView, QLabel, QListView, QProgressBar, QPushButton, QTableView, QTreeView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListView,
+                               QProgressBar, QPushButton, QTreeView, QVBoxLayout, QWidget)
 
+from ..core.tasks import TASKS
 from . import dialogs
+from .display_names import family_name
 from .guard import gui_only
 from .job_host import JobHost
-from .jobs.scan import DEFAULT_BATCH_SIZE, ScanBatch, ScanStarted, anonymize, csv_functions, export_csv, run_scan
-from .scan_table import RESULT_ROLE, ScanFilterProxy, ScanTableModel, table_columns
+from .jobs.scan import DEFAULT_BATCH_SIZE, ScanBatch, ScanStarted, csv_functions, run_scan
+from .scan_exports import ScanExports, file_dialog
+from .scan_results import ScanResultsPanel
+from .scan_table import table_columns
 from .style import NOTICE_TEXT
 from .workers import Job
 
 log = logging.getLogger(__name__)
 
-STATUS_CHOICES = (("All statuses", None), ("OK only", "ok"), ("Errors only", "error"))
 ERROR_TITLES = {"scan": "Scan failed", "export csv": "Could not export the CSV",
                 "anonymised export": "Anonymised export failed"}  # by job name
-COLUMN_WIDTHS = {"path": 340, "model": 150, "status": 60, "label": 100, "probability": 90, "error": 260}
 
 
 def _duration(seconds: float | None) -> str:
@@ -84,13 +81,17 @@ class ScanWindow(QWidget):
         self.host = JobHost(self, on_error=self._on_job_error)
         self.runner = self.host.add_lane("scan")
         self.job: Job | None = None
-        self.export_job: Job | None = None
+        self.exports = ScanExports(self.host, "scan", self)
+        self.exports.exported.connect(self._on_exported)
+        self.exports.anonymized.connect(self._on_anonymized)
+        self.exports.progressText.connect(lambda text: self.rate_label.setText(text))
+        self.exports.busyChanged.connect(self._update_buttons)
         self.scan_id: str | None = None
         self.last_progress = None
         self.summary = ""
-        self._cards: tuple = ()  # the cards of the scan whose rows are shown
-        self._stop: threading.Event | None = None
-        self._model_checks: dict[str, QCheckBox] = {}
+        self.scanned_cards: tuple = ()  # the cards of the scan whose rows are shown
+        self.stop_event: threading.Event | None = None
+        self.model_checks: dict[str, QCheckBox] = {}
         self._build()
         self.set_session(info)
         self.resize(1100, 700)
@@ -118,10 +119,6 @@ class ScanWindow(QWidget):
         options.addWidget(self.recursive_check)
         options.addWidget(self.scan_button)
 
-        self.folders_label = QLabel("")
-        self.folders_label.setObjectName("panelStatus")
-        self.folders_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
         # No animated busy bar (its repaints cost the GUI thread): a range of 0..1 until the total is known.
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
@@ -139,68 +136,11 @@ class ScanWindow(QWidget):
         progress.addWidget(self.rate_label)
         progress.addWidget(self.cancel_button)
 
-        self.status_combo = QComboBox()
-        for text, value in STATUS_CHOICES:
-            self.status_combo.addItem(text, value)
-        self.status_combo.setToolTip("Show every row, only the files read, or only the errors")
-        self.label_combo = QComboBox()
-        self.label_combo.addItem("All labels", None)
-        self.label_combo.setToolTip("Show only the rows with this label")
-        self.label_combo.setMinimumContentsLength(12)
-        self.threshold_spin = QDoubleSpinBox()
-        self.threshold_spin.setRange(0.0, 1.0)
-        self.threshold_spin.setDecimals(2)
-        self.threshold_spin.setSingleStep(0.05)
-        self.threshold_spin.setPrefix("Probability ≥ ")
-        self.threshold_spin.setSpecialValueText("Any probability")
-        self.threshold_spin.setToolTip("Show only the rows whose probability (of their label) is at least this")
-        self.rows_label = QLabel("")
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip("Save every row (scan order, the command line's columns) as a CSV file")
-        self.export_button.setEnabled(False)
-        self.export_button.clicked.connect(self.choose_export_path)
-        for combo in (self.status_combo, self.label_combo):
-            combo.currentIndexChanged.connect(self._apply_filters)
-        self.threshold_spin.valueChanged.connect(self._apply_filters)
-        filters = QHBoxLayout()
-        filters.addWidget(QLabel("Show:"))
-        filters.addWidget(self.status_combo)
-        filters.addWidget(self.label_combo)
-        filters.addWidget(self.threshold_spin)
-        filters.addSpacing(12)
-        filters.addWidget(self.rows_label)
-        filters.addStretch(1)
-        filters.addWidget(self.export_button)
-        self.anon_button = QPushButton("Export anonymised DICOM copies…")
-        self.anon_button.setToolTip("Write de-identified copies (PS3.15 basic profile) of the scanned DICOM files "
-                                    "into a folder; text burned into the pixels is not removed")
-        self.anon_button.setEnabled(False)
-        self.anon_button.clicked.connect(self.choose_anonymize_folder)
-        filters.addWidget(self.anon_button)
-
-        self.model = ScanTableModel(self)
-        self.proxy = ScanFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # a long path keeps its file name
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # no per-row measuring
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # scan order until a header is clicked
-        header.setSortIndicatorClearable(True)  # third click: back to scan order
-        self.table.setSortingEnabled(True)
-        self.table.setToolTip("Double-click a row to open the image in the main window")
-        self.table.doubleClicked.connect(self._on_double_click)
-        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
-                       self.proxy.layoutChanged):
-            signal.connect(self._update_rows_label)
+        self.results = ScanResultsPanel()
+        self.results.openRequested.connect(self.openRequested)
+        self.results.exportRequested.connect(self.choose_export_path)
+        self.results.anonymizeRequested.connect(self.choose_anonymize_folder)
+        self.results.rowsChanged.connect(self._update_buttons)
 
         self.summary_label = QLabel("Choose folders to scan.")
         self.summary_label.setObjectName("scanSummary")
@@ -210,16 +150,16 @@ class ScanWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 8)
         layout.addWidget(notice)
-        for row in (options, progress, filters):
+        for row in (options, progress):
             margins = QHBoxLayout()
             margins.setContentsMargins(10, 0, 10, 0)
             margins.addLayout(row)
             layout.addLayout(margins)
-        for widget, stretch in ((self.folders_label, 0), (self.table, 1), (self.summary_label, 0)):
-            box = QHBoxLayout()
-            box.setContentsMargins(10, 0, 10, 0)
-            box.addWidget(widget)
-            layout.addLayout(box, stretch)
+        layout.addWidget(self.results, 1)
+        box = QHBoxLayout()
+        box.setContentsMargins(10, 0, 10, 0)
+        box.addWidget(self.summary_label)
+        layout.addLayout(box)
 
     # ================================================================== models
     @Slot(object)
@@ -230,20 +170,16 @@ class ScanWindow(QWidget):
             self._pending_info = info
             return
         self.info, self._pending_info = info, None
-        ticked = {cid for cid, check in self._model_checks.items() if check.isChecked()}
+        ticked = {cid for cid, check in self.model_checks.items() if check.isChecked()}
         while self.models_row.count():
             widget = self.models_row.takeAt(0).widget()
             if widget is not None:
                 widget.deleteLater()
-        self._model_checks = {}
+        self.model_checks = {}
         if info is None:
             self.task_label.setText("Task: –")
             self.models_row.addWidget(QLabel("loading…"))
         else:
-            from meddiag_desktop.core.tasks import TASKS
-
-            from .display_names import family_name
-
             title = TASKS[info.task].title if info.task in TASKS else (info.task or "–")
             self.task_label.setText(f"Task: {title}")
             keep = bool(ticked & {c.id for c in info.cards})
@@ -256,7 +192,7 @@ class ScanWindow(QWidget):
                 check.setChecked(usable and (card.id in ticked if keep else True))
                 check.toggled.connect(self._update_buttons)
                 self.models_row.addWidget(check)
-                self._model_checks[card.id] = check
+                self.model_checks[card.id] = check
             if not info.cards:
                 self.models_row.addWidget(QLabel("none installed"))
         self._update_buttons()
@@ -264,7 +200,7 @@ class ScanWindow(QWidget):
     def selected_cards(self) -> list:
         if self.info is None:
             return []
-        return [c for c in self.info.cards if c.id in self._model_checks and self._model_checks[c.id].isChecked()]
+        return [c for c in self.info.cards if c.id in self.model_checks and self.model_checks[c.id].isChecked()]
 
     # ================================================================== scanning
     @property
@@ -273,14 +209,14 @@ class ScanWindow(QWidget):
 
     @property
     def exporting(self) -> bool:
-        return self.export_job is not None and not self.export_job.done
+        return self.exports.busy
 
     @gui_only
     def choose_folders(self) -> QFileDialog | None:
         """Folder dialog (several folders may be picked); accepting it starts the scan."""
         if self.scanning or self.closed:
             return None
-        dialog = self._file_dialog("Scan folders", self._last_folder(), folders=True)
+        dialog = file_dialog(self, "Scan folders", self._last_folder(), folders=True)
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # native ones pick a single folder
         for view in dialog.findChildren(QListView) + dialog.findChildren(QTreeView):
             view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -290,15 +226,6 @@ class ScanWindow(QWidget):
 
     def _last_folder(self) -> str:
         return self.settings.last_folder if self.settings is not None else os.path.expanduser("~")
-
-    def _file_dialog(self, title: str, start: str, folders: bool = False) -> QFileDialog:
-        """A window-modal file dialog that deletes itself on close (open() it after connecting)."""
-        dialog = QFileDialog(self, title, start)
-        if folders:
-            dialog.setFileMode(QFileDialog.FileMode.Directory)
-            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        return dialog
 
     @gui_only
     def start_scan(self, paths: Sequence, models: Sequence[str] | None = None,
@@ -311,7 +238,7 @@ class ScanWindow(QWidget):
             return None
         paths = [os.path.abspath(os.fspath(p)) for p in paths]
         if models is not None:
-            for cid, check in self._model_checks.items():
+            for cid, check in self.model_checks.items():
                 check.setChecked(cid in set(models))
         if recursive is not None:
             self.recursive_check.setChecked(bool(recursive))
@@ -329,31 +256,20 @@ class ScanWindow(QWidget):
         if self.settings is not None:
             self.settings.last_folder = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0])
 
-        self._cards = tuple(cards)
+        self.scanned_cards = tuple(cards)
         self.scan_id, self.last_progress = None, None
         csv_columns, _ = csv_functions()
-        self.model.reset(table_columns(csv_columns(cards)))
-        self._fit_columns()
-        self.label_combo.blockSignals(True)
-        current = self.label_combo.currentData()
-        self.label_combo.clear()
-        self.label_combo.addItem("All labels", None)
-        for label in dict.fromkeys(label for card in cards for label in card.labels):
-            self.label_combo.addItem(label, label)
-        self.label_combo.setCurrentIndex(max(0, self.label_combo.findData(current)))
-        self.label_combo.blockSignals(False)
-        self._apply_filters()
         shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-        self.folders_label.setText(f"Folders: {shown}" + ("" if self.recursive_check.isChecked()
-                                                            else " (sub-folders left out)"))
+        self.results.reset(table_columns(csv_columns(cards)), [label for card in cards for label in card.labels],
+                           f"Folders: {shown}" + ("" if self.recursive_check.isChecked() else " (sub-folders left out)"))
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("Finding files…")
         self.rate_label.setText("")
         self._set_summary(f"Loading {len(cards)} model(s)…")
 
-        self._stop = threading.Event()
-        job = Job(run_scan, self._stop, self._cards, self.info.device, paths, self.recursive_check.isChecked(),
+        self.stop_event = threading.Event()
+        job = Job(run_scan, self.stop_event, self.scanned_cards, self.info.device, paths, self.recursive_check.isChecked(),
                   self.batch_size, self.workers, name="scan", tag="scan")
         job.yielded.connect(self._on_scan_event)
         job.progressed.connect(self._on_job_progress)
@@ -369,8 +285,8 @@ class ScanWindow(QWidget):
     @gui_only
     def cancel_scan(self) -> None:
         """Stop after the current batch; the rows so far stay (and are in the audit trail)."""
-        if self.scanning and self._stop is not None and not self._stop.is_set():
-            self._stop.set()
+        if self.scanning and self.stop_event is not None and not self.stop_event.is_set():
+            self.stop_event.set()
             self.cancel_button.setEnabled(False)
             self._set_summary("Cancelling after the current batch…")
 
@@ -390,7 +306,7 @@ class ScanWindow(QWidget):
             return
         if not isinstance(event, ScanBatch):
             return
-        self.model.append(event.rows)
+        self.results.append(event.rows)
         progress = event.progress
         if progress is None:
             return
@@ -405,11 +321,11 @@ class ScanWindow(QWidget):
     @Slot(object)
     @gui_only
     def _on_scan_returned(self, last) -> None:
-        stopped = self._stop is not None and self._stop.is_set()
+        stopped = self.stop_event is not None and self.stop_event.is_set()
         last = last if last is not None else self.last_progress
         cancelled = stopped and (last is None or last.done < last.total)
         text = summary_text(last, cancelled)
-        if self._cards and any(card.demo for card in self._cards):
+        if self.scanned_cards and any(card.demo for card in self.scanned_cards):
             text += "  [DEMO model(s): not diagnostic]"
         if self.scan_id:
             text += f"  (audit scan {self.scan_id[:8]})"
@@ -439,50 +355,15 @@ class ScanWindow(QWidget):
             self.set_session(self._pending_info)
         self.scanFinished.emit(self.summary)
 
-    # ================================================================== table
-    def _fit_columns(self) -> None:
-        for col, key in enumerate(self.model.columns):
-            self.table.setColumnWidth(col, COLUMN_WIDTHS.get(key, 95))
-
-    @Slot()
-    @gui_only
-    def _apply_filters(self, *_) -> None:
-        self.proxy.set_filters(status=self.status_combo.currentData(), label=self.label_combo.currentData(),
-                               min_probability=self.threshold_spin.value())
-        self._update_rows_label()
-
-    def set_filters(self, status: str | None = None, label: str | None = None, min_probability: float = 0.0) -> None:
-        """What the filter widgets do, for code and tests: status ok|error|None, label, minimum probability."""
-        self.status_combo.setCurrentIndex(max(0, self.status_combo.findData(status)))
-        self.label_combo.setCurrentIndex(max(0, self.label_combo.findData(label)))
-        self.threshold_spin.setValue(min_probability)
-        self._apply_filters()
-
-    @Slot()
-    @gui_only
-    def _update_rows_label(self, *_) -> None:
-        total, shown = self.model.rowCount(), self.proxy.rowCount()
-        self.rows_label.setText(f"{total} rows" if shown == total else f"showing {shown} of {total} rows")
-        self._update_buttons()
-
-    @Slot(QModelIndex)
-    @gui_only
-    def _on_double_click(self, index: QModelIndex) -> None:
-        if index.isValid():
-            self.open_row(index.row())
-
-    def open_row(self, row: int) -> str:
-        """Ask the main window to show the file of (proxy) row ``row``."""
-        path = self.proxy.index(row, 0).data(RESULT_ROLE).path
-        self.openRequested.emit(path)
-        return path
-
     # ================================================================== export
+    def _can_export(self) -> bool:
+        return not (self.scanning or self.exporting or self.closed or not self.results.results)
+
     @gui_only
     def choose_export_path(self) -> QFileDialog | None:
-        if not self.export_button.isEnabled():
+        if not self.results.export_button.isEnabled():
             return None
-        dialog = self._file_dialog("Export scan results", os.path.join(self._last_folder(), "scan.csv"))
+        dialog = file_dialog(self, "Export scan results", os.path.join(self._last_folder(), "scan.csv"))
         dialog.setNameFilter("CSV files (*.csv)")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("csv")
@@ -493,28 +374,20 @@ class ScanWindow(QWidget):
     @gui_only
     def export_csv(self, path) -> Job | None:
         """Write every row (scan order, the CLI's columns) to ``path`` atomically, in the scan lane."""
-        if self.scanning or self.exporting or self.closed or not self.model.results:
+        if not self._can_export():
             return None
-        path = os.path.abspath(os.fspath(path))
-        job = Job(export_csv, path, self._cards, tuple(self.model.results), name="export csv", tag="export")
-        job.returned.connect(lambda count, p=path: self._on_exported(p, count))
-        job.finished.connect(self._update_buttons)
-        self.export_job = job
-        self.host.submit("scan", job)
-        self._update_buttons()
-        return job
+        return self.exports.export_csv(os.path.abspath(os.fspath(path)), self.scanned_cards, self.results.results)
 
     @gui_only
     def _on_exported(self, path: str, count: int) -> None:
         self.summary_label.setText(f"{self.summary}\nExported {count} rows to {os.path.basename(path)}.")
         self.exportFinished.emit(path)
 
-    # ================================================================== anonymised export
     @gui_only
     def choose_anonymize_folder(self) -> QFileDialog | None:
-        if not self.anon_button.isEnabled():
+        if not self.results.anon_button.isEnabled():
             return None
-        dialog = self._file_dialog("Folder for the anonymised copies", self._last_folder(), folders=True)
+        dialog = file_dialog(self, "Folder for the anonymised copies", self._last_folder(), folders=True)
         dialog.fileSelected.connect(self.export_anonymized)
         dialog.open()
         return dialog
@@ -522,34 +395,16 @@ class ScanWindow(QWidget):
     @gui_only
     def export_anonymized(self, out_dir) -> Job | None:
         """De-identified copies of every scanned DICOM file (scan order) in ``out_dir``, in the lane."""
-        if self.scanning or self.exporting or self.closed or not self.model.results:
+        if not self._can_export():
             return None
-        paths = list(dict.fromkeys(r.path for r in self.model.results))
-        out_dir = os.path.abspath(os.fspath(out_dir))
-        counts = {"ok": 0, "skipped": 0, "error": 0}
+        return self.exports.export_anonymized(os.path.abspath(os.fspath(out_dir)), self.results.results)
 
-        def on_result(result) -> None:
-            counts[result.status] += 1
-            if result.status == "error":
-                log.warning("anonymised export: %s: %s", os.path.basename(result.source), result.error)
-
-        def on_finished() -> None:
-            head = "Anonymised export cancelled" if job.state == "cancelled" else "Anonymised export"
-            text = (f"{head}: {counts['ok']} de-identified copies in {out_dir}, {counts['skipped']} non-DICOM "
-                    f"skipped, {counts['error']} errors. Text burned into the pixels is not removed.")
-            self.summary_label.setText(f"{self.summary}\n{text}")
-            self.rate_label.setText("")
-            self._update_buttons()
-            self.anonymizeFinished.emit(text)
-
-        job = Job(anonymize, paths, out_dir, name="anonymised export", tag="export")
-        job.yielded.connect(on_result)
-        job.progressed.connect(lambda progress: self.rate_label.setText(progress.text))
-        job.finished.connect(on_finished)
-        self.export_job = job
-        self.host.submit("scan", job)
+    @gui_only
+    def _on_anonymized(self, text: str) -> None:
+        self.summary_label.setText(f"{self.summary}\n{text}")
+        self.rate_label.setText("")
         self._update_buttons()
-        return job
+        self.anonymizeFinished.emit(text)
 
     # ================================================================== state, errors, closing
     @Slot()
@@ -558,11 +413,10 @@ class ScanWindow(QWidget):
         busy = self.scanning
         self.scan_button.setEnabled(not busy and not self.exporting and self.info is not None
                                     and bool(self.selected_cards()))
-        self.cancel_button.setEnabled(busy and not (self._stop is not None and self._stop.is_set()))
-        self.export_button.setEnabled(not busy and not self.exporting and bool(self.model.results))
-        self.anon_button.setEnabled(self.export_button.isEnabled())
+        self.cancel_button.setEnabled(busy and not (self.stop_event is not None and self.stop_event.is_set()))
+        self.results.set_exports_enabled(not busy and not self.exporting and bool(self.results.results))
         broken = self.info.errors if self.info is not None else {}
-        for card_id, check in self._model_checks.items():
+        for card_id, check in self.model_checks.items():
             check.setEnabled(not busy and card_id not in broken)
         self.recursive_check.setEnabled(not busy)
 
@@ -582,8 +436,8 @@ class ScanWindow(QWidget):
 
     def shutdown(self) -> None:
         """Cancel the scan (and an export) and join the lane's thread. Idempotent."""
-        if self._stop is not None:
-            self._stop.set()
+        if self.stop_event is not None:
+            self.stop_event.set()
         self.host.shutdown()
         self.hide()
 

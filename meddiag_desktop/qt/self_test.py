@@ -19,7 +19,7 @@ from typing import Callable
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot, qInstallMessageHandler
 
 from .. import __version__
-from .display_names import FAMILY_ORDER, METHOD_NAMES, family_name
+from .display_names import FAMILY_ORDER, family_name, method_name
 
 SAMPLE = "chest_xray_pneumonia_val0.png"
 SAMPLE_TASK = "pneumonia"
@@ -195,7 +195,7 @@ def _exercise(window, probe: GapProbe, sample: str, errors: list[str], timeout_s
     if not done:
         raise SelfTestError(f"predictions or heat-map not ready within {timeout_s:.0f} s")
 
-    from .predictions import decision_text
+    from .model_column import decision_text
 
     from .viewer_cache import PredictionFailure
 
@@ -217,7 +217,7 @@ def _exercise(window, probe: GapProbe, sample: str, errors: list[str], timeout_s
     heat = window.cache.heatmaps[(sample, card_id, method)]
     if heat.heatmap.shape != image.array.shape[:2] or not (0.0 <= heat.heatmap.min() <= heat.heatmap.max() <= 1.0):
         raise SelfTestError(f"heat-map of {card_id} has a bad shape or range")
-    out(f"heat-map: {METHOD_NAMES.get(method, method)} of {card_id} for '{heat.target_label}' "
+    out(f"heat-map: {method_name(method)} of {card_id} for '{heat.target_label}' "
         f"({heat.heatmap.shape[1]}×{heat.heatmap.shape[0]})")
     out(f"event loop: longest gap {probe.max_ms:.0f} ms, p99 {probe.percentile(99):.0f} ms over "
         f"{len(probe.gaps)} ticks of a 20 ms timer (limit {max_gap_ms:.0f} ms)")

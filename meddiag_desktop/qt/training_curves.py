@@ -21,13 +21,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
+from .display_names import metric_name
 from .guard import gui_only
 
 REDRAW_MS = 100
 AXIS_WIDTH_PX = 52
 SMOOTHING = 0.9  # EMA weight of the past (TensorBoard-style, bias-corrected)
-METRICS = (("accuracy", "Accuracy", "#2c7fb8"), ("auc", "AUC", "#7b3294"),
-           ("sensitivity", "Sensitivity", "#d95f02"), ("specificity", "Specificity", "#1b9e77"))
+METRIC_COLOURS = {"accuracy": "#2c7fb8", "auc": "#7b3294", "sensitivity": "#d95f02", "specificity": "#1b9e77"}
 MULTICLASS_ALIASES = {"auc": "macro_auc"}
 
 
@@ -102,6 +102,7 @@ class TrainingCurves(QWidget):
         self.metric_plot.setYRange(0.0, 1.02, padding=0)
         self.metric_plot.setXLink(self.loss_plot)
         self._loss_range: tuple[float, float] | None = None
+        self._epochs = 0  # the x axis' length, set below
         self.set_epochs(1)
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.metric_plot, 2)
@@ -119,9 +120,9 @@ class TrainingCurves(QWidget):
                              symbolBrush="#c0392b", symbolPen=None, name="validation loss")
         self.series = {"raw": _Series(raw), "smooth": _Series(smooth), "val_loss": _Series(val)}
         metric_item = self.metric_plot.getPlotItem()
-        for key, title, colour in METRICS:
+        for key, colour in METRIC_COLOURS.items():
             item = metric_item.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour,
-                                    symbolPen=None, name=title)
+                                    symbolPen=None, name=metric_name(key))
             self.series[key] = _Series(item)
         self.best_line = pg.InfiniteLine(angle=90, movable=False,
                                          pen=pg.mkPen("#888888", width=1, style=Qt.PenStyle.DashLine),
@@ -177,7 +178,7 @@ class TrainingCurves(QWidget):
     @gui_only
     def add_epoch(self, epoch: float, val_loss: float, metrics: dict, is_best: bool = False) -> None:
         self.series["val_loss"].extend((epoch,), (val_loss,))
-        for key, _, _ in METRICS:
+        for key in METRIC_COLOURS:
             value = metrics.get(key, metrics.get(MULTICLASS_ALIASES.get(key, ""), None))
             if value is not None and value == value:
                 self.series[key].extend((epoch,), (value,))
@@ -189,7 +190,7 @@ class TrainingCurves(QWidget):
     def set_epochs(self, epochs: int) -> None:
         """Fix the x axis to the run's length (0 .. epochs); no-op when it already is."""
         epochs = max(1, int(epochs))
-        if getattr(self, "_epochs", None) != epochs:
+        if self._epochs != epochs:
             self._epochs = epochs
             self.loss_plot.setXRange(0.0, float(epochs), padding=0.01)
 

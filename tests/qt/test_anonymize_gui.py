@@ -16,15 +16,15 @@ def test_scan_window_exports_de_identified_copies_of_the_scanned_dicoms(window, 
     shutil.copy(os.path.join(DICOM_DIR, "MR_small.dcm"), folder / "mr.dcm")
     (folder / "x.png").write_bytes(png_bytes())
     sw = window.open_scan_window()
-    assert not sw.anon_button.isEnabled()  # nothing scanned yet
+    assert not sw.results.anon_button.isEnabled()  # nothing scanned yet
     with qtbot.waitSignal(sw.scanFinished, timeout=WAIT):
         sw.start_scan([folder])
-    assert sw.anon_button.isEnabled()
+    assert sw.results.anon_button.isEnabled()
 
     out = tmp_path / "anon"
     with qtbot.waitSignal(sw.anonymizeFinished, timeout=WAIT) as signal:
         job = sw.export_anonymized(out)
-        assert job is not None and not sw.anon_button.isEnabled()  # one export at a time
+        assert job is not None and not sw.results.anon_button.isEnabled()  # one export at a time
     assert signal.args[0].startswith("Anonymised export: 2 de-identified copies")
     assert "1 non-DICOM skipped, 0 errors" in signal.args[0]
     copies = sorted(p.name for p in out.iterdir())
@@ -32,4 +32,4 @@ def test_scan_window_exports_de_identified_copies_of_the_scanned_dicoms(window, 
     for copy in out.iterdir():
         data = copy.read_bytes()
         assert b"CompressedSamples" not in data  # both samples' patient names
-    assert sw.anon_button.isEnabled() and gui_guard() > 0
+    assert sw.results.anon_button.isEnabled() and gui_guard() > 0

@@ -57,14 +57,14 @@ def dialog(qtbot, base_store, dialog_log):
 
 
 def ready(dialog, qtbot, folder, epochs=1):
-    qtbot.waitUntil(lambda: dialog.base_combo.count() > 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: dialog.setup.base_combo.count() > 1, timeout=WAIT)
     dialog.set_base("toy-cnn")
     dialog.set_data_path(folder)
     qtbot.waitUntil(lambda: dialog.inspection is not None, timeout=WAIT)
-    dialog.epochs_spin.setValue(epochs)
-    dialog.batch_spin.setValue(8)
-    dialog.augment_check.setChecked(False)
-    dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+    dialog.setup.epochs_spin.setValue(epochs)
+    dialog.setup.batch_spin.setValue(8)
+    dialog.setup.augment_check.setChecked(False)
+    dialog.setup.device_combo.setCurrentIndex(dialog.setup.device_combo.findData("cpu"))
 
 
 def snapshot():
@@ -80,18 +80,18 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
     summary = dialog.inspection.summary
     assert summary.relation == "same" and summary.train_counts == {"normal": 19, "abnormal": 19}
     assert summary.val_counts == {"normal": 5, "abnormal": 5} and summary.warnings == ()
-    assert "19" in dialog.summary_label.text() and dialog.warnings_label.isHidden()
-    assert dialog.start_button.isEnabled()
+    assert "19" in dialog.setup.summary_label.text() and dialog.setup.warnings_label.isHidden()
+    assert dialog.setup.start_button.isEnabled()
 
     with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
         dialog.start()
-        assert dialog.stop_button.isEnabled() and dialog.cancel_button.isEnabled()
+        assert dialog.training.stop_button.isEnabled() and dialog.training.cancel_button.isEnabled()
     assert finished.args == ["completed"]
-    counts = dialog.curves.counts()
+    counts = dialog.training.curves.counts()
     assert counts["raw"] == counts["smooth"] > 0  # every training step reached the curves
     assert counts["val_loss"] == counts["accuracy"] == counts["auc"] == 1
-    assert dialog.curves.drawn_counts() == counts and dialog.curves.redraws >= 1
-    assert dialog.progress.value() == 1.0 and not dialog.stop_button.isEnabled()
+    assert dialog.training.curves.drawn_counts() == counts and dialog.training.curves.redraws >= 1
+    assert dialog.training.progress.value() == 1.0 and not dialog.training.stop_button.isEnabled()
 
     # Results: base vs new on the same validation set, confusion matrices, reliability, threshold.
     assert dialog.tabs.currentIndex() == RESULTS_TAB and dialog.comparison.base.model_id == "toy-cnn"
@@ -145,7 +145,7 @@ def test_stop_early_keeps_a_usable_model(dialog, qtbot, image_folder, base_store
         dialog.run_job.yielded.connect(lambda e: type(e).__name__ == "StepBatch" and dialog.stop_early())
     assert finished.args == ["stopped"] and dialog.fit_status == "stopped"
     assert dialog.trained is not None and dialog.comparison is not None
-    assert dialog.curves.counts()["val_loss"] < 200
+    assert dialog.training.curves.counts()["val_loss"] < 200
     with qtbot.waitSignal(dialog.versionSaved, timeout=WAIT) as saved:
         dialog.save_version(name="toy-stopped", activate=False)
     assert saved.args == ["toy-stopped"]
@@ -170,26 +170,26 @@ def test_cancel_discards_the_run_and_leaves_the_active_model_untouched(dialog, q
     assert snapshot() == before  # same files, same hashes, same registry
     assert sha256_file(base_store.find("toy-cnn").weights_path) == active_sha
     assert versions.active_card(base_store, "toy", "cnn").id == "toy-cnn"
-    assert "nothing was saved" in dialog.progress_label.full_text()
+    assert "nothing was saved" in dialog.training.progress_label.full_text()
 
 
 def test_new_label_sets_need_confirmation(dialog, qtbot, tmp_path, image_folder):
     (image_folder / "abnormal").rename(image_folder / "effusion")
     ready(dialog, qtbot, image_folder)
     assert dialog.inspection.summary.relation == "new"
-    assert not dialog.new_labels_check.isHidden() and not dialog.start_button.isEnabled()
-    assert "not the base model's labels" in dialog.warnings_label.text()
-    dialog.new_labels_check.setChecked(True)
-    assert dialog.start_button.isEnabled()
+    assert not dialog.setup.new_labels_check.isHidden() and not dialog.setup.start_button.isEnabled()
+    assert "not the base model's labels" in dialog.setup.warnings_label.text()
+    dialog.setup.new_labels_check.setChecked(True)
+    assert dialog.setup.start_button.isEnabled()
 
 
 def test_warnings_for_tiny_or_imbalanced_sets(dialog, qtbot, image_folder):
     for extra in list((image_folder / "abnormal").iterdir())[4:]:
         extra.unlink()
     ready(dialog, qtbot, image_folder)
-    text = dialog.warnings_label.text()
+    text = dialog.setup.warnings_label.text()
     assert "Very few images" in text and "abnormal (4)" in text and "Imbalanced" in text
-    assert dialog.start_button.isEnabled()  # a warning, not a refusal
+    assert dialog.setup.start_button.isEnabled()  # a warning, not a refusal
 
 
 def test_models_page_export_import_and_delete(qtbot, base_store, tmp_path, dialog_log):
@@ -221,13 +221,13 @@ def test_models_page_export_import_and_delete(qtbot, base_store, tmp_path, dialo
 
 
 def test_main_window_menu_opens_fine_tune_and_models(window, qtbot):
-    assert window.menus["&Models"].actions() == [window.finetune_action, window.models_action]
-    window.finetune_action.trigger()
-    dialog = window.finetune_dialog
+    assert window.menus["&Models"].actions() == [window.menu_actions.finetune_action, window.menu_actions.models_action]
+    window.menu_actions.finetune_action.trigger()
+    dialog = window.child_windows.finetune_dialog
     assert dialog.isVisible()
-    qtbot.waitUntil(lambda: dialog.base_combo.count() == 4, timeout=WAIT)  # 3 demo models + "from scratch"
-    window.models_action.trigger()
-    page = window.models_page
+    qtbot.waitUntil(lambda: dialog.setup.base_combo.count() == 4, timeout=WAIT)  # 3 demo models + "from scratch"
+    window.menu_actions.models_action.trigger()
+    page = window.child_windows.models_page
     qtbot.waitUntil(lambda: len(page.rows) == 3, timeout=WAIT)
     assert {r.id for r in page.rows} == {"demo-cnn", "demo-rnn", "demo-transformer"}
     with qtbot.waitSignal(window.sessionReady, timeout=WAIT):  # activating reloads the window's models
@@ -262,17 +262,17 @@ def test_a_shipped_model_fine_tunes_stops_cancels_and_rolls_back(qtbot, chest_xr
     dialog = FineTuneDialog(store=store, n_boot=100)
     qtbot.addWidget(dialog)
     try:
-        qtbot.waitUntil(lambda: dialog.base_combo.count() > 1, timeout=WAIT)
+        qtbot.waitUntil(lambda: dialog.setup.base_combo.count() > 1, timeout=WAIT)
         dialog.set_base("pneumonia-cnn")
         dialog.set_data_path(chest_xray_folder)
         qtbot.waitUntil(lambda: dialog.inspection is not None, timeout=WAIT)
         assert dialog.inspection.summary.relation == "same"
-        dialog.batch_spin.setValue(16)
-        dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
+        dialog.setup.batch_spin.setValue(16)
+        dialog.setup.device_combo.setCurrentIndex(dialog.setup.device_combo.findData("cpu"))
 
         # Cancel mid-run: nothing written anywhere, the shipped model still the active one.
         before = snapshot()
-        dialog.epochs_spin.setValue(200)
+        dialog.setup.epochs_spin.setValue(200)
         with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
             dialog.start()
             dialog.run_job.yielded.connect(lambda e: type(e).__name__ == "StepBatch" and dialog.cancel_training())
@@ -285,13 +285,18 @@ def test_a_shipped_model_fine_tunes_stops_cancels_and_rolls_back(qtbot, chest_xr
             dialog.start()
             dialog.run_job.yielded.connect(lambda e: type(e).__name__ == "EpochEnd" and dialog.stop_early())
         assert finished.args == ["stopped"] and dialog.comparison is not None
-        assert dialog.curves.counts()["val_loss"] == 1 and dialog.curves.counts()["raw"] >= 2
+        # The stop lands in epoch 2 (or, on an idle machine, before its first step): every epoch run
+        # is on the curves, and the run ended long before its 200 epochs.
+        epochs_run = dialog.trained.fit.epochs_run
+        assert 1 <= epochs_run < 200 and dialog.trained.fit.status == "stopped"
+        assert dialog.training.curves.counts()["val_loss"] == epochs_run
+        assert dialog.training.curves.counts()["raw"] >= 2
 
         # One short epoch to completion, saved as the active version; rollback restores the shipped one.
-        dialog.epochs_spin.setValue(1)
+        dialog.setup.epochs_spin.setValue(1)
         with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
             dialog.start()
-        assert finished.args == ["completed"] and dialog.curves.counts()["raw"] == 2  # 38 images / 16
+        assert finished.args == ["completed"] and dialog.training.curves.counts()["raw"] == 2  # 38 images / 16
         assert dialog.comparison.base.model_id == "pneumonia-cnn"
         with qtbot.waitSignal(dialog.versionSaved, timeout=WAIT) as saved:
             dialog.save_version(activate=True)

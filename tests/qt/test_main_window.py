@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from meddiag_desktop.core.paths import resource_path
-from meddiag_desktop.qt.main_window import MAX_FOLDER_FILES, expand_paths
+from meddiag_desktop.qt.file_list import MAX_FOLDER_FILES, expand_paths
 from meddiag_desktop.qt.workers import Job
 
 CHEST = str(resource_path("samples", "chest_xray_pneumonia_val0.png"))
@@ -24,7 +24,7 @@ def open_and_wait(window, qtbot, path):
 
 def test_opening_an_image_shows_the_three_models_side_by_side(window, qtbot, gui_guard):
     open_and_wait(window, qtbot, CHEST)
-    assert window.viewer.has_image and window.viewer_stack.currentWidget() is window.viewer
+    assert window.viewer.has_image and window.image_area.currentWidget() is window.viewer
     columns = window.panel.columns
     assert [c.card.config.arch for c in columns.values()] == ["cnn", "rnn", "transformer"]
     for column in columns.values():
@@ -45,7 +45,7 @@ def test_opening_an_image_shows_the_three_models_side_by_side(window, qtbot, gui
     assert "CNN:" in window.file_list.currentItem().toolTip()
     shortcuts = {a.shortcut().toString() for a in window.actions()}
     assert {"Ctrl+O", "Ctrl+Q", "F", "H", "R"} <= shortcuts
-    assert window.open_action.toolTip() and window.panel.opacity_slider.toolTip()
+    assert window.menu_actions.open_action.toolTip() and window.panel.opacity_slider.toolTip()
     assert gui_guard() > 10  # widget updates went through the guarded slots
 
 
@@ -59,15 +59,15 @@ def test_dicom_shows_window_level_and_technical_facts_only(window, qtbot):
     window.viewer._drag_window(50, -20, False)  # right drag: wider window, higher level
     centre, width = window.viewer.window_level()
     assert centre > 1500 and width > 1000 and "W " in window.viewer.caption.text()
-    window.reset_wl_action.trigger()
+    window.menu_actions.reset_wl_action.trigger()
     assert window.viewer.window_level() == pytest.approx((2048.0, 4096.0))
     values = window.panel.info_values
     shown = {name: label.text() for name, label in values.items() if window.panel.info_form.isRowVisible(label)}
     assert shown["Modality"] == "CR" and shown["Pixel spacing"] == "0.7 × 0.7 mm" and shown["Size"] == "28 × 28 px"
     assert shown["Photometric"] == "MONOCHROME2" and "Frame" not in shown
     assert not any("patient" in name.lower() for name in values)
-    window.fit_action.trigger()
-    window.zoom_in_action.trigger()
+    window.menu_actions.fit_action.trigger()
+    window.menu_actions.zoom_in_action.trigger()
 
 
 def test_switching_back_to_an_image_is_instant_from_the_cache(window, qtbot):
@@ -98,7 +98,7 @@ def test_heat_map_toggle_opacity_and_method_selector(window, qtbot):
 
     panel.overlay_check.setChecked(True)
     qtbot.waitUntil(viewer.overlay_shown, timeout=WAIT)
-    assert window.overlay_action.isChecked()
+    assert window.menu_actions.overlay_action.isChecked()
     assert viewer.heatmap_key == (CHEST, "demo-cnn", "gradcam")
     assert viewer.overlay.image.shape == (28, 28)
     assert "Grad-CAM" in panel.explain_caption.text()
@@ -110,16 +110,16 @@ def test_heat_map_toggle_opacity_and_method_selector(window, qtbot):
     qtbot.waitUntil(lambda: viewer.heatmap_key == (CHEST, "demo-transformer", "attention"), timeout=WAIT)
     assert viewer.overlay_shown()
 
-    window.overlay_action.trigger()  # H: off
+    window.menu_actions.overlay_action.trigger()  # H: off
     assert not viewer.overlay_shown() and not panel.overlay_check.isChecked()
-    window.overlay_action.trigger()  # on again: cached, no new job
+    window.menu_actions.overlay_action.trigger()  # on again: cached, no new job
     assert viewer.overlay_shown() and not window.model_lane.jobs("explain")
 
 
 def test_device_menu_cpu_and_gpu_only_when_present(window, qtbot):
     from meddiag_desktop.core.device import cuda_available
 
-    actions = window.device_actions
+    actions = window.menu_actions.device_actions
     assert actions["cpu"].isChecked()
     assert actions["cuda"].isEnabled() == cuda_available()
     with qtbot.waitSignal(window.sessionReady, timeout=WAIT):
@@ -153,7 +153,7 @@ def test_a_corrupt_file_gives_an_error_dialog_and_the_window_stays_usable(window
     ((title, text, details),) = dialog_log
     assert title == "Cannot open image" and text.startswith("corrupt.png: ")
     assert "Traceback" in details
-    assert "Cannot open corrupt.png" in window.placeholder.text()
+    assert "Cannot open corrupt.png" in window.image_area.placeholder.text()
     open_and_wait(window, qtbot, CHEST)  # still usable
     assert window.viewer.has_image and len(dialog_log) == 1
 
@@ -212,9 +212,9 @@ def test_settings_round_trip_through_the_window(make_window, qtbot, tmp_path):
     first.close()
 
     second = make_window(settings_path=path, device=None)
-    assert second.device_choice == "cpu" and second.device_actions["cpu"].isChecked()
+    assert second.device_choice == "cpu" and second.menu_actions.device_actions["cpu"].isChecked()
     assert second.overlay_opacity == pytest.approx(0.3) and second.panel.opacity_slider.value() == 30
-    assert second.overlay_enabled and second.overlay_action.isChecked()
+    assert second.overlay_enabled and second.menu_actions.overlay_action.isChecked()
     assert second.height() == 700  # geometry restored (the offscreen screen is only 800 px wide)
     assert second.settings.last_folder == str(resource_path("samples"))
     assert second.settings.task is None  # only saved when the user picks a task
@@ -246,10 +246,10 @@ def test_task_selector_appears_with_several_tasks_and_switches_models(demo_store
                user_models_dir())
     window = make_window()
     qtbot.waitUntil(lambda: window.info is not None, timeout=WAIT)
-    assert window.task_combo_action.isVisible() and window.task_combo.count() == 2
+    assert window.menu_actions.task_combo_action.isVisible() and window.menu_actions.task_combo.count() == 2
     assert window.info.task == "demo" and len(window.panel.columns) == 3
     with qtbot.waitSignal(window.sessionReady, timeout=WAIT):
-        window.task_combo.activated.emit(window.task_combo.findData("second"))
+        window.menu_actions.task_combo.activated.emit(window.menu_actions.task_combo.findData("second"))
     assert window.info.task == "second" and list(window.panel.columns) == ["second-cnn"]
     assert window.settings.task == "second"
     open_and_wait(window, qtbot, CHEST)
@@ -258,7 +258,7 @@ def test_task_selector_appears_with_several_tasks_and_switches_models(demo_store
 
 
 def test_background_prefetch_keeps_only_a_few_jobs_alive(window, qtbot, tmp_path):
-    from meddiag_desktop.qt.main_window import PREFETCH_AHEAD
+    from meddiag_desktop.qt.viewer_session import PREFETCH_AHEAD
 
     copies = []
     for i in range(12):

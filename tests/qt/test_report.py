@@ -29,12 +29,12 @@ def _pdf_text(data: bytes) -> tuple[str, pypdf.PdfReader]:
 
 
 def test_window_exports_the_current_image_report(window, qtbot, tmp_path):
-    assert not window.report_action.isEnabled()  # no image yet
+    assert not window.menu_actions.report_action.isEnabled()  # no image yet
     window.set_overlay_enabled(True)
     window.open_files([SAMPLE])
     qtbot.waitUntil(lambda: window.predictions_complete(SAMPLE) and window.viewer.heatmap_key is not None,
                     timeout=WAIT)
-    assert window.report_action.isEnabled() and can_export(window)
+    assert window.menu_actions.report_action.isEnabled() and can_export(window)
 
     out = tmp_path / "report.pdf"
     with qtbot.waitSignal(window.reportExported, timeout=WAIT) as signal:

@@ -41,7 +41,7 @@ def make_folder(root, good: int, truncated: bool = True):
 
 def table_rows(scan_window) -> list:
     """ScanResults in the order the (filtered, sorted) table shows them."""
-    return [scan_window.proxy.result(r) for r in range(scan_window.proxy.rowCount())]
+    return [scan_window.results.proxy.result(r) for r in range(scan_window.results.proxy.rowCount())]
 
 
 def scan(scan_window, qtbot, paths, **kwargs):
@@ -60,15 +60,15 @@ def test_a_scan_of_200_files_fills_the_table_exports_the_csv_and_the_audit(scan_
     sw = scan_window
     folder, files = make_folder(tmp_path / "study", 196)
     assert files == 200
-    assert [c.isChecked() for c in sw._model_checks.values()] == [True] * MODELS  # all three families
+    assert [c.isChecked() for c in sw.model_checks.values()] == [True] * MODELS  # all three families
     assert sw.recursive_check.isChecked()
     inserts = []
-    sw.model.rowsInserted.connect(lambda *_: inserts.append(1))
+    sw.results.model.rowsInserted.connect(lambda *_: inserts.append(1))
     job = scan(sw, qtbot, [folder])
     assert job.state == "returned" and not sw.scanning
 
-    results = sw.model.results
-    assert sw.model.rowCount() == sw.proxy.rowCount() == files * MODELS
+    results = sw.results.model.results
+    assert sw.results.model.rowCount() == sw.results.proxy.rowCount() == files * MODELS
     assert {(r.path, r.model) for r in results} == {(str(p), c.id) for p in folder.rglob("*")
                                                     if p.suffix != ".txt" and p.is_file() for c in sw.info.cards}
     assert len(inserts) < files / 8  # whole batches, never a row at a time
@@ -79,7 +79,7 @@ def test_a_scan_of_200_files_fills_the_table_exports_the_csv_and_the_audit(scan_
     assert sw.summary.startswith("Scanned 200 files: 196 ok, 4 errors, 1 non-image skipped, ")
     assert " files/s" in sw.summary_label.text() and "DEMO" in sw.summary
     assert sum(r.status == "error" for r in results) == 4 * MODELS
-    assert sw.export_button.isEnabled() and sw.scan_button.isEnabled() and not sw.cancel_button.isEnabled()
+    assert sw.results.export_button.isEnabled() and sw.scan_button.isEnabled() and not sw.cancel_button.isEnabled()
 
     out = tmp_path / "export" / "scan.csv"
     with qtbot.waitSignal(sw.exportFinished, timeout=WAIT):
@@ -90,10 +90,10 @@ def test_a_scan_of_200_files_fills_the_table_exports_the_csv_and_the_audit(scan_
     csv_columns, _ = csv_functions()
     assert reader.fieldnames == csv_columns(sw.info.cards)
     assert reader.fieldnames[:6] == ["path", "status", "error", "model", "label", "probability"]
-    assert len(rows) == sw.model.rowCount()
+    assert len(rows) == sw.results.model.rowCount()
     for i, row in enumerate(rows):  # scan order = table order while unsorted
-        for col, key in enumerate(sw.model.columns):
-            value = sw.model.index(i, col).data(RAW_ROLE)
+        for col, key in enumerate(sw.results.model.columns):
+            value = sw.results.model.index(i, col).data(RAW_ROLE)
             if isinstance(value, float):
                 assert float(row[key]) == pytest.approx(value, abs=1e-6)
             else:
@@ -120,7 +120,7 @@ def test_cancel_keeps_the_rows_so_far_and_the_window_stays_usable(window, scan_w
 
     def cancel_after_the_first_batch(progress):
         seen.append(progress)
-        if progress.done and not sw._stop.is_set():
+        if progress.done and not sw.stop_event.is_set():
             sw.cancel_scan()
             assert not sw.cancel_button.isEnabled() and "Cancelling" in sw.summary
 
@@ -133,16 +133,16 @@ def test_cancel_keeps_the_rows_so_far_and_the_window_stays_usable(window, scan_w
     # the scan stops before its next batch: at most the batch in progress (plus one already on its way)
     assert cancelled_at.done <= last.done <= cancelled_at.done + 2 * batch < files
     assert job.state == "returned"  # rows already handed out all reach the table
-    assert sw.model.rowCount() == last.done * MODELS
+    assert sw.results.model.rowCount() == last.done * MODELS
     assert sw.summary.startswith(f"Cancelled after {last.done} of {files} files: ")
-    assert len(read_audit()) == sw.model.rowCount()  # table and audit trail agree
+    assert len(read_audit()) == sw.results.model.rowCount()  # table and audit trail agree
     assert not [t for t in threading.enumerate() if t.name.startswith("meddiag-scan_")]  # decoders joined
     assert sw.runner.is_thread_running()  # the lane waits for the next scan
 
-    assert sw.scan_button.isEnabled() and sw.export_button.isEnabled()  # still usable: scan again
+    assert sw.scan_button.isEnabled() and sw.results.export_button.isEnabled()  # still usable: scan again
     small, small_files = make_folder(tmp_path / "small", 4, truncated=False)
     scan(sw, qtbot, [small], recursive=False)
-    assert sw.model.rowCount() == (small_files - 1) * MODELS  # sub-folder left out
+    assert sw.results.model.rowCount() == (small_files - 1) * MODELS  # sub-folder left out
     assert sw.summary.startswith(f"Scanned {small_files - 1} files")
 
     sw.close()  # closing cancels and joins
@@ -158,49 +158,49 @@ def test_filters_sorting_double_click_and_the_menu_action(window, scan_window, q
     sw = scan_window
     folder, files = make_folder(tmp_path / "study", 12)
     scan(sw, qtbot, [folder])
-    results = list(sw.model.results)
+    results = list(sw.results.model.results)
     assert len(results) == files * MODELS == 48
 
-    sw.set_filters(status="error")
+    sw.results.set_filters(status="error")
     assert [r.status for r in table_rows(sw)] == ["error"] * 4 * MODELS
-    assert sw.rows_label.text() == f"showing {4 * MODELS} of 48 rows"
-    sw.set_filters(status="ok")
+    assert sw.results.rows_label.text() == f"showing {4 * MODELS} of 48 rows"
+    sw.results.set_filters(status="ok")
     assert len(table_rows(sw)) == 12 * MODELS
     probabilities = sorted(r.probability for r in results if r.status == "ok")
     cut = probabilities[len(probabilities) // 2]
-    sw.set_filters(min_probability=cut)
+    sw.results.set_filters(min_probability=cut)
     shown = table_rows(sw)
     assert shown == [r for r in results if r.probability is not None and r.probability >= round(cut, 2)]
     assert shown and all(r.probability >= round(cut, 2) for r in shown)
     label = results[0].label if results[0].status == "ok" else "abnormal"
-    sw.set_filters(label=label)
+    sw.results.set_filters(label=label)
     assert table_rows(sw) == [r for r in results if r.label == label]
-    sw.set_filters()
-    assert table_rows(sw) == results and sw.rows_label.text() == "48 rows"
+    sw.results.set_filters()
+    assert table_rows(sw) == results and sw.results.rows_label.text() == "48 rows"
 
-    col = sw.model.columns.index("probability")
-    sw.table.sortByColumn(col, Qt.SortOrder.DescendingOrder)  # what a header click does
+    col = sw.results.model.columns.index("probability")
+    sw.results.table.sortByColumn(col, Qt.SortOrder.DescendingOrder)  # what a header click does
     shown = [r.probability for r in table_rows(sw)]
     numbers = [p for p in shown if p is not None]
     assert numbers == sorted(numbers, reverse=True) and shown[len(numbers):] == [None] * 4 * MODELS
-    sw.table.sortByColumn(col, Qt.SortOrder.AscendingOrder)
+    sw.results.table.sortByColumn(col, Qt.SortOrder.AscendingOrder)
     shown = [r.probability for r in table_rows(sw)]
     assert shown[:len(numbers)] == sorted(numbers) and shown[len(numbers):] == [None] * 4 * MODELS
-    sw.set_filters(status="ok", min_probability=cut)  # filters and sorting together
+    sw.results.set_filters(status="ok", min_probability=cut)  # filters and sorting together
     assert [r.probability for r in table_rows(sw)] == sorted(p for p in numbers if p >= round(cut, 2))
 
-    sw.table.sortByColumn(sw.model.columns.index("path"), Qt.SortOrder.DescendingOrder)
-    sw.set_filters(status="ok")
+    sw.results.table.sortByColumn(sw.results.model.columns.index("path"), Qt.SortOrder.DescendingOrder)
+    sw.results.set_filters(status="ok")
     row = 0
-    path = sw.proxy.result(row).path
+    path = sw.results.proxy.result(row).path
     assert path == max(r.path for r in results if r.status == "ok")
-    rect = sw.table.visualRect(sw.proxy.index(row, 0))
-    qtbot.mouseClick(sw.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # Qt 6's QTest: the
-    qtbot.mouseDClick(sw.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # press comes first
+    rect = sw.results.table.visualRect(sw.results.proxy.index(row, 0))
+    qtbot.mouseClick(sw.results.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # Qt 6's QTest: the
+    qtbot.mouseDClick(sw.results.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # press comes first
     qtbot.waitUntil(lambda: window.current == path and window.viewer.has_image, timeout=WAIT)
     assert path in window.file_list.paths()
 
-    action = window.scan_action
+    action = window.menu_actions.scan_action
     assert action.shortcut().toString() == "Ctrl+Shift+O" and action in window.menus["&File"].actions()
     action.trigger()
     dialogs = [d for d in sw.findChildren(QFileDialog) if d.isVisible()]
@@ -278,7 +278,7 @@ def test_widget_slots_refuse_other_threads(qtbot, dialog_log):
 
     def poke():
         for slot, args in ((sw._on_scan_event, (None,)), (sw.cancel_scan, ()), (sw.set_session, (None,)),
-                           (sw._update_rows_label, ())):
+                           (sw.results.update_rows_label, ())):
             try:
                 slot(*args)
             except AssertionError as exc:

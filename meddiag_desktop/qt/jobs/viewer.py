@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..display_names import METHOD_NAMES, card_sort_key
+from ..display_names import card_sort_key, method_name
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def explain_image(progress, cancel, session: ModelSession, path: str, image, car
     from meddiag_desktop.core.explain import explain
 
     predictor = session.predictor(card_id)
-    progress(0, None, f"Computing {METHOD_NAMES.get(method, method)}…")
+    progress(0, None, f"Computing {method_name(method)}…")
     result = explain(predictor.model, predictor.card.config, image, method=method, cancel=cancel)
     overlay = heat_indices(result.heatmap)
     return HeatMap(path, card_id, result.method, result.heatmap, result.target, predictor.card.labels[result.target],

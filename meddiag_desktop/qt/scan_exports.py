@@ -1,0 +1,82 @@
+"""The scan window's exports of its rows, one at a time, as jobs on the window's scan lane:
+
+* the CSV: every row in scan order (the audit's ``row`` numbers), the CLI's columns, written atomically;
+* anonymised DICOM copies: de-identified copies of the scanned DICOM files in a chosen folder
+  (``core.anonymize``; non-DICOM files are skipped, text burned into the pixels is not removed).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Sequence
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from .job_host import JobHost
+from .jobs.scan import anonymize, export_csv
+from .workers import Job
+
+log = logging.getLogger(__name__)
+
+
+def file_dialog(parent: QWidget, title: str, start: str, folders: bool = False) -> QFileDialog:
+    """A window-modal file dialog that deletes itself on close (open() it after connecting)."""
+    dialog = QFileDialog(parent, title, start)
+    if folders:
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    return dialog
+
+
+def anonymized_summary(counts: dict[str, int], out_dir: str, cancelled: bool) -> str:
+    head = "Anonymised export cancelled" if cancelled else "Anonymised export"
+    return (f"{head}: {counts['ok']} de-identified copies in {out_dir}, {counts['skipped']} non-DICOM "
+            f"skipped, {counts['error']} errors. Text burned into the pixels is not removed.")
+
+
+class ScanExports(QObject):
+    exported = Signal(str, int)  # CSV path, rows written
+    anonymized = Signal(str)  # the summary line
+    progressText = Signal(str)  # the anonymised export's progress
+    busyChanged = Signal()  # an export started or ended
+
+    def __init__(self, host: JobHost, lane: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host, self.lane = host, lane
+        self.job: Job | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None and not self.job.done
+
+    def export_csv(self, path: str, cards: Sequence, rows: Sequence) -> Job:
+        """Write ``rows`` (scan order, the CLI's columns for ``cards``) to ``path`` atomically."""
+        job = Job(export_csv, path, tuple(cards), tuple(rows), name="export csv", tag="export")
+        job.returned.connect(lambda count: self.exported.emit(path, count))
+        return self._submit(job)
+
+    def export_anonymized(self, out_dir: str, rows: Sequence) -> Job:
+        """De-identified copies of every scanned file (scan order, once each) in ``out_dir``."""
+        paths = list(dict.fromkeys(r.path for r in rows))
+        counts = {"ok": 0, "skipped": 0, "error": 0}
+
+        def on_result(result) -> None:
+            counts[result.status] += 1
+            if result.status == "error":
+                log.warning("anonymised export: %s: %s", os.path.basename(result.source), result.error)
+
+        job = Job(anonymize, paths, out_dir, name="anonymised export", tag="export")
+        job.yielded.connect(on_result)
+        job.progressed.connect(lambda progress: self.progressText.emit(progress.text))
+        job.finished.connect(
+            lambda: self.anonymized.emit(anonymized_summary(counts, out_dir, job.state == "cancelled")))
+        return self._submit(job)
+
+    def _submit(self, job: Job) -> Job:
+        job.finished.connect(self.busyChanged)
+        self.job = job
+        self.host.submit(self.lane, job)
+        self.busyChanged.emit()
+        return job

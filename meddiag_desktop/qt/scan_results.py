@@ -1,0 +1,167 @@
+"""The scan window's results: the filter row (status, label, minimum probability, the export
+buttons) and the table of rows (:class:`~.scan_table.ScanTableModel` behind a
+:class:`~.scan_table.ScanFilterProxy`; the header sorts, in the source model, see ``scan_table``).
+
+It shows rows and asks for exports; the scan window runs the jobs. Double-clicking a row emits
+``openRequested(path)``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView,
+    QVBoxLayout, QWidget,
+)
+
+from .guard import gui_only
+from .scan_table import RESULT_ROLE, ScanFilterProxy, ScanTableModel
+
+STATUS_CHOICES = (("All statuses", None), ("OK only", "ok"), ("Errors only", "error"))
+COLUMN_WIDTHS = {"path": 340, "model": 150, "status": 60, "label": 100, "probability": 90, "error": 260}
+
+
+class ScanResultsPanel(QWidget):
+    openRequested = Signal(str)  # a row was double-clicked
+    exportRequested = Signal()  # "Export CSV…"
+    anonymizeRequested = Signal()  # "Export anonymised DICOM copies…"
+    rowsChanged = Signal()  # rows arrived, were cleared or filtered
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.status_combo = QComboBox()
+        for text, value in STATUS_CHOICES:
+            self.status_combo.addItem(text, value)
+        self.status_combo.setToolTip("Show every row, only the files read, or only the errors")
+        self.label_combo = QComboBox()
+        self.label_combo.addItem("All labels", None)
+        self.label_combo.setToolTip("Show only the rows with this label")
+        self.label_combo.setMinimumContentsLength(12)
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setRange(0.0, 1.0)
+        self.threshold_spin.setDecimals(2)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setPrefix("Probability ≥ ")
+        self.threshold_spin.setSpecialValueText("Any probability")
+        self.threshold_spin.setToolTip("Show only the rows whose probability (of their label) is at least this")
+        self.rows_label = QLabel("")
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Save every row (scan order, the command line's columns) as a CSV file")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.exportRequested)
+        self.anon_button = QPushButton("Export anonymised DICOM copies…")
+        self.anon_button.setToolTip("Write de-identified copies (PS3.15 basic profile) of the scanned DICOM files "
+                                    "into a folder; text burned into the pixels is not removed")
+        self.anon_button.setEnabled(False)
+        self.anon_button.clicked.connect(self.anonymizeRequested)
+        for combo in (self.status_combo, self.label_combo):
+            combo.currentIndexChanged.connect(self.apply_filters)
+        self.threshold_spin.valueChanged.connect(self.apply_filters)
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Show:"))
+        filters.addWidget(self.status_combo)
+        filters.addWidget(self.label_combo)
+        filters.addWidget(self.threshold_spin)
+        filters.addSpacing(12)
+        filters.addWidget(self.rows_label)
+        filters.addStretch(1)
+        filters.addWidget(self.export_button)
+        filters.addWidget(self.anon_button)
+
+        self.caption = QLabel("")  # what was scanned
+        self.caption.setObjectName("panelStatus")
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.model = ScanTableModel(self)
+        self.proxy = ScanFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # a long path keeps its file name
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # no per-row measuring
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # scan order until a header is clicked
+        header.setSortIndicatorClearable(True)  # third click: back to scan order
+        self.table.setSortingEnabled(True)
+        self.table.setToolTip("Double-click a row to open the image in the main window")
+        self.table.doubleClicked.connect(self._on_double_click)
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
+                       self.proxy.layoutChanged):
+            signal.connect(self.update_rows_label)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 0, 10, 0)
+        layout.addLayout(filters)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.table, 1)
+
+    @property
+    def results(self) -> list:
+        """Every row's ``ScanResult``, in scan order."""
+        return self.model.results
+
+    def reset(self, columns: Sequence[str], labels: Sequence[str], caption: str) -> None:
+        """An empty table with these columns; the label filter offers ``labels`` (keeping its choice)."""
+        self.model.reset(columns)
+        for col, key in enumerate(self.model.columns):
+            self.table.setColumnWidth(col, COLUMN_WIDTHS.get(key, 95))
+        self.label_combo.blockSignals(True)
+        current = self.label_combo.currentData()
+        self.label_combo.clear()
+        self.label_combo.addItem("All labels", None)
+        for label in dict.fromkeys(labels):
+            self.label_combo.addItem(label, label)
+        self.label_combo.setCurrentIndex(max(0, self.label_combo.findData(current)))
+        self.label_combo.blockSignals(False)
+        self.apply_filters()
+        self.caption.setText(caption)
+
+    def append(self, rows: Sequence) -> None:
+        self.model.append(rows)
+
+    def set_exports_enabled(self, enabled: bool) -> None:
+        self.export_button.setEnabled(enabled)
+        self.anon_button.setEnabled(enabled)
+
+    # ------------------------------------------------------------------ filters
+    @Slot()
+    @gui_only
+    def apply_filters(self, *_) -> None:
+        self.proxy.set_filters(status=self.status_combo.currentData(), label=self.label_combo.currentData(),
+                               min_probability=self.threshold_spin.value())
+        self.update_rows_label()
+
+    def set_filters(self, status: str | None = None, label: str | None = None, min_probability: float = 0.0) -> None:
+        """What the filter widgets do, for code and tests: status ok|error|None, label, minimum probability."""
+        self.status_combo.setCurrentIndex(max(0, self.status_combo.findData(status)))
+        self.label_combo.setCurrentIndex(max(0, self.label_combo.findData(label)))
+        self.threshold_spin.setValue(min_probability)
+        self.apply_filters()
+
+    @Slot()
+    @gui_only
+    def update_rows_label(self, *_) -> None:
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        self.rows_label.setText(f"{total} rows" if shown == total else f"showing {shown} of {total} rows")
+        self.rowsChanged.emit()
+
+    # ------------------------------------------------------------------ opening a row
+    @Slot(QModelIndex)
+    @gui_only
+    def _on_double_click(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_row(index.row())
+
+    def open_row(self, row: int) -> str:
+        """Ask for the file of (proxy) row ``row`` to be shown in the main window."""
+        path = self.proxy.index(row, 0).data(RESULT_ROLE).path
+        self.openRequested.emit(path)
+        return path
