@@ -125,7 +125,7 @@ def build_queue(rows: Sequence[ScanRow], budget: int, *, random_share: float = D
         raise QueueError("the random share must be between 0 and 1")
     rules = rules if rules is not None else model_rules(rows, store)
     task = task or choose_task(rows, rules)
-    models = [rule for rule in rules.values() if rule.task == task]
+    models = [rules[m] for m in dict.fromkeys(r.model for r in rows) if rules[m].task == task]
     if not models:
         raise QueueError(f"no results of task {task!r} (tasks: {', '.join(sorted({r.task for r in rules.values()}))})")
     scores, unreadable = score_images(rows, rules, task)

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 
 from ..atomic import atomic_write_bytes
-from ..csv_cells import safe_row
+from ..csv_cells import neutralize, safe_row
 from .queue import ReviewQueue
 
 __all__ = ["QueueEntry", "probability_columns", "queue_columns", "read_queue_csv", "write_queue_csv"]
@@ -34,9 +34,10 @@ def queue_columns(queue: ReviewQueue) -> list[str]:
 def write_queue_csv(queue: ReviewQueue, path: str | os.PathLike) -> None:
     columns = probability_columns(queue)
     numbers = ("rank", "score", *(c for c, _, _ in columns))
+    header = queue_columns(queue)
     text = io.StringIO(newline="")
-    writer = csv.DictWriter(text, fieldnames=queue_columns(queue), lineterminator="\r\n")
-    writer.writeheader()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow([neutralize(c) for c in header])
     for item in queue.items:
         image = item.image
         row = {"rank": item.rank, "path": item.path, "reason": item.reason, "score": f"{image.score:.6f}",
@@ -44,7 +45,8 @@ def write_queue_csv(queue: ReviewQueue, path: str | os.PathLike) -> None:
         for column, model, label in columns:
             p = image.probabilities.get(model, {}).get(label)
             row[column] = "" if p is None else f"{p:.6f}"
-        writer.writerow(safe_row(row, numbers=numbers))
+        safe = safe_row(row, numbers=numbers)
+        writer.writerow([safe[c] for c in header])
     atomic_write_bytes(path, text.getvalue().encode("utf-8", "backslashreplace"))
 
 
