@@ -128,8 +128,11 @@ class IntakeEngine:
                 continue
             path = self.store.path(arrival.name)
             sha = file_sha256(path)
-            if sha is None or arrival.name in taken:
-                continue  # gone (removed by hand), or twice in this batch
+            if sha is None:
+                continue  # removed by hand meanwhile
+            if arrival.name in taken:
+                yield ItemSkipped(arrival.name, "already taken")
+                continue
             if arrival.name in names or sha in shas:
                 if arrival.name not in names:
                     self.store.mark_analysed(arrival.name, sha)
