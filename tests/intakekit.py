@@ -110,12 +110,11 @@ def send(paths, port: int, calling: str = "MODALITY", called: str = "MEDDIAG") -
     """C-STORE ``paths`` (file meta's SOP class + transfer syntax each) in one association."""
     from pynetdicom import AE
 
-    metas = [pydicom.filereader.read_file_meta_info(p) for p in paths]
+    headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in paths]
     ae = AE(ae_title=calling)
-    for meta in metas:
-        if (meta.MediaStorageSOPClassUID, meta.TransferSyntaxUID) not in [
-                (c.abstract_syntax, c.transfer_syntax[0]) for c in ae.requested_contexts]:
-            ae.add_requested_context(meta.MediaStorageSOPClassUID, meta.TransferSyntaxUID)
+    for context in dict.fromkeys((ds.get("SOPClassUID") or ds.file_meta.MediaStorageSOPClassUID,
+                                  ds.file_meta.TransferSyntaxUID) for ds in headers):
+        ae.add_requested_context(*context)
     assoc = ae.associate("127.0.0.1", port, ae_title=called)
     assert assoc.is_established, "association not established"
     try:

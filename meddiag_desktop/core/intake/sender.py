@@ -81,8 +81,11 @@ class CStoreSender:
                 if context not in wanted:
                     outcome[path] = "too many kinds of file for one association"
                     continue
-                status = assoc.send_c_store(path)
-                code = getattr(status, "Status", None)
+                try:
+                    code = getattr(assoc.send_c_store(path), "Status", None)
+                except (ValueError, AttributeError, OSError) as exc:  # context not accepted, file gone
+                    outcome[path] = f"not sent ({type(exc).__name__})"
+                    continue
                 outcome[path] = None if code in (0x0000, 0xB000, 0xB007, 0xB006) else (
                     "no response" if code is None else f"status 0x{code:04X}")
                 if not assoc.is_established:
