@@ -115,3 +115,22 @@ def test_package_source_names_no_network_api():
                 hits.append(f"{rel}:{number}: {line.strip()}")
     assert hits == [], "network API in the package:\n" + "\n".join(hits)
     assert any(p.suffix == ".py" for p in PACKAGE.rglob("*.py"))  # the walk really ran
+
+
+def test_watch_folder_offline(no_network, tmp_path, capsys):
+    """`meddiag watch` (watchdog events, rescans, the intake engine) opens no socket."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "x.png").write_bytes((SAMPLES / "chest_xray_pneumonia_val0.png").read_bytes())
+    out = tmp_path / "watch.csv"
+    assert main(["watch", str(folder), "--out", str(out), "--model", "pneumonia-cnn", "--device", "cpu",
+                 "--settle", "0.2", "--once"]) == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_only_the_node_and_the_sender_use_the_dicom_network():
+    """pynetdicom - the one network library - is imported by the DICOM node (listens only when the
+    user runs `meddiag listen`) and the sender (connects only to the destination the user names)."""
+    users = sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
+                   if re.search(r"^\s*(from|import)\s+pynetdicom", p.read_text(encoding="utf-8"), re.M))
+    assert users == ["core/intake/node.py", "core/intake/sender.py"], users

@@ -158,3 +158,75 @@ def test_copied_file_name_is_not_the_source_of_a_false_pass(patient_dicom):
     with pytest.raises(AssertionError):
         assert_clean(patient_dicom.read_bytes().decode("latin-1"), "raw DICOM")
     shutil.rmtree(patient_dicom.parent)
+
+
+# ----------------------------------------------------------------- the DICOM node and the watch folder
+def test_dicom_node_logs_csv_and_audit_have_no_patient_data_while_sr_sc_carry_it(patient_dicom, tmp_path, caplog):
+    """A marker DICOM sent to the node (one in-process node, loopback): every log line (all loggers
+    at DEBUG, pynetdicom's included), every console line, the CSV and the audit log are clean;
+    the SR and SC carry the source's identity unchanged."""
+    from meddiag_desktop.cli.intake_run import describe
+    from meddiag_desktop.core.audit import AuditLog
+    from meddiag_desktop.core.intake.engine import IntakeEngine
+    from meddiag_desktop.core.intake.node import DicomNode, NodeConfig
+    from meddiag_desktop.core.intake.store import IntakeStore
+    from meddiag_desktop.core.jobs import last
+    from meddiag_desktop.core.loading import load_predictors
+    from meddiag_desktop.core.model_store import ModelStore
+
+    from intakekit import Running, send
+
+    caplog.set_level(logging.DEBUG)
+    predictors = last(load_predictors(ModelStore().resolve("pneumonia-cnn"), "cpu")).predictors
+    store = IntakeStore(tmp_path / "node")
+    engine = IntakeEngine(store, predictors, tmp_path / "node" / "results.csv", audit=AuditLog(tmp_path / "audit.jsonl"),
+                          dicom_out=tmp_path / "node" / "dicom")
+    run = Running(engine)
+    node = DicomNode(NodeConfig(port=0, min_free_bytes=0), store, engine.submit).start()
+    try:
+        ds = pydicom.dcmread(patient_dicom)
+        ds.SOPInstanceUID = pydicom.uid.generate_uid()
+        broken = patient_dicom.with_name("image_0002.dcm")  # a truncated copy: its error rows too
+        ds.save_as(broken)
+        broken.write_bytes(broken.read_bytes()[:-2000])
+        assert send([str(patient_dicom), str(broken)], node.port) == [0x0000, 0x0000]
+        done = run.wait_for("ItemAnalysed", 2)
+        [analysed] = [e for e in done if e.rows[0].status == "ok"]
+        assert [e.rows[0].status for e in done].count("error") == 1
+    finally:
+        node.stop()
+        run.stop()
+    assert_clean(caplog.text, "log records")
+    assert_clean("\n".join(filter(None, map(describe, run.events))), "console lines")
+    assert_clean((tmp_path / "node" / "results.csv").read_text(encoding="utf-8"), "node results CSV")
+    assert_clean((tmp_path / "audit.jsonl").read_text(encoding="utf-8"), "audit log")
+    outputs = [o for o in analysed.dicom_outputs if o.ok]
+    assert {o.kind for o in outputs} == {"SR", "SC"}
+    for output in outputs:
+        ds = pydicom.dcmread(output.path, stop_before_pixels=True)
+        assert (str(ds.PatientName), ds.PatientID, ds.PatientBirthDate) == MARKERS
+
+
+def test_watch_folder_output_csv_and_audit_have_no_patient_data(patient_dicom, tmp_path, capsys, caplog):
+    from meddiag_desktop.core.audit import default_audit_path
+
+    caplog.set_level(logging.DEBUG)
+    out = tmp_path / "watch.csv"
+    assert main(["watch", str(patient_dicom.parent), "--out", str(out), "--model", "pneumonia-cnn", "--device", "cpu",
+                 "--settle", "0.2", "--once"]) == 0
+    assert_clean("".join(capsys.readouterr()), "watch console output")
+    assert_clean(caplog.text, "log records")
+    text = out.read_text(encoding="utf-8")
+    assert [r["status"] for r in csv.DictReader(text.splitlines())] == ["ok"]
+    assert_clean(text, "watch CSV")
+    assert_clean(default_audit_path().read_text(encoding="utf-8"), "audit log")
+
+
+def test_pynetdicom_debug_logging_is_never_enabled():
+    """pynetdicom's debug logger prints whole data sets: no module of the package turns it on."""
+    package = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "meddiag_desktop")
+    for folder, _dirs, files in os.walk(package):
+        for name in files:
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    assert "debug_logger" not in f.read(), name

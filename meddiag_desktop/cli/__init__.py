@@ -1,4 +1,4 @@
-"""`meddiag` command line: models, predict, train, versions, evaluate, scan, review-queue, anonymize.
+"""`meddiag` command line: models, predict, train, versions, evaluate, scan, review-queue, anonymize, listen, watch.
 
 One module per command, each with ``register(subparsers)``; what they share is in ``common``.
 Heavy modules (torch) are imported inside the commands so ``meddiag --help`` answers at once.
@@ -11,12 +11,12 @@ import sys
 from typing import Sequence
 
 from .. import __version__
-from . import anonymize, evaluate, models, predict, review_queue, scan, train, versions
+from . import anonymize, evaluate, listen, models, predict, review_queue, scan, train, versions, watch
 from .common import NOTICE, CliError
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (models, predict, train, versions, evaluate, scan, review_queue, anonymize)  # the order of `meddiag --help`
+COMMANDS = (models, predict, train, versions, evaluate, scan, review_queue, anonymize, listen, watch)  # `meddiag --help` order
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,7 +67,8 @@ def test_every_core_module_has_a_layer():
     for container, folder in (("meddiag_desktop.core", CORE), ("meddiag_desktop.core.io", CORE / "io"),
                               ("meddiag_desktop.core.metrics", CORE / "metrics"),
                               ("meddiag_desktop.core.dicom_results", CORE / "dicom_results"),
-                              ("meddiag_desktop.core.review", CORE / "review")):
+                              ("meddiag_desktop.core.review", CORE / "review"),
+                              ("meddiag_desktop.core.intake", CORE / "intake")):
         modules = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
         modules |= {p.parent.name for p in folder.glob("*/__init__.py")}
         assert modules == layered[container], f"{container}: not in the layers contract: {modules - layered[container]}"

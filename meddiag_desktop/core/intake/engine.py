@@ -1,0 +1,233 @@
+"""The intake engine: the one job that analyses what producers store, and the only writer of the
+results CSV, the audit log and the analysed index.
+
+Producers (the DICOM node's association threads, the folder watcher) store an item atomically in
+the intake folder and call :meth:`IntakeEngine.submit` (thread-safe, a queue). :meth:`IntakeEngine.run`
+returns the job - a generator with a keyword-only ``cancel`` - which
+
+1. takes over what a previous run left stored but not analysed (``ItemStored(origin="resumed")``);
+2. takes items off the queue in batches, skips content analysed before (sha256 index,
+   ``ItemSkipped``), routes each to its models (``routing``), runs ``core.scan.scan`` on the batch;
+3. per item, in this order: CSV rows (flushed + fsync'd), audit records (same records as a scan,
+   no paths; the audit ``row`` is the CSV row), DICOM SR + SC when asked (and into the outbox),
+   then the index line; yields ``ItemAnalysed``. A kill between two steps leaves the item
+   pending, and the next run writes only the rows and records that are missing, so every item
+   is in the CSV and the audit log exactly once;
+4. yields the outbox's ``Delivered`` / ``DeliveryFailed`` events and a ``Progress`` per batch.
+
+It ends when ``cancel`` is set, or after ``idle_exit_s`` seconds without work when that is given.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import time
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ..audit import AuditLog, file_sha256, iter_audit
+from ..inference import Predictor
+from ..jobs import CancelFlag, Progress, is_cancelled
+from ..scan import DEFAULT_WORKERS, ScanResult, scan
+from .events import Arrival, Delivered, DeliveryFailed, ItemAnalysed, ItemFailed, ItemSkipped, ItemStored
+from .outbox import Outbox
+from .results_csv import ResultsCsv
+from .routing import ItemFacts, Routing, read_facts
+from .store import IntakeStore
+
+__all__ = ["IntakeEngine"]
+
+POLL_S = 0.1  # how often an idle engine looks at ``cancel``
+
+
+class IntakeEngine:
+    """See the module docstring. ``predictors``: every model any route may use (loaded once);
+    ``default_task``: the task of items no rule matches (None: all ``predictors``)."""
+
+    def __init__(self, store: IntakeStore, predictors: Sequence[Predictor], results_csv: str | os.PathLike, *,
+                 audit: AuditLog | None = None, routing: Routing | None = None, default_task: str | None = None,
+                 dicom_out: str | os.PathLike | None = None, outbox: Outbox | None = None, batch_size: int = 16,
+                 workers: int = DEFAULT_WORKERS) -> None:
+        if not predictors:
+            raise ValueError("the intake needs at least one model")
+        self.store, self.predictors = store, tuple(predictors)
+        self.csv = ResultsCsv(results_csv, [p.card for p in self.predictors])
+        self.audit_log = audit if audit is not None else AuditLog()
+        self.routing, self.default_task = routing or Routing(), default_task
+        self.dicom_out = Path(dicom_out) if dicom_out is not None else None
+        self.outbox, self.batch_size, self.workers = outbox, batch_size, workers
+        self._queue: queue.Queue = queue.Queue()
+        self._audited: set | None = None  # (file_sha256, model) of this folder's audit, read on demand
+
+    # ---------------------------------------------------------------- producers (any thread)
+    def submit(self, arrival: Arrival) -> None:
+        self._queue.put(arrival)
+
+    def notify(self, event: object) -> None:
+        """For the outbox thread: an event the job yields as it is."""
+        self._queue.put(event)
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    # ---------------------------------------------------------------- the job
+    def run(self, *, cancel: CancelFlag | None = None, idle_exit_s: float | None = None) -> Iterator:
+        """Check the audit log and the CSV now (``OSError`` / ``ResultsCsvError``), return the job."""
+        self.audit_log.check_writable()
+        self.csv.open()
+        return self._run(cancel, idle_exit_s)
+
+    def _run(self, cancel: CancelFlag | None, idle_exit_s: float | None) -> Iterator:
+        audit = self.audit_log.scan(self.store.scan_id())
+        names, shas = self.store.load_index()
+        tally = _Tally()
+        work = [Arrival(name, "resumed") for name in self.store.pending(names)]
+        if self.outbox is not None:
+            self.outbox.start()
+        try:
+            idle_since = time.monotonic()
+            while not is_cancelled(cancel):
+                batch, events = self._collect(work)
+                for event in events:
+                    yield event
+                if not batch:
+                    if idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
+                        return
+                    continue
+                for arrival in batch:
+                    if arrival.rejected is None:
+                        yield ItemStored(arrival.name, arrival.origin)
+                yield from self._analyse(batch, audit, names, shas, tally)
+                yield tally.progress(self._queue.qsize())
+                idle_since = time.monotonic()
+        finally:
+            if self.outbox is not None:
+                self.outbox.stop()
+            self.csv.close()
+
+    def _collect(self, work: list[Arrival]) -> tuple[list[Arrival], list]:
+        """Up to ``batch_size`` arrivals (left-overs first), and the notices that came with them."""
+        batch, events = work[: self.batch_size], []
+        del work[: self.batch_size]
+        timeout = None if batch else POLL_S
+        while len(batch) < self.batch_size:
+            try:
+                message = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            timeout = None
+            (batch if isinstance(message, Arrival) else events).append(message)
+        return batch, events
+
+    def _analyse(self, batch: list[Arrival], audit, names: set, shas: set, tally: "_Tally") -> Iterator:
+        groups: dict[tuple[Predictor, ...], list[tuple[Arrival, str, ItemFacts]]] = {}
+        taken: set[str] = set()
+        for arrival in batch:
+            if arrival.rejected is not None:
+                yield self._rejected(arrival, audit, tally)
+                continue
+            path = self.store.path(arrival.name)
+            sha = file_sha256(path)
+            if sha is None:
+                continue  # removed by hand meanwhile
+            if arrival.name in taken:
+                yield ItemSkipped(arrival.name, "already taken")
+                continue
+            if arrival.name in names or sha in shas:
+                if arrival.name not in names:
+                    self.store.mark_analysed(arrival.name, sha)
+                    names.add(arrival.name)
+                tally.skipped += 1
+                yield ItemSkipped(arrival.name)
+                continue
+            taken.add(arrival.name)
+            facts = read_facts(path, arrival.folder)
+            groups.setdefault(self._route(facts), []).append((arrival, sha, facts))
+        for predictors, items in groups.items():
+            rows = self._scan([str(self.store.path(a.name)) for a, _, _ in items], predictors)
+            for arrival, sha, facts in items:
+                path = str(self.store.path(arrival.name))
+                item_rows = rows.get(path) or [_error(path, p, sha, "could not analyse the image") for p in predictors]
+                outputs = self._record(item_rows, audit, predictors)
+                self.store.mark_analysed(arrival.name, sha)
+                names.add(arrival.name)
+                shas.add(sha)
+                tally.count(item_rows)
+                yield ItemAnalysed(arrival.name, path, tuple(item_rows), facts.modality, tuple(outputs))
+
+    def _route(self, facts: ItemFacts) -> tuple[Predictor, ...]:
+        task = self.routing.task_for(facts) or self.default_task
+        chosen = tuple(p for p in self.predictors if task is None or p.card.task == task)
+        return chosen or self.predictors  # a rule naming a task without models: the defaults
+
+    def _scan(self, paths: list[str], predictors: Sequence[Predictor]) -> dict[str, list[ScanResult]]:
+        rows: dict[str, list[ScanResult]] = {}
+        try:
+            for event in scan(paths, predictors, batch_size=max(1, len(paths)), workers=self.workers):
+                if isinstance(event, ScanResult):
+                    rows.setdefault(event.path, []).append(event)
+        except Exception as exc:  # an item removed meanwhile, a surprise: error rows, never the end
+            reason = f"could not analyse the image ({type(exc).__name__})"
+            for path in paths:
+                rows.setdefault(path, [_error(path, p, file_sha256(path), reason) for p in predictors])
+        return rows
+
+    def _record(self, rows: Sequence[ScanResult], audit, predictors: Sequence[Predictor]) -> list:
+        """CSV rows and audit records that are not there yet; then the DICOM results."""
+        new = [r for r in rows if not self.csv.has(r.path, r.model)]
+        if new:
+            numbers = self.csv.append(new)
+            audit.rows = numbers[0] - 1
+            audit.record(new)
+        for row in rows:
+            if row not in new and not self._was_audited(row):  # a restart after a kill
+                audit.rows = self.csv.present[(row.path, row.model)] - 1
+                audit.record([row])
+        if self.dicom_out is None or not any(r.status == "ok" for r in rows):
+            return []
+        from ..dicom_results.writer import write_dicom_results
+
+        outputs = write_dicom_results(rows[0].path, rows, predictors, self.dicom_out)
+        if self.outbox is not None:
+            for output in outputs:
+                if output.ok:
+                    self.outbox.put(output.path)
+        return outputs
+
+    def _was_audited(self, row: ScanResult) -> bool:
+        if self._audited is None:
+            scan_id = self.store.scan_id()
+            self._audited = {(r.get("file_sha256"), r.get("model")) for r in iter_audit(self.audit_log.path)
+                             if r.get("scan_id") == scan_id}
+        return (row.file_sha256, row.model) in self._audited
+
+    def _rejected(self, arrival: Arrival, audit, tally: "_Tally") -> ItemFailed:
+        """One error row (no model) for a data set a producer refused."""
+        path = str(self.store.rejected / arrival.name) if arrival.name else ""
+        row = ScanResult(path=path, model="", status="error", error=arrival.rejected,
+                         file_sha256=file_sha256(path) if path else None)
+        self._record([row], audit, ())
+        tally.errors += 1
+        return ItemFailed(arrival.name, arrival.rejected)
+
+
+def _error(path: str, predictor: Predictor, sha: str | None, reason: str) -> ScanResult:
+    return ScanResult(**vars(predictor.error_result(path, reason)), file_sha256=sha,
+                      model_sha256=predictor.card.sha256 or None)
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.ok = self.errors = self.skipped = 0
+
+    def count(self, rows: Sequence[ScanResult]) -> None:
+        if any(r.status == "ok" for r in rows):
+            self.ok += 1
+        else:
+            self.errors += 1
+
+    def progress(self, queued: int) -> Progress:
+        done, elapsed = self.ok + self.errors, time.perf_counter() - self.start
+        return Progress(done, done + queued, "analysed", ok=self.ok, errors=self.errors, skipped=self.skipped,
+                        rate=done / elapsed if elapsed > 0 else 0.0, elapsed_s=elapsed)

@@ -1,0 +1,75 @@
+"""What producers hand to the intake engine and what the engine yields (torch-free records).
+
+Names are the stored file names (``<SOP Instance UID>.dcm`` or ``<sha256><suffix>``): they never
+carry patient data, so front ends may print them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ORIGINS = ("dicom", "folder", "resumed")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """An item a producer has stored in the intake folder (``name`` under ``store.instances``),
+    or - ``rejected`` set - one it refused (kept under ``store.rejected`` when ``name`` is set)."""
+
+    name: str
+    origin: str = "dicom"  # one of ORIGINS
+    folder: str = ""  # watch: the sub-folder it appeared in (for routing); node: empty
+    rejected: str | None = None  # why it could not be accepted (path-free)
+
+
+@dataclass(frozen=True)
+class ItemStored:
+    """The engine took an item over (from a producer, or left from before a restart)."""
+
+    name: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class ItemAnalysed:
+    """An item's rows are in the CSV and the audit log; ``rows`` are ``core.scan.ScanResult``."""
+
+    name: str
+    path: str
+    rows: tuple
+    modality: str = ""
+    dicom_outputs: tuple = field(default=())  # core.dicom_results.writer.DicomOutput records
+
+
+@dataclass(frozen=True)
+class ItemSkipped:
+    """Not analysed again: the same content was analysed before (sha256 index)."""
+
+    name: str
+    reason: str = "already analysed"
+
+
+@dataclass(frozen=True)
+class ItemFailed:
+    """An item that could not be analysed (a corrupt data set...): one error row was written."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A result file left the outbox: the destination accepted it."""
+
+    name: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class DeliveryFailed:
+    """A delivery attempt failed; the file stays in the outbox and is retried in ``retry_in_s``."""
+
+    name: str
+    destination: str
+    reason: str
+    attempt: int
+    retry_in_s: float

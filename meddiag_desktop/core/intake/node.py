@@ -1,0 +1,189 @@
+"""The DICOM node: a Storage SCP (the image classes we can read, their usual transfer syntaxes,
+compressed included) and Verification (C-ECHO), on pynetdicom.
+
+Association threads only store and hand over: each received data set is checked (header readable,
+SOP Instance UID present), written atomically as ``instances/<SOP Instance UID>.dcm`` in the
+intake folder and submitted to the engine (``IntakeEngine.submit``) before Success is answered -
+so an instance acknowledged to the sender is on disk, whatever happens next.
+
+Safe by default: binds 127.0.0.1; with an allow-list, any other calling AE title or host gets an
+association reject (permanent, "calling AE title not recognised"); a bounded number of
+associations, PDU size and network timeouts; with less than ``min_free_bytes`` free on the intake
+folder's disk new data is refused with 0xA700 (out of resources); a data set that cannot be
+decoded gets 0xC210 and one error row. pynetdicom's loggers are kept at WARNING
+(``sender.quiet_pynetdicom``): no log line carries a data set's contents.
+"""
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from pydicom import dcmread
+from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian,
+                         ImplicitVRLittleEndian, JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtended12Bit,
+                         JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, RLELossless)
+from pydicom.uid import JPEGLossless as JPEGLosslessP14
+
+from .events import Arrival
+from .sender import quiet_pynetdicom
+from .store import IntakeStore, instance_name
+
+# Image storage SOP classes whose pixel data core.io reads.
+STORAGE_CLASSES = {
+    "CR": "1.2.840.10008.5.1.4.1.1.1",
+    "DX for presentation": "1.2.840.10008.5.1.4.1.1.1.1",
+    "DX for processing": "1.2.840.10008.5.1.4.1.1.1.1.1",
+    "MG for presentation": "1.2.840.10008.5.1.4.1.1.1.2",
+    "MG for processing": "1.2.840.10008.5.1.4.1.1.1.2.1",
+    "CT": "1.2.840.10008.5.1.4.1.1.2",
+    "Enhanced CT": "1.2.840.10008.5.1.4.1.1.2.1",
+    "MR": "1.2.840.10008.5.1.4.1.1.4",
+    "Enhanced MR": "1.2.840.10008.5.1.4.1.1.4.1",
+    "US": "1.2.840.10008.5.1.4.1.1.6.1",
+    "US (retired)": "1.2.840.10008.5.1.4.1.1.6",
+    "US multi-frame": "1.2.840.10008.5.1.4.1.1.3.1",
+    "US multi-frame (retired)": "1.2.840.10008.5.1.4.1.1.3",
+    "SC": "1.2.840.10008.5.1.4.1.1.7",
+    "SC multi-frame single bit": "1.2.840.10008.5.1.4.1.1.7.1",
+    "SC multi-frame grayscale byte": "1.2.840.10008.5.1.4.1.1.7.2",
+    "SC multi-frame grayscale word": "1.2.840.10008.5.1.4.1.1.7.3",
+    "SC multi-frame true colour": "1.2.840.10008.5.1.4.1.1.7.4",
+}
+TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian,
+                     ExplicitVRBigEndian, JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLosslessP14, JPEGLosslessSV1,
+                     JPEGLSLossless, JPEGLSNearLossless, JPEG2000Lossless, JPEG2000, RLELossless)
+VERIFICATION = "1.2.840.10008.1.1"
+
+SUCCESS, OUT_OF_RESOURCES, CANNOT_UNDERSTAND = 0x0000, 0xA700, 0xC210
+_NO_TITLE = "\\"  # cannot be an AE title: a list holding only it admits no one
+
+
+@dataclass(frozen=True)
+class Peer:
+    """An allowed caller: ``AET`` (any host) or ``AET@HOST``."""
+
+    ae_title: str
+    host: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Peer":
+        title, _, host = text.strip().partition("@")
+        if not title or len(title) > 16 or "\\" in title:
+            raise ValueError(f"not AET or AET@HOST: {text!r}")
+        return cls(title.strip(), host.strip() or None)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    ae_title: str = "MEDDIAG"
+    port: int = 11112  # 0: any free port (tests)
+    bind: str = "127.0.0.1"  # loopback until the user names an interface
+    allow: tuple[Peer, ...] = ()  # empty: any caller
+    max_associations: int = 4
+    max_pdu: int = 65536  # bytes; 0 would mean unlimited - never used
+    network_timeout_s: float = 60.0
+    acse_timeout_s: float = 30.0
+    dimse_timeout_s: float = 60.0
+    min_free_bytes: int = 1 << 30  # refuse new data below 1 GiB free
+    storage_classes: dict = field(default_factory=lambda: dict(STORAGE_CLASSES))
+
+
+def _make_ae(config: NodeConfig):
+    from pynetdicom import AE
+
+    class AllowListAE(AE):
+        """``require_calling_aet`` per association: the titles allowed from the calling host.
+        pynetdicom checks it in the association's own thread, where ``current_thread()`` is the
+        association, so a title from a host not paired with it is rejected like an unknown title."""
+
+        @property
+        def require_calling_aet(self) -> list[str]:
+            if not config.allow:
+                return []
+            requestor = getattr(threading.current_thread(), "requestor", None)
+            host = getattr(requestor, "address", None) if requestor is not None else None
+            titles = [p.ae_title for p in config.allow if p.host is None or p.host == host]
+            return titles or [_NO_TITLE]
+
+        @require_calling_aet.setter
+        def require_calling_aet(self, titles) -> None:  # AE.__init__ sets it; the allow-list rules
+            pass
+
+    return AllowListAE(ae_title=config.ae_title)
+
+
+class DicomNode:
+    """``start()`` listens (non-blocking, association threads of its own), ``stop()`` ends it;
+    ``port`` is the bound port. Received items go to ``submit``."""
+
+    def __init__(self, config: NodeConfig, store: IntakeStore, submit: Callable[[Arrival], None]) -> None:
+        self.config, self.store, self.submit = config, store, submit
+        self.server = None
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1] if self.server is not None else self.config.port
+
+    def start(self) -> "DicomNode":
+        from pynetdicom import evt
+
+        quiet_pynetdicom()
+        config = self.config
+        ae = _make_ae(config)
+        ae.maximum_associations = config.max_associations
+        ae.maximum_pdu_size = config.max_pdu
+        ae.network_timeout = config.network_timeout_s
+        ae.acse_timeout = config.acse_timeout_s
+        ae.dimse_timeout = config.dimse_timeout_s
+        for sop_class in config.storage_classes.values():
+            ae.add_supported_context(sop_class, TRANSFER_SYNTAXES)
+        ae.add_supported_context(VERIFICATION, (ExplicitVRLittleEndian, ImplicitVRLittleEndian))
+        handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_C_ECHO, lambda event: SUCCESS)]
+        self.server = ae.start_server((config.bind, config.port), block=False, evt_handlers=handlers)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server = None
+
+    def _on_store(self, event) -> int:
+        """Runs in an association thread: check, store, hand over; never raises."""
+        try:
+            free = shutil.disk_usage(self.store.root).free
+        except OSError:
+            free = 0
+        if free < self.config.min_free_bytes:
+            return OUT_OF_RESOURCES
+        try:
+            data = event.encoded_dataset()
+        except Exception:
+            return CANNOT_UNDERSTAND
+        uid, reason = _check(data)
+        try:
+            if reason is not None:
+                self.submit(Arrival(self.store.reject(data), "dicom", rejected=reason))
+                return CANNOT_UNDERSTAND
+            name = instance_name(uid, data)
+            self.store.store(name, data)
+        except OSError:  # disk full meanwhile, permissions
+            return OUT_OF_RESOURCES
+        self.submit(Arrival(name, "dicom"))
+        return SUCCESS
+
+
+def _check(data: bytes) -> tuple[str | None, str | None]:
+    """(SOP Instance UID, None) for a readable header, else (None, a path-free reason)."""
+    try:
+        header = dcmread(io.BytesIO(data), stop_before_pixels=True)
+        for _element in header:  # decode every element now: a corrupt one fails here
+            pass
+        uid = str(header.SOPInstanceUID)
+    except Exception as exc:  # the type only: pydicom's messages can quote values
+        return None, f"DICOM data set cannot be decoded ({type(exc).__name__})"
+    if not uid.strip():
+        return None, "DICOM data set has no SOP Instance UID"
+    return uid, None

@@ -1,0 +1,132 @@
+"""The intake folder: what arrived, what was analysed, and the engine's identity.
+
+Layout of ``root``::
+
+    instances/      the stored items, <SOP Instance UID>.dcm or <sha256><suffix>, written atomically
+    rejected/       data sets the node refused (corrupt), <sha256>.dcm, for a human look
+    analysed.jsonl  the index: one {"name", "sha256"} line per analysed item, appended + fsync'd
+    intake.json     the audit scan id of this intake folder (its rows continue across restarts)
+
+Producers call ``store`` (any thread: each write goes to its own temporary file, then an atomic
+rename); only the engine appends to the index. An item is *pending* when it is in ``instances/``
+but not in the index: a restart analyses exactly those.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+
+from ..atomic import atomic_write_bytes, atomic_write_json
+
+INDEX_FILE = "analysed.jsonl"
+STATE_FILE = "intake.json"
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def instance_name(sop_instance_uid: str | None, data: bytes) -> str:
+    """``<uid>.dcm`` for a well-formed UID, else ``<sha256>.dcm``: never anything from the patient."""
+    uid = (sop_instance_uid or "").strip()
+    if _UID.fullmatch(uid) and len(uid) <= 64:
+        return f"{uid}.dcm"
+    return f"{sha256_bytes(data)}.dcm"
+
+
+def append_line(path: Path, record: dict) -> None:
+    """One JSON line with O_APPEND + fsync; a torn last line (a kill) is closed off first."""
+    data = (json.dumps(record, allow_nan=False) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":
+                data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_lines(path: Path) -> list[dict]:
+    """The complete JSON lines of ``path`` (torn or foreign lines skipped)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+class IntakeStore:
+    """The intake folder ``root`` (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.instances = self.root / "instances"
+        self.rejected = self.root / "rejected"
+        self.index_path = self.root / INDEX_FILE
+        for folder in (self.instances, self.rejected):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    # ---------------------------------------------------------------- producers (any thread)
+    def store(self, name: str, data: bytes) -> Path:
+        """Write ``data`` as ``instances/<name>`` atomically."""
+        path = self.instances / name
+        atomic_write_bytes(path, data)
+        return path
+
+    def reject(self, data: bytes) -> str:
+        """Keep a refused data set as ``rejected/<sha256>.dcm``; its name."""
+        name = f"{sha256_bytes(data)}.dcm"
+        atomic_write_bytes(self.rejected / name, data)
+        return name
+
+    def has(self, name: str) -> bool:
+        return (self.instances / name).is_file()
+
+    def path(self, name: str) -> Path:
+        return self.instances / name
+
+    # ---------------------------------------------------------------- the engine only
+    def scan_id(self) -> str:
+        """The audit scan id of this folder, made on first use."""
+        state = self.root / STATE_FILE
+        try:
+            return str(json.loads(state.read_text(encoding="utf-8"))["scan_id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            scan_id = f"intake-{uuid.uuid4().hex}"
+            atomic_write_json(state, {"scan_id": scan_id})
+            return scan_id
+
+    def load_index(self) -> tuple[set[str], set[str]]:
+        """(names, sha256s) of the analysed items."""
+        records = read_lines(self.index_path)
+        return {str(r.get("name")) for r in records}, {str(r.get("sha256")) for r in records}
+
+    def mark_analysed(self, name: str, sha256: str | None) -> None:
+        append_line(self.index_path, {"name": name, "sha256": sha256})
+
+    def pending(self, analysed_names: set[str]) -> list[str]:
+        """Stored items not yet analysed, oldest first."""
+        entries = []
+        for entry in os.scandir(self.instances):
+            if entry.is_file() and not entry.name.startswith(".") and entry.name not in analysed_names:
+                entries.append((entry.stat().st_mtime_ns, entry.name))
+        return [name for _, name in sorted(entries)]

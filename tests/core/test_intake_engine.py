@@ -1,0 +1,202 @@
+"""The intake engine (issue 17) without a network: items handed over are analysed once, into one
+CSV (scan columns), the audit log and the index; a restart resumes what was stored but not
+analysed, and completes an item a kill interrupted without writing anything twice; routing; a
+refused data set is one error row; the outbox retries until delivered."""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import threading
+
+import pydicom
+import pytest
+
+from meddiag_desktop.core.audit import AuditLog, read_audit
+from meddiag_desktop.core.intake.engine import IntakeEngine
+from meddiag_desktop.core.intake.events import Arrival, Delivered, DeliveryFailed
+from meddiag_desktop.core.intake.outbox import Outbox
+from meddiag_desktop.core.intake.results_csv import ResultsCsvError
+from meddiag_desktop.core.intake.routing import Routing, Rule, read_facts
+from meddiag_desktop.core.intake.store import IntakeStore, instance_name
+from meddiag_desktop.core.jobs import last
+from meddiag_desktop.core.loading import load_predictors
+from meddiag_desktop.core.model_store import ModelStore
+from meddiag_desktop.core.scan_csv import csv_columns
+
+from intakekit import Running, copies, wait_until
+from testkit import DICOM_DIR, png_bytes
+
+
+@pytest.fixture(scope="module")
+def predictors():
+    cards = ModelStore().resolve("pneumonia-cnn,breast-cnn")
+    return last(load_predictors(cards, "cpu")).predictors
+
+
+def _engine(tmp_path, predictors, **kwargs):
+    store = IntakeStore(tmp_path / "intake")
+    kwargs.setdefault("default_task", "pneumonia")
+    return store, IntakeEngine(store, predictors, tmp_path / "results.csv", audit=AuditLog(tmp_path / "audit.jsonl"),
+                               workers=0, **kwargs)
+
+
+def _rows(tmp_path) -> list[dict]:
+    with open(tmp_path / "results.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _store_copies(store, tmp_path, count, name="CT_small.dcm") -> list[str]:
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    names = []
+    for path in copies(name, src, count):
+        data = open(path, "rb").read()
+        names.append(instance_name(pydicom.dcmread(path).SOPInstanceUID, data))
+        store.store(names[-1], data)
+    return names
+
+
+def test_items_are_analysed_once_into_csv_audit_and_index(tmp_path, predictors):
+    store, engine = _engine(tmp_path, predictors)
+    names = _store_copies(store, tmp_path, 3)
+    store.store("photo.png", png_bytes())
+    run = Running(engine)
+    for name in [*names, "photo.png", names[0]]:  # the last one twice: analysed once
+        engine.submit(Arrival(name, "folder"))
+    run.wait_for("ItemAnalysed", 4)
+    run.wait_for("ItemSkipped", 1)
+    run.stop()
+    assert len(run.of("ItemAnalysed")) == 4
+    rows = _rows(tmp_path)
+    assert list(rows[0]) == csv_columns([p.card for p in predictors])
+    assert sorted(os.path.basename(r["path"]) for r in rows) == sorted([*names, "photo.png"])
+    assert {r["model"] for r in rows} == {"pneumonia-cnn"}  # the default task's models
+    assert all(r["path"].startswith(str(store.instances)) for r in rows)
+    audit = read_audit(tmp_path / "audit.jsonl")
+    assert [a["row"] for a in audit] == [1, 2, 3, 4]
+    assert len({a["scan_id"] for a in audit}) == 1 and all(a["model_sha256"] for a in audit)
+    assert "path" not in audit[0]
+    assert store.load_index()[0] == {*names, "photo.png"}
+
+
+def test_a_restart_analyses_what_was_stored_but_not_analysed(tmp_path, predictors):
+    store, engine = _engine(tmp_path, predictors)
+    first = _store_copies(store, tmp_path, 2)
+    run = Running(engine)
+    for name in first:
+        engine.submit(Arrival(name))
+    run.wait_for("ItemAnalysed", 2)
+    run.stop()
+    later = _store_copies(store, tmp_path, 2)  # received, then the process died
+    store, engine = _engine(tmp_path, predictors)  # a new process, as after a kill
+    run = Running(engine)
+    resumed = run.wait_for("ItemAnalysed", 2)
+    run.stop()
+    assert sorted(e.name for e in resumed) == sorted(later)
+    assert {e.origin for e in run.of("ItemStored")} == {"resumed"}
+    rows = _rows(tmp_path)
+    assert len(rows) == 4 and len({r["path"] for r in rows}) == 4
+    assert [a["row"] for a in read_audit(tmp_path / "audit.jsonl")] == [1, 2, 3, 4]
+    store, engine = _engine(tmp_path, predictors)  # and nothing is analysed a third time
+    run = Running(engine, idle_exit_s=0.5)
+    run._thread.join(30)
+    assert run.of("ItemAnalysed") == [] and len(_rows(tmp_path)) == 4
+
+
+def test_a_kill_between_csv_and_index_writes_nothing_twice(tmp_path, predictors):
+    store, engine = _engine(tmp_path, predictors, default_task=None)  # two models: two rows per item
+    names = _store_copies(store, tmp_path, 2)
+    run = Running(engine)
+    for name in names:
+        engine.submit(Arrival(name))
+    run.wait_for("ItemAnalysed", 2)
+    run.stop()
+    before = (tmp_path / "results.csv").read_bytes()
+    # the kill: the last item's index line never written, its last CSV row torn, its audit record lost
+    index = store.index_path.read_text().splitlines()
+    store.index_path.write_text(index[0] + "\n")
+    (tmp_path / "results.csv").write_bytes(before[: before.rstrip(b"\n").rfind(b"\n") + 1] + b"/torn,ok,")
+    audit_lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    (tmp_path / "audit.jsonl").write_text("\n".join(audit_lines[:-1]) + "\n")
+
+    store, engine = _engine(tmp_path, predictors, default_task=None)
+    run = Running(engine)
+    run.wait_for("ItemAnalysed", 1)
+    run.stop()
+    assert (tmp_path / "results.csv").read_bytes() == before  # the torn row cut, the lost one written once
+    audit = read_audit(tmp_path / "audit.jsonl")
+    assert sorted(a["row"] for a in audit) == [1, 2, 3, 4]
+    assert len({(a["file_sha256"], a["model"]) for a in audit}) == 4
+    assert store.load_index()[0] == set(names)
+
+
+def test_routing_sends_an_item_to_its_task(tmp_path, predictors):
+    routing = Routing((Rule("breast", modality="mr"), Rule("pneumonia", folder="chest")))
+    store, engine = _engine(tmp_path, predictors, routing=routing)
+    mr = _store_copies(store, tmp_path, 1, "MR_small.dcm")[0]
+    ct = _store_copies(store, tmp_path, 1, "CT_small.dcm")[0]
+    store.store("x.png", png_bytes(seed=3))
+    assert read_facts(store.path(mr)).modality == "MR"
+    run = Running(engine)
+    engine.submit(Arrival(mr))
+    engine.submit(Arrival(ct))
+    engine.submit(Arrival("x.png", "folder", folder="chest"))
+    done = {e.name: e for e in run.wait_for("ItemAnalysed", 3)}
+    run.stop()
+    assert [r.model for r in done[mr].rows] == ["breast-cnn"] and done[mr].modality == "MR"
+    assert [r.model for r in done[ct].rows] == ["pneumonia-cnn"]  # no rule: the default task
+    assert [r.model for r in done["x.png"].rows] == ["pneumonia-cnn"]
+
+
+def test_a_refused_data_set_is_one_error_row(tmp_path, predictors):
+    store, engine = _engine(tmp_path, predictors, default_task=None)
+    name = store.reject(b"DICM garbage")
+    run = Running(engine)
+    engine.submit(Arrival(name, "dicom", rejected="DICOM data set cannot be decoded (ValueError)"))
+    [failed] = run.wait_for("ItemFailed", 1)
+    run.stop()
+    [row] = _rows(tmp_path)
+    assert row["status"] == "error" and row["model"] == "" and "cannot be decoded" in row["error"]
+    assert row["path"] == str(store.rejected / name) and failed.name == name
+    [record] = read_audit(tmp_path / "audit.jsonl")
+    assert record["status"] == "error" and record["file_sha256"] == name[:-4]
+
+
+def test_a_csv_with_other_columns_is_refused(tmp_path, predictors):
+    (tmp_path / "results.csv").write_text("path,status\n")
+    _, engine = _engine(tmp_path, predictors)
+    with pytest.raises(ResultsCsvError, match="other columns"):
+        engine.run()
+
+
+def test_the_outbox_retries_until_delivered_and_survives_a_restart(tmp_path):
+    folder = tmp_path / "outbox"
+    up = threading.Event()
+    events, sent = [], []
+
+    def send(paths):
+        if not up.is_set():
+            raise ConnectionError("destination not reachable")
+        sent.extend(p.name for p in paths)
+        return {p: None for p in paths}
+
+    (tmp_path / "a.dcm").write_bytes(b"a")
+    (tmp_path / "b.dcm").write_bytes(b"b")
+    outbox = Outbox(folder, send, "PACS@127.0.0.1:1", notify=events.append, first_retry_s=0.05, max_retry_s=0.2)
+    outbox.put(tmp_path / "a.dcm")
+    outbox.start()
+    wait_until(lambda: sum(isinstance(e, DeliveryFailed) for e in events) >= 3, 10, "retries")
+    outbox.stop()
+    failed = [e for e in events if isinstance(e, DeliveryFailed)]
+    assert [e.attempt for e in failed[:3]] == [1, 2, 3] and failed[1].retry_in_s == 2 * failed[0].retry_in_s
+    assert [p.name for p in outbox.waiting()] == ["a.dcm"]  # kept on disk
+
+    outbox = Outbox(folder, send, "PACS@127.0.0.1:1", notify=events.append, first_retry_s=0.05)  # a restart
+    outbox.put(tmp_path / "b.dcm")
+    up.set()
+    outbox.start()
+    wait_until(lambda: sum(isinstance(e, Delivered) for e in events) == 2, 10, "delivery")
+    outbox.stop()
+    assert sorted(sent) == ["a.dcm", "b.dcm"] and outbox.waiting() == []
+    assert (tmp_path / "a.dcm").is_file()  # the original results stay where they were written

@@ -1,0 +1,197 @@
+"""The DICOM node (issue 17) on loopback, in one process: a fake modality sends pydicom's test files
+(CT, MR, US RGB, JPEG, RLE, JPEG-LS, JPEG 2000, multi-frame, a DX made from a copy), every one is
+stored and analysed, the SR + SC reach a fake PACS and parse; C-ECHO; the allow-list rejects the
+association; a corrupt data set gets a failure status and one error row; low disk gets A700; four
+associations sending 200 instances at once lose nothing; a PACS that is down gets the results
+once it is up."""
+from __future__ import annotations
+
+import csv
+import os
+import threading
+
+import pydicom
+import pytest
+
+from meddiag_desktop.core.audit import AuditLog, read_audit
+from meddiag_desktop.core.intake.engine import IntakeEngine
+from meddiag_desktop.core.intake.node import DicomNode, NodeConfig, Peer
+from meddiag_desktop.core.intake.outbox import Outbox
+from meddiag_desktop.core.intake.sender import CStoreSender, Destination
+from meddiag_desktop.core.intake.store import IntakeStore
+from meddiag_desktop.core.jobs import last
+from meddiag_desktop.core.loading import load_predictors
+from meddiag_desktop.core.model_store import ModelStore
+
+from dicomkit import make_sources, read_sr
+from intakekit import FakePacs, Running, copies, free_port, send, wait_until
+from testkit import DICOM_DIR
+
+
+@pytest.fixture(scope="module")
+def predictors():
+    return last(load_predictors(ModelStore().resolve("pneumonia-cnn"), "cpu")).predictors
+
+
+class Node:
+    """Engine job + node (+ outbox to ``send_to``) on an ephemeral loopback port."""
+
+    def __init__(self, root, predictors, send_to: Destination | None = None, dicom=False, **config) -> None:
+        self.root = root
+        self.store = IntakeStore(root)
+        self.engine = IntakeEngine(self.store, predictors, root / "results.csv", audit=AuditLog(root / "audit.jsonl"),
+                                   dicom_out=root / "dicom" if dicom or send_to else None)
+        if send_to is not None:
+            self.engine.outbox = Outbox(root / "outbox", CStoreSender(send_to), str(send_to), notify=self.engine.notify,
+                                        first_retry_s=0.2, max_retry_s=0.5)
+        self.run = Running(self.engine)
+        config.setdefault("min_free_bytes", 0)
+        self.node = DicomNode(NodeConfig(port=0, **config), self.store, self.engine.submit).start()
+        self.port = self.node.port
+
+    def rows(self) -> list[dict]:
+        with open(self.root / "results.csv", newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+
+    def stop(self) -> None:
+        self.node.stop()
+        self.run.stop()
+
+
+@pytest.fixture
+def node_factory(tmp_path, predictors):
+    made = []
+
+    def make(**kwargs):
+        made.append(Node(tmp_path / f"node{len(made)}", predictors, **kwargs))
+        return made[-1]
+
+    yield make
+    for node in made:
+        node.stop()
+
+
+def _sources(folder) -> list[str]:
+    sources = make_sources(folder)
+    for name in ("MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm", "JPEG2000.dcm", "SC_rgb_rle_2frame.dcm"):
+        sources[name] = copies(name, folder, 1)[0]
+    return sorted(sources.values())
+
+
+def test_modality_to_node_to_pacs(node_factory, tmp_path):
+    pacs = FakePacs()
+    node = node_factory(send_to=Destination("PACS", "127.0.0.1", pacs.port))
+    try:
+        folder = tmp_path / "modality"
+        folder.mkdir()
+        paths = _sources(folder)
+        assert send(paths, node.port) == [0x0000] * len(paths)
+        analysed = node.run.wait_for("ItemAnalysed", len(paths), timeout=120)
+        uids = {str(pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID) for p in paths}
+        assert {e.name for e in analysed} == {f"{uid}.dcm" for uid in uids}
+        rows = node.rows()
+        assert sorted(r["path"] for r in rows) == sorted(str(node.store.path(f"{u}.dcm")) for u in uids)
+        assert all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
+        written = [o for e in analysed for o in e.dicom_outputs if o.ok]
+        assert len(written) == 2 * len(paths)  # an SR and an SC each
+        wait_until(lambda: len(pacs.received) == len(written), 120, "the results at the PACS")
+        assert node.store.root.joinpath("outbox").is_dir() and not any(node.store.root.joinpath("outbox").iterdir())
+    finally:
+        pacs.shutdown()
+    by_uid = {str(ds.SOPInstanceUID): ds for ds in pacs.received}
+    assert set(by_uid) == {o.sop_instance_uid for o in written}
+    for output in written:
+        received = by_uid[output.sop_instance_uid]
+        assert received.SOPClassUID == pydicom.dcmread(output.path, stop_before_pixels=True).SOPClassUID
+        assert received.StudyInstanceUID in {pydicom.dcmread(p, stop_before_pixels=True).StudyInstanceUID for p in paths}
+        if output.kind == "SR":
+            assert set(read_sr(output.path)) == {"pneumonia-cnn"}
+        else:
+            assert received.BurnedInAnnotation == "YES" and received.pixel_array.ndim == 3
+    delivered = node.run.of("Delivered")
+    assert len(delivered) == len(written)
+
+
+def test_c_echo_and_the_allow_list(node_factory):
+    from pynetdicom import AE
+
+    node = node_factory(allow=(Peer.parse("MODALITY@127.0.0.1"), Peer.parse("OTHERHOST@10.9.9.9")))
+
+    def associate(calling):
+        ae = AE(ae_title=calling)
+        ae.add_requested_context("1.2.840.10008.1.1")
+        return ae.associate("127.0.0.1", node.port, ae_title="MEDDIAG")
+
+    assoc = associate("MODALITY")
+    assert assoc.is_established
+    assert assoc.send_c_echo().Status == 0x0000
+    assoc.release()
+    for calling in ("STRANGER", "OTHERHOST"):  # an unknown title; a known title from another host
+        assoc = associate(calling)
+        assert assoc.is_rejected and not assoc.is_established
+        assert assoc.acceptor.primitive.result == 0x01  # rejected-permanent
+        assert assoc.acceptor.primitive.diagnostic == 0x03  # calling AE title not recognised
+
+
+def test_a_corrupt_data_set_gets_a_failure_status_and_one_error_row(node_factory, tmp_path, monkeypatch):
+    from pynetdicom import _config
+
+    monkeypatch.setattr(_config, "STORE_SEND_CHUNKED_DATASET", True)  # the file's bytes as they are
+    node = node_factory()
+    good = copies("CT_small.dcm", tmp_path, 1)[0]
+    ds = pydicom.dcmread(good)
+    bad = tmp_path / "corrupt.dcm"
+    ds.save_as(bad)
+    raw = bad.read_bytes()
+    start = raw.find(b"\x08\x00\x08\x00")  # ImageType: the first element after the file meta
+    bad.write_bytes(raw[:start] + b"\x08\x00\x08\x00CS\xff\x7f" + b"\x00" * 64)  # a length past the end
+    statuses = send([str(bad), good], node.port)
+    assert statuses[0] in range(0xC000, 0xD000) and statuses[1] == 0x0000  # the node keeps going
+    node.run.wait_for("ItemAnalysed", 1)
+    node.run.wait_for("ItemFailed", 1)
+    rows = node.rows()
+    errors = [r for r in rows if r["status"] == "error"]
+    assert len(errors) == 1 and errors[0]["model"] == "" and "cannot be decoded" in errors[0]["error"]
+    assert len(rows) == 2
+
+
+def test_low_disk_refuses_new_data_with_a700(node_factory, tmp_path):
+    node = node_factory(min_free_bytes=1 << 62)
+    assert send(copies("CT_small.dcm", tmp_path, 1), node.port) == [0xA700]
+    assert list(node.store.instances.iterdir()) == []
+
+
+def test_four_associations_sending_200_instances(node_factory, tmp_path):
+    node = node_factory(max_associations=4)
+    paths = copies("CT_small.dcm", tmp_path, 200)
+    statuses: list = []
+    threads = [threading.Thread(target=lambda part=paths[i::4]: statuses.extend(send(part, node.port)))
+               for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert statuses == [0x0000] * 200
+    assert len(list(node.store.instances.iterdir())) == 200
+    node.run.wait_for("ItemAnalysed", 200, timeout=120)
+    rows = node.rows()
+    assert len(rows) == 200 and len({r["path"] for r in rows}) == 200
+    audit = read_audit(node.root / "audit.jsonl")
+    assert len(audit) == 200 and len({a["file_sha256"] for a in audit}) == 200
+    assert len(node.store.load_index()[0]) == 200
+
+
+def test_results_wait_in_the_outbox_while_the_pacs_is_down(node_factory, tmp_path):
+    port = free_port()
+    node = node_factory(send_to=Destination("PACS", "127.0.0.1", port))
+    assert send(copies("CT_small.dcm", tmp_path, 2), node.port) == [0, 0]
+    node.run.wait_for("ItemAnalysed", 2)
+    node.run.wait_for("DeliveryFailed", 4)
+    outbox = node.store.root / "outbox"
+    assert len(list(outbox.iterdir())) == 4  # an SR and an SC per instance, kept on disk
+    pacs = FakePacs(port)
+    try:
+        node.run.wait_for("Delivered", 4, timeout=60)
+    finally:
+        pacs.shutdown()
+    assert len(pacs.received) == 4 and list(outbox.iterdir()) == []
