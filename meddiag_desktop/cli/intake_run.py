@@ -56,18 +56,11 @@ def load_models(args):
 
 
 def make_engine(args, store, csv_path, dicom_out, dest):
-    from ..core.audit import AuditLog
-    from ..core.intake.engine import IntakeEngine
-    from ..core.intake.outbox import Outbox
-    from ..core.intake.sender import CStoreSender
+    from ..core.intake.assembly import build_engine
 
     routing, predictors = load_models(args)
-    engine = IntakeEngine(store, predictors, csv_path, audit=AuditLog(), routing=routing,
-                          default_task=args.task, dicom_out=dicom_out)
-    if dest is not None:
-        engine.outbox = Outbox(store.root / "outbox", CStoreSender(dest, args.ae_title), str(dest),
-                               notify=engine.notify)
-    return engine
+    return build_engine(store, predictors, csv_path, routing=routing, default_task=args.task, dicom_out=dicom_out,
+                        destination=dest, ae_title=args.ae_title)
 
 
 def start_job(engine, cancel, idle_exit_s=None):

@@ -1,0 +1,31 @@
+"""An intake engine wired up the one way both front ends need: the results CSV, the audit log,
+the DICOM results folder and, with a destination, an outbox that C-STOREs them there
+(``meddiag listen`` / ``meddiag watch`` and the window's Settings → DICOM node)."""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from ..audit import AuditLog
+from ..inference import Predictor
+from .engine import IntakeEngine
+from .outbox import Outbox
+from .routing import Routing
+from .sender import CStoreSender, Destination
+from .store import IntakeStore
+
+__all__ = ["build_engine"]
+
+
+def build_engine(store: IntakeStore, predictors: Sequence[Predictor], results_csv: str | os.PathLike, *,
+                 routing: Routing | None = None, default_task: str | None = None,
+                 dicom_out: str | os.PathLike | None = None, destination: Destination | None = None,
+                 ae_title: str = "MEDDIAG", audit: AuditLog | None = None) -> IntakeEngine:
+    """The engine; with ``destination``, its outbox (``store.root / "outbox"``) sends every SR + SC
+    there as ``ae_title`` (``dicom_out`` must then be set)."""
+    engine = IntakeEngine(store, predictors, results_csv, audit=audit if audit is not None else AuditLog(),
+                          routing=routing, default_task=default_task, dicom_out=dicom_out)
+    if destination is not None:
+        engine.outbox = Outbox(store.root / "outbox", CStoreSender(destination, ae_title), str(destination),
+                               notify=engine.notify)
+    return engine
