@@ -54,6 +54,8 @@ class MainActions:
                                    QKeySequence(Qt.Key.Key_PageDown), "Next image (Page Down)")
         self.prev_action = _action(window, "&Previous image", lambda: window.file_list.step(-1),
                                    QKeySequence(Qt.Key.Key_PageUp), "Previous image (Page Up)")
+        self.watch_action = _action(window, "&Watch folder…", lambda: window.child_windows.open_intake().watch_folder_dialog(),
+                                    [], "Analyse new images as they appear in a folder; they join the Inbox")
         self.finetune_action = _action(window, "&Fine-tune…", window.open_finetune, [],
                                        "Fine-tune a model on your own labelled images (runs in the background)")
         self.models_action = _action(window, "&Models…", window.open_models_page, [],
@@ -73,7 +75,7 @@ class MainActions:
             if sample.is_file() and not sample.name.startswith("."):
                 samples.addAction(sample.name, lambda _=False, p=str(sample): window.open_files([p]))
         samples.setEnabled(not samples.isEmpty())
-        for action in (self.scan_action, self.report_action, self.remove_action):
+        for action in (self.scan_action, self.watch_action, self.report_action, self.remove_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
@@ -102,6 +104,7 @@ class MainActions:
         self.device_actions["cuda"].setEnabled(False)  # until the models lane reports a CUDA GPU
         self.device_actions.get(window.device_choice, self.device_actions["auto"]).setChecked(True)
         self.task_menu = menu.addMenu("&Task")
+        menu.addAction("DICOM &node…", lambda: window.child_windows.open_intake().show_dialog())
         self.task_group = QActionGroup(window)
 
         # Models (before Help): the dialogs are imported when first opened (pyqtgraph), so building

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 
 if TYPE_CHECKING:
     from .finetune_dialog import FineTuneDialog
+    from .intake import Intake
     from .models_page import ModelsPage
     from .scan_window import ScanWindow
 
@@ -34,6 +35,7 @@ class ChildWindows(QObject):
         self.scan_window: ScanWindow | None = None
         self.finetune_dialog: FineTuneDialog | None = None
         self.models_page: ModelsPage | None = None
+        self.intake: Intake | None = None  # the Inbox dock + DICOM node / watch folder, made on first use
 
     def set_session(self, info) -> None:
         """The main window's models were loaded (the scan window's check boxes follow them)."""
@@ -74,6 +76,15 @@ class ChildWindows(QObject):
             self.models_page.refresh()
         return raise_window(self.models_page)
 
+    def open_intake(self) -> Intake:
+        """Settings → DICOM node… / File → Watch folder…: the main window's inbox and its controls."""
+        from .intake import Intake
+
+        if self.intake is None:
+            self.intake = Intake(self.owner)
+            self.intake.openRequested.connect(self.openRequested)
+        return self.intake
+
     def _link_model_windows(self) -> None:
         """Once both exist: a saved version shows on the page, the page's changes in the dialog's list."""
         if self.finetune_dialog is not None and self.models_page is not None:
@@ -84,6 +95,8 @@ class ChildWindows(QObject):
         """Cancel their jobs, join their threads and close them."""
         if self.scan_window is not None:
             self.scan_window.shutdown()  # cancels a running scan, joins its lane
+        if self.intake is not None:
+            self.intake.shutdown()
         for child in (self.finetune_dialog, self.models_page):
             if child is not None:
                 child.shutdown()

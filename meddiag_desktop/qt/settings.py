@@ -134,6 +134,13 @@ class Settings:
     def splitter_state(self, value: QByteArray) -> None:
         self._q.setValue("window/splitter", value)
 
+    def get(self, key: str, default=None):
+        """A raw value for a module that validates its own keys (``qt.intake_settings``)."""
+        return self._q.value(key, default)
+
+    def put(self, key: str, value) -> None:
+        self._q.setValue(key, value)
+
     def sync(self) -> None:
         self._q.setValue("schema", SCHEMA)
         self._q.sync()

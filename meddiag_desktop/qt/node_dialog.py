@@ -1,0 +1,155 @@
+"""Settings → DICOM node: the node's options (those of ``meddiag listen``), start / stop, its status,
+the watch folder, and whether the inbox shows patient names / IDs.
+
+The dialog only edits ``IntakeSettings`` and asks the window's ``Intake`` to start or stop things;
+the status it shows comes from the intake job's ``IntakeStatus`` records (asked for once a second
+while the dialog is open), never from the node's own threads.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+if TYPE_CHECKING:
+    from .intake import Intake
+    from .jobs.intake import IntakeStatus
+
+STATUS_POLL_MS = 1000
+
+
+def _row(*widgets) -> QWidget:
+    box = QWidget()
+    layout = QHBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
+    return box
+
+
+class NodeDialog(QDialog):
+    def __init__(self, intake: Intake, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.intake = intake
+        self.setWindowTitle("DICOM node and watch folder")
+        s = intake.settings
+        self.ae_title = QLineEdit(s.ae_title)
+        self.ae_title.setMaxLength(16)
+        self.port = QSpinBox()
+        self.port.setRange(0, 65535)
+        self.port.setValue(s.port)
+        self.port.setToolTip("TCP port (0: any free port)")
+        self.bind = QLineEdit(s.bind)
+        self.bind.setToolTip("Interface to listen on. 127.0.0.1: only this computer can send (the safe default)")
+        self.allow = QLineEdit(s.allow)
+        self.allow.setPlaceholderText("any caller")
+        self.allow.setToolTip("Only these callers: AET or AET@HOST, separated by spaces; others are rejected")
+        self.send_to = QLineEdit(s.send_to)
+        self.send_to.setPlaceholderText("AET@HOST:PORT (optional)")
+        self.send_to.setToolTip("C-STORE every SR + SC made to this AE (kept in an outbox until delivered)")
+        self.out_dir = QLineEdit(s.output_folder)
+        browse_out = QPushButton("Browse…")
+        browse_out.clicked.connect(lambda: self._browse(self.out_dir, "Folder for received images and results"))
+        self.show_identity = QCheckBox("Show patient name and ID in the inbox (never saved to any file)")
+        self.show_identity.setChecked(s.show_identity)
+        self.show_identity.toggled.connect(intake.set_identity_visible)
+
+        node_box = QGroupBox("DICOM node (Storage SCP + Verification)")
+        form = QFormLayout(node_box)
+        form.addRow("AE title", self.ae_title)
+        form.addRow("Port", self.port)
+        form.addRow("Listen on", self.bind)
+        form.addRow("Allowed callers", self.allow)
+        form.addRow("Send results to", self.send_to)
+        form.addRow("Output folder", _row(self.out_dir, browse_out))
+        self.start_button = QPushButton("Start node")
+        self.start_button.clicked.connect(self.start_node)
+        self.stop_button = QPushButton("Stop node")
+        self.stop_button.clicked.connect(intake.stop_node)
+        form.addRow(_row(self.start_button, self.stop_button))
+
+        watch_box = QGroupBox("Watch folder")
+        self.watch_folder = QLineEdit(s.watch_folder)
+        self.watch_folder.setPlaceholderText("a folder the modality or PACS exports into")
+        browse_watch = QPushButton("Browse…")
+        browse_watch.clicked.connect(lambda: self._browse(self.watch_folder, "Folder to watch"))
+        self.watch_button = QPushButton("Start watching")
+        self.watch_button.clicked.connect(lambda: intake.start_watch(self.watch_folder.text().strip()))
+        self.unwatch_button = QPushButton("Stop watching")
+        self.unwatch_button.clicked.connect(intake.stop_watch)
+        watch_layout = QVBoxLayout(watch_box)
+        watch_layout.addWidget(_row(self.watch_folder, browse_watch))
+        watch_layout.addWidget(_row(self.watch_button, self.unwatch_button))
+
+        self.status_label = QLabel()
+        self.status_label.setObjectName("nodeStatus")
+        self.status_label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(node_box)
+        layout.addWidget(watch_box)
+        layout.addWidget(self.show_identity)
+        layout.addWidget(self.status_label)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        layout.addWidget(close)
+
+        self.poll = QTimer(self)
+        self.poll.setInterval(STATUS_POLL_MS)
+        self.poll.timeout.connect(intake.request_status)
+        intake.statusChanged.connect(self.show_status)
+        self.show_status(intake.status)
+
+    def _browse(self, edit: QLineEdit, caption: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, caption, edit.text())
+        if folder:
+            edit.setText(folder)
+
+    def options(self):
+        """The form as ``IntakeSettings`` (not saved)."""
+        return self.intake.settings.with_(
+            ae_title=self.ae_title.text().strip() or "MEDDIAG", port=self.port.value(),
+            bind=self.bind.text().strip() or "127.0.0.1", allow=self.allow.text().strip(),
+            send_to=self.send_to.text().strip(), out_dir=self.out_dir.text().strip(),
+            watch_folder=self.watch_folder.text().strip(), show_identity=self.show_identity.isChecked())
+
+    @Slot()
+    def start_node(self) -> None:
+        self.intake.start_node(self.options())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.poll.start()
+
+    def hideEvent(self, event) -> None:
+        self.poll.stop()
+        super().hideEvent(event)
+
+    @Slot(object)
+    def show_status(self, status: IntakeStatus | None) -> None:
+        listening = status is not None and status.listening is not None
+        watching = status is not None and status.watching is not None
+        self.start_button.setEnabled(not listening)
+        self.stop_button.setEnabled(listening)
+        self.watch_button.setEnabled(not watching)
+        self.unwatch_button.setEnabled(watching)
+        for edit in (self.ae_title, self.port, self.bind, self.allow, self.send_to, self.out_dir):
+            edit.setEnabled(not listening and not watching)  # one intake folder and engine for both
+        self.status_label.setText(status_text(status, self.intake.loading))
+
+
+def status_text(status: IntakeStatus | None, loading: bool = False) -> str:
+    if status is None or not status.running:
+        return "Loading the models…" if loading else "Stopped: nothing listens, nothing is watched."
+    lines = [f"Listening as {status.listening} — {status.associations} association(s) open" if status.listening
+             else "The node is stopped (nothing listens)."]
+    if status.watching:
+        lines.append(f"Watching {status.watching}")
+    lines.append(f"Received {status.received} · analysed {status.analysed} · failed {status.failed} · "
+                 f"already analysed {status.skipped}")
+    if status.destination:
+        lines.append(f"Sending to {status.destination}: {status.delivered} delivered, {status.outbox} waiting in the "
+                     "outbox")
+    lines += [f"⚠ {error}" for error in (status.node_error, status.watch_error) if error]
+    return "\n".join(lines)
