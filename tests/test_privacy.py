@@ -230,3 +230,86 @@ def test_pynetdicom_debug_logging_is_never_enabled():
             if name.endswith(".py"):
                 with open(os.path.join(folder, name), encoding="utf-8") as f:
                     assert "debug_logger" not in f.read(), name
+
+
+def test_inbox_shows_patient_identity_only_when_asked_and_never_writes_it(patient_dicom, qtbot, tmp_path, caplog):
+    """The window's DICOM node (loopback, ephemeral port): the Inbox hides patient name / ID by
+    default; with Settings → "show patient name and ID" on, it shows them (rows already there and
+    new ones) - and still no log, CSV, audit record, index or settings file carries them. Only
+    the stored instances and the SR / SC keep the source's identity, as received."""
+    import pydicom.uid
+    from PySide6.QtCore import Qt
+
+    from meddiag_desktop.core.audit import default_audit_path
+    from meddiag_desktop.core.model_store import ModelStore
+    from meddiag_desktop.core.paths import user_log_dir, user_models_dir
+    from meddiag_desktop.qt.app import setup_logging
+    from meddiag_desktop.qt.main_window import MainWindow
+    from meddiag_desktop.qt.settings import Settings
+
+    from intakekit import send
+    from testkit import save_demo_models
+
+    save_demo_models(user_models_dir(), threshold=0.5, positive_label="abnormal")
+    caplog.set_level(logging.DEBUG)
+    log_path = setup_logging(logging.DEBUG)
+    logger = logging.getLogger("meddiag_desktop")
+    settings_path, out = tmp_path / "settings.ini", tmp_path / "intake"
+    window = MainWindow(store=ModelStore([user_models_dir()]), settings=Settings(settings_path), device="cpu")
+    qtbot.addWidget(window)
+
+    def cells() -> str:
+        model = window.child_windows.intake.panel.model
+        return "\n".join(str(model.data(model.index(r, c)) or "") for r in range(model.rowCount())
+                         for c in range(model.columnCount()))
+
+    try:
+        window.show()
+        window.start()
+        qtbot.waitUntil(lambda: window.info is not None, timeout=60_000)
+        intake = window.child_windows.open_intake()
+        dialog = intake.show_dialog()
+        assert not dialog.show_identity.isChecked()  # off by default
+        assert intake.start_node(intake.settings.with_(port=0, out_dir=str(out)))
+        qtbot.waitUntil(lambda: intake.status is not None and intake.status.listening is not None, timeout=60_000)
+        assert send([str(patient_dicom)], intake.status.port) == [0x0000]
+        qtbot.waitUntil(lambda: intake.panel.model.rowCount() == 1, timeout=60_000)
+        assert_clean(cells(), "inbox cells (identity off)")
+        assert_clean("\n".join(_widget_texts(window) + _widget_texts(dialog)), "window and dialog texts")
+
+        dialog.show_identity.setChecked(True)  # rows already there get theirs read (io lane)
+        qtbot.waitUntil(lambda: "MARKER^SECRET" in cells(), timeout=30_000)
+        assert "ID-SECRET-123" in cells()
+        second = patient_dicom.with_name("image_0003.dcm")
+        ds = pydicom.dcmread(patient_dicom)
+        ds.SOPInstanceUID = pydicom.uid.generate_uid()
+        ds.save_as(second)
+        assert send([str(second)], intake.status.port) == [0x0000]
+        qtbot.waitUntil(lambda: intake.panel.model.rowCount() == 2, timeout=60_000)
+        assert all(item.identity == ("MARKER^SECRET", "ID-SECRET-123") for item in intake.panel.model.items)
+        assert_clean(repr(intake.panel.model.items), "inbox items' repr")
+        qtbot.mouseClick(dialog.stop_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not intake.lane.busy, timeout=30_000)
+    finally:
+        window.close()
+        window.shutdown()
+        for handler in [h for h in logger.handlers if getattr(h, "baseFilename", None) == str(log_path)]:
+            handler.flush()
+            handler.close()
+            logger.removeHandler(handler)
+    assert_clean(caplog.text, "log records")
+    for log in sorted(user_log_dir().glob("*")):
+        assert_clean(log.read_text(encoding="utf-8", errors="replace"), f"log file {log.name}")
+    settings_text = settings_path.read_text(encoding="utf-8", errors="replace")
+    assert "show_identity=true" in settings_text
+    assert_clean(settings_text, "settings file")
+    assert_clean(default_audit_path().read_text(encoding="utf-8"), "audit log")
+    assert len((out / "results.csv").read_text(encoding="utf-8").splitlines()) == 1 + 2 * 3  # 2 items x 3 models
+    kept_as_received = ("instances", "dicom", "outbox", "rejected")  # the source's own data sets, SR and SC
+    for root in (out, os.environ["MEDDIAG_HOME"]):
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in kept_as_received]
+            for name in files:
+                if not name.endswith(".safetensors"):
+                    with open(os.path.join(folder, name), "rb") as f:
+                        assert_clean(f.read().decode("utf-8", "replace"), f"file {name}")

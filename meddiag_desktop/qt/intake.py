@@ -68,12 +68,14 @@ class Intake(QObject):
         return self.job is not None and self.status is None
 
     def show_dialog(self) -> NodeDialog:
-        from .child_windows import raise_window
         from .node_dialog import NodeDialog
 
         if self.dialog is None:
             self.dialog = NodeDialog(self, self.window)
-        return raise_window(self.dialog)
+        self.dialog.show()
+        self.dialog.raise_()
+        self.dialog.activateWindow()
+        return self.dialog
 
     def start_node(self, options: IntakeSettings | None = None) -> bool:
         """Start listening with ``options`` (saved; default: the saved ones); False when they are invalid."""
