@@ -54,8 +54,8 @@ class MainActions:
                                    QKeySequence(Qt.Key.Key_PageDown), "Next image (Page Down)")
         self.prev_action = _action(window, "&Previous image", lambda: window.file_list.step(-1),
                                    QKeySequence(Qt.Key.Key_PageUp), "Previous image (Page Up)")
-        self.watch_action = _action(window, "&Watch folder…", lambda: window.child_windows.open_intake().watch_folder_dialog(),
-                                    [], "Analyse new images as they appear in a folder; they join the Inbox")
+        self.watch_action = _action(window, "&Watch folder…", lambda: _intake(window).watch_folder_dialog(), [],
+                                    "Analyse new images as they appear in a folder; they join the Inbox")
         self.finetune_action = _action(window, "&Fine-tune…", window.open_finetune, [],
                                        "Fine-tune a model on your own labelled images (runs in the background)")
         self.models_action = _action(window, "&Models…", window.open_models_page, [],
@@ -104,7 +104,7 @@ class MainActions:
         self.device_actions["cuda"].setEnabled(False)  # until the models lane reports a CUDA GPU
         self.device_actions.get(window.device_choice, self.device_actions["auto"]).setChecked(True)
         self.task_menu = menu.addMenu("&Task")
-        menu.addAction("DICOM &node…", lambda: window.child_windows.open_intake().show_dialog())
+        menu.addAction("DICOM &node…", lambda: _intake(window).show_dialog())
         self.task_group = QActionGroup(window)
 
         # Models (before Help): the dialogs are imported when first opened (pyqtgraph), so building
@@ -179,3 +179,7 @@ def _export_report(window):
     from .report import export_report_dialog
 
     return export_report_dialog(window)
+
+
+def _intake(window):
+    return window.child_windows.open_intake()
