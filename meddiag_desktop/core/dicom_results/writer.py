@@ -16,7 +16,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from pydicom import dcmwrite
 
@@ -65,9 +65,11 @@ def _build_failure(source: str, kind: str, exc: Exception, model: str | None = N
 
 
 def write_dicom_results(source: str | os.PathLike, results: Sequence, predictors: Sequence,
-                        out_dir: str | os.PathLike) -> list[DicomOutput]:
+                        out_dir: str | os.PathLike,
+                        sc_models: Mapping[str, str | None] | None = None) -> list[DicomOutput]:
     """The SR (all models) and one SC per model for ``results`` of ``source`` (``Result`` records,
-    matched to ``predictors`` by model id; error results are left out)."""
+    matched to ``predictors`` by model id; error results are left out). ``sc_models``: model id
+    -> heat-map method (None: the family's default) of the only SCs to make; default: all."""
     source, out_dir = os.fspath(source), Path(out_dir)
     by_id = {p.card.id: p for p in predictors}
     pairs = [(r, by_id[r.model]) for r in results if r.status == "ok" and r.model in by_id]
@@ -88,8 +90,11 @@ def write_dicom_results(source: str | os.PathLike, results: Sequence, predictors
         else:
             outputs = [_save(source, "SR", sr, out_dir)]
         for number, (result, predictor) in enumerate(pairs, start=1):
+            if sc_models is not None and result.model not in sc_models:
+                continue
             try:
-                sc = build_sc(instance, result, predictor, instance_number=number)
+                method = None if sc_models is None else sc_models[result.model]
+                sc = build_sc(instance, result, predictor, instance_number=number, method=method)
             except Exception as exc:
                 outputs.append(_build_failure(source, "SC", exc, result.model))
             else:
