@@ -135,10 +135,26 @@ class DicomResultsWriter:
 
     def summary(self) -> str:
         """One line, no paths: objects written and the reasons files got none."""
-        written = sum(o.ok for o in self.outputs)
-        reasons: dict[str, int] = {}
-        for output in self.outputs:
-            if not output.ok:
-                reasons[output.error] = reasons.get(output.error, 0) + 1
-        text = f"{written} DICOM object(s) written to {self.out_dir}"
-        return text + "".join(f"; {n} x {reason}" for reason, n in reasons.items())
+        return summarize(self.outputs, self.out_dir)
+
+
+def summarize(outputs: Sequence[DicomOutput], out_dir: str | os.PathLike) -> str:
+    """One line, no source paths: objects written to ``out_dir`` and each reason with its count."""
+    written = sum(o.ok for o in outputs)
+    reasons: dict[str, int] = {}
+    for output in outputs:
+        if not output.ok:
+            reasons[output.error] = reasons.get(output.error, 0) + 1
+    text = f"{written} DICOM object(s) written to {os.fspath(out_dir)}"
+    return text + "".join(f"; {n} x {reason}" for reason, n in reasons.items())
+
+
+def describe(outputs: Sequence[DicomOutput]) -> str:
+    """One file's outcome: what was written, or why not."""
+    written = [o for o in outputs if o.ok]
+    failed = "; ".join(dict.fromkeys(o.error for o in outputs if not o.ok))
+    if not written:
+        return f"DICOM results: none ({failed})"
+    kinds = ", ".join(f"{sum(o.kind == k for o in written)} {k}" for k in ("SR", "SC", "PDF")
+                      if any(o.kind == k for o in written))
+    return f"DICOM results: {kinds}" + (f" (not written: {failed})" if failed else "")
