@@ -17,8 +17,9 @@
 # if it fails only on its GUI-stall limit), `meddiag scan` of the bundled samples plus one file per image
 # codec (all rows must be ok), `meddiag predict --dicom-out` of the bundled sample DICOM (an SR and
 # secondary captures, validated with dciodvfy when installed), a one-epoch fine-tune, and a check that
-# nothing was written into the bundle. Any failure stops the script with "BUILD FAILED: ..." and a non-zero status. Prints the bundle
-# size and the timings (also written to dist/build-summary-<flavour>[-onefile].txt).
+# nothing was written into the bundle. Any failure stops the script with "BUILD FAILED: ..." and a
+# non-zero status. Prints the bundle size and the timings (also written to
+# dist/build-summary-<flavour>[-onefile].txt).
 #
 # Environment:
 #   MEDDIAG_PYTHON            interpreter for the build venv (default: python3; 3.10-3.12)
