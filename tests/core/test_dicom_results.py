@@ -200,3 +200,40 @@ def test_only_the_chosen_models_get_a_capture_with_the_chosen_heat_map(written, 
     assert picked[1].sop_instance_uid != default.sop_instance_uid  # other pixels, other instance
     assert "occlusion" in pydicom.dcmread(picked[1].path).DerivationDescription
     assert dciodvfy_errors(picked[1].path) == []
+
+
+def test_anonymising_a_source_with_its_results_keeps_them_together(written, tmp_path):
+    """``core.anonymize`` in one run over a source, its SR and its captures: one new study and
+    patient for all of them, the SR's and SC's references rewritten to the source's new UIDs, no
+    original identity left, still valid for dciodvfy."""
+    from meddiag_desktop.core.anonymize import anonymize_files
+
+    path, _, outputs = written["ct"]
+    original = pydicom.dcmread(path, stop_before_pixels=True)
+    results = [e for e in anonymize_files([path, *(o.path for o in outputs)], tmp_path, seed="test")
+               if not hasattr(e, "done")]
+    assert [r.status for r in results] == ["ok"] * (1 + len(outputs)), [r.error for r in results]
+    source, *objects = [pydicom.dcmread(r.output) for r in results]
+    assert source.SOPInstanceUID != original.SOPInstanceUID and source.StudyInstanceUID != original.StudyInstanceUID
+    sr = next(ds for ds in objects if ds.Modality == "SR")
+    for ds in objects:
+        for keyword in ("StudyInstanceUID", "PatientID", "PatientName", "AccessionNumber", "StudyDate"):
+            assert ds.get(keyword) == source.get(keyword), keyword
+        if ds.Modality != "SR":
+            assert ds.SourceImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+            assert ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+    said = read_sr(results[objects.index(sr) + 1].output)
+    assert {uid for model in said.values() for uid, _ in model["source"]} == {source.SOPInstanceUID}
+    (evidence,) = sr.CurrentRequestedProcedureEvidenceSequence
+    assert evidence.StudyInstanceUID == source.StudyInstanceUID
+    assert evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID \
+        == source.SOPInstanceUID
+    before = read_sr(next(o.path for o in outputs if o.kind == "SR"))
+    assert {k: (v["sha256"], v["probability"], v["evaluation"]) for k, v in said.items()} \
+        == {k: (v["sha256"], v["probability"], v["evaluation"]) for k, v in before.items()}  # the results stay
+    for result in results:
+        data = open(result.output, "rb").read()
+        for keyword in ("PatientName", "PatientID", "StudyInstanceUID", "SOPInstanceUID"):
+            value = str(original.get(keyword) or "")
+            assert not value or value.encode() not in data, keyword
+        assert dciodvfy_errors(result.output) == [], os.path.basename(result.output)
