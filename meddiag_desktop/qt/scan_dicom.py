@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QCheckBox, QWidget
 
 from .job_host import JobHost
-from .jobs.scan import export_dicom
+from .jobs import scan as jobs
 from .scan_exports import file_dialog
 from .workers import Job
 
@@ -85,7 +85,7 @@ class ScanDicomResults(QObject):
                 if not output.ok:
                     log.info("DICOM export: %s: %s", os.path.basename(output.source), output.error)
 
-        job = Job(export_dicom, tuple(cards), device, tuple(rows), out_dir, name="DICOM export", tag="export")
+        job = Job(jobs.export_dicom, tuple(cards), device, tuple(rows), out_dir, name="DICOM export", tag="export")
         job.yielded.connect(on_file)
         job.progressed.connect(lambda progress: self.progressText.emit(progress.text))
         job.finished.connect(lambda: job.state == "errored" or self.exported.emit(
