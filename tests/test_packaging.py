@@ -226,6 +226,8 @@ def test_spec_collects_highdicom_for_the_dicom_results(tmp_path):
     assert not any(name.endswith(".py") for name, dest in datas if dest.startswith("highdicom"))
     hidden = set(analysis.kwargs["hiddenimports"])
     assert {"highdicom.sr", "highdicom.sc"} <= hidden
+    # highdicom.image imports sqlite3; the captures' banner is drawn with Pillow's FreeType
+    assert not {"sqlite3", "_sqlite3", "PIL._imagingft", "PIL.ImageFont"} & set(analysis.kwargs["excludes"])
     assert {f"meddiag_desktop.core.dicom_results.{m}" for m in ("writer", "sr", "sc", "source", "coding")} <= hidden
     assert ns["PACKAGE_DATA"] == ("highdicom",)
 

@@ -59,7 +59,10 @@ def _resized(rgb: np.ndarray, heat: np.ndarray | None) -> tuple[np.ndarray, np.n
 def _font(draw: ImageDraw.ImageDraw, lines: list[str], room: int):
     size = max(10, room // 34)
     while True:
-        font = ImageFont.load_default(size=size)
+        try:
+            font = ImageFont.load_default(size=size)
+        except ImportError:  # a Pillow without FreeType: its fixed bitmap font
+            return ImageFont.load_default(), 11
         if size <= 8 or max(draw.textlength(line, font=font) for line in lines) <= room:
             return font, size
         size -= 1
