@@ -15,9 +15,11 @@
 # without network (unshare -n, when permitted): `--version` (start-up time), `--self-test` offscreen
 # (the bundled sample through the real window, all models and a heat-map; rerun once, with a warning,
 # if it fails only on its GUI-stall limit), `meddiag scan` of the bundled samples plus one file per image
-# codec (all rows must be ok), a one-epoch fine-tune, and a check that nothing was written into the
-# bundle. Any failure stops the script with "BUILD FAILED: ..." and a non-zero status. Prints the bundle
-# size and the timings (also written to dist/build-summary-<flavour>[-onefile].txt).
+# codec (all rows must be ok), `meddiag predict --dicom-out` of the bundled sample DICOM (an SR and
+# secondary captures, validated with dciodvfy when installed), a one-epoch fine-tune, and a check that
+# nothing was written into the bundle. Any failure stops the script with "BUILD FAILED: ..." and a
+# non-zero status. Prints the bundle size and the timings (also written to
+# dist/build-summary-<flavour>[-onefile].txt).
 #
 # Environment:
 #   MEDDIAG_PYTHON            interpreter for the build venv (default: python3; 3.10-3.12)
@@ -218,6 +220,34 @@ if [ "$ok_rows" -eq 0 ] || [ "$ok_rows" -ne "$rows" ]; then
 fi
 echo "scan: all $rows rows ok ($(ls "$samples" | wc -l) bundled samples + $(ls "$tmp/codecs" | wc -l) codec files; $scan_s s)"
 
+# DICOM results (highdicom's data files and lazy imports in the bundle): an SR and secondary captures
+# for the bundled sample DICOM, written by the built app, read back and validated with dciodvfy when
+# it is installed (Debian package dicom3tools).
+mkdir -p "$tmp/dicom-out"
+t0=$(now)
+"${isolate[@]}" "${cli[@]}" predict "$samples/chest_xray_pneumonia_val0.dcm" --dicom-out "$tmp/dicom-out" \
+  > "$tmp/dicom-predict.txt" 2>&1 || { cat "$tmp/dicom-predict.txt" >&2; die "meddiag predict --dicom-out failed"; }
+dicom_s=$(secs "$t0" "$(now)")
+dicom_kinds="$("$venv/bin/python" - "$tmp/dicom-out" <<'PY'
+import sys
+from pathlib import Path
+import pydicom
+kinds = sorted(pydicom.dcmread(p).Modality for p in Path(sys.argv[1]).glob("*.dcm"))
+if kinds.count("SR") != 1 or "OT" not in kinds:
+    sys.exit(f"expected one SR and secondary captures, got {kinds}")
+print(f"{kinds.count('SR')} SR + {kinds.count('OT')} SC")
+PY
+)" || { cat "$tmp/dicom-predict.txt" >&2; die "meddiag predict --dicom-out: $dicom_kinds"; }
+dicom_check="dciodvfy not installed: not validated"
+if command -v dciodvfy >/dev/null 2>&1; then
+  for object in "$tmp"/dicom-out/*.dcm; do
+    errors="$(dciodvfy "$object" 2>&1 | grep '^Error' || true)"
+    [ -z "$errors" ] || { echo "$errors" >&2; die "dciodvfy: errors in $(basename "$object"), written by the bundle"; }
+  done
+  dicom_check="dciodvfy: no errors"
+fi
+echo "DICOM results: $dicom_kinds ($dicom_check; $dicom_s s)"
+
 train_s="skipped"
 if [ "${MEDDIAG_SKIP_TRAIN:-0}" != 1 ]; then
   # One epoch on a tiny generated data set: fine-tuning (autograd, optimiser, torchvision augmentation)
@@ -260,6 +290,7 @@ summary="$root/dist/build-summary-$flavour$([ $onefile = 1 ] && echo -onefile ||
   echo "window + models:  ${ready_s:-?} s after start (--self-test 'models:' line)"
   echo "--self-test:      ${selftest_s} s in all$selftest_note"
   echo "scan:             ${scan_s} s ($rows rows: samples + one file per codec, all ok)"
+  echo "DICOM results:    $dicom_kinds of the sample DICOM, $dicom_check (${dicom_s} s)"
   echo "fine-tune 1 ep.:  $train_s"
   echo "smoke tests:      empty HOME, $network: passed"
 } | tee "$summary"

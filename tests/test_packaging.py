@@ -211,6 +211,27 @@ def test_spec_hidden_imports_and_excludes(tmp_path):
     assert not any(u.startswith(e + ".") for u in used for e in excludes)
 
 
+def test_spec_collects_highdicom_for_the_dicom_results(tmp_path):
+    """highdicom reads its tables of the standard and its ICC profile as package data at run time;
+    the DICOM results modules are imported inside functions."""
+    import highdicom
+
+    ns = run_spec(tmp_path)
+    (analysis,) = _of(FakeAnalysis)
+    datas = {(Path(src).name, dest.replace("\\", "/")) for src, dest in analysis.kwargs["datas"]}
+    folder = Path(highdicom.__file__).parent
+    for table in (folder / "_standard").glob("*.json"):
+        assert (table.name, "highdicom/_standard") in datas
+    assert {(p.name, "highdicom/_icc_profiles") for p in (folder / "_icc_profiles").iterdir()} <= datas
+    assert not any(name.endswith(".py") for name, dest in datas if dest.startswith("highdicom"))
+    hidden = set(analysis.kwargs["hiddenimports"])
+    assert {"highdicom.sr", "highdicom.sc"} <= hidden
+    # highdicom.image imports sqlite3; the captures' banner is drawn with Pillow's FreeType
+    assert not {"sqlite3", "_sqlite3", "PIL._imagingft", "PIL.ImageFont"} & set(analysis.kwargs["excludes"])
+    assert {f"meddiag_desktop.core.dicom_results.{m}" for m in ("writer", "sr", "sc", "source", "coding")} <= hidden
+    assert ns["PACKAGE_DATA"] == ("highdicom",)
+
+
 def test_spec_bundles_weights_and_resources_but_not_datasets(tmp_path):
     run_spec(tmp_path)
     (analysis,) = _of(FakeAnalysis)
@@ -220,6 +241,9 @@ def test_spec_bundles_weights_and_resources_but_not_datasets(tmp_path):
     assert not any(d == "resources/datasets" or d.startswith("resources/datasets/") for d in dests)
     assert not any(src.endswith(".py") for src, _dest in analysis.kwargs["datas"])
     for src, dest in analysis.kwargs["datas"]:
+        if Path(dest).parts[0] == "highdicom":  # a package's data (test_spec_collects_highdicom_...)
+            assert Path(src).resolve().is_relative_to(Path(__import__("highdicom").__file__).parent.resolve())
+            continue
         assert (ROOT / dest / Path(src).name).resolve() == Path(src).resolve()
     shipped = sorted(p.name for p in (ROOT / "weights").glob("*.safetensors"))
     assert sorted(Path(s).name for s, d in analysis.kwargs["datas"] if d == "weights" and s.endswith(".safetensors")) \

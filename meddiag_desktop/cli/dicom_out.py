@@ -38,20 +38,12 @@ def _writer(folder: str, predictors):
     return DicomResultsWriter(predictors, folder)
 
 
-def describe(outputs) -> str:
-    """One file's outcome: what was written, or why not."""
-    written = [o for o in outputs if o.ok]
-    failed = "; ".join(dict.fromkeys(o.error for o in outputs if not o.ok))
-    if not written:
-        return f"DICOM results: none ({failed})"
-    kinds = ", ".join(f"{sum(o.kind == k for o in written)} {k}" for k in ("SR", "SC") if any(o.kind == k for o in written))
-    return f"DICOM results: {kinds}" + (f" (not written: {failed})" if failed else "")
-
-
 def write_predictions(folder: str | None, results, predictors) -> None:
     """`meddiag predict`: write each file's objects and print one outcome line per file."""
     if not folder:
         return
+    from ..core.dicom_results.writer import describe
+
     writer = _writer(folder, predictors)
     by_path: dict[str, list] = {}
     for result in results:

@@ -9,6 +9,11 @@ are removed; birth date and sex are emptied; PatientIdentityRemoved = YES, Deide
 (+ code 113100) and LongitudinalTemporalInformationModified = MODIFIED are set; the preamble is
 zeroed. Pixel data is copied unchanged: text burned into the pixels is NOT removed.
 
+Structured reports (no pixel data; e.g. the app's own DICOM results) are exported too, their
+content tree kept: its text values (TextValue) are not removed, dicognito replaces its UIDs, names
+and dates like any other. Anonymising a source together with its SR and captures in one export
+keeps them one study, the references inside them rewritten to the source's new UIDs.
+
 A last check refuses to write a file in which the original patient name or ID still appears.
 Outputs are named ``<new SOPInstanceUID>.dcm``: never the patient's or the source file's name.
 Each copy is written atomically. Non-DICOM inputs are skipped; DICOM files the app cannot read
@@ -63,12 +68,29 @@ def _secrets(ds) -> set[str]:
     return {str(v).strip().upper() for v in values if len(str(v).strip()) >= 4}
 
 
+def is_structured_report(ds) -> bool:
+    return ds.get("Modality") == "SR" and "ContentSequence" in ds and "PixelData" not in ds
+
+
+def _structured_report_file(path: str) -> bool:
+    from pydicom import dcmread
+
+    try:
+        return is_structured_report(dcmread(path, force=True, stop_before_pixels=True))
+    except Exception:  # noqa: BLE001 - unreadable: not one
+        return False
+
+
 def _strip(ds) -> None:
-    """Remove private tags, curves / overlays, free text and the REMOVE attributes, nested ones too."""
+    """Remove private tags, curves / overlays, free text and the REMOVE attributes, nested ones too
+    (an SR's content tree keeps its text values)."""
     ds.remove_private_tags()
+    keep = {"TextValue"} if is_structured_report(ds) else set()
 
     def visit(dataset, elem) -> None:
         curve_or_overlay = elem.tag.group >> 8 in (0x50, 0x60)
+        if elem.keyword in keep:
+            return
         if elem.keyword in REMOVE or elem.VR in _FREE_TEXT_VRS or curve_or_overlay:
             del dataset[elem.tag]
 
@@ -127,7 +149,8 @@ def _one(path: str, out_dir: str, anonymizer, written: set[str]) -> AnonymizeRes
     try:
         load_image(path)  # what the app cannot read (truncated, undecodable) is not exported
     except ImageLoadError as exc:
-        return AnonymizeResult(path, "error", error=f"unreadable image: {exc}")
+        if not _structured_report_file(path):
+            return AnonymizeResult(path, "error", error=f"unreadable image: {exc}")
     try:
         ds = dcmread(path, force=True)
         secrets = _secrets(ds)

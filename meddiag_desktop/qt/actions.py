@@ -40,6 +40,9 @@ class MainActions:
         self.report_action = _action(window, "Export &report…", lambda: _export_report(window),
                                      QKeySequence("Ctrl+P"),
                                      "Save a PDF case report of this image and its predictions (Ctrl+P)")
+        self.dicom_action = _action(window, "Export &DICOM results…", lambda: _export_dicom(window), [],
+                                    "Write a DICOM structured report and a heat-map secondary capture of this "
+                                    "image's results into a folder, in the image's own study")
         self.fit_action = _action(window, "&Fit to window", window.image_area.fit, QKeySequence("F"),
                                   "Fit the image to the window (F)")
         self.zoom_in_action = _action(window, "Zoom &in", lambda: window.image_area.zoom(1.25),
@@ -75,7 +78,7 @@ class MainActions:
             if sample.is_file() and not sample.name.startswith("."):
                 samples.addAction(sample.name, lambda _=False, p=str(sample): window.open_files([p]))
         samples.setEnabled(not samples.isEmpty())
-        for action in (self.scan_action, self.watch_action, self.report_action, self.remove_action):
+        for action in (self.scan_action, self.watch_action, self.report_action, self.dicom_action, self.remove_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
@@ -169,10 +172,12 @@ class MainActions:
                       "leaves it. Patient identifiers in DICOM files are never read.</p>")
 
     def update_report_action(self, *_) -> None:
-        """Export report… is enabled while the current image has at least one prediction."""
+        """Export report… and Export DICOM results… are enabled while the current image has at least
+        one prediction."""
         from .report import can_export
 
         self.report_action.setEnabled(can_export(self.window))
+        self.dicom_action.setEnabled(can_export(self.window))
 
 
 def _export_report(window):
@@ -183,3 +188,9 @@ def _export_report(window):
 
 def _intake(window):
     return window.child_windows.open_intake()
+
+
+def _export_dicom(window):
+    from .dicom_export import export_dicom_dialog
+
+    return export_dicom_dialog(window)

@@ -57,3 +57,13 @@ def ask(parent: QWidget | None, title: str, question: str, on_yes: Callable[[], 
 def about(parent: QWidget | None, title: str, text: str) -> None:
     if not _unattended:
         QMessageBox.about(parent, title, text)
+
+
+def information(parent: QWidget | None, title: str, message: str) -> QMessageBox | None:
+    """An outcome to read (an export's summary, why nothing was written)."""
+    if _unattended:
+        return None
+    box = QMessageBox(QMessageBox.Icon.Information, title, message, QMessageBox.StandardButton.Ok, parent)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box

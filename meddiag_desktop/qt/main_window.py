@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp *.jp2 *.j2k *.pgm *.ppm *.pnm "
                 "*.dcm *.dicom *.ima);;DICOM (*.dcm *.dicom *.ima);;All files (*)")
 ERROR_TITLES = {"session": "Could not load the models", "predict": "Prediction failed", "prefetch": "Prediction failed",
-                "explain": "Heat-map failed", "report": "Could not export the report"}  # by job tag; not warm-ups
+                "explain": "Heat-map failed", "report": "Could not export the report",
+                "dicom": "Could not write the DICOM results"}  # by job tag; not warm-ups
 
 
 class MainWindow(QMainWindow):
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
     errorReported = Signal(str, str, str)  # title, message, details (also shown as a dialog)
     viewerReady = Signal()
     reportExported = Signal(str)  # PDF written by File → Export report… (qt/report.py)
+    dicomExported = Signal(object)  # DicomOutput list of File → Export DICOM results… (qt/dicom_export.py)
 
     def __init__(self, store=None, settings: Settings | None = None, device: str | None = None,
                  task: str | None = None, parent: QWidget | None = None) -> None:

@@ -30,6 +30,25 @@ def file_dialog(parent: QWidget, title: str, start: str, folders: bool = False) 
     return dialog
 
 
+def open_folder_dialog(parent: QWidget, title: str, start: str, on_chosen) -> QFileDialog:
+    """A folder dialog, opened; ``on_chosen(folder)`` runs when one is accepted."""
+    dialog = file_dialog(parent, title, start, folders=True)
+    dialog.fileSelected.connect(on_chosen)
+    dialog.open()
+    return dialog
+
+
+def open_csv_dialog(parent: QWidget, title: str, start: str, on_chosen) -> QFileDialog:
+    """A save dialog for a CSV file, opened; ``on_chosen(path)`` runs when one is accepted."""
+    dialog = file_dialog(parent, title, start)
+    dialog.setNameFilter("CSV files (*.csv)")
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setDefaultSuffix("csv")
+    dialog.fileSelected.connect(on_chosen)
+    dialog.open()
+    return dialog
+
+
 def anonymized_summary(counts: dict[str, int], out_dir: str, cancelled: bool) -> str:
     head = "Anonymised export cancelled" if cancelled else "Anonymised export"
     return (f"{head}: {counts['ok']} de-identified copies in {out_dir}, {counts['skipped']} non-DICOM "

@@ -3,7 +3,7 @@ buttons) and the table of rows (:class:`~.scan_table.ScanTableModel` behind a
 :class:`~.scan_table.ScanFilterProxy`; the header sorts, in the source model, see ``scan_table``).
 
 It shows rows and asks for exports; the scan window runs the jobs. Double-clicking a row emits
-``openRequested(path)``.
+``openRequested(path)``. ``summary_text`` is the scan's closing line under the table.
 """
 from __future__ import annotations
 
@@ -22,10 +22,30 @@ STATUS_CHOICES = (("All statuses", None), ("OK only", "ok"), ("Errors only", "er
 COLUMN_WIDTHS = {"path": 340, "model": 150, "status": 60, "label": 100, "probability": 90, "error": 260}
 
 
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def summary_text(progress, cancelled: bool = False) -> str:
+    """One line: files, ok, errors, seconds, files/s (the CLI's closing line, less the paths)."""
+    if progress is None:
+        return "Scan cancelled before any file was read." if cancelled else "No files scanned."
+    head = (f"Cancelled after {progress.done} of {progress.total} files" if cancelled
+            else f"Scanned {progress.done} files")
+    skipped = f", {progress.skipped} non-image skipped" if progress.skipped else ""
+    return (f"{head}: {progress.ok} ok, {progress.errors} errors{skipped}, {progress.elapsed_s:.1f} s, "
+            f"{progress.rate:.1f} files/s")
+
+
 class ScanResultsPanel(QWidget):
     openRequested = Signal(str)  # a row was double-clicked
     exportRequested = Signal()  # "Export CSV…"
     anonymizeRequested = Signal()  # "Export anonymised DICOM copies…"
+    dicomRequested = Signal()  # "Export DICOM results…"
     rowsChanged = Signal()  # rows arrived, were cleared or filtered
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -55,6 +75,11 @@ class ScanResultsPanel(QWidget):
                                     "into a folder; text burned into the pixels is not removed")
         self.anon_button.setEnabled(False)
         self.anon_button.clicked.connect(self.anonymizeRequested)
+        self.dicom_button = QPushButton("Export DICOM results…")
+        self.dicom_button.setToolTip("Write a DICOM structured report and heat-map secondary captures for every "
+                                     "scanned DICOM file into a folder (in each file's own study)")
+        self.dicom_button.setEnabled(False)
+        self.dicom_button.clicked.connect(self.dicomRequested)
         for combo in (self.status_combo, self.label_combo):
             combo.currentIndexChanged.connect(self.apply_filters)
         self.threshold_spin.valueChanged.connect(self.apply_filters)
@@ -68,6 +93,7 @@ class ScanResultsPanel(QWidget):
         filters.addStretch(1)
         filters.addWidget(self.export_button)
         filters.addWidget(self.anon_button)
+        filters.addWidget(self.dicom_button)
 
         self.caption = QLabel("")  # what was scanned
         self.caption.setObjectName("panelStatus")
@@ -130,6 +156,7 @@ class ScanResultsPanel(QWidget):
     def set_exports_enabled(self, enabled: bool) -> None:
         self.export_button.setEnabled(enabled)
         self.anon_button.setEnabled(enabled)
+        self.dicom_button.setEnabled(enabled)
 
     # ------------------------------------------------------------------ filters
     @Slot()

@@ -5,7 +5,7 @@ audited scan, so every row shown here is in the audit trail. Rows arrive one bat
 go into the results panel (``scan_results.ScanResultsPanel``: filters, sortable table) with one
 insert per batch. Double-clicking a row emits ``openRequested(path)`` (the main window opens the
 image in its viewer). The exports (CSV, anonymised DICOM copies) are ``scan_exports.ScanExports``
-jobs on the same lane.
+jobs on the same lane, DICOM results (export, or written while scanning) ``scan_dicom``'s.
 
 Cancel stops the scan before its next batch and keeps the rows so far; closing the window
 cancels the scan and joins the lane's thread. The table holds nothing the CSV does not: path,
@@ -27,9 +27,10 @@ from . import dialogs
 from .display_names import family_name
 from .guard import gui_only
 from .job_host import JobHost
-from .jobs.scan import DEFAULT_BATCH_SIZE, ScanBatch, ScanStarted, csv_functions, run_scan
-from .scan_exports import ScanExports, file_dialog
-from .scan_results import ScanResultsPanel
+from .jobs.scan import DEFAULT_BATCH_SIZE, DicomWritten, ScanBatch, ScanStarted, csv_functions, run_scan
+from .scan_dicom import ScanDicomResults
+from .scan_exports import ScanExports, file_dialog, open_csv_dialog, open_folder_dialog
+from .scan_results import ScanResultsPanel, duration_text, summary_text
 from .scan_table import table_columns
 from .style import NOTICE_TEXT
 from .workers import Job
@@ -37,26 +38,7 @@ from .workers import Job
 log = logging.getLogger(__name__)
 
 ERROR_TITLES = {"scan": "Scan failed", "export csv": "Could not export the CSV",
-                "anonymised export": "Anonymised export failed"}  # by job name
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def summary_text(progress, cancelled: bool = False) -> str:
-    """One line: files, ok, errors, seconds, files/s (the CLI's closing line, less the paths)."""
-    if progress is None:
-        return "Scan cancelled before any file was read." if cancelled else "No files scanned."
-    head = (f"Cancelled after {progress.done} of {progress.total} files" if cancelled
-            else f"Scanned {progress.done} files")
-    skipped = f", {progress.skipped} non-image skipped" if progress.skipped else ""
-    return (f"{head}: {progress.ok} ok, {progress.errors} errors{skipped}, {progress.elapsed_s:.1f} s, "
-            f"{progress.rate:.1f} files/s")
+                "anonymised export": "Anonymised export failed", "DICOM export": "DICOM export failed"}  # by job name
 
 
 class ScanWindow(QWidget):
@@ -67,6 +49,7 @@ class ScanWindow(QWidget):
     scanFinished = Signal(str)  # the summary line (done, cancelled or failed)
     exportFinished = Signal(str)  # path written
     anonymizeFinished = Signal(str)  # the summary line of an anonymised export
+    dicomExportFinished = Signal(str)  # the summary line of "Export DICOM results…"
 
     def __init__(self, info=None, settings=None, parent: QWidget | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None) -> None:
@@ -86,6 +69,10 @@ class ScanWindow(QWidget):
         self.exports.anonymized.connect(self._on_anonymized)
         self.exports.progressText.connect(lambda text: self.rate_label.setText(text))
         self.exports.busyChanged.connect(self._update_buttons)
+        self.dicom = ScanDicomResults(self.host, "scan", self, self._last_folder)  # SR + SC, issue 16
+        self.dicom.exported.connect(self._on_dicom_exported)
+        self.dicom.progressText.connect(lambda text: self.rate_label.setText(text))
+        self.dicom.busyChanged.connect(self._update_buttons)
         self.scan_id: str | None = None
         self.last_progress = None
         self.summary = ""
@@ -117,6 +104,7 @@ class ScanWindow(QWidget):
         options.addLayout(self.models_row)
         options.addStretch(1)
         options.addWidget(self.recursive_check)
+        options.addWidget(self.dicom.option)
         options.addWidget(self.scan_button)
 
         # No animated busy bar (its repaints cost the GUI thread): a range of 0..1 until the total is known.
@@ -140,6 +128,8 @@ class ScanWindow(QWidget):
         self.results.openRequested.connect(self.openRequested)
         self.results.exportRequested.connect(self.choose_export_path)
         self.results.anonymizeRequested.connect(self.choose_anonymize_folder)
+        self.results.dicomRequested.connect(lambda: open_folder_dialog(
+            self, "Folder for the DICOM results", self._last_folder(), self.export_dicom))
         self.results.rowsChanged.connect(self._update_buttons)
 
         self.summary_label = QLabel("Choose folders to scan.")
@@ -209,7 +199,7 @@ class ScanWindow(QWidget):
 
     @property
     def exporting(self) -> bool:
-        return self.exports.busy
+        return self.exports.busy or self.dicom.busy
 
     @gui_only
     def choose_folders(self) -> QFileDialog | None:
@@ -257,7 +247,7 @@ class ScanWindow(QWidget):
             self.settings.last_folder = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0])
 
         self.scanned_cards = tuple(cards)
-        self.scan_id, self.last_progress = None, None
+        self.scan_id, self.last_progress, self.dicom.scan_written = None, None, None
         csv_columns, _ = csv_functions()
         shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         self.results.reset(table_columns(csv_columns(cards)), [label for card in cards for label in card.labels],
@@ -270,7 +260,7 @@ class ScanWindow(QWidget):
 
         self.stop_event = threading.Event()
         job = Job(run_scan, self.stop_event, self.scanned_cards, self.info.device, paths, self.recursive_check.isChecked(),
-                  self.batch_size, self.workers, name="scan", tag="scan")
+                  self.batch_size, self.workers, self.dicom.scan_folder, name="scan", tag="scan")
         job.yielded.connect(self._on_scan_event)
         job.progressed.connect(self._on_job_progress)
         job.returned.connect(self._on_scan_returned)
@@ -284,7 +274,9 @@ class ScanWindow(QWidget):
     @Slot()
     @gui_only
     def cancel_scan(self) -> None:
-        """Stop after the current batch; the rows so far stay (and are in the audit trail)."""
+        """Stop after the current batch; the rows so far stay (and are in the audit trail). Also
+        stops a DICOM export before its next file."""
+        self.dicom.cancel()
         if self.scanning and self.stop_event is not None and not self.stop_event.is_set():
             self.stop_event.set()
             self.cancel_button.setEnabled(False)
@@ -304,6 +296,8 @@ class ScanWindow(QWidget):
             device = "CPU" if event.device == "cpu" else event.device.upper()
             self._set_summary(f"Scanning with {len(event.models)} model(s) on {device}…")
             return
+        if isinstance(event, DicomWritten):
+            self.dicom.scan_written = event
         if not isinstance(event, ScanBatch):
             return
         self.results.append(event.rows)
@@ -315,7 +309,7 @@ class ScanWindow(QWidget):
         self.progress_bar.setValue(progress.done)
         self.progress_bar.setFormat(f"{progress.done} / {progress.total} files")
         if progress.done:
-            self.rate_label.setText(f"{progress.rate:.1f} files/s · ETA {_duration(progress.eta_s)}")
+            self.rate_label.setText(f"{progress.rate:.1f} files/s · ETA {duration_text(progress.eta_s)}")
         self.scanProgress.emit(progress)
 
     @Slot(object)
@@ -329,6 +323,8 @@ class ScanWindow(QWidget):
             text += "  [DEMO model(s): not diagnostic]"
         if self.scan_id:
             text += f"  (audit scan {self.scan_id[:8]})"
+        if self.dicom.scan_written is not None:
+            text += f"\n{self.dicom.scan_written.summary}"
         if last is not None and not cancelled:
             self.progress_bar.setRange(0, max(1, last.total))
             self.progress_bar.setValue(last.total)
@@ -363,13 +359,8 @@ class ScanWindow(QWidget):
     def choose_export_path(self) -> QFileDialog | None:
         if not self.results.export_button.isEnabled():
             return None
-        dialog = file_dialog(self, "Export scan results", os.path.join(self._last_folder(), "scan.csv"))
-        dialog.setNameFilter("CSV files (*.csv)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("csv")
-        dialog.fileSelected.connect(self.export_csv)
-        dialog.open()
-        return dialog
+        return open_csv_dialog(self, "Export scan results", os.path.join(self._last_folder(), "scan.csv"),
+                               self.export_csv)
 
     @gui_only
     def export_csv(self, path) -> Job | None:
@@ -387,10 +378,7 @@ class ScanWindow(QWidget):
     def choose_anonymize_folder(self) -> QFileDialog | None:
         if not self.results.anon_button.isEnabled():
             return None
-        dialog = file_dialog(self, "Folder for the anonymised copies", self._last_folder(), folders=True)
-        dialog.fileSelected.connect(self.export_anonymized)
-        dialog.open()
-        return dialog
+        return open_folder_dialog(self, "Folder for the anonymised copies", self._last_folder(), self.export_anonymized)
 
     @gui_only
     def export_anonymized(self, out_dir) -> Job | None:
@@ -406,6 +394,18 @@ class ScanWindow(QWidget):
         self._update_buttons()
         self.anonymizeFinished.emit(text)
 
+    @gui_only
+    def export_dicom(self, out_dir) -> Job | None:
+        """SR + heat-map captures of every scanned DICOM file (``core.dicom_results``) in ``out_dir``."""
+        return self.dicom.export(os.path.abspath(os.fspath(out_dir)), self.scanned_cards, self.info.device,
+                                 self.results.results) if self._can_export() else None
+
+    @gui_only
+    def _on_dicom_exported(self, text: str) -> None:
+        self.summary_label.setText(f"{self.summary}\n{text}")
+        dialogs.information(self, "DICOM results", text)
+        self.dicomExportFinished.emit(text)
+
     # ================================================================== state, errors, closing
     @Slot()
     @gui_only
@@ -413,12 +413,14 @@ class ScanWindow(QWidget):
         busy = self.scanning
         self.scan_button.setEnabled(not busy and not self.exporting and self.info is not None
                                     and bool(self.selected_cards()))
-        self.cancel_button.setEnabled(busy and not (self.stop_event is not None and self.stop_event.is_set()))
+        self.cancel_button.setEnabled(self.dicom.busy or busy and not (self.stop_event is not None
+                                                                       and self.stop_event.is_set()))
         self.results.set_exports_enabled(not busy and not self.exporting and bool(self.results.results))
         broken = self.info.errors if self.info is not None else {}
         for card_id, check in self.model_checks.items():
             check.setEnabled(not busy and card_id not in broken)
         self.recursive_check.setEnabled(not busy)
+        self.dicom.option.setEnabled(not busy)
 
     def _set_summary(self, text: str) -> None:
         self.summary = text

@@ -173,3 +173,67 @@ def test_storage_scp_receives_both_objects_by_c_store(written):
         scp.shutdown()
     assert sorted(scp.received) == sorted((str(ds.SOPInstanceUID), str(ds.SOPClassUID)) for ds in datasets)
     assert {"1.2.840.10008.5.1.4.1.1.88.34", "1.2.840.10008.5.1.4.1.1.7"} <= {c for _, c in scp.received}
+
+
+def test_captures_of_a_lossy_source_say_they_are_lossy(written):
+    """PS3.3 C.7.6.1.1.5: derived from lossy-compressed pixels -> Lossy Image Compression 01,
+    with the source's ratio and method; a lossless source's captures say nothing."""
+    for kind, lossy in (("jpeg", True), ("ct", False)):
+        path, _, outputs = written[kind]
+        source = pydicom.dcmread(path, stop_before_pixels=True)
+        for output in (o for o in outputs if o.kind == "SC"):
+            sc = pydicom.dcmread(output.path)
+            if lossy:
+                assert sc.LossyImageCompression == "01"
+                assert sc.LossyImageCompressionRatio == source.LossyImageCompressionRatio  # 17.401
+                assert sc.LossyImageCompressionMethod == "ISO_10918_1"
+            else:
+                assert "LossyImageCompression" not in sc
+
+
+def test_only_the_chosen_models_get_a_capture_with_the_chosen_heat_map(written, predictors, tmp_path):
+    path, results, outputs = written["sample_chest_xray_pneumonia_val0"]
+    chosen = predictors[0].card.id  # the CNN: Grad-CAM by default, occlusion chosen
+    picked = write_dicom_results(path, results, predictors, tmp_path, sc_models={chosen: "occlusion"})
+    assert [(o.kind, o.model, o.error) for o in picked] == [("SR", None, None), ("SC", chosen, None)]
+    default = next(o for o in outputs if o.model == chosen)
+    assert picked[1].sop_instance_uid != default.sop_instance_uid  # other pixels, other instance
+    assert "occlusion" in pydicom.dcmread(picked[1].path).DerivationDescription
+    assert dciodvfy_errors(picked[1].path) == []
+
+
+def test_anonymising_a_source_with_its_results_keeps_them_together(written, tmp_path):
+    """``core.anonymize`` in one run over a source, its SR and its captures: one new study and
+    patient for all of them, the SR's and SC's references rewritten to the source's new UIDs, no
+    original identity left, still valid for dciodvfy."""
+    from meddiag_desktop.core.anonymize import anonymize_files
+
+    path, _, outputs = written["ct"]
+    original = pydicom.dcmread(path, stop_before_pixels=True)
+    results = [e for e in anonymize_files([path, *(o.path for o in outputs)], tmp_path, seed="test")
+               if not hasattr(e, "done")]
+    assert [r.status for r in results] == ["ok"] * (1 + len(outputs)), [r.error for r in results]
+    source, *objects = [pydicom.dcmread(r.output) for r in results]
+    assert source.SOPInstanceUID != original.SOPInstanceUID and source.StudyInstanceUID != original.StudyInstanceUID
+    sr = next(ds for ds in objects if ds.Modality == "SR")
+    for ds in objects:
+        for keyword in ("StudyInstanceUID", "PatientID", "PatientName", "AccessionNumber", "StudyDate"):
+            assert ds.get(keyword) == source.get(keyword), keyword
+        if ds.Modality != "SR":
+            assert ds.SourceImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+            assert ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+    said = read_sr(results[objects.index(sr) + 1].output)
+    assert {uid for model in said.values() for uid, _ in model["source"]} == {source.SOPInstanceUID}
+    (evidence,) = sr.CurrentRequestedProcedureEvidenceSequence
+    assert evidence.StudyInstanceUID == source.StudyInstanceUID
+    assert evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID \
+        == source.SOPInstanceUID
+    before = read_sr(next(o.path for o in outputs if o.kind == "SR"))
+    assert {k: (v["sha256"], v["probability"], v["evaluation"]) for k, v in said.items()} \
+        == {k: (v["sha256"], v["probability"], v["evaluation"]) for k, v in before.items()}  # the results stay
+    for result in results:
+        data = open(result.output, "rb").read()
+        for keyword in ("PatientName", "PatientID", "StudyInstanceUID", "SOPInstanceUID"):
+            value = str(original.get(keyword) or "")
+            assert not value or value.encode() not in data, keyword
+        assert dciodvfy_errors(result.output) == [], os.path.basename(result.output)

@@ -25,6 +25,10 @@ SC_SERIES_DESCRIPTION = f"MedDiag AI heat-maps - {NOT_FOR_DIAGNOSIS}"
 MIN_WIDTH, MAX_SIDE = 512, 2048
 HEAT_ALPHA = 0.45  # opacity of the heat-map at its maximum
 METHOD_NAMES = {"gradcam": "Grad-CAM", "attention": "attention rollout", "occlusion": "occlusion"}
+# lossy transfer syntaxes -> Lossy Image Compression Method (PS3.3 C.7.6.1.1.5.1)
+LOSSY_METHODS = {"1.2.840.10008.1.2.4.50": "ISO_10918_1", "1.2.840.10008.1.2.4.51": "ISO_10918_1",
+                 "1.2.840.10008.1.2.4.91": "ISO_15444_1", "1.2.840.10008.1.2.4.81": "ISO_14495_1",
+                 "1.2.840.10008.1.2.4.203": "ISO_15444_15"}
 _COLOURS = np.array([[0, 0, 128], [0, 0, 255], [0, 255, 255], [255, 255, 0], [255, 0, 0], [128, 0, 0]],
                     np.float32)  # a jet-like map: blue (low) -> red (high)
 
@@ -55,7 +59,10 @@ def _resized(rgb: np.ndarray, heat: np.ndarray | None) -> tuple[np.ndarray, np.n
 def _font(draw: ImageDraw.ImageDraw, lines: list[str], room: int):
     size = max(10, room // 34)
     while True:
-        font = ImageFont.load_default(size=size)
+        try:
+            font = ImageFont.load_default(size=size)
+        except ImportError:  # a Pillow without FreeType: its fixed bitmap font
+            return ImageFont.load_default(), 11
         if size <= 8 or max(draw.textlength(line, font=font) for line in lines) <= room:
             return font, size
         size -= 1
@@ -109,21 +116,42 @@ def banner_lines(result, card, method: str | None) -> list[str]:
     return lines
 
 
-def heatmap_for(predictor, source: SourceInstance, result) -> tuple[np.ndarray | None, str | None]:
-    """The family's default heat-map (``core.explain``) of the finding; none for a refused image."""
+def heatmap_for(predictor, source: SourceInstance, result,
+                method: str | None = None) -> tuple[np.ndarray | None, str | None]:
+    """The heat-map (``core.explain``; ``method`` None: the family's default) of the finding;
+    none for a refused image."""
     if result.refused:
         return None, None
     card = predictor.card
     target = card.labels.index(finding_label(result, card))
-    explanation = explain_module.explain(predictor.model, card.config, source.image.array, target=target)
+    explanation = explain_module.explain(predictor.model, card.config, source.image.array, method=method,
+                                         target=target)
     return explanation.heatmap, explanation.method
 
 
-def sc_uids(source: SourceInstance, card) -> tuple[str, str]:
+def sc_uids(source: SourceInstance, card, method: str | None = None) -> tuple[str, str]:
     """(series, instance) UIDs: one SC series per study; the instance follows from the source
-    instance, its frame and the model (id + weights sha256)."""
+    instance, its frame, the model (id + weights sha256) and a heat-map method other than the
+    family's default."""
     series = derived_uid(source.header.StudyInstanceUID, "SC series")
-    return series, derived_uid(source.sop_instance_uid, source.frame_number, "SC", card.id, card.sha256)
+    other = [method] if method and method != explain_module.default_method(card.config.arch) else []
+    return series, derived_uid(source.sop_instance_uid, source.frame_number, "SC", card.id, card.sha256, *other)
+
+
+def copy_lossy_compression(sc, header: Dataset) -> None:
+    """A capture derived from a lossy-compressed source is lossy too (PS3.3 C.7.6.1.1.5): Lossy
+    Image Compression "01" with the source's ratio and method, or the transfer syntax's method."""
+    syntax = getattr(getattr(header, "file_meta", None), "TransferSyntaxUID", None)
+    lossy_syntax = syntax is not None and syntax in LOSSY_METHODS
+    if str(header.get("LossyImageCompression", "")).strip() != "01" and not lossy_syntax:
+        return
+    sc.LossyImageCompression = "01"
+    ratios = header.get("LossyImageCompressionRatio")
+    methods = header.get("LossyImageCompressionMethod") or (LOSSY_METHODS[syntax] if lossy_syntax else None)
+    if ratios:
+        sc.LossyImageCompressionRatio = ratios
+    if methods:
+        sc.LossyImageCompressionMethod = methods
 
 
 def _source_reference(source: SourceInstance) -> Dataset:
@@ -144,11 +172,13 @@ def _copy_body_part(sc, header: Dataset) -> None:
         sc.Laterality = header.get("Laterality") or ""
 
 
-def build_sc(source: SourceInstance, result, predictor, instance_number: int = 1) -> hd.sc.SCImage:
-    """The secondary capture of one model's result on ``source`` (see the module docstring)."""
-    heatmap, method = heatmap_for(predictor, source, result)
+def build_sc(source: SourceInstance, result, predictor, instance_number: int = 1,
+             method: str | None = None) -> hd.sc.SCImage:
+    """The secondary capture of one model's result on ``source`` with its ``method`` heat-map
+    (None: the family's default; see the module docstring)."""
+    heatmap, method = heatmap_for(predictor, source, result, method)
     pixels = render(source.image.array, heatmap, banner_lines(result, predictor.card, method))
-    series_uid, instance_uid = sc_uids(source, predictor.card)
+    series_uid, instance_uid = sc_uids(source, predictor.card, method)
     sc = hd.sc.SCImage.from_ref_dataset(
         identity_free(source.header), pixels, "RGB", 8, "PATIENT", series_uid, SC_SERIES_NUMBER,
         instance_uid, instance_number, MANUFACTURER, patient_orientation=("L", "P"),
@@ -161,10 +191,11 @@ def build_sc(source: SourceInstance, result, predictor, instance_number: int = 1
     sc.BurnedInAnnotation = "YES"
     sc.SeriesDescription = SC_SERIES_DESCRIPTION
     sc.ManufacturerModelName = MODEL_NAME
-    sc.DerivationDescription = f"{' '.join(banner_lines(result, predictor.card, method)[1:3])}"[:1024]
+    sc.DerivationDescription = f"{' '.join(banner_lines(result, predictor.card, method)[1:])}"[:1024]
     reference = _source_reference(source)
     reference.PurposeOfReferenceCodeSequence = [hd.sr.CodedConcept.from_code(
         codes.DCM.SourceImageForImageProcessingOperation)]
     sc.SourceImageSequence = [reference]
     sc.ReferencedImageSequence = [_source_reference(source)]
+    copy_lossy_compression(sc, source.header)
     return sc

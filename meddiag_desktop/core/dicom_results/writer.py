@@ -16,7 +16,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from pydicom import dcmwrite
 
@@ -65,9 +65,11 @@ def _build_failure(source: str, kind: str, exc: Exception, model: str | None = N
 
 
 def write_dicom_results(source: str | os.PathLike, results: Sequence, predictors: Sequence,
-                        out_dir: str | os.PathLike) -> list[DicomOutput]:
+                        out_dir: str | os.PathLike,
+                        sc_models: Mapping[str, str | None] | None = None) -> list[DicomOutput]:
     """The SR (all models) and one SC per model for ``results`` of ``source`` (``Result`` records,
-    matched to ``predictors`` by model id; error results are left out)."""
+    matched to ``predictors`` by model id; error results are left out). ``sc_models``: model id
+    -> heat-map method (None: the family's default) of the only SCs to make; default: all."""
     source, out_dir = os.fspath(source), Path(out_dir)
     by_id = {p.card.id: p for p in predictors}
     pairs = [(r, by_id[r.model]) for r in results if r.status == "ok" and r.model in by_id]
@@ -88,8 +90,11 @@ def write_dicom_results(source: str | os.PathLike, results: Sequence, predictors
         else:
             outputs = [_save(source, "SR", sr, out_dir)]
         for number, (result, predictor) in enumerate(pairs, start=1):
+            if sc_models is not None and result.model not in sc_models:
+                continue
             try:
-                sc = build_sc(instance, result, predictor, instance_number=number)
+                method = None if sc_models is None else sc_models[result.model]
+                sc = build_sc(instance, result, predictor, instance_number=number, method=method)
             except Exception as exc:
                 outputs.append(_build_failure(source, "SC", exc, result.model))
             else:
@@ -130,10 +135,26 @@ class DicomResultsWriter:
 
     def summary(self) -> str:
         """One line, no paths: objects written and the reasons files got none."""
-        written = sum(o.ok for o in self.outputs)
-        reasons: dict[str, int] = {}
-        for output in self.outputs:
-            if not output.ok:
-                reasons[output.error] = reasons.get(output.error, 0) + 1
-        text = f"{written} DICOM object(s) written to {self.out_dir}"
-        return text + "".join(f"; {n} x {reason}" for reason, n in reasons.items())
+        return summarize(self.outputs, self.out_dir)
+
+
+def summarize(outputs: Sequence[DicomOutput], out_dir: str | os.PathLike) -> str:
+    """One line, no source paths: objects written to ``out_dir`` and each reason with its count."""
+    written = sum(o.ok for o in outputs)
+    reasons: dict[str, int] = {}
+    for output in outputs:
+        if not output.ok:
+            reasons[output.error] = reasons.get(output.error, 0) + 1
+    text = f"{written} DICOM object(s) written to {os.fspath(out_dir)}"
+    return text + "".join(f"; {n} x {reason}" for reason, n in reasons.items())
+
+
+def describe(outputs: Sequence[DicomOutput]) -> str:
+    """One file's outcome: what was written, or why not."""
+    written = [o for o in outputs if o.ok]
+    failed = "; ".join(dict.fromkeys(o.error for o in outputs if not o.ok))
+    if not written:
+        return f"DICOM results: none ({failed})"
+    kinds = ", ".join(f"{sum(o.kind == k for o in written)} {k}" for k in ("SR", "SC", "PDF")
+                      if any(o.kind == k for o in written))
+    return f"DICOM results: {kinds}" + (f" (not written: {failed})" if failed else "")

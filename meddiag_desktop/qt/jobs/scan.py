@@ -38,11 +38,22 @@ class ScanBatch:
     progress: Any  # core.jobs.Progress | None
 
 
+@dataclass(frozen=True)
+class DicomWritten:
+    """What the scan's "write DICOM results" option wrote: ``core.dicom_results`` outputs and
+    their one-line summary (no source paths)."""
+
+    outputs: tuple  # core.dicom_results.writer.DicomOutput
+    summary: str
+
+
 # ----------------------------------------------------------------------------- job functions
 def run_scan(progress, cancel, stop: threading.Event, cards: Sequence, device: str, paths: Sequence[str],
              recursive: bool = True, batch_size: int = DEFAULT_BATCH_SIZE,
-             workers: int | None = None) -> Iterator[ScanStarted | ScanBatch]:
-    """Scan ``paths`` with one predictor per card; returns the last core ``Progress`` (or None)."""
+             workers: int | None = None, dicom_out: str | None = None) -> Iterator[ScanStarted | ScanBatch | DicomWritten]:
+    """Scan ``paths`` with one predictor per card; returns the last core ``Progress`` (or None).
+    ``dicom_out``: also write each DICOM file's results there as its rows pass (``meddiag scan
+    --dicom-out``), then yield a ``DicomWritten``."""
     from meddiag_desktop.core.audited_scan import audited_scan
     from meddiag_desktop.core.jobs import Progress, any_of
     from meddiag_desktop.core.loading import LoadedModels, load_predictors
@@ -59,10 +70,15 @@ def run_scan(progress, cancel, stop: threading.Event, cards: Sequence, device: s
         return None  # stopped while loading
     events = audited_scan(paths, loaded.predictors, cancel=either, batch_size=batch_size,
                           workers=DEFAULT_WORKERS if workers is None else workers, recursive=recursive)
+    writer = None
+    if dicom_out:
+        from meddiag_desktop.core.dicom_results.writer import DicomResultsWriter
+
+        writer = DicomResultsWriter(loaded.predictors, dicom_out)
     rows: list = []
     last = None
     with closing(events):  # every row is in the audit trail, as with the CLI
-        for event in events:
+        for event in writer.follow(events) if writer is not None else events:
             if isinstance(event, ScanStarted):
                 yield event
             elif isinstance(event, Progress):
@@ -73,7 +89,33 @@ def run_scan(progress, cancel, stop: threading.Event, cards: Sequence, device: s
                 rows.append(event)
     if rows:
         yield ScanBatch(tuple(rows), None)
+    if writer is not None:
+        yield DicomWritten(tuple(writer.outputs), writer.summary())
     return last
+
+
+def export_dicom(progress, cancel, cards: Sequence, device: str, rows: Sequence, out_dir: str):
+    """``core.dicom_results`` for every scanned file (scan order): yields each file's outputs
+    (a tuple of ``DicomOutput``); stops between files when ``cancel`` is set."""
+    from meddiag_desktop.core.dicom_results.writer import write_dicom_results
+    from meddiag_desktop.core.loading import LoadedModels, load_predictors
+
+    loaded = None
+    for event in load_predictors(cards, device, cancel=cancel):
+        if isinstance(event, LoadedModels):
+            loaded = event
+        else:
+            progress(event.done, event.total, event.text)
+    if loaded is None:
+        return
+    by_path: dict[str, list] = {}
+    for row in rows:
+        by_path.setdefault(row.path, []).append(row)
+    for done, (path, results) in enumerate(by_path.items()):
+        if cancel.is_set():
+            return
+        progress(done, len(by_path), f"DICOM results: {done} / {len(by_path)} files")
+        yield tuple(write_dicom_results(path, results, loaded.predictors, out_dir))
 
 
 def csv_functions():

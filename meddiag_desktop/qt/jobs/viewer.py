@@ -212,3 +212,12 @@ def explain_image(progress, cancel, session: ModelSession, path: str, image, car
     overlay = heat_indices(result.heatmap)
     return HeatMap(path, card_id, result.method, result.heatmap, result.target, predictor.card.labels[result.target],
                    overlay)
+
+
+def export_dicom(progress, cancel, session: ModelSession, path: str, results, sc_models, out_dir: str):
+    """File → Export DICOM results…: ``core.dicom_results`` SR (every result) and the captures of
+    ``sc_models`` (model id -> heat-map method) for ``path``; returns its ``DicomOutput`` records."""
+    from meddiag_desktop.core.dicom_results.writer import write_dicom_results
+
+    progress(0, None, "Writing DICOM results…")
+    return write_dicom_results(path, results, list(session.predictors.values()), out_dir, sc_models=sc_models)
