@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from .guard import gui_only
+from .review_launcher import ReviewLauncher
 from .scan_table import RESULT_ROLE, ScanFilterProxy, ScanTableModel
 
 STATUS_CHOICES = (("All statuses", None), ("OK only", "ok"), ("Errors only", "error"))
@@ -55,6 +56,7 @@ class ScanResultsPanel(QWidget):
                                     "into a folder; text burned into the pixels is not removed")
         self.anon_button.setEnabled(False)
         self.anon_button.clicked.connect(self.anonymizeRequested)
+        self.review_launcher = ReviewLauncher(lambda: self.results)  # "Review uncertain cases…"
         for combo in (self.status_combo, self.label_combo):
             combo.currentIndexChanged.connect(self.apply_filters)
         self.threshold_spin.valueChanged.connect(self.apply_filters)
@@ -66,6 +68,7 @@ class ScanResultsPanel(QWidget):
         filters.addSpacing(12)
         filters.addWidget(self.rows_label)
         filters.addStretch(1)
+        filters.addWidget(self.review_launcher)
         filters.addWidget(self.export_button)
         filters.addWidget(self.anon_button)
 
@@ -130,6 +133,7 @@ class ScanResultsPanel(QWidget):
     def set_exports_enabled(self, enabled: bool) -> None:
         self.export_button.setEnabled(enabled)
         self.anon_button.setEnabled(enabled)
+        self.review_launcher.setEnabled(enabled)
 
     # ------------------------------------------------------------------ filters
     @Slot()
