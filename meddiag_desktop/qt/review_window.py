@@ -18,9 +18,8 @@ import os
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QScrollArea, QSplitter, QStatusBar, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QScrollArea, QSplitter, QStatusBar, QVBoxLayout,
+                               QWidget)
 
 from ..core.review.review_set import ReviewSet, ReviewSetError
 from . import dialogs
@@ -31,6 +30,7 @@ from .job_host import JobHost
 from .jobs import review as review_jobs
 from .predictions import PredictionsPanel
 from .review_footer import ReviewFooter
+from .review_keys import ReviewKeys
 from .style import NOTICE_TEXT, STYLE_SHEET
 from .viewer_cache import PredictionFailure, ViewerCache
 from .viewer_session import ViewerSession
@@ -69,7 +69,6 @@ class ReviewWindow(QWidget):
         self.review: ReviewSet | None = None
         self.index = -1
         self.changed: dict[str, bool | None] = {}  # path -> differs from the queue's file (sha256 check)
-        self.label_actions: list[QAction] = []
         self._build()
         self.session = ViewerSession(store, self.host, self.cache, self.image_area, self.panel, self.file_list,
                                      self.status_bar, self)
@@ -91,8 +90,8 @@ class ReviewWindow(QWidget):
         head.addWidget(self.progress_label)
         head.addSpacing(16)
         head.addWidget(self.item_label, 1)
-        self.keys_row = QHBoxLayout()
-        self.keys_row.setSpacing(6)
+        self.keys = ReviewKeys(self, self.label, self.undo, self.step,
+                               lambda: self.set_overlay_enabled(not self.image_area.overlay_enabled))
         self.changed_label = QLabel(CHANGED_TEXT)
         self.changed_label.setStyleSheet(CHANGED_STYLE)
         self.changed_label.setWordWrap(True)
@@ -129,54 +128,15 @@ class ReviewWindow(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(notice)
-        for row in (head, self.keys_row):
-            margins = QHBoxLayout()
-            margins.setContentsMargins(10, 0, 10, 0)
-            margins.addLayout(row)
-            layout.addLayout(margins)
+        margins = QHBoxLayout()
+        margins.setContentsMargins(10, 0, 10, 0)
+        margins.addLayout(head)
+        layout.addLayout(margins)
+        layout.addWidget(self.keys)
         layout.addWidget(self.changed_label)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.footer)
         layout.addWidget(self.status_bar)
-        self.skip_action = self._action("S  skip", "S", lambda: self.label(None), "Skip this image (S)")
-        self.undo_action = self._action("Z  undo", "Z", self.undo, "Undo the last label or skip (Z)")
-        self.prev_action = self._action("←", Qt.Key.Key_Left, lambda: self.step(-1), "Previous image (←)")
-        self.next_action = self._action("→", Qt.Key.Key_Right, lambda: self.step(1), "Next image (→)")
-        self.heat_action = self._action("H  heat-map", "H", lambda: self.set_overlay_enabled(
-            not self.image_area.overlay_enabled), "Show or hide the selected model's heat-map (H)")
-        self._fill_keys_row()
-
-    def _action(self, text: str, key, slot, tip: str) -> QAction:
-        action = QAction(text, self)
-        action.setShortcut(QKeySequence(key))
-        action.setToolTip(tip)
-        action.triggered.connect(slot)
-        self.addAction(action)  # window shortcut: works wherever the focus is in this window
-        return action
-
-    def _fill_keys_row(self) -> None:
-        """One button per key: the class names next to 1, 2, …, then skip, undo, move, heat-map."""
-        while self.keys_row.count():
-            widget = self.keys_row.takeAt(0).widget()
-            if widget is not None:
-                widget.deleteLater()
-        for action in [*self.label_actions, self.skip_action, self.undo_action, self.prev_action, self.next_action,
-                       self.heat_action]:
-            button = QToolButton()
-            button.setDefaultAction(action)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            self.keys_row.addWidget(button)
-        self.keys_row.addStretch(1)
-
-    def _set_labels(self, labels) -> None:
-        for action in self.label_actions:
-            self.removeAction(action)
-            action.deleteLater()
-        self.label_actions = [self._action(f"{i + 1}  {label}", str(i + 1), lambda _=False, lab=label: self.label(lab),
-                                           f"Label this image “{label}” ({i + 1})")
-                              for i, label in enumerate(labels[:9])]
-        self._fill_keys_row()
-
     # ================================================================== opening a queue
     def choose_queue(self) -> QFileDialog:
         """File dialog for a queue CSV (it starts where the window keeps the queues it builds)."""
@@ -238,7 +198,7 @@ class ReviewWindow(QWidget):
         except ReviewSetError as exc:
             self._report("Cannot open the review set", str(exc))
             return
-        self._set_labels(self.review.labels)
+        self.keys.set_labels(self.review.labels)
         self.setWindowTitle(f"Review {os.path.basename(self.queue.source)} — MedDiag Desktop")
         for row in range(len(self.queue.entries)):
             self._update_row(row)

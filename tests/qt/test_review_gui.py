@@ -76,7 +76,7 @@ def history(task: str = "demo") -> list[dict]:
 def test_a_reviewer_labels_20_images_by_key_presses_alone(window, qtbot, queue_csv, images, gui_guard):
     review = open_review(window, qtbot, queue_csv)
     assert review.progress_label.text() == f"0 / {N}"
-    assert [a.text() for a in review.label_actions] == ["1  normal", "2  abnormal"]  # names beside the keys
+    assert [a.text() for a in review.keys.label_actions] == ["1  normal", "2  abnormal"]  # names beside the keys
     assert review.index == 0 and review.session.current == images[0]
     for i in range(N):
         assert review.index == i
