@@ -45,6 +45,14 @@ ERROR_TITLES = {"queue": "Cannot open the review queue", "session": "Could not l
                 "predict": "Prediction failed", "explain": "Heat-map failed", "accuracy": "Local accuracy failed"}
 
 
+class QueueList(FileList):
+    """The queue, rank order; a row's text says its review state, so its icon marks unreadable files only
+    (a tick for "predicted" would read as "reviewed")."""
+
+    def set_state(self, path: str, state: str, summary: str = "") -> None:
+        super().set_state(path, "error" if state == "error" else "pending", summary)
+
+
 class ReviewWindow(QWidget):
     queueReady = Signal()  # a queue is on screen, at its first unreviewed image
     sessionReady = Signal(object)  # jobs.viewer.SessionInfo
@@ -97,7 +105,7 @@ class ReviewWindow(QWidget):
         self.changed_label.setWordWrap(True)
         self.changed_label.setVisible(False)
 
-        self.file_list = FileList()
+        self.file_list = QueueList()
         self.file_list.setToolTip("The queue in rank order (click to jump; ←/→ move)")
         self.file_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the window's shortcuts
         self.file_list.currentRowChanged.connect(self._on_row)
@@ -118,7 +126,7 @@ class ReviewWindow(QWidget):
         for widget in (self.file_list, self.image_area, panel_scroll):
             splitter.addWidget(widget)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 760, 460])
+        splitter.setSizes([220, 600, 620])
         splitter.setChildrenCollapsible(False)
         self.footer = ReviewFooter()
         self.footer.fineTuneRequested.connect(self.fine_tune)
@@ -371,6 +379,9 @@ class ReviewWindow(QWidget):
             self._report("Cannot export the review set", str(exc))
             return None
         dialog = self.open_finetune()
+        base = next((c.id for c in self.session.info.cards if c.config.arch == "cnn"), None) if self.session.info else None
+        if base is not None and dialog.setup.base_combo.findData(base) >= 0:
+            dialog.set_base(base)  # the task's CNN (a new dialog lists its models later and picks the active one)
         dialog.setup.set_val_data_path(val if honest else "")
         dialog.set_data_path(train)
         self.status_bar.showMessage(f"Fine-tune dialog: {rows} training images"
