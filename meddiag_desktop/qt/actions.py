@@ -37,6 +37,9 @@ class MainActions:
         self.quit_action = _action(window, "&Quit", window.close, QKeySequence("Ctrl+Q"), "Quit MedDiag Desktop")
         self.scan_action = _action(window, "S&can folder…", window.scan_folder_dialog, QKeySequence("Ctrl+Shift+O"),
                                    "Scan whole folders with the task's models into a table (Ctrl+Shift+O)")
+        self.review_action = _action(window, "Re&view queue…", lambda: window.child_windows.open_review(
+            window.device_choice, window.task_choice).choose_queue(), [], "Label a review queue (meddiag review-queue) "
+            "image by image, by keys alone; the labels are saved at once and can be fine-tuned on")
         self.report_action = _action(window, "Export &report…", lambda: _export_report(window),
                                      QKeySequence("Ctrl+P"),
                                      "Save a PDF case report of this image and its predictions (Ctrl+P)")
@@ -78,7 +81,8 @@ class MainActions:
             if sample.is_file() and not sample.name.startswith("."):
                 samples.addAction(sample.name, lambda _=False, p=str(sample): window.open_files([p]))
         samples.setEnabled(not samples.isEmpty())
-        for action in (self.scan_action, self.watch_action, self.report_action, self.dicom_action, self.remove_action):
+        for action in (self.scan_action, self.watch_action, self.review_action, self.report_action, self.dicom_action,
+                       self.remove_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.quit_action)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .finetune_dialog import FineTuneDialog
     from .intake import Intake
     from .models_page import ModelsPage
+    from .review_window import ReviewWindow
     from .scan_window import ScanWindow
 
 
@@ -36,6 +37,7 @@ class ChildWindows(QObject):
         self.finetune_dialog: FineTuneDialog | None = None
         self.models_page: ModelsPage | None = None
         self.intake: Intake | None = None  # the Inbox dock + DICOM node / watch folder, made on first use
+        self.review_window: ReviewWindow | None = None
 
     def set_session(self, info) -> None:
         """The main window's models were loaded (the scan window's check boxes follow them)."""
@@ -52,6 +54,8 @@ class ChildWindows(QObject):
                 self.scan_window.deleteLater()
             self.scan_window = ScanWindow(info, self.settings, self.owner)
             self.scan_window.openRequested.connect(self.openRequested)
+            self.scan_window.results.review_launcher.requested.connect(lambda rows, budget: self.open_review(
+                self.scan_window.info.requested, self.scan_window.info.task).build_from_scan(rows, budget))
         return raise_window(self.scan_window)
 
     def open_finetune(self, device: str) -> FineTuneDialog:
@@ -63,6 +67,15 @@ class ChildWindows(QObject):
             self.finetune_dialog.activeModelsChanged.connect(self.activeModelsChanged)
             self._link_model_windows()
         return raise_window(self.finetune_dialog)
+
+    def open_review(self, device: str, task: str | None = None) -> ReviewWindow:
+        """The review window (one; a new queue replaces the one shown); its fine-tune button opens the
+        fine-tune dialog here. ``task``: the models it shows when the queue's are not installed."""
+        from .review_window import ReviewWindow
+
+        if self.review_window is None or self.review_window.closed:
+            self.review_window = ReviewWindow(self.store, device, task, lambda: self.open_finetune(device), self.owner)
+        return raise_window(self.review_window)
 
     def open_models_page(self) -> ModelsPage:
         """One Models page, re-shown (and re-read) when open."""
@@ -97,7 +110,7 @@ class ChildWindows(QObject):
             self.scan_window.shutdown()  # cancels a running scan, joins its lane
         if self.intake is not None:
             self.intake.shutdown()
-        for child in (self.finetune_dialog, self.models_page):
+        for child in (self.finetune_dialog, self.models_page, self.review_window):
             if child is not None:
                 child.shutdown()
                 child.close()

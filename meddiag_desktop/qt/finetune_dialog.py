@@ -157,7 +157,7 @@ class FineTuneDialog(QDialog):
             return
         self.setup.show_reading()
         job = Job(jobs.inspect_data, self.store_spec, data, self.setup.val_spin.value(), True, self.setup.base_id(),
-                  name="read the data set", tag="inspect")
+                  self.setup.val_data_path(), name="read the data set", tag="inspect")
         job.returned.connect(self._on_inspection)
         self._submit(job, 5)
 

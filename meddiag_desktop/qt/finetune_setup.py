@@ -79,19 +79,24 @@ class SetupPage(QWidget):
         grid.addWidget(self.data_edit, 0, 1)
         grid.addWidget(folder_button, 0, 2)
         grid.addWidget(csv_button, 0, 3)
+        self.val_data_edit = QLineEdit()  # optional: separate validation data instead of the fraction below
+        self.val_data_edit.setPlaceholderText("Optional: separate validation data (folder or CSV path,label)")
+        self.val_data_edit.editingFinished.connect(self.inspectRequested)
+        grid.addWidget(QLabel("Validation:"), 1, 0)
+        grid.addWidget(self.val_data_edit, 1, 1, 1, 3)
         self.summary_label = QLabel("Choose a data set to see its classes.")
         self.summary_label.setTextFormat(Qt.TextFormat.RichText)
         self.summary_label.setWordWrap(True)
-        grid.addWidget(self.summary_label, 1, 0, 1, 4)
+        grid.addWidget(self.summary_label, 2, 0, 1, 4)
         self.warnings_label = QLabel("")
         self.warnings_label.setWordWrap(True)
         self.warnings_label.setStyleSheet(WARN_STYLE)
         self.warnings_label.setVisible(False)
-        grid.addWidget(self.warnings_label, 2, 0, 1, 4)
+        grid.addWidget(self.warnings_label, 3, 0, 1, 4)
         self.new_labels_check = QCheckBox("Use the data's own label set (the classifier head is re-initialised)")
         self.new_labels_check.setVisible(False)
         self.new_labels_check.toggled.connect(self.update_start)
-        grid.addWidget(self.new_labels_check, 3, 0, 1, 4)
+        grid.addWidget(self.new_labels_check, 4, 0, 1, 4)
         return box
 
     def _build_model_box(self) -> QGroupBox:
@@ -201,6 +206,13 @@ class SetupPage(QWidget):
     def data_path(self) -> str:
         return self.data_edit.text().strip()
 
+    def set_val_data_path(self, path: str | os.PathLike) -> None:
+        self.val_data_edit.setText(os.fspath(path))
+        self.inspectRequested.emit()
+
+    def val_data_path(self) -> str | None:
+        return self.val_data_edit.text().strip() or None
+
     def show_reading(self) -> None:
         self.summary_label.setText("Reading the data set…")
 
@@ -250,7 +262,7 @@ class SetupPage(QWidget):
         return FineTuneSpec(
             data=self.data_path(), base_id=base.id if base else None, family=family, task=task,
             new_labels=self.new_labels_check.isChecked(), epochs=self.epochs_spin.value(), lr=self.lr_spin.value(),
-            batch_size=self.batch_spin.value(), val_fraction=self.val_spin.value(), augment=self.augment_check.isChecked(),
+            batch_size=self.batch_spin.value(), val_fraction=self.val_spin.value(), val_data=self.val_data_path(), augment=self.augment_check.isChecked(),
             device=self.device_combo.currentData(), arch_kwargs=dict(arch_kwargs),
             model_id=suggested_name(base.id if base else None, task, family).replace(":", "-"),
             command="MedDiag Desktop fine-tune dialog", n_boot=n_boot)

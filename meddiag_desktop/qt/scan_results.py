@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from .guard import gui_only
+from .review_launcher import ReviewLauncher
 from .scan_table import RESULT_ROLE, ScanFilterProxy, ScanTableModel
 
 STATUS_CHOICES = (("All statuses", None), ("OK only", "ok"), ("Errors only", "error"))
@@ -80,6 +81,7 @@ class ScanResultsPanel(QWidget):
                                      "scanned DICOM file into a folder (in each file's own study)")
         self.dicom_button.setEnabled(False)
         self.dicom_button.clicked.connect(self.dicomRequested)
+        self.review_launcher = ReviewLauncher(lambda: self.results)  # "Review uncertain cases…"
         for combo in (self.status_combo, self.label_combo):
             combo.currentIndexChanged.connect(self.apply_filters)
         self.threshold_spin.valueChanged.connect(self.apply_filters)
@@ -91,6 +93,7 @@ class ScanResultsPanel(QWidget):
         filters.addSpacing(12)
         filters.addWidget(self.rows_label)
         filters.addStretch(1)
+        filters.addWidget(self.review_launcher)
         filters.addWidget(self.export_button)
         filters.addWidget(self.anon_button)
         filters.addWidget(self.dicom_button)
@@ -157,6 +160,7 @@ class ScanResultsPanel(QWidget):
         self.export_button.setEnabled(enabled)
         self.anon_button.setEnabled(enabled)
         self.dicom_button.setEnabled(enabled)
+        self.review_launcher.setEnabled(enabled)
 
     # ------------------------------------------------------------------ filters
     @Slot()

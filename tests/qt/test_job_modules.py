@@ -22,7 +22,7 @@ def test_job_modules_import_neither_qt_nor_torch():
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"meddiag_desktop.qt.jobs.viewer", "meddiag_desktop.qt.jobs.scan", "meddiag_desktop.qt.jobs.finetune",
-            "meddiag_desktop.qt.jobs.models"} <= set(report["imported"])
+            "meddiag_desktop.qt.jobs.models", "meddiag_desktop.qt.jobs.review"} <= set(report["imported"])
     heavy = {"PySide6", "pyqtgraph", "shiboken6", "torch"}
     loaded = sorted(m for m in report["loaded"] if m.split(".")[0] in heavy)
     assert not loaded, f"importing qt.jobs loaded {loaded[:10]}"

@@ -94,12 +94,12 @@ def list_models(progress, cancel, store_spec) -> list[ModelChoice]:
 
 
 def inspect_data(progress, cancel, store_spec, data: str, val_fraction: float, use_val_folder: bool,
-                 base_id: str | None) -> Inspection:
+                 base_id: str | None, val_data: str | None = None) -> Inspection:
     from meddiag_desktop.core.finetune import DataPlan, load_training_data, match_label_case, summarize
 
     progress(0, None, "Reading the data set…")
     base = make_store(store_spec).find(base_id) if base_id else None
-    plan = load_training_data(data, val_fraction=val_fraction, use_val_folder=use_val_folder,
+    plan = load_training_data(data, val_fraction=val_fraction, val_data=val_data, use_val_folder=use_val_folder,
                               label_names=base.labels if base else None)
     if base is not None:
         plan = DataPlan(match_label_case(plan.train, base.labels), match_label_case(plan.val, base.labels),
