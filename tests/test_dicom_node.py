@@ -95,7 +95,11 @@ def test_modality_to_node_to_pacs(node_factory, tmp_path):
         written = [o for e in analysed for o in e.dicom_outputs if o.ok]
         assert len(written) == 2 * len(paths)  # an SR and an SC each
         wait_until(lambda: len(pacs.received) == len(written), 120, "the results at the PACS")
-        assert node.store.root.joinpath("outbox").is_dir() and not any(node.store.root.joinpath("outbox").iterdir())
+        # The PACS holds a dataset before the sender has its response and clears the outbox file.
+        outbox = node.store.root.joinpath("outbox")
+        assert outbox.is_dir()
+        wait_until(lambda: not any(outbox.iterdir()), 60, "the outbox to empty")
+        wait_until(lambda: len(node.run.of("Delivered")) == len(written), 60, "a Delivered event per object")
     finally:
         pacs.shutdown()
     by_uid = {str(ds.SOPInstanceUID): ds for ds in pacs.received}
