@@ -6,6 +6,10 @@ relative path that starts like a formula: the same file), text cells by ``neutra
 """
 from __future__ import annotations
 
+import csv
+import io
+import os
+
 from .csv_cells import FORMULA_STARTS, neutralize, safe_path
 
 BASE_COLUMNS = ("path", "status", "error", "model", "label", "probability", "in_distribution", "ood_score")
@@ -39,3 +43,37 @@ def csv_values(result, columns) -> list[str]:
     """``csv_row`` as a list in ``columns`` order ('' where a model lacks a class): for ``csv.writer``."""
     row = csv_row(result)
     return [row.get(column, "") for column in columns]
+
+
+def path_cell(path: str) -> str:
+    """The ``path`` cell of ``path`` as read back from the CSV (which is written with ``backslashreplace``)."""
+    return safe_path(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class CompletedScan:
+    """What an earlier (maybe killed) run of the same scan left in its CSV, for ``--resume``.
+
+    ``rows``: the complete data rows (lists of cells) of every file that has a row for each of
+    ``models``, in CSV order; a torn last line and the rows of a file missing a model are dropped
+    (that file is scanned again). ``path in done`` tells whether a file (as the walk names it) is
+    complete."""
+
+    def __init__(self, csv_path: str | os.PathLike, columns: list[str], models: list[str]) -> None:
+        with open(csv_path, newline="", encoding="utf-8") as handle:
+            text = handle.read()
+        records = list(csv.reader(io.StringIO(text, newline="")))
+        if not text.endswith(("\n", "\r")) and records:
+            records.pop()  # a line cut off by a kill
+        if records and records[0] != columns:
+            raise ValueError("the CSV has other columns (other models?) than this scan")
+        by_file: dict[str, list[list[str]]] = {}
+        for record in records[1:]:
+            if len(record) == len(columns):
+                by_file.setdefault(record[0], []).append(record)
+        wanted = {_text(model) for model in models}
+        self.rows = [row for rows in by_file.values() if {r[3] for r in rows} >= wanted
+                     for row in rows if row[3] in wanted]
+        self.cells = {row[0] for row in self.rows}
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and path_cell(path) in self.cells
