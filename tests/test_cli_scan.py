@@ -152,3 +152,12 @@ def test_csv_row_neutralises_text_cells_and_leaves_numbers():
     ok = csv_row(Result(path="/a/b.png", model="m", status="ok", label="+l", probability=0.25,
                         probabilities={"+l": 0.25}, ood_score=-0.5, in_distribution=True))
     assert (ok["label"], ok["probability"], ok["p_+l"], ok["ood_score"]) == ("'+l", "0.250000", "0.250000", "-0.500")
+
+
+def test_engine_ray_without_the_extra_says_how_to_install_it(folder, demo_models, tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the [cluster] extra were not installed
+    code = main(["scan", str(folder), "--out", str(tmp_path / "r.csv"), "--engine", "ray"])
+    assert code == 2
+    assert "pip install 'meddiag-desktop[cluster]'" in capsys.readouterr().err
