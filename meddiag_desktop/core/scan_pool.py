@@ -13,7 +13,7 @@ files there are. ``kind``:
   cheap children; never ``fork``, which would copy torch's thread pools mid-state). Workers
   ignore SIGINT (Ctrl-C reaches the scan, which shuts the pool down), run torch on one thread and
   exit by themselves if the scan's process dies;
-* ``"auto"``: ``choose_kind`` (processes for large files when there are cores to use).
+* ``"auto"``: ``choose_kind`` (processes for large files, or for many files, when there are cores to use).
 
 Stopping (cancel, Ctrl-C, closing the generator): queued work is dropped, running chunks finish
 and every worker process has exited when the generator's ``close`` returns.
@@ -38,6 +38,7 @@ __all__ = ["WORKERS_KINDS", "choose_kind", "decode_ahead", "default_workers", "u
 WORKERS_KINDS = ("auto", "thread", "process")
 LARGE_FILE_BYTES = 512 * 1024  # median file size from which "auto" picks processes
 MIN_PROCESS_FILES = 64  # fewer files than this: starting processes costs more than it saves
+MANY_FILES = 2000  # this many small files: processes pay too (the per-file Python work leaves the GIL)
 
 
 def usable_cores() -> int:
@@ -48,11 +49,13 @@ def usable_cores() -> int:
 
 
 def choose_kind(files: Sequence[str], cores: int | None = None, sample: int = 16) -> str:
-    """``"process"`` when there are >= 2 cores, enough files and their median size (of the first
-    ``sample``) is large enough for decoding to dominate; else ``"thread"``."""
+    """``"process"`` when there are >= 2 cores and either ``MANY_FILES`` files or enough files whose
+    median size (of the first ``sample``) is large enough for decoding to dominate; else ``"thread"``."""
     cores = usable_cores() if cores is None else cores
     if cores < 2 or len(files) < MIN_PROCESS_FILES:
         return "thread"
+    if len(files) >= MANY_FILES:
+        return "process"
     sizes = []
     for path in files[:sample]:
         try:

@@ -154,7 +154,7 @@ def test_look_ahead_bounds_the_decoded_images_alive(tmp_path, predictors, monkey
     monkeypatch.setattr(scan_decode, "load_image", counting_load)
     fast = predictors[0]
     monkeypatch.setattr(fast, "scores", lambda x: (np.full((len(x), 2), 0.5, np.float32), None))
-    for event in scan([tmp_path / "many"], [fast], batch_size=batch, workers=workers):
+    for event in scan([tmp_path / "many"], [fast], batch_size=batch, workers=workers, workers_kind="thread"):
         if isinstance(event, ScanResult):
             count["yielded"] += 1
     assert count["loaded"] == count["yielded"] == 2000
@@ -190,13 +190,14 @@ def test_worker_processes_give_the_same_rows_and_leave_no_process_behind(folder,
     assert multiprocessing.active_children() == []
 
 
-def test_auto_kind_takes_processes_only_for_many_large_files(tmp_path):
+def test_auto_kind_takes_processes_for_large_files_or_very_many(tmp_path):
     from meddiag_desktop.core.scan_pool import choose_kind
 
     small, large = tmp_path / "s.png", tmp_path / "l.dcm"
     small.write_bytes(b"x" * 1000)
     large.write_bytes(b"x" * 4_000_000)
     assert choose_kind([str(small)] * 500, cores=8) == "thread"
+    assert choose_kind([str(small)] * 5000, cores=8) == "process"  # many files: the GIL work moves out
     assert choose_kind([str(large)] * 500, cores=8) == "process"
     assert choose_kind([str(large)] * 500, cores=1) == "thread"
     assert choose_kind([str(large)] * 3, cores=8) == "thread"  # start-up would cost more than it saves
