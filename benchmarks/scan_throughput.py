@@ -12,7 +12,8 @@ Model: the shipped ``pneumonia-cnn`` when weights/ has it, else a freshly initia
 Everything, the audit log included, goes to a temporary MEDDIAG_HOME. The last line is
 ``key=value`` figures.
 
-    python benchmarks/scan_throughput.py [--n 2000] [--rss-n 10000] [--batch-size 32] [--workers N] [--repeat 2]
+    python benchmarks/scan_throughput.py [--n 2000] [--rss-n 10000] [--batch-size 32] [--workers N]
+        [--workers-kind auto|thread|process] [--repeat 2]
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's package, not another install
 DATASET = REPO / "resources" / "datasets" / "pneumoniamnist_trainval.npz"
 
 
@@ -97,6 +99,7 @@ def run_scan(folder: Path, out: Path, model_id: str, args) -> float:
             "--device", args.device]
     if args.workers is not None:
         argv += ["--workers", str(args.workers)]
+    argv += ["--workers-kind", args.workers_kind]
     start = time.perf_counter()
     code = main(argv)
     seconds = time.perf_counter() - start
@@ -129,12 +132,12 @@ def main() -> None:
     parser.add_argument("--rss-n", type=int, default=10_000, help="files for the memory run")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=None, help="decoding threads (default: the CLI's)")
+    parser.add_argument("--workers-kind", default="auto", choices=("auto", "thread", "process"),
+                        help="decode in threads or worker processes (default: the CLI's auto choice)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--repeat", type=int, default=2, help="throughput runs (best of each is kept)")
     args = parser.parse_args()
-    from meddiag_desktop.core.scan import DEFAULT_WORKERS
-
-    workers = DEFAULT_WORKERS if args.workers is None else args.workers
+    workers = "default" if args.workers is None else args.workers
 
     with tempfile.TemporaryDirectory(prefix="meddiag_bench_") as tmp:
         tmp = Path(tmp)
@@ -158,7 +161,8 @@ def main() -> None:
 
     print(f"ratio={scan_rate / forward_rate:.2f} scan_files_per_s={scan_rate:.0f} "
           f"forward_files_per_s={forward_rate:.0f} rss_growth_mb={rss_growth:.1f} n={args.n} "
-          f"rss_n={args.rss_n} batch_size={args.batch_size} workers={workers} model={model_id}")
+          f"rss_n={args.rss_n} batch_size={args.batch_size} workers={workers} workers_kind={args.workers_kind} "
+          f"model={model_id}")
 
 
 if __name__ == "__main__":

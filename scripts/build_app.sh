@@ -209,7 +209,8 @@ for name in ("JPEG2000.dcm", "JPGExtended.dcm", "JPEGLSNearLossless_16.dcm", "MR
     shutil.copy(test_files / name, out / name)
 PY
 t0=$(now)
-"${isolate[@]}" "${cli[@]}" scan "$samples" "$tmp/codecs" --out "$tmp/scan.csv" || die "meddiag scan failed"
+"${isolate[@]}" "${cli[@]}" scan "$samples" "$tmp/codecs" --out "$tmp/scan.csv" --workers-kind process --workers 2 \
+  || die "meddiag scan failed"  # worker processes: the frozen app's spawn start (freeze_support) works
 scan_s=$(secs "$t0" "$(now)")
 [ -s "$tmp/scan.csv" ] || die "meddiag scan wrote no CSV"
 rows=$(($(wc -l < "$tmp/scan.csv") - 1))

@@ -117,3 +117,47 @@ def test_interrupt_keeps_complete_rows_and_exits_130(folder, demo_models, tmp_pa
     assert all(None not in row and row["status"] in ("ok", "error") for row in rows)
     assert len(read_audit()) == len(rows)  # the audit trail matches the CSV
     assert not list(tmp_path.glob(".partial.csv*"))
+
+
+def test_a_file_named_like_a_formula_is_a_safe_cell_that_still_names_the_file(demo_models, tmp_path, monkeypatch):
+    """OWASP CSV injection: scanned by relative path, `=HYPERLINK("x").png` must not become a live formula."""
+    from testkit import png_bytes
+
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    names = ['=HYPERLINK("x").png', "+1.png", "-2.png", "@SUM(A1).png"]
+    for name in names:
+        (folder / name).write_bytes(png_bytes())
+    monkeypatch.chdir(folder)
+    out = tmp_path / "evil.csv"
+    assert main(["scan", ".", names[0], "--out", str(out), "--model", "demo-cnn", "--workers", "0"]) == 0
+    _, rows = read_rows(out)
+    cells = [r["path"] for r in rows]
+    assert sorted(cells) == sorted(["./" + n for n in names])  # the walk of "." already gives ./NAME
+    assert all(r["status"] == "ok" for r in rows)
+    for cell in cells:
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+        assert os.path.isfile(cell)  # the cell still names the same file
+    explicit = tmp_path / "explicit.csv"
+    assert main(["scan", names[0], "--out", str(explicit), "--model", "demo-cnn", "--workers", "0"]) == 0
+    assert [r["path"] for r in read_rows(explicit)[1]] == ['./=HYPERLINK("x").png']
+
+
+def test_csv_row_neutralises_text_cells_and_leaves_numbers():
+    from meddiag_desktop.core.inference import Result
+    from meddiag_desktop.core.scan_csv import csv_row
+
+    row = csv_row(Result(path="-x.png", model="=m", status="error", error="@bad"))
+    assert (row["path"], row["model"], row["error"]) == ("./-x.png", "'=m", "'@bad")
+    ok = csv_row(Result(path="/a/b.png", model="m", status="ok", label="+l", probability=0.25,
+                        probabilities={"+l": 0.25}, ood_score=-0.5, in_distribution=True))
+    assert (ok["label"], ok["probability"], ok["p_+l"], ok["ood_score"]) == ("'+l", "0.250000", "0.250000", "-0.500")
+
+
+def test_engine_ray_without_the_extra_says_how_to_install_it(folder, demo_models, tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the [cluster] extra were not installed
+    code = main(["scan", str(folder), "--out", str(tmp_path / "r.csv"), "--engine", "ray"])
+    assert code == 2
+    assert "pip install 'meddiag-desktop[cluster]'" in capsys.readouterr().err

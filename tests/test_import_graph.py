@@ -122,7 +122,8 @@ def test_cycle_finder_finds_a_planted_circle():
 
 def test_relative_imports_resolve_to_modules():
     modules = source_files()
-    resolved = {t for t, _ in imports_of("meddiag_desktop.core.scan", modules["meddiag_desktop.core.scan"], modules)}
+    resolved = {t for t, _ in imports_of("meddiag_desktop.core.scan_decode", modules["meddiag_desktop.core.scan_decode"],
+                                        modules)}
     assert "meddiag_desktop.core.io" in resolved
 
 

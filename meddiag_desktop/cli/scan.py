@@ -11,6 +11,13 @@ Ctrl-C the rows done so far are renamed onto ``--out`` too, the command prints
 "interrupted after N files" and exits 130. Exit 0 when the scan ran (error rows included),
 2 for a missing folder, an unwritable output or audit log, an unknown model or device.
 Every result is also appended to the audit trail (``core.audit``).
+
+Engines: the local one decodes in threads or worker processes (``--workers N --workers-kind
+auto|thread|process``, see ``core.scan_pool``); ``--engine ray [--address auto|HOST:PORT]`` runs
+the same per-file code on a Ray cluster (``cli.ray_engine``, the ``[cluster]`` extra). Either way
+this process is the only writer of the CSV and the audit log, and the CSVs are byte-identical.
+``--resume`` keeps the complete rows of an earlier run of the same command (``--out`` or its
+partial file after a kill) and scans only the files missing a row for some model.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from ..core.scan_csv import csv_columns, csv_row  # the CSV layout shared with the window
+from ..core.scan_csv import csv_columns, csv_values  # the CSV layout shared with the window
 from . import dicom_out
 from .common import NOTICE, CliError, resolve_cards
 
@@ -39,6 +46,19 @@ def _open_output(out: Path):
         return partial, open(partial, "w", newline="", encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _completed(out: Path, columns: list[str], predictors):
+    """``--resume``: the complete rows an earlier run left (its partial file first, else ``--out``)."""
+    from ..core.scan_csv import CompletedScan
+
+    for source in (_partial_path(out), out):
+        if source.is_file():
+            try:
+                return CompletedScan(source, columns, [p.card.id for p in predictors])
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise CliError(f"cannot resume from {source}: {getattr(exc, 'strerror', None) or exc}") from None
+    return None
 
 
 def _check_inputs(paths: list[str]) -> None:
@@ -59,20 +79,31 @@ def _load_predictors(args):
         raise CliError(str(exc)) from None
 
 
-def _start_scan(args, predictors, workers):
+def _runner(args):
+    """The engine: None (the local one) or the Ray cluster's (imported only when asked for)."""
+    if args.engine != "ray":
+        return None
+    from . import ray_engine
+
+    return ray_engine.ray_runner(address=args.address, workers=args.workers)
+
+
+def _start_scan(args, predictors, completed):
     """The audited scan; the audit log is checked now, before any output is opened."""
     from ..core.audit import AuditLog
     from ..core.audited_scan import audited_scan
 
     log = AuditLog()
     try:
-        return audited_scan(args.paths, predictors, batch_size=args.batch_size, workers=workers,
-                            recursive=not args.no_recursive, audit=log)
+        return audited_scan(args.paths, predictors, batch_size=args.batch_size, workers=args.workers,
+                            workers_kind=args.workers_kind, recursive=not args.no_recursive, audit=log,
+                            exclude=completed if completed is not None else (), runner=_runner(args),
+                            first_row=1 + (len(completed.rows) if completed is not None else 0))
     except OSError as exc:
         raise CliError(f"cannot write the audit log {log.path}: {exc.strerror or exc}") from None
 
 
-def _write_rows(events, handle, writer):
+def _write_rows(events, handle, writer, columns):
     """Stream events into the CSV (flushed per batch) and a progress bar; returns the
     ScanStarted, the last Progress and whether Ctrl-C stopped it."""
     from tqdm import tqdm
@@ -91,7 +122,7 @@ def _write_rows(events, handle, writer):
                 bar.update(event.done - (last.done if last else 0))
                 last = event
             else:
-                writer.writerow(csv_row(event))
+                writer.writerow(csv_values(event, columns))
     except KeyboardInterrupt:
         return started, last, True
     finally:
@@ -108,24 +139,24 @@ def _finish(handle, partial: Path, out: Path) -> None:
 
 
 def cmd_scan(args) -> int:
-    from ..core.scan import DEFAULT_WORKERS
-
-    workers = DEFAULT_WORKERS if args.workers is None else args.workers
-    if args.batch_size < 1 or workers < 0:
-        raise CliError("--batch-size must be at least 1 and --workers at least 0")
+    if args.batch_size < 1 or (args.workers is not None and args.workers < (1 if args.engine == "ray" else 0)):
+        raise CliError("--batch-size must be at least 1 and --workers at least 0 (1 with --engine ray)")
     _check_inputs(args.paths)
     predictors = _load_predictors(args)
-    events = _start_scan(args, predictors, workers)
     out = Path(args.out)
+    columns = csv_columns([p.card for p in predictors])
+    completed = _completed(out, columns, predictors) if args.resume else None
+    events = _start_scan(args, predictors, completed)
     partial, handle = _open_output(out)  # everything that can be checked is checked: now scan
 
-    writer = csv.DictWriter(handle, fieldnames=csv_columns([p.card for p in predictors]), restval="")
-    writer.writeheader()
+    writer = csv.writer(handle)
+    writer.writerow(columns)
+    writer.writerows(completed.rows if completed is not None else ())
     start = time.perf_counter()
     events = dicom_out.follow(args.dicom_out, events, predictors)  # the same events, DICOM results written
     try:
         with closing(events):
-            started, last, interrupted = _write_rows(events, handle, writer)
+            started, last, interrupted = _write_rows(events, handle, writer, columns)
     except OSError as exc:  # disk full, audit log gone ...
         handle.close()
         raise CliError(f"scan stopped: {exc.strerror or exc}; rows so far are in {partial}") from None
@@ -151,7 +182,17 @@ def register(subparsers) -> None:
     p.add_argument("--task", help="with --model all: only this task's models")
     p.add_argument("--no-recursive", action="store_true", help="do not descend into sub-folders")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--workers", type=int, default=None, help="decoding threads (default 2; 0 = none)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="decoding threads (default 2; 0 = none) or processes (default: one per core); "
+                        "with --engine ray: actors (default: the cluster's CPUs)")
+    p.add_argument("--workers-kind", choices=("auto", "thread", "process"), default="auto",
+                   help="decode in threads or worker processes (default auto: processes for large files)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (default) or ray: a Ray cluster (pip install 'meddiag-desktop[cluster]')")
+    p.add_argument("--address", default=None,
+                   help="with --engine ray: the cluster, auto or HOST:PORT (default: a local one-machine cluster)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the complete rows of an earlier run into --out and scan only what is missing")
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     dicom_out.add_argument(p)
     p.set_defaults(func=cmd_scan)

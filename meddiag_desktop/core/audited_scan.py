@@ -10,30 +10,35 @@ from __future__ import annotations
 
 import os
 from contextlib import closing
-from typing import Iterable, Iterator, Sequence
+from typing import Container, Iterable, Iterator, Sequence
 
 from .audit import AuditLog, ScanAudit
 from .inference import Predictor
 from .jobs import CancelFlag, Progress
-from .scan import DEFAULT_WORKERS, ScanResult, scan
+from .scan import DEFAULT_WORKERS, BatchRunner, ScanResult, scan
 from .scan_events import ScanStarted
 
 __all__ = ["audited_scan"]
 
 
 def audited_scan(paths: Iterable[str | os.PathLike], predictors: Sequence[Predictor], *,
-                 cancel: CancelFlag | None = None, batch_size: int = 32, workers: int = DEFAULT_WORKERS,
-                 recursive: bool = True, audit: AuditLog | None = None) -> Iterator[ScanStarted | Progress | ScanResult]:
+                 cancel: CancelFlag | None = None, batch_size: int = 32, workers: int | None = DEFAULT_WORKERS,
+                 recursive: bool = True, audit: AuditLog | None = None, workers_kind: str = "auto",
+                 exclude: Container[str] = (), runner: BatchRunner | None = None,
+                 first_row: int = 1) -> Iterator[ScanStarted | Progress | ScanResult]:
     """``scan(paths, predictors, ...)`` recorded in ``audit`` (default: the user's audit log).
 
+    ``first_row``: the CSV data row of the first result (a resumed scan continues its CSV).
     Raises ``OSError`` at once when the audit log cannot be written; see the module docstring."""
     if not predictors:
         raise ValueError("scan needs at least one predictor")
     log = audit if audit is not None else AuditLog()
     log.check_writable()
     events = scan(list(paths), predictors, cancel=cancel, batch_size=batch_size, workers=workers,
-                  recursive=recursive)
-    return _recorded(log.scan(), predictors, events)
+                  recursive=recursive, workers_kind=workers_kind, exclude=exclude, runner=runner)
+    audit_scan = log.scan()
+    audit_scan.rows = first_row - 1
+    return _recorded(audit_scan, predictors, events)
 
 
 def _recorded(audit: ScanAudit, predictors: Sequence[Predictor], events: Iterator) -> Iterator:

@@ -106,23 +106,26 @@ class Predictor:
             index = int(np.argmax(probs))
         return labels[index], float(probs[index])
 
-    def make_result(self, path: str, probs: np.ndarray, ood_ratio: float | None = None) -> Result:
-        """The decision for one image; an image outside the training distribution gets no label."""
+    def make_result(self, path: str, probs: np.ndarray, ood_ratio: float | None = None, *,
+                    cls: type[Result] = Result) -> Result:
+        """The decision for one image; an image outside the training distribution gets no label.
+        ``cls``: a ``Result`` subclass to build (its extra fields keep their defaults)."""
         inside = None if ood_ratio is None else bool(ood_ratio <= 1.0)
         label, probability = self.decide(probs) if inside is not False else (None, None)
-        return Result(
+        return cls(
             path=path, model=self.card.id, status="ok", label=label, probability=probability,
             probabilities={name: float(p) for name, p in zip(self.card.labels, probs)},
             ood_score=None if ood_ratio is None else round(float(ood_ratio), 4), in_distribution=inside,
         )
 
-    def result_at(self, path: str, scores: tuple[np.ndarray, np.ndarray | None], row: int) -> Result:
+    def result_at(self, path: str, scores: tuple[np.ndarray, np.ndarray | None], row: int, *,
+                  cls: type[Result] = Result) -> Result:
         """``make_result`` for row ``row`` of a batch's ``scores()``."""
         probs, ood = scores
-        return self.make_result(path, probs[row], None if ood is None else ood[row])
+        return self.make_result(path, probs[row], None if ood is None else ood[row], cls=cls)
 
-    def error_result(self, path: str, error: str) -> Result:
-        return Result(path=path, model=self.card.id, status="error", error=error)
+    def error_result(self, path: str, error: str, *, cls: type[Result] = Result) -> Result:
+        return cls(path=path, model=self.card.id, status="error", error=error)
 
 
 def predict_files(paths: Iterable[str | os.PathLike], predictors: Sequence[Predictor],

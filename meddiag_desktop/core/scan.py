@@ -4,55 +4,41 @@
 yields ``Progress`` events (one with ``done == 0`` as soon as the file list is known, then one
 per batch) and one ``ScanResult`` per (file, model), in file order and, per file, predictor order.
 
-File selection: see :mod:`core.walk` (``iter_image_files``).
+File selection: see :mod:`core.walk` (``iter_image_files``). The per-file work (read, sha256,
+``load_image`` + ``preprocess`` once per distinct model input) is :func:`core.scan_decode.decode_file`;
+it runs ahead of the forward in threads or worker processes (:mod:`core.scan_pool`,
+``workers_kind``), with a bounded look-ahead of ``2 * batch_size`` files, so at most about
+``3 * batch_size`` decoded inputs are alive however many files there are; the full-size image never
+leaves the worker. The forward runs here, batch by batch (:func:`predict_decoded`: the same code a
+cluster actor runs), and rows come out in file order.
 
-Decoding runs ``load_image`` + ``preprocess`` (once per distinct model input config) in a
-thread pool with a bounded look-ahead of ``2 * batch_size`` files, so at most about
-``3 * batch_size`` decoded images are alive however many files there are; the full-size image is
-dropped in the worker as soon as its model inputs exist. The file's sha256 (for the audit
-trail) is taken in the same worker.
-
-Why threads, not a torch DataLoader with worker processes: measured on the development box
-(2 CPU cores, shared with a training job, so figures are noisy; best of 3 runs, files/s):
-
-    scan, demo cnn, batch 32      model  inline  1 thread  2 threads  4 threads  DataLoader 2 procs
-    600 PNG 28 px, torch 1 thr     1154     641       562        718        704         412
-    600 PNG 28 px, torch 2 thr      179      97        89        176        134          76
-    120 PNG 512 px, torch 1 thr     991     159       178        146        137         109
-    120 PNG 512 px, torch 2 thr     164      61        51         54         66          52
-
-("model" = the forward alone on decoded tensors; decoding alone, serial / 2 / 4 threads /
-DataLoader 2 processes: 28 px PNG 2221 / 1743 / 856 / 1686 files/s, 512 px PNG 135 / 156 / 303 /
-140.) Worker processes were slowest everywhere: pickling results back, start-up (seconds
-with Windows' spawn; a frozen PyInstaller app needs extra care) and no spare core to win.
-Tiny PNGs are GIL-bound Python work, so what pays is overlapping decoding with the forward
-(torch releases the GIL); two threads did that best. Large images gain from more threads
-(zlib/JPEG release the GIL) when cores are free; ``workers`` is a parameter (``--workers``).
+Threads or processes (``workers_kind="auto"`` picks, see ``core.scan_pool.choose_kind``): tiny
+files are GIL-bound Python work where two threads overlapping decoding with the forward (torch
+releases the GIL) do best and process start-up (about a second) does not pay; large images
+(2-3 k px, 16-bit) are decode-bound and a process per core scales with the cores. Measured
+figures: README, "Benchmarks".
 """
 from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
-from functools import partial
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Container, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from .audit import file_sha256
 from .inference import Predictor, Result
-from .io import ImageLoadError, load_image
 from .jobs import CancelFlag, Progress, is_cancelled
-from .preprocess import preprocess
+from .scan_decode import ConfigKey, DecodedFile, config_key, input_configs
+from .scan_pool import WORKERS_KINDS, choose_kind, decode_ahead, default_workers
 from .walk import WalkStats, iter_image_files
 
-__all__ = ["DEFAULT_WORKERS", "ScanResult", "scan"]
+__all__ = ["DEFAULT_WORKERS", "WORKERS_KINDS", "ConfigKey", "ScanResult", "config_key", "BatchRunner", "local_runner",
+           "predict_decoded", "scan"]
 
-DEFAULT_WORKERS = 2  # see the module docstring: more threads only add GIL contention on small images
+DEFAULT_WORKERS = 2  # decode threads; worker processes default to one per core (core.scan_pool)
 
 
 # ------------------------------------------------------------------- events
@@ -64,66 +50,10 @@ class ScanResult(Result):
     model_sha256: str | None = None
 
 
-# ----------------------------------------------------------------- decoding
-ConfigKey = tuple  # (img_size, in_chans, mean, std): predictors sharing it share the model input
-
-
-def config_key(config) -> ConfigKey:
-    return (config.img_size, config.in_chans, tuple(config.mean), tuple(config.std))
-
-
-@dataclass
-class _Decoded:
-    path: str
-    sha256: str | None
-    inputs: dict | None = None  # ConfigKey -> preprocessed tensor (C, H, W)
-    error: str | None = None
-
-
-def _decode(path: str, configs: dict) -> _Decoded:
-    """Runs in a worker thread; every failure becomes a path-free reason, never an exception."""
-    sha = file_sha256(path)
-    try:
-        array = load_image(path).array
-        return _Decoded(path, sha, {key: preprocess(array, cfg) for key, cfg in configs.items()})
-    except ImageLoadError as err:
-        return _Decoded(path, sha, error=str(err))
-    except MemoryError:
-        return _Decoded(path, sha, error="not enough memory to load image")
-    except Exception as err:  # a surprise in one file must not end a scan of thousands
-        return _Decoded(path, sha, error=f"could not process image ({type(err).__name__})")
-
-
-def _decode_ahead(files: Sequence[str], decode: Callable[[str], _Decoded], workers: int,
-                  lookahead: int) -> Iterator[_Decoded]:
-    """Decoded files in input order; at most ``lookahead`` submitted but not yet taken."""
-    if workers <= 0:
-        yield from map(decode, files)
-        return
-    executor = ThreadPoolExecutor(workers, thread_name_prefix="meddiag-scan")
-    pending: deque[Future] = deque()
-    todo = iter(files)
-    try:
-        for path in todo:
-            pending.append(executor.submit(decode, path))
-            if len(pending) >= lookahead:
-                break
-        while pending:
-            done = pending.popleft().result()
-            path = next(todo, None)
-            if path is not None:
-                pending.append(executor.submit(decode, path))
-            yield done
-    finally:  # cancel, Ctrl-C or an early close: drop the look-ahead, wait for running decodes
-        executor.shutdown(wait=True, cancel_futures=True)
-
-
 # ---------------------------------------------------------------- batching
-def _batches(items: Iterator[_Decoded], size: int, cancel: CancelFlag | None) -> Iterator[list[_Decoded]]:
-    batch: list[_Decoded] = []
+def _batches(items: Iterator[DecodedFile], size: int) -> Iterator[list[DecodedFile]]:
+    batch: list[DecodedFile] = []
     for item in items:
-        if is_cancelled(cancel):
-            return
         batch.append(item)
         if len(batch) == size:
             yield batch
@@ -132,25 +62,27 @@ def _batches(items: Iterator[_Decoded], size: int, cancel: CancelFlag | None) ->
         yield batch
 
 
-def _predict(batch: list[_Decoded], predictors: Sequence[Predictor]) -> list[ScanResult]:
-    """Rows for a batch: each distinct model input is stacked once, every model runs once."""
+def predict_decoded(batch: Sequence[DecodedFile], predictors: Sequence[Predictor]) -> list[ScanResult]:
+    """Rows for a batch of decoded files (file then predictor order): each distinct model input is
+    stacked once, every model runs once. The one forward-and-result step of every scan engine."""
     good = [item for item in batch if item.error is None]
     scores: list[tuple[np.ndarray, np.ndarray | None] | None] = [None] * len(predictors)
     stacked: dict[ConfigKey, torch.Tensor] = {}
     for i, predictor in enumerate(predictors if good else ()):
         key = config_key(predictor.card.config)
         if key not in stacked:
-            stacked[key] = torch.stack([item.inputs[key] for item in good])
+            stacked[key] = torch.from_numpy(np.stack([item.inputs[key] for item in good]))
         scores[i] = predictor.scores(stacked[key])
+    weights = [predictor.card.sha256 or None for predictor in predictors]
     rows, index = [], 0
     for item in batch:
         for i, predictor in enumerate(predictors):
             if item.error is None:
-                result = predictor.result_at(item.path, scores[i], index)
+                row = predictor.result_at(item.path, scores[i], index, cls=ScanResult)
             else:
-                result = predictor.error_result(item.path, item.error)
-            rows.append(ScanResult(**vars(result), file_sha256=item.sha256,
-                                   model_sha256=predictor.card.sha256 or None))
+                row = predictor.error_result(item.path, item.error, cls=ScanResult)
+            row.file_sha256, row.model_sha256 = item.sha256, weights[i]
+            rows.append(row)
         index += item.error is None
     return rows
 
@@ -163,10 +95,10 @@ class _Tally:
     ok: int = 0
     errors: int = 0
 
-    def add(self, batch: list[_Decoded]) -> None:
-        bad = sum(item.error is not None for item in batch)
+    def add(self, rows: Sequence[ScanResult], models: int) -> None:
+        bad = sum(row.status != "ok" for row in rows) // models  # a file's rows share its status
         self.errors += bad
-        self.ok += len(batch) - bad
+        self.ok += len(rows) // models - bad
 
     def progress(self) -> Progress:
         done, elapsed = self.ok + self.errors, time.perf_counter() - self.start
@@ -176,37 +108,62 @@ class _Tally:
                         eta_s=eta, elapsed_s=elapsed)
 
 
+# -------------------------------------------------------------------- engines
+BatchRunner = Callable[[Sequence[str], Sequence[Predictor], int], Iterator[list[ScanResult]]]
+"""An engine: (files, predictors, batch_size) -> lists of rows of whole files, in file order."""
+
+
+def local_runner(workers: int | None = DEFAULT_WORKERS, workers_kind: str = "auto") -> BatchRunner:
+    """The engine of this machine: decode ahead in threads or processes, the forward here.
+    ``workers=None``: the kind's default (``core.scan_pool.default_workers``); 0 decodes inline."""
+    if workers_kind not in WORKERS_KINDS:
+        raise ValueError(f"unknown workers kind {workers_kind!r}; use one of {', '.join(WORKERS_KINDS)}")
+
+    def run(files: Sequence[str], predictors: Sequence[Predictor], batch_size: int) -> Iterator[list[ScanResult]]:
+        kind = choose_kind(files) if workers_kind == "auto" else workers_kind
+        count = default_workers(kind) if workers is None else workers
+        decoded = decode_ahead(files, input_configs(predictors), count, kind, lookahead=2 * batch_size)
+        with closing(decoded):
+            for batch in _batches(decoded, batch_size):
+                yield predict_decoded(batch, predictors)
+
+    return run
+
+
 # -------------------------------------------------------------------- scan
 def scan(paths: Iterable[str | os.PathLike], predictors: Sequence[Predictor], *, cancel: CancelFlag | None = None,
-         batch_size: int = 32, workers: int = DEFAULT_WORKERS,
-         recursive: bool = True) -> Iterator[Progress | ScanResult]:
+         batch_size: int = 32, workers: int | None = DEFAULT_WORKERS, recursive: bool = True,
+         workers_kind: str = "auto", exclude: Container[str] = (),
+         runner: BatchRunner | None = None) -> Iterator[Progress | ScanResult]:
     """Scan folders/files with every predictor; see the module docstring.
 
-    ``workers=0`` decodes in the calling thread. Setting ``cancel`` stops the walk, or the scan
-    before the next batch is predicted (rows already yielded stay valid); the last event is then
-    a ``Progress`` with ``done < total`` (or ``total`` = the files found so far). Raises
-    ``FileNotFoundError`` for a missing root.
+    ``workers=0`` decodes in the calling thread; ``workers_kind``: ``auto``, ``thread`` or
+    ``process``. Files in ``exclude`` (as the walk names them) are left out, e.g. those a resumed
+    scan has done. ``runner`` replaces the local engine (``local_runner(workers, workers_kind)``).
+    Setting ``cancel`` stops the walk, or the scan before the next batch is yielded (rows already
+    yielded stay valid); the last event is then a ``Progress`` with ``done < total`` (or ``total``
+    = the files found so far). Raises ``FileNotFoundError`` for a missing root.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if not predictors:
         raise ValueError("scan needs at least one predictor")
+    run = runner if runner is not None else local_runner(workers, workers_kind)
     start, stats, files = time.perf_counter(), WalkStats(), []
     for path in iter_image_files(paths, recursive, stats):
         if is_cancelled(cancel):
             break
-        files.append(path)
+        if path not in exclude:
+            files.append(path)
     tally = _Tally(len(files), stats.skipped, start)
     yield tally.progress()
-    if is_cancelled(cancel):
+    if is_cancelled(cancel) or not files:
         return
-
-    configs = {config_key(p.card.config): p.card.config for p in predictors}
-    decode = partial(_decode, configs=configs)
-    with closing(_decode_ahead(files, decode, workers, lookahead=2 * batch_size)) as decoded:
-        for batch in _batches(decoded, batch_size, cancel):
-            if is_cancelled(cancel):
+    with closing(run(files, predictors, batch_size)) as batches:
+        while not is_cancelled(cancel):  # checked before the next batch is decoded and predicted
+            rows = next(batches, None)
+            if rows is None:
                 break
-            yield from _predict(batch, predictors)
-            tally.add(batch)
+            yield from rows
+            tally.add(rows, len(predictors))
             yield tally.progress()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from meddiag_desktop.core import scan as scan_module
+from meddiag_desktop.core import scan_decode
 from meddiag_desktop.core.inference import Predictor
 from meddiag_desktop.core.io import load_image
 from meddiag_desktop.core.models import ModelConfig, create_model_from_config
@@ -144,18 +144,60 @@ def test_look_ahead_bounds_the_decoded_images_alive(tmp_path, predictors, monkey
     write_tiny_files(tmp_path / "many", 2000)
     batch, workers = 16, 2
     count = {"loaded": 0, "yielded": 0, "max_alive": 0}
-    real_load = scan_module.load_image
+    real_load = scan_decode.load_image
 
     def counting_load(path, **kwargs):
         count["loaded"] += 1
         count["max_alive"] = max(count["max_alive"], count["loaded"] - count["yielded"])
         return real_load(path, **kwargs)
 
-    monkeypatch.setattr(scan_module, "load_image", counting_load)
+    monkeypatch.setattr(scan_decode, "load_image", counting_load)
     fast = predictors[0]
     monkeypatch.setattr(fast, "scores", lambda x: (np.full((len(x), 2), 0.5, np.float32), None))
-    for event in scan([tmp_path / "many"], [fast], batch_size=batch, workers=workers):
+    for event in scan([tmp_path / "many"], [fast], batch_size=batch, workers=workers, workers_kind="thread"):
         if isinstance(event, ScanResult):
             count["yielded"] += 1
     assert count["loaded"] == count["yielded"] == 2000
     assert batch <= count["max_alive"] <= 3 * batch + workers, count
+
+
+# ---------------------------------------------------------------------------- worker processes
+def test_worker_processes_give_the_same_rows_and_leave_no_process_behind(folder, tmp_path, predictors):
+    import multiprocessing
+
+    threads = [vars(e) for e in scan([folder], predictors, batch_size=3, workers=2, workers_kind="thread")
+               if isinstance(e, ScanResult)]
+    processes = [vars(e) for e in scan([folder], predictors, batch_size=3, workers=2, workers_kind="process")
+                 if isinstance(e, ScanResult)]
+    assert processes == threads
+    assert multiprocessing.active_children() == []
+
+    write_tiny_files(tmp_path / "many", 60)
+    cancel = threading.Event()
+    events = scan([tmp_path / "many"], predictors, batch_size=4, workers=2, workers_kind="process", cancel=cancel)
+    for event in events:
+        if isinstance(event, Progress) and event.done:
+            assert multiprocessing.active_children()  # the pool is running
+            cancel.set()
+    assert multiprocessing.active_children() == []  # cancel shut the pool down
+
+    def interrupted(batch):
+        raise KeyboardInterrupt
+
+    predictors[0].scores = interrupted  # Ctrl-C lands in the forward, in this process
+    with pytest.raises(KeyboardInterrupt):
+        list(scan([tmp_path / "many"], predictors, batch_size=4, workers=2, workers_kind="process"))
+    assert multiprocessing.active_children() == []
+
+
+def test_auto_kind_takes_processes_for_large_files_or_very_many(tmp_path):
+    from meddiag_desktop.core.scan_pool import choose_kind
+
+    small, large = tmp_path / "s.png", tmp_path / "l.dcm"
+    small.write_bytes(b"x" * 1000)
+    large.write_bytes(b"x" * 4_000_000)
+    assert choose_kind([str(small)] * 500, cores=8) == "thread"
+    assert choose_kind([str(small)] * 5000, cores=8) == "process"  # many files: the GIL work moves out
+    assert choose_kind([str(large)] * 500, cores=8) == "process"
+    assert choose_kind([str(large)] * 500, cores=1) == "thread"
+    assert choose_kind([str(large)] * 3, cores=8) == "thread"  # start-up would cost more than it saves

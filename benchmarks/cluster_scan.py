@@ -1,0 +1,60 @@
+"""Benchmark `meddiag scan --engine ray` (the [cluster] extra) on real-size images, on this machine.
+
+The large files of ``scan_large.py`` (``--n``, default 200). One local Ray cluster
+(``ray.init(num_cpus=cores)``) is started first and reused, so the runs measure the engine (the
+actors' start and model load included), not the cluster's start. Runs, in order: Ray with 1 actor,
+Ray with 2 actors, the local process engine with 2 workers; each is the in-process CLI end to end
+(CSV and audit included). Goals: 2 actors / 1 actor >= 1.6, Ray 2 actors / local engine >= 0.8.
+
+Last line: ``speedup=<ray 2 / ray 1> ray_vs_local=<ray 2 / local> ...``
+
+    python benchmarks/cluster_scan.py [--n 200]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]  # this checkout first
+from scan_large import run_scan, write_large_files  # noqa: E402
+from scan_throughput import pick_model  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200, help="generated files (a smoke run: 20)")
+    args = parser.parse_args()
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    import ray
+
+    from meddiag_desktop.core.scan_pool import usable_cores
+
+    with tempfile.TemporaryDirectory(prefix="meddiag_cluster_") as tmp:
+        tmp = Path(tmp)
+        os.environ["MEDDIAG_HOME"] = str(tmp / "home")
+        model_id, note = pick_model()
+        write_large_files(tmp / "large", args.n)
+        print(f"model: {note}; {args.n} files", file=sys.stderr)
+        start = time.perf_counter()
+        ray.init(num_cpus=max(2, usable_cores()), include_dashboard=False, log_to_driver=False)
+        print(f"cluster started in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        try:
+            rates = {}
+            for name, extra in (("ray1", ["--engine", "ray", "--workers", "1"]),
+                                ("ray2", ["--engine", "ray", "--workers", "2"]),
+                                ("local", ["--workers-kind", "process", "--workers", "2"])):
+                rates[name] = args.n / run_scan(tmp / "large", tmp / f"{name}.csv", model_id, extra)
+            same = (tmp / "ray2.csv").read_bytes() == (tmp / "local.csv").read_bytes()
+        finally:
+            ray.shutdown()
+    print(f"speedup={rates['ray2'] / rates['ray1']:.2f} ray_vs_local={rates['ray2'] / rates['local']:.2f} "
+          f"ray1_files_per_s={rates['ray1']:.2f} ray2_files_per_s={rates['ray2']:.2f} "
+          f"local_files_per_s={rates['local']:.2f} identical_csv={same} n={args.n} model={model_id}")
+
+
+if __name__ == "__main__":
+    main()

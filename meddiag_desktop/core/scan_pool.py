@@ -1,0 +1,135 @@
+"""Where a scan decodes: the calling thread, a thread pool or a pool of worker processes.
+
+``decode_ahead(files, configs, workers, kind, lookahead)`` yields ``DecodedFile`` in input order
+with at most ``lookahead`` files submitted but not yet taken, so memory stays bounded however many
+files there are. ``kind``:
+
+* ``"thread"``: decoding shares the GIL with the forward; best for small files on few cores
+  (PNG/zlib and the torch resize release the GIL only part of the time);
+* ``"process"``: a pool of ``workers`` processes, started once per scan, fed chunks of paths, each
+  returning the small preprocessed arrays (``core.scan_decode``); the forward stays in the calling
+  process. Uses every core on large images. The processes are started with ``spawn`` (Windows,
+  macOS, frozen apps) or ``forkserver`` (Linux: the server imports the decoder once, then forks
+  cheap children; never ``fork``, which would copy torch's thread pools mid-state). Workers
+  ignore SIGINT (Ctrl-C reaches the scan, which shuts the pool down), run torch on one thread and
+  exit by themselves if the scan's process dies;
+* ``"auto"``: ``choose_kind`` (processes for large files, or for many files, when there are cores to use).
+
+Stopping (cancel, Ctrl-C, closing the generator): queued work is dropped, running chunks finish
+and every worker process has exited when the generator's ``close`` returns.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import statistics
+import sys
+import threading
+from collections import deque
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
+from typing import Iterator, Mapping, Sequence
+
+from .scan_decode import DecodedFile, decode_file, decode_files
+
+__all__ = ["WORKERS_KINDS", "choose_kind", "decode_ahead", "default_workers", "usable_cores"]
+
+WORKERS_KINDS = ("auto", "thread", "process")
+LARGE_FILE_BYTES = 512 * 1024  # median file size from which "auto" picks processes
+MIN_PROCESS_FILES = 64  # fewer files than this: starting processes costs more than it saves
+MANY_FILES = 2000  # this many small files: processes pay too (the per-file Python work leaves the GIL)
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # Windows, macOS
+        return os.cpu_count() or 1
+
+
+def choose_kind(files: Sequence[str], cores: int | None = None, sample: int = 16) -> str:
+    """``"process"`` when there are >= 2 cores and either ``MANY_FILES`` files or enough files whose
+    median size (of the first ``sample``) is large enough for decoding to dominate; else ``"thread"``."""
+    cores = usable_cores() if cores is None else cores
+    if cores < 2 or len(files) < MIN_PROCESS_FILES:
+        return "thread"
+    if len(files) >= MANY_FILES:
+        return "process"
+    sizes = []
+    for path in files[:sample]:
+        try:
+            sizes.append(os.path.getsize(path))
+        except OSError:
+            pass
+    return "process" if sizes and statistics.median(sizes) >= LARGE_FILE_BYTES else "thread"
+
+
+def default_workers(kind: str, cores: int | None = None) -> int:
+    """Threads: 2 (more only add GIL contention on small images); processes: one per core."""
+    return 2 if kind == "thread" else max(1, usable_cores() if cores is None else cores)
+
+
+def process_context() -> multiprocessing.context.BaseContext:
+    if sys.platform.startswith("linux") and not getattr(sys, "frozen", False):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["meddiag_desktop.core.scan_decode"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _exit_with_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()  # returns when the scan's process is gone (even after SIGKILL)
+        os._exit(0)
+
+
+def worker_setup() -> None:
+    """Initializer of a decode process: Ctrl-C is the scan's business, torch on one thread."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
+    torch.set_num_threads(1)
+    threading.Thread(target=_exit_with_parent, daemon=True, name="meddiag-parent-watch").start()
+
+
+def _executor(kind: str, workers: int) -> Executor:
+    if kind == "process":
+        return ProcessPoolExecutor(workers, mp_context=process_context(), initializer=worker_setup)
+    return ThreadPoolExecutor(workers, thread_name_prefix="meddiag-scan")
+
+
+def _chunks(files: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(files), size):
+        yield files[start:start + size]
+
+
+def decode_ahead(files: Sequence[str], configs: Mapping, workers: int, kind: str = "thread",
+                 lookahead: int = 64) -> Iterator[DecodedFile]:
+    """Decoded files in input order; see the module docstring. ``workers <= 0`` decodes inline."""
+    if kind not in ("thread", "process"):
+        raise ValueError(f"unknown workers kind {kind!r}; use thread or process")
+    if workers <= 0:
+        for path in files:
+            yield decode_file(path, configs)
+        return
+    # processes: a few files per message (IPC costs ~0.1 ms a message); threads: one file per task
+    chunk = max(1, min(8, lookahead // (2 * workers))) if kind == "process" else 1
+    work = partial(decode_files, configs=configs)
+    executor = _executor(kind, workers)
+    pending: deque[Future] = deque()
+    todo = _chunks(files, chunk)
+    try:
+        for part in todo:
+            pending.append(executor.submit(work, part))
+            if len(pending) * chunk >= lookahead:
+                break
+        while pending:
+            done = pending.popleft().result()
+            part = next(todo, None)
+            if part is not None:
+                pending.append(executor.submit(work, part))
+            yield from done
+    finally:  # cancel, Ctrl-C or an early close: drop the look-ahead, wait for running chunks
+        executor.shutdown(wait=True, cancel_futures=True)
