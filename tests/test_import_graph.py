@@ -1,8 +1,8 @@
-"""The package's shape, read from its source: no import circle (lazy, function-level imports count
-too), no private name imported across modules, no module over the size limit.
+"""The package's shape, read from its source: no import circle (lazy, function-level and
+``if TYPE_CHECKING:`` imports count too: two modules that need each other's names are one module or
+want an interface), no private name imported across modules, no module over the size limit.
 
-Imports under ``if TYPE_CHECKING:`` are left out (they never run). A package importing its own
-sub-modules is not a circle (``cli/__init__`` registering its commands)."""
+A package importing its own sub-modules is not a circle (``cli/__init__`` registering its commands)."""
 from __future__ import annotations
 
 import ast
@@ -25,23 +25,9 @@ def source_files() -> dict[str, Path]:
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
-
-
 def _import_nodes(tree: ast.AST):
-    """Every import statement, skipping ``if TYPE_CHECKING:`` bodies."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node
-        for child in ast.iter_child_nodes(node):
-            if isinstance(node, ast.If) and _is_type_checking(node) and child in node.body:
-                continue
-            stack.append(child)
+    """Every import statement, wherever it stands."""
+    return (node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)))
 
 
 def imports_of(name: str, path: Path, modules: dict[str, Path]) -> list[tuple[str, str]]:

@@ -7,15 +7,32 @@ while the dialog is open), never from the node's own threads.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 if TYPE_CHECKING:
-    from .intake import Intake
+    from .intake_settings import IntakeSettings
     from .jobs.intake import IntakeStatus
+
+
+class IntakeControls(Protocol):
+    """What the dialog needs of the window's ``qt.intake.Intake`` (which opens this dialog: an
+    interface here, not an import, keeps the two modules out of an import circle)."""
+
+    settings: IntakeSettings
+    status: IntakeStatus | None
+    loading: bool
+    statusChanged: Any  # Signal(object): IntakeStatus
+
+    def set_identity_visible(self, visible: bool) -> None: ...
+    def start_node(self, options: IntakeSettings | None = None) -> bool: ...
+    def stop_node(self) -> None: ...
+    def start_watch(self, folder: str) -> bool: ...
+    def stop_watch(self) -> None: ...
+    def request_status(self) -> None: ...
 
 STATUS_POLL_MS = 1000
 
@@ -30,7 +47,7 @@ def _row(*widgets) -> QWidget:
 
 
 class NodeDialog(QDialog):
-    def __init__(self, intake: Intake, parent: QWidget | None = None) -> None:
+    def __init__(self, intake: IntakeControls, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.intake = intake
         self.setWindowTitle("DICOM node and watch folder")
