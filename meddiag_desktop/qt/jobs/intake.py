@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from .loading import predictors_for_job
+
 RESULTS_CSV = "results.csv"
 HEADER_TAGS = ("Modality", "AccessionNumber", "StudyDate", "StudyTime")
 IDENTITY_TAGS = ("PatientName", "PatientID")
@@ -279,14 +281,8 @@ def run_intake(progress, cancel, control: IntakeControl, cards: Sequence, device
     from meddiag_desktop.core.intake.sender import Destination
     from meddiag_desktop.core.intake.store import IntakeStore
     from meddiag_desktop.core.jobs import Progress
-    from meddiag_desktop.core.loading import LoadedModels, load_predictors
 
-    loaded = None
-    for event in load_predictors(cards, device, cancel=cancel):
-        if isinstance(event, LoadedModels):
-            loaded = event
-        else:
-            progress(event.done, event.total, event.text)
+    loaded = predictors_for_job(progress, cancel, cards, device)
     if loaded is None or not loaded.predictors:
         raise RuntimeError("no model could be loaded for the intake")
     dest = Destination.parse(destination) if destination else None

@@ -25,6 +25,8 @@ from typing import Any, Iterator, Sequence
 
 from meddiag_desktop.core.scan_events import ScanStarted  # torch-free
 
+from .loading import predictors_for_job
+
 DEFAULT_BATCH_SIZE = 32
 
 
@@ -56,16 +58,10 @@ def run_scan(progress, cancel, stop: threading.Event, cards: Sequence, device: s
     --dicom-out``), then yield a ``DicomWritten``."""
     from meddiag_desktop.core.audited_scan import audited_scan
     from meddiag_desktop.core.jobs import Progress, any_of
-    from meddiag_desktop.core.loading import LoadedModels, load_predictors
     from meddiag_desktop.core.scan import DEFAULT_WORKERS
 
     either = any_of(stop, cancel)
-    loaded = None
-    for event in load_predictors(cards, device, cancel=either):
-        if isinstance(event, LoadedModels):
-            loaded = event
-        else:
-            progress(event.done, event.total, event.text)
+    loaded = predictors_for_job(progress, either, cards, device)
     if loaded is None:
         return None  # stopped while loading
     events = audited_scan(paths, loaded.predictors, cancel=either, batch_size=batch_size,
@@ -98,14 +94,8 @@ def export_dicom(progress, cancel, cards: Sequence, device: str, rows: Sequence,
     """``core.dicom_results`` for every scanned file (scan order): yields each file's outputs
     (a tuple of ``DicomOutput``); stops between files when ``cancel`` is set."""
     from meddiag_desktop.core.dicom_results.writer import write_dicom_results
-    from meddiag_desktop.core.loading import LoadedModels, load_predictors
 
-    loaded = None
-    for event in load_predictors(cards, device, cancel=cancel):
-        if isinstance(event, LoadedModels):
-            loaded = event
-        else:
-            progress(event.done, event.total, event.text)
+    loaded = predictors_for_job(progress, cancel, cards, device)
     if loaded is None:
         return
     by_path: dict[str, list] = {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..display_names import card_sort_key, method_name
+from .loading import predictors_for_job
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,6 @@ class ModelSession:
 
         from meddiag_desktop.core.device import cuda_available
         from meddiag_desktop.core.explain import available_methods
-        from meddiag_desktop.core.loading import LoadedModels, load_predictors
 
         torch.set_num_threads(_worker_threads(torch))
         all_cards = self._model_store().active_cards()  # the active version per (task, family)
@@ -125,12 +125,7 @@ class ModelSession:
         if task not in tasks:
             task = PREFERRED_TASK if PREFERRED_TASK in tasks else (tasks[0] if tasks else None)
         cards = sorted((c for c in all_cards if c.task == task), key=card_sort_key)
-        loaded = None
-        for event in load_predictors(cards, requested, cancel=cancel, keep_going=True):
-            if isinstance(event, LoadedModels):
-                loaded = event
-            else:
-                progress(event.done, event.total, event.text)
+        loaded = predictors_for_job(progress, cancel, cards, requested, keep_going=True)
         if loaded is None:
             return None  # cancelled
         for card_id, error in loaded.errors.items():
