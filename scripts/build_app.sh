@@ -16,8 +16,10 @@
 # (the bundled sample through the real window, all models and a heat-map; rerun once, with a warning,
 # if it fails only on its GUI-stall limit), `meddiag scan` of the bundled samples plus one file per image
 # codec (all rows must be ok), `meddiag predict --dicom-out` of the bundled sample DICOM (an SR and
-# secondary captures, validated with dciodvfy when installed), a one-epoch fine-tune, and a check that
-# nothing was written into the bundle. Any failure stops the script with "BUILD FAILED: ..." and a
+# secondary captures, validated with dciodvfy when installed), `meddiag listen` on 127.0.0.1 receiving a
+# C-ECHO and the sample by C-STORE (result rows, SR + SC checked; run without the network namespace, as
+# it needs loopback), `meddiag watch --once` on a folder with the samples, a one-epoch fine-tune, and a
+# check that nothing was written into the bundle. Any failure stops the script with "BUILD FAILED: ..." and a
 # non-zero status. Prints the bundle size and the timings (also written to
 # dist/build-summary-<flavour>[-onefile].txt).
 #
@@ -249,6 +251,88 @@ if command -v dciodvfy >/dev/null 2>&1; then
 fi
 echo "DICOM results: $dicom_kinds ($dicom_check; $dicom_s s)"
 
+# DICOM node and watch folder (pynetdicom, watchdog and the intake in the bundle): `meddiag listen` from
+# the built app on 127.0.0.1 (a free high port); a small SCU (the build venv's pynetdicom) sends a C-ECHO
+# and the sample DICOM by C-STORE; the result rows (one per model, all ok, `path` = the stored instance)
+# and the SR + SC are checked (dciodvfy when installed); SIGTERM stops the node (exit status 0). The node
+# needs loopback, so it runs without the network namespace (its own HOME still; it binds 127.0.0.1
+# only). Then `meddiag watch --once` on a folder with a sample, without network.
+node_isolate=(env -u MEDDIAG_HOME -u XDG_DATA_HOME -u XDG_CONFIG_HOME -u XDG_STATE_HOME -u XDG_CACHE_HOME
+              HOME="$tmp/home" QT_QPA_PLATFORM=offscreen TMPDIR="$tmp")
+node_port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+mkdir -p "$tmp/node"
+t0=$(now)
+"${node_isolate[@]}" "${cli[@]}" listen --ae-title MEDDIAG --port "$node_port" --bind 127.0.0.1 --out "$tmp/node" \
+  --min-free-mb 16 > "$tmp/listen.log" 2>&1 &
+listen_pid=$!
+node_result="$("$venv/bin/python" - "$node_port" "$samples/chest_xray_pneumonia_val0.dcm" "$tmp/node" <<'PY'
+import csv, sys, time
+from pathlib import Path
+import pydicom
+from pynetdicom import AE
+port, sample, out = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+ds = pydicom.dcmread(sample, stop_before_pixels=True)
+ae = AE(ae_title="SMOKETEST")
+ae.add_requested_context("1.2.840.10008.1.1")  # Verification
+ae.add_requested_context(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID)
+deadline = time.monotonic() + 300  # the node loads torch and the models first
+while True:
+    assoc = ae.associate("127.0.0.1", port, ae_title="MEDDIAG")
+    if assoc.is_established:
+        break
+    if time.monotonic() > deadline:
+        sys.exit("the node never accepted an association")
+    time.sleep(1)
+echo, store = assoc.send_c_echo().Status, assoc.send_c_store(sample).Status
+assoc.release()
+if echo != 0 or store != 0:
+    sys.exit(f"C-ECHO status 0x{echo:04X}, C-STORE status 0x{store:04X}")
+stored = out / "instances" / f"{ds.SOPInstanceUID}.dcm"
+rows, kinds = [], []
+while time.monotonic() < deadline:
+    if (out / "results.csv").is_file():
+        with open(out / "results.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    kinds = sorted(pydicom.dcmread(p).Modality for p in (out / "dicom").rglob("*.dcm")) if (out / "dicom").is_dir() else []
+    if rows and kinds.count("SR") == 1 and "OT" in kinds:
+        break
+    time.sleep(1)
+else:
+    sys.exit(f"no results from the node: {len(rows)} rows, DICOM {kinds}")
+bad = [r for r in rows if r["status"] != "ok" or Path(r["path"]).resolve() != stored.resolve()]
+if bad:
+    sys.exit(f"result rows not ok: {bad}")
+print(f"C-ECHO ok, C-STORE ok, {len(rows)} rows ok, {kinds.count('SR')} SR + {kinds.count('OT')} SC")
+PY
+)" || { kill -TERM "$listen_pid" 2>/dev/null; wait "$listen_pid" || true; cat "$tmp/listen.log" >&2
+        die "meddiag listen: ${node_result:-the SCU failed}"; }
+kill -TERM "$listen_pid"
+listen_rc=0
+wait "$listen_pid" || listen_rc=$?
+[ "$listen_rc" -eq 0 ] || { cat "$tmp/listen.log" >&2; die "meddiag listen exited with status $listen_rc on SIGTERM"; }
+node_check="dciodvfy not installed: not validated"
+if command -v dciodvfy >/dev/null 2>&1; then
+  while IFS= read -r object; do
+    errors="$(dciodvfy "$object" 2>&1 | grep '^Error' || true)"
+    [ -z "$errors" ] || { echo "$errors" >&2; die "dciodvfy: errors in $(basename "$object"), written by the node"; }
+  done < <(find "$tmp/node/dicom" -name '*.dcm')
+  node_check="dciodvfy: no errors"
+fi
+node_s=$(secs "$t0" "$(now)")
+echo "DICOM node: $node_result ($node_check; $node_s s with start-up)"
+
+mkdir -p "$tmp/watched"
+cp "$samples/chest_xray_pneumonia_val0.png" "$samples/chest_xray_pneumonia_val0.dcm" "$tmp/watched/"
+t0=$(now)
+"${isolate[@]}" "${cli[@]}" watch "$tmp/watched" --out "$tmp/watch.csv" --settle 0.5 --once \
+  > "$tmp/watch.log" 2>&1 || { cat "$tmp/watch.log" >&2; die "meddiag watch --once failed"; }
+watch_s=$(secs "$t0" "$(now)")
+watch_rows=$(($(wc -l < "$tmp/watch.csv") - 1))
+watch_ok=$(grep -c ',ok,' "$tmp/watch.csv" || true)
+[ "$watch_rows" -gt 0 ] && [ "$watch_ok" -eq "$watch_rows" ] \
+  || { cat "$tmp/watch.csv" >&2; die "meddiag watch --once: $watch_ok of $watch_rows rows ok"; }
+echo "watch folder: 2 files, $watch_rows rows ok ($watch_s s)"
+
 train_s="skipped"
 if [ "${MEDDIAG_SKIP_TRAIN:-0}" != 1 ]; then
   # One epoch on a tiny generated data set: fine-tuning (autograd, optimiser, torchvision augmentation)
@@ -292,6 +376,8 @@ summary="$root/dist/build-summary-$flavour$([ $onefile = 1 ] && echo -onefile ||
   echo "--self-test:      ${selftest_s} s in all$selftest_note"
   echo "scan:             ${scan_s} s ($rows rows: samples + one file per codec, all ok)"
   echo "DICOM results:    $dicom_kinds of the sample DICOM, $dicom_check (${dicom_s} s)"
+  echo "DICOM node:       $node_result, $node_check (${node_s} s with start-up)"
+  echo "watch folder:     --once, $watch_rows rows ok (${watch_s} s)"
   echo "fine-tune 1 ep.:  $train_s"
   echo "smoke tests:      empty HOME, $network: passed"
 } | tee "$summary"

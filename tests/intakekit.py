@@ -60,15 +60,19 @@ class Running:
 
 
 class FakePacs:
-    """A Storage SCP for our SR + SC on 127.0.0.1:``port`` (0: a free one); ``received``: data sets."""
+    """A Storage SCP for our SR + SC on 127.0.0.1:``port`` (0: a free one); ``received``: data sets
+    it accepted. ``status(ds) -> int`` answers each C-STORE (default success; a failure is not
+    kept); ``classes``: the SOP classes it has presentation contexts for."""
 
-    def __init__(self, port: int = 0, ae_title: str = "PACS") -> None:
+    def __init__(self, port: int = 0, ae_title: str = "PACS", status=None, classes=SR_SC_CLASSES) -> None:
         from pynetdicom import AE, evt
 
         self.received: list = []
+        self.answered: list[tuple[str, int]] = []  # (SOP class, status) of every C-STORE
+        self.status = status or (lambda ds: 0x0000)
         self._lock = threading.Lock()
         ae = AE(ae_title=ae_title)
-        for sop_class in SR_SC_CLASSES:
+        for sop_class in classes:
             ae.add_supported_context(sop_class, SYNTAXES)
         self.server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_STORE, self._store)])
         self.port = self.server.server_address[1]
@@ -76,9 +80,12 @@ class FakePacs:
     def _store(self, event):
         ds = event.dataset
         ds.file_meta = event.file_meta
+        status = self.status(ds)
         with self._lock:
-            self.received.append(ds)
-        return 0x0000
+            self.answered.append((str(ds.SOPClassUID), status))
+            if status in (0x0000, 0xB000, 0xB006, 0xB007):
+                self.received.append(ds)
+        return status
 
     def shutdown(self) -> None:
         self.server.shutdown()

@@ -3,7 +3,8 @@
 stored and analysed, the SR + SC reach a fake PACS and parse; C-ECHO; the allow-list rejects the
 association; a corrupt data set gets a failure status and one error row; low disk gets A700; four
 associations sending 200 instances at once lose nothing; a PACS that is down gets the results
-once it is up."""
+once it is up; a PACS that refuses a result for good (a status retrying cannot change, no
+presentation context) gets it moved to outbox/failed/, transient refusals are retried."""
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,7 @@ from meddiag_desktop.core.loading import load_predictors
 from meddiag_desktop.core.model_store import ModelStore
 
 from dicomkit import make_sources, read_sr
-from intakekit import FakePacs, Running, copies, free_port, send, wait_until
+from intakekit import SR_SC_CLASSES, FakePacs, Running, copies, free_port, send, wait_until
 from testkit import DICOM_DIR
 
 
@@ -199,3 +200,52 @@ def test_results_wait_in_the_outbox_while_the_pacs_is_down(node_factory, tmp_pat
     finally:
         pacs.shutdown()
     assert len(pacs.received) == 4 and list(outbox.iterdir()) == []
+
+
+def test_a_pacs_that_refuses_for_good_sends_results_to_failed(node_factory, tmp_path):
+    """SC: "cannot understand" (permanent: moved to outbox/failed/ at once, with a reason record
+    free of patient data); SR: "out of resources" twice (transient: retried, then delivered)."""
+    busy: list = []
+
+    def status(ds):
+        if ds.SOPClassUID == SR_SC_CLASSES[1]:
+            return 0xC001
+        busy.append(ds.SOPInstanceUID)
+        return 0xA700 if len(busy) <= 2 else 0x0000
+
+    pacs = FakePacs(status=status)
+    node = node_factory(send_to=Destination("PACS", "127.0.0.1", pacs.port))
+    try:
+        source = copies("CT_small.dcm", tmp_path, 1, PatientName="Marker^Refused", PatientID="MARKERID77")
+        assert send(source, node.port) == [0]
+        node.run.wait_for("Delivered", 1, timeout=60)
+        [refused] = [e for e in node.run.of("DeliveryFailed") if e.permanent]
+    finally:
+        pacs.shutdown()
+    assert "0xC001" in refused.reason and "cannot understand" in refused.reason
+    outbox = node.store.root / "outbox"
+    assert [p.name for p in outbox.iterdir() if p.is_file()] == []
+    failed = sorted(p.name for p in (outbox / "failed").iterdir())
+    assert failed == [refused.name, f"{refused.name}.json"]
+    record = (outbox / "failed" / f"{refused.name}.json").read_text()
+    assert "Marker" not in record and "MARKERID77" not in record and "cannot understand" in record
+    assert [code for cls, code in pacs.answered if cls == SR_SC_CLASSES[1]] == [0xC001]  # asked once
+    assert [code for cls, code in pacs.answered if cls == SR_SC_CLASSES[0]] == [0xA700, 0xA700, 0x0000]
+    transient = [e for e in node.run.of("DeliveryFailed") if not e.permanent]
+    assert len(transient) == 2 and all("out of resources" in e.reason for e in transient)
+
+
+def test_no_presentation_context_is_a_permanent_refusal(node_factory, tmp_path):
+    pacs = FakePacs(classes=SR_SC_CLASSES[:1])  # takes SRs only
+    node = node_factory(send_to=Destination("PACS", "127.0.0.1", pacs.port))
+    try:
+        assert send(copies("CT_small.dcm", tmp_path, 1), node.port) == [0]
+        node.run.wait_for("Delivered", 1, timeout=60)
+        [refused] = node.run.wait_for("DeliveryFailed", 1)
+    finally:
+        pacs.shutdown()
+    assert refused.permanent and "no presentation context" in refused.reason
+    assert SR_SC_CLASSES[1] in refused.reason
+    outbox = node.store.root / "outbox"
+    assert [p.name for p in outbox.iterdir() if p.is_file()] == []
+    assert (outbox / "failed" / refused.name).is_file() and len(pacs.received) == 1

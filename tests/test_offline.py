@@ -2,7 +2,9 @@
 
 Dynamic: with ``socket.socket``, ``socket.create_connection`` and ``socket.getaddrinfo`` made to
 raise (and every attempt recorded), ``meddiag predict``, ``meddiag scan``, ``meddiag train`` and the
-GUI self-test all pass. Static: the package source names no network API at all.
+GUI self-test all pass; a window with the Inbox and Settings → DICOM node open (a destination
+saved) listens and connects nowhere until the node is started; a stopped node's listening socket
+is closed. Static: the package source names no network API at all.
 """
 from __future__ import annotations
 
@@ -134,3 +136,89 @@ def test_only_the_node_and_the_sender_use_the_dicom_network():
     users = sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
                    if re.search(r"^\s*(from|import)\s+pynetdicom", p.read_text(encoding="utf-8"), re.M))
     assert users == ["core/intake/node.py", "core/intake/sender.py"], users
+
+
+# ------------------------------------------------------------------------------ the intake
+def _own_sockets() -> set[str]:
+    """Inodes of the sockets this process holds open (Linux: /proc/self/fd)."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _listening_ports() -> set[int]:
+    """Ports of the TCP sockets in LISTEN state that this process holds."""
+    own, ports = _own_sockets(), set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in own:  # st == TCP_LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads /proc (Linux)")
+
+
+@needs_proc
+def test_a_window_with_the_inbox_but_no_node_opens_no_socket(no_network, qtbot, tmp_path):
+    """The Inbox dock, Settings → DICOM node shown, a destination saved in the settings: as long as
+    the user does not start the node, nothing listens and nothing connects (the window's code is
+    qt/intake.py; only a started node listens, only a running intake job sends)."""
+    from meddiag_desktop.core.model_store import ModelStore
+    from meddiag_desktop.core.paths import user_models_dir
+    from meddiag_desktop.qt.intake_settings import IntakeSettings
+    from meddiag_desktop.qt.main_window import MainWindow
+    from meddiag_desktop.qt.settings import Settings
+    from testkit import save_demo_models
+
+    save_demo_models(user_models_dir(), archs=("cnn",), threshold=0.5, positive_label="abnormal")
+    IntakeSettings(send_to="PACS@127.0.0.1:11112", out_dir=str(tmp_path / "intake")).save(Settings(tmp_path / "s.ini"))
+    sockets_before = _own_sockets()
+    window = MainWindow(settings=Settings(tmp_path / "s.ini"), store=ModelStore([user_models_dir()]), device="cpu")
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        window.start()
+        qtbot.waitUntil(lambda: window.info is not None and window.viewer is not None, timeout=60_000)
+        intake = window.child_windows.open_intake()
+        dialog = intake.show_dialog()
+        assert intake.settings.send_to == "PACS@127.0.0.1:11112" and dialog.send_to.text() == intake.settings.send_to
+        qtbot.wait(500)  # let the session and the dialog settle
+        assert intake.job is None and intake.status is None  # no intake job: no node, no sender
+        assert _listening_ports() == set() and _own_sockets() <= sockets_before
+        assert not intake.lane.busy
+    finally:
+        window.close()
+        window.shutdown()
+
+
+@needs_proc
+def test_stopping_the_node_closes_its_listening_socket(tmp_path):
+    """The node listens on 127.0.0.1 only while it runs; once stopped its socket is closed (not
+    merely idle) and the port refuses connections."""
+    from meddiag_desktop.core.intake.node import DicomNode, NodeConfig
+    from meddiag_desktop.core.intake.store import IntakeStore
+
+    sockets_before = _own_sockets()
+    assert _listening_ports() == set()
+    node = DicomNode(NodeConfig(port=0, min_free_bytes=0), IntakeStore(tmp_path / "intake"), lambda arrival: None)
+    node.start()
+    try:
+        port = node.port
+        assert _listening_ports() == {port}
+        assert node.server.server_address[0] == "127.0.0.1"  # the safe default bind
+    finally:
+        node.stop()
+    assert _listening_ports() == set()
+    assert _own_sockets() <= sockets_before
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -232,6 +232,44 @@ def test_spec_collects_highdicom_for_the_dicom_results(tmp_path):
     assert ns["PACKAGE_DATA"] == ("highdicom",)
 
 
+def test_spec_collects_pynetdicom_and_watchdog_for_the_intake(tmp_path):
+    """The DICOM node and the watch folder: pynetdicom with its dist-info (its version is read from
+    it at import), the service-class and SOP-class modules the SCP picks at run time, watchdog's
+    observer for this platform (chosen at import) and its polling fallback; the intake modules,
+    imported inside the commands' functions. Ray stays out."""
+    import importlib.metadata
+    import importlib.util
+
+    import pynetdicom
+
+    ns = run_spec(tmp_path)
+    (analysis,) = _of(FakeAnalysis)
+    hidden, excludes = set(analysis.kwargs["hiddenimports"]), set(analysis.kwargs["excludes"])
+    assert {"pynetdicom.service_class", "pynetdicom.service_class_n", "pynetdicom.sop_class",
+            "pynetdicom._handlers", "pynetdicom.status"} <= hidden
+    assert {"watchdog.observers.polling", "watchdog.observers.api", "watchdog.events"} <= hidden
+    if sys.platform.startswith("linux"):
+        assert {"watchdog.observers.inotify", "watchdog.observers.inotify_c",
+                "watchdog.observers.inotify_move_event_grouper"} <= hidden
+        assert "watchdog.observers.read_directory_changes" not in hidden  # another platform's
+    intake = {f"meddiag_desktop.core.intake.{m}" for m in
+              ("assembly", "engine", "events", "node", "outbox", "results_csv", "routing", "sender", "store", "watch")}
+    assert intake <= hidden
+    assert {"meddiag_desktop.cli.listen", "meddiag_desktop.cli.watch", "meddiag_desktop.cli.intake_run"} <= hidden
+    for module in hidden:
+        if module.startswith(("pynetdicom", "watchdog", "meddiag_desktop.core.intake")):
+            assert importlib.util.find_spec(module) is not None, module  # no typo
+    # pynetdicom/_version.py: importlib.metadata.version("pynetdicom")
+    dist_info = Path(importlib.metadata.distribution("pynetdicom")._path)
+    datas = {(Path(src).name, dest) for src, dest in analysis.kwargs["datas"]}
+    assert ("METADATA", dist_info.name) in datas and dist_info.name.startswith(f"pynetdicom-{pynetdicom.__version__}")
+    assert ns["PACKAGE_METADATA"] == ("pynetdicom",)
+    assert {"ray", "pyarrow", "meddiag_desktop.cli.ray_engine"} <= excludes
+    wanted = {m for m in hidden if m.startswith(("pynetdicom", "watchdog", "meddiag_desktop.core.intake"))}
+    assert not any(m == e or m.startswith(e + ".") for m in wanted for e in excludes)
+    assert {"pynetdicom.apps", "pynetdicom.tests"} <= excludes and "pynetdicom" not in excludes
+
+
 def test_spec_bundles_weights_and_resources_but_not_datasets(tmp_path):
     run_spec(tmp_path)
     (analysis,) = _of(FakeAnalysis)
@@ -243,6 +281,9 @@ def test_spec_bundles_weights_and_resources_but_not_datasets(tmp_path):
     for src, dest in analysis.kwargs["datas"]:
         if Path(dest).parts[0] == "highdicom":  # a package's data (test_spec_collects_highdicom_...)
             assert Path(src).resolve().is_relative_to(Path(__import__("highdicom").__file__).parent.resolve())
+            continue
+        if dest.endswith(".dist-info"):  # a distribution's metadata (test_spec_collects_pynetdicom_...)
+            assert Path(src).parent.name == dest
             continue
         assert (ROOT / dest / Path(src).name).resolve() == Path(src).resolve()
     shipped = sorted(p.name for p in (ROOT / "weights").glob("*.safetensors"))
@@ -478,7 +519,8 @@ def test_build_script_is_valid_and_checks_the_bundle():
     if shutil.which("bash"):
         subprocess.run(["bash", "-n", str(script)], check=True)
     text = script.read_text(encoding="utf-8")
-    for needle in ("LANG=C.UTF-8", "--self-test", " scan ", "QT_QPA_PLATFORM=offscreen", "unshare -n", "build.spec"):
+    for needle in ("LANG=C.UTF-8", "--self-test", " scan ", "QT_QPA_PLATFORM=offscreen", "unshare -n", "build.spec",
+                   " listen ", "--bind 127.0.0.1", "send_c_echo", "send_c_store", " watch ", "--once"):
         assert needle in text, needle
 
 

@@ -1,5 +1,5 @@
 """The watch folder (issue 17): files written slowly in chunks are taken only when complete,
-renamed and deleted files cause no duplicates or errors, many files dropped at once are each
+renamed and deleted files cause no duplicates or errors, 1 000 files dropped at once are each
 analysed once, the watched folder is never modified; `meddiag watch --once`."""
 from __future__ import annotations
 
@@ -96,15 +96,26 @@ def test_renames_deletes_and_copies_make_no_duplicates_or_errors(watched, tmp_pa
 
 
 def test_many_files_dropped_at_once_are_each_analysed_once(watched, tmp_path):
+    """1 000 tiny PNGs, each written in two halves: every one analysed once, and whole (a copy
+    taken half-written would have another content hash, so another name and one row too many)."""
     folder, store, run = watched
-    count = 300
+    count = 1000
+    expected = set()
     for i in range(count):
-        (folder / f"img_{i:04d}.png").write_bytes(png_bytes(seed=100 + i))
+        data = png_bytes(seed=100 + i)
+        expected.add(hashlib.sha256(data).hexdigest() + ".png")
+        with open(folder / f"img_{i:04d}.png", "wb") as f:
+            f.write(data[: len(data) // 2])
+            f.flush()
+            f.write(data[len(data) // 2:])
     before = _tree(folder)
-    run.wait_for("ItemAnalysed", count, timeout=120)
+    started = time.monotonic()
+    run.wait_for("ItemAnalysed", count, timeout=240)
+    print(f"{count} files analysed in {time.monotonic() - started:.1f} s")
     time.sleep(1.5)
     rows = _rows(tmp_path)
     assert len(rows) == count and len({r["path"] for r in rows}) == count
+    assert {e.name for e in run.of("ItemAnalysed")} == expected and run.of("ItemFailed") == []
     assert len(read_audit(tmp_path / "audit.jsonl")) == count
     assert _tree(folder) == before  # the watched folder is never modified
 

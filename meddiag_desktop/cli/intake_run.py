@@ -91,6 +91,8 @@ def describe(event) -> str | None:
         return f"{event.name or 'data set'}: refused ({event.reason})"
     if isinstance(event, ev.Delivered):
         return f"{event.name}: sent to {event.destination}"
+    if isinstance(event, ev.DeliveryFailed) and event.permanent:
+        return f"{event.name}: refused by {event.destination} ({event.reason}); moved to outbox/failed/"
     if isinstance(event, ev.DeliveryFailed):
         return (f"{event.name}: not sent to {event.destination} ({event.reason}); "
                 f"attempt {event.attempt}, next in {event.retry_in_s:.0f} s")

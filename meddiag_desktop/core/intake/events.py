@@ -66,10 +66,21 @@ class Delivered:
 
 @dataclass(frozen=True)
 class DeliveryFailed:
-    """A delivery attempt failed; the file stays in the outbox and is retried in ``retry_in_s``."""
+    """A delivery attempt failed. Transient: the file stays in the outbox and is retried in
+    ``retry_in_s``. ``permanent``: the destination refused it for good (``Refused``); it was moved
+    to ``outbox/failed/`` with a reason record and is not retried."""
 
     name: str
     destination: str
     reason: str
     attempt: int
     retry_in_s: float
+    permanent: bool = False
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A sender's answer for a file the destination refuses in a way retrying cannot change
+    (see ``sender.classify_status``); a plain reason string means "try again later"."""
+
+    reason: str

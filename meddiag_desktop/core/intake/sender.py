@@ -3,6 +3,17 @@
 Each file is offered on its own SOP class and transfer syntax (read from its file meta, nothing
 else is read), all files of a batch in one association. This is the only place that connects
 anywhere, and only to the destination the user named.
+
+Permanent or transient (``classify_status``): the destination's answer is final - the file is
+``Refused`` and leaves the outbox for ``outbox/failed/`` - when retrying the same bytes cannot
+change it: "data set does not match SOP class" (0xA9xx), "cannot understand" (0xCxxx), the
+general failures about the object itself (0x01xx / 0x02xx: missing or invalid attributes, SOP
+class not supported, not authorised, duplicate instance...), no accepted presentation context for
+the file's SOP class and transfer syntax, an unreadable file. Everything else is transient and
+retried with back-off: out of resources (0xA7xx), processing failure (0x0110), duplicate
+invocation (0x0210), resource limitation (0x0213), cancel (0xFE00), an unknown code, no response,
+and every association-level failure (unreachable, rejected, aborted: a setting at the PACS, not
+the file).
 """
 from __future__ import annotations
 
@@ -14,7 +25,12 @@ from typing import Sequence
 
 from pydicom.filereader import read_file_meta_info
 
+from .events import Refused
+
 MAX_CONTEXTS = 128  # presentation contexts one association may propose
+DELIVERED = (0x0000, 0xB000, 0xB006, 0xB007)  # success; warnings: coerced, elements discarded, no match
+TRANSIENT = {0x0110: "processing failure", 0x0210: "duplicate invocation", 0x0213: "resource limitation",
+             0xFE00: "cancelled"}
 _DESTINATION = re.compile(r"(?P<aet>[^@\\]{1,16})@(?P<host>[^:@]+):(?P<port>\d{1,5})")
 
 
@@ -47,8 +63,30 @@ def quiet_pynetdicom() -> None:
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
 
 
+def classify_status(code: int | None) -> None | str | Refused:
+    """A C-STORE response status as ``send`` reports it: None (delivered), a reason (transient:
+    retry) or ``Refused`` (permanent). The module docstring states the rule."""
+    if code in DELIVERED:
+        return None
+    if code is None:
+        return "no response"
+    text = f"status 0x{code:04X}"
+    if code in TRANSIENT:
+        return f"{text} ({TRANSIENT[code]})"
+    if code & 0xFF00 == 0xA700:
+        return f"{text} (out of resources)"
+    if code & 0xFF00 == 0xA900:
+        return Refused(f"{text} (data set does not match SOP class)")
+    if code & 0xF000 == 0xC000:
+        return Refused(f"{text} (cannot understand)")
+    if code & 0xFF00 in (0x0100, 0x0200):
+        return Refused(text)
+    return text
+
+
 class CStoreSender:
-    """``send(paths) -> {path: None | reason}``; raises ``ConnectionError`` when no association."""
+    """``send(paths) -> {path: None | reason | Refused}``; raises ``ConnectionError`` when no
+    association (a transient failure of every path)."""
 
     def __init__(self, destination: Destination, ae_title: str = "MEDDIAG", *, timeout_s: float = 30.0) -> None:
         self.destination, self.ae_title, self.timeout_s = destination, ae_title, timeout_s
@@ -63,8 +101,10 @@ class CStoreSender:
             try:
                 meta = read_file_meta_info(path)
                 contexts[path] = (str(meta.MediaStorageSOPClassUID), str(meta.TransferSyntaxUID))
+            except FileNotFoundError:
+                outcome[path] = "file gone"
             except Exception as exc:
-                outcome[path] = f"cannot read the file meta ({type(exc).__name__})"
+                outcome[path] = Refused(f"cannot read the file meta ({type(exc).__name__})")
         wanted = list(dict.fromkeys(contexts.values()))[:MAX_CONTEXTS]
         if not wanted:
             return outcome
@@ -76,18 +116,22 @@ class CStoreSender:
         assoc = ae.associate(dest.host, dest.port, ae_title=dest.ae_title)
         if not assoc.is_established:
             raise ConnectionError("association rejected" if assoc.is_rejected else "destination not reachable")
+        accepted = {(c.abstract_syntax, c.transfer_syntax[0]) for c in assoc.accepted_contexts}
         try:
             for path, context in contexts.items():
                 if context not in wanted:
                     outcome[path] = "too many kinds of file for one association"
                     continue
+                if context not in accepted:
+                    outcome[path] = Refused("no presentation context: the destination does not accept "
+                                            f"SOP class {context[0]} in transfer syntax {context[1]}")
+                    continue
                 try:
                     code = getattr(assoc.send_c_store(path), "Status", None)
-                except (ValueError, AttributeError, OSError) as exc:  # context not accepted, file gone
+                except (ValueError, AttributeError, OSError) as exc:  # file gone, unreadable data set
                     outcome[path] = f"not sent ({type(exc).__name__})"
                     continue
-                outcome[path] = None if code in (0x0000, 0xB000, 0xB007, 0xB006) else (
-                    "no response" if code is None else f"status 0x{code:04X}")
+                outcome[path] = classify_status(code)
                 if not assoc.is_established:
                     break
         finally:

@@ -1,0 +1,207 @@
+#!/usr/bin/env python
+"""Throughput of the DICOM node against `meddiag scan`, and the window's responsiveness while its
+Inbox fills from the node.
+
+    python benchmarks/node_throughput.py [--n 300] [--device cpu]
+
+``--n`` DICOM instances (the bundled chest X-ray sample with new UIDs), analysed by every model of
+the pneumonia task (shipped weights):
+
+1. node: the intake engine in this process with the node on 127.0.0.1 (ephemeral port), as `meddiag
+   listen` builds it (``build_engine`` + ``DicomNode``, models loaded first); a modality SCU in
+   another process (the modality is another machine) sends every instance in one association.
+   Instances/s from its first C-STORE to the last ``ItemAnalysed`` (stored, analysed, CSV row,
+   audit record, index).
+2. scan: `meddiag scan` (in-process CLI main, the same models, default engine) of the same files,
+   end to end (includes loading the already cached models: ~0.1 s). Goal: node / scan >= 0.8.
+3. window: the main window (offscreen) starts the node from its intake (Settings → DICOM node) on
+   an ephemeral port; the SCU sends the same number of fresh instances; a 20 ms QTimer in the GUI
+   thread records its longest gap until the Inbox holds all of them. Goal: max gap <= 50 ms.
+
+Everything, audit logs included, goes to a temporary MEDDIAG_HOME. The last line is ``key=value``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's package, not another install
+TASK = "pneumonia"
+SAMPLE = REPO / "resources" / "samples" / "chest_xray_pneumonia_val0.dcm"
+
+# The modality: C-STOREs the files named on stdin to 127.0.0.1:PORT in one association; prints
+# the wall-clock time of its first C-STORE, then one status per file.
+SCU = r"""
+import sys, time
+import pydicom
+from pynetdicom import AE
+port, paths = int(sys.argv[1]), sys.stdin.read().split()
+ds = pydicom.dcmread(paths[0], stop_before_pixels=True)
+ae = AE(ae_title="MODALITY")
+ae.add_requested_context(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID)
+assoc = ae.associate("127.0.0.1", port, ae_title="MEDDIAG")
+assert assoc.is_established, "no association"
+print(f"START {time.time():.6f}", flush=True)
+bad = sum(getattr(assoc.send_c_store(p), "Status", None) != 0 for p in paths)
+assoc.release()
+print(f"FAILED {bad}", flush=True)
+"""
+
+
+def make_instances(folder: Path, count: int) -> list[str]:
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ds = pydicom.dcmread(SAMPLE)
+    paths = []
+    for i in range(count):
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        path = folder / f"instance_{i:05d}.dcm"
+        ds.save_as(path)
+        paths.append(str(path))
+    return paths
+
+
+def send(paths: list[str], port: int) -> float:
+    """Run the modality SCU; the wall-clock time of its first C-STORE."""
+    result = subprocess.run([sys.executable, "-c", SCU, str(port)], input="\n".join(paths), capture_output=True,
+                            text=True, timeout=1800)
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    if result.returncode or lines.get("FAILED") != "0":
+        raise SystemExit(f"the modality failed:\n{result.stdout}\n{result.stderr}")
+    return float(lines["START"])
+
+
+def node_rate(paths: list[str], predictors, home: Path) -> float:
+    from meddiag_desktop.core.audit import AuditLog
+    from meddiag_desktop.core.intake.assembly import build_engine
+    from meddiag_desktop.core.intake.events import ItemAnalysed
+    from meddiag_desktop.core.intake.node import DicomNode, NodeConfig
+    from meddiag_desktop.core.intake.store import IntakeStore
+
+    store = IntakeStore(home / "node")
+    engine = build_engine(store, predictors, home / "node" / "results.csv", default_task=TASK,
+                          audit=AuditLog(home / "node-audit.jsonl"))
+    cancel, analysed, last = threading.Event(), [], [0.0]
+
+    def drive():
+        for event in engine.run(cancel=cancel):
+            if isinstance(event, ItemAnalysed):
+                analysed.append(event)
+                last[0] = time.time()
+
+    thread = threading.Thread(target=drive, daemon=True)
+    thread.start()
+    node = DicomNode(NodeConfig(port=0, min_free_bytes=0), store, engine.submit).start()
+    try:
+        started = send(paths, node.port)
+        while len(analysed) < len(paths):
+            time.sleep(0.01)
+    finally:
+        node.stop()
+        cancel.set()
+        thread.join(60)
+    return len(paths) / (last[0] - started)
+
+
+def scan_rate(folder: Path, model_ids: str, device: str, home: Path) -> float:
+    import contextlib
+    import io
+
+    from meddiag_desktop.cli import main
+
+    out = home / "scan.csv"
+    start = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = main(["scan", str(folder), "--out", str(out), "--model", model_ids, "--device", device])
+    seconds = time.perf_counter() - start
+    if code != 0:
+        raise SystemExit(f"meddiag scan exited {code}")
+    return len(list(folder.iterdir())) / seconds
+
+
+def window_gap(paths: list[str], device: str, home: Path) -> tuple[float, float, float]:
+    """(max gap ms, p99 gap ms, instances/s) while the window's Inbox fills from its node."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from meddiag_desktop.qt import dialogs
+    from meddiag_desktop.qt.app import create_application
+    from meddiag_desktop.qt.main_window import MainWindow
+    from meddiag_desktop.qt.self_test import GapProbe, wait_for
+    from meddiag_desktop.qt.settings import Settings
+
+    create_application()
+    with dialogs.unattended():
+        window = MainWindow(settings=Settings(home / "bench.ini"), device=device, task=TASK)
+        window.resize(1440, 900)
+        window.show()
+        window.start()
+        if not wait_for(lambda: window.info is not None and window.viewer is not None, 600):
+            raise SystemExit("the window's models did not load")
+        intake = window.child_windows.open_intake()
+        intake.dock.show()
+        if not intake.start_node(intake.settings.with_(port=0, out_dir=str(home / "window-node"))):
+            raise SystemExit("the window's node did not start")
+        if not wait_for(lambda: intake.status is not None and intake.status.port, 300):
+            raise SystemExit("the window's node is not listening")
+        probe = GapProbe()
+        probe.start()
+        sender = threading.Thread(target=lambda: started.append(send(paths, intake.status.port)), daemon=True)
+        started: list[float] = []
+        sender.start()
+        filled = wait_for(lambda: len(intake.panel.model.items) >= len(paths), 1800)
+        ended = time.time()
+        probe.stop()
+        sender.join(60)
+        intake.stop_node()
+        wait_for(lambda: not intake.lane.busy, 60)
+        window.close()
+        window.shutdown()
+    if not filled or not started:
+        raise SystemExit("the Inbox did not fill")
+    return probe.max_ms, probe.percentile(99), len(paths) / (ended - started[0])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300, help="instances per run (default 300)")
+    parser.add_argument("--device", choices=("cpu", "auto"), default="cpu")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="meddiag-bench-"))
+    os.environ["MEDDIAG_HOME"] = str(home)
+
+    from meddiag_desktop.core.jobs import last
+    from meddiag_desktop.core.loading import load_predictors
+    from meddiag_desktop.core.model_store import ModelStore
+
+    cards = ModelStore().resolve("all", TASK)
+    predictors = last(load_predictors(cards, args.device)).predictors
+    model_ids = ",".join(p.card.id for p in predictors)
+    print(f"models: {model_ids} on {args.device}; {args.n} instances of {SAMPLE.name}", flush=True)
+
+    files = home / "modality"
+    paths = make_instances(files, args.n)
+    make_instances(home / "warm", 4)
+    scan_rate(home / "warm", model_ids, args.device, home)  # imports, caches: not measured
+
+    node = node_rate(paths, predictors, home)
+    print(f"node: {node:.1f} instances/s received and analysed", flush=True)
+    scan = scan_rate(files, model_ids, args.device, home)
+    print(f"meddiag scan: {scan:.1f} files/s (ratio {node / scan:.2f}, goal >= 0.8)", flush=True)
+    max_gap, p99_gap, window_rate = window_gap(make_instances(home / "window", args.n), args.device, home)
+    print(f"window: Inbox filled at {window_rate:.1f} instances/s; GUI timer gaps max {max_gap:.0f} ms, "
+          f"p99 {p99_gap:.0f} ms (goal: max <= 50 ms)", flush=True)
+    print(f"ratio={node / scan:.2f} max_gap_ms={max_gap:.2f} p99_gap_ms={p99_gap:.2f} node_per_s={node:.1f} "
+          f"scan_per_s={scan:.1f} window_per_s={window_rate:.1f} n={args.n}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
