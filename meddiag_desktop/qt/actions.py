@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMenu
 
 from meddiag_desktop.core.paths import resource_path  # platformdirs only
 
+from .appearance import build_theme_menu
+
 DEVICES = (("auto", "&Auto", "GPU when one is available, else CPU"),
            ("cpu", "&CPU", "Always run the models on the CPU"),
            ("cuda", "&GPU (CUDA)", "Run the models on the CUDA GPU"))
@@ -112,6 +114,7 @@ class MainActions:
         self.device_actions.get(window.device_choice, self.device_actions["auto"]).setChecked(True)
         self.task_menu = menu.addMenu("&Task")
         menu.addAction("DICOM &node…", lambda: _intake(window).show_dialog())
+        build_theme_menu(window, menu)
         self.task_group = QActionGroup(window)
 
         # Models (before Help): the dialogs are imported when first opened (pyqtgraph), so building

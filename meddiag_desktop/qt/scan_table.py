@@ -22,10 +22,11 @@ from typing import Any, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
+from .style import colours
+
 DISPLAY = Qt.ItemDataRole.DisplayRole
 RAW_ROLE = Qt.ItemDataRole.UserRole + 1  # the cell's value: str, float or None
 RESULT_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's ScanResult
-_ERROR_COLOUR = QColor("#b03a2e")
 
 BASE_ORDER = ("path", "model", "status", "label", "probability", "in_distribution")  # p_<label>..., error
 HEADERS = {"path": "File", "model": "Model", "status": "Status", "label": "Label", "probability": "Probability",
@@ -118,7 +119,7 @@ class ScanTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and (key == "probability" or key.startswith("p_")):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and result.status != "ok" and key in ("status", "error"):
-            return _ERROR_COLOUR
+            return QColor(colours().error)
         return None
 
     # ------------------------------------------------------------------ rows
