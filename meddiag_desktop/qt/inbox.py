@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from .display_names import FAMILY_ORDER, family_name
+from .reading_text import format_probability
 from .style import colours
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -35,7 +36,7 @@ def decision_text(decision) -> str:
         return "error"
     if decision.refused:
         return "⚠ outside training data"
-    text = f"{decision.label} {100 * decision.probability:.1f} %" if decision.probability is not None else "–"
+    text = f"{decision.label} {format_probability(decision.probability)}" if decision.probability is not None else "–"
     return f"▲ {text}" if decision.positive else text
 
 

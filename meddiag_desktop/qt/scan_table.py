@@ -22,6 +22,7 @@ from typing import Any, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
+from .reading_text import format_probability
 from .style import colours
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -108,7 +109,11 @@ class ScanTableModel(QAbstractTableModel):
             return None
         result = self.results[self.scan_index(row)]
         if role == DISPLAY:
-            return _text(cell_value(result, self.columns[col]))
+            key = self.columns[col]
+            value = cell_value(result, key)
+            if isinstance(value, float) and (key == "probability" or key.startswith("p_")):
+                return format_probability(value)
+            return _text(value)
         if role == RAW_ROLE:
             return cell_value(result, self.columns[col])
         if role == RESULT_ROLE:
