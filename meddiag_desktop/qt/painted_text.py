@@ -38,6 +38,7 @@ class PaintedText(QWidget):
     def setText(self, text: str) -> None:
         if text != self._text:
             self._text = text
+            self.setAccessibleName(text)  # read out by screen readers (cheap when none is active)
             self.update()
 
     def text(self) -> str:
@@ -113,6 +114,7 @@ class ProbabilityBar(QWidget):
         value = min(1.0, max(0.0, float(value)))
         if value != self._value:
             self._value = value
+            self.setAccessibleDescription(f"{100 * value:.0f} %")
             self.update()
 
     def paintEvent(self, _event) -> None:
