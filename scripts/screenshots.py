@@ -3,7 +3,7 @@
 
     python scripts/screenshots.py [--out docs/screenshots] [--demo] [--show]
 
-Writes ``main_window.png``: the chest X-ray sample, the pneumonia models' predictions and the CNN's
+Writes ``main_window.png`` and ``main_window_dark.png`` (the dark theme): the chest X-ray sample, the pneumonia models' predictions and the CNN's
 Grad-CAM heat-map; with shipped weights also ``out_of_scope.png``: a breast ultrasound refused by
 the chest X-ray models as outside their training data. It uses the shipped ``weights/pneumonia-*`` models that exist; when there are none
 (or with ``--demo``) it creates untrained demo models in a temporary folder, and the screenshot
@@ -114,6 +114,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--demo", action="store_true", help="use untrained demo models even if weights exist")
     parser.add_argument("--show", action="store_true", help="use the real display instead of offscreen")
+    parser.add_argument("--no-fine-tune", action="store_true", help="skip fine_tune.png")
     parser.add_argument("--fine-tune-only", action="store_true", help="only fine_tune.png (live training curves)")
     args = parser.parse_args()
     if not args.show:
@@ -170,6 +171,14 @@ def main_window_screenshots(args, home: str) -> int:
     target = args.out / "main_window.png"
     window.grab().save(str(target))
     print(f"wrote {target}")
+    from meddiag_desktop.qt.style import apply_theme  # the same view in the dark theme
+
+    apply_theme("dark")
+    wait_for(lambda: False, 0.3)
+    target = args.out / "main_window_dark.png"
+    window.grab().save(str(target))
+    print(f"wrote {target}")
+    apply_theme("light")
     if shipped and not args.demo:  # a breast ultrasound given to the chest X-ray models: refused
         foreign = str(ROOT / "resources" / "samples" / "breast_ultrasound_malignant_val0.png")
         window.set_overlay_enabled(False)
@@ -180,7 +189,7 @@ def main_window_screenshots(args, home: str) -> int:
             window.grab().save(str(target))
             print(f"wrote {target}")
     window.close()
-    return fine_tune_screenshot(args.out, Path(home))
+    return 0 if args.no_fine_tune else fine_tune_screenshot(args.out, Path(home))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMenu
 
 from meddiag_desktop.core.paths import resource_path  # platformdirs only
 
+from .appearance import build_theme_menu
+from .help_dialogs import show_about, show_welcome
+from .keyboard import add_keyboard_actions, show_shortcuts
+
 DEVICES = (("auto", "&Auto", "GPU when one is available, else CPU"),
            ("cpu", "&CPU", "Always run the models on the CPU"),
            ("cuda", "&GPU (CUDA)", "Run the models on the CUDA GPU"))
@@ -66,6 +70,9 @@ class MainActions:
                                        "Fine-tune a model on your own labelled images (runs in the background)")
         self.models_action = _action(window, "&Models…", window.open_models_page, [],
                                      "Model versions per task: activate, roll back, export, import, delete")
+        self.keyboard_actions = add_keyboard_actions(window, lambda *a: _action(window, *a))
+        self.shortcuts_action = _action(window, "&Keyboard shortcuts", lambda: show_shortcuts(window),
+                                        QKeySequence("F1"), "Every keyboard shortcut of the window (F1)")
         self._build_menus(window)
         self._build_toolbar(window)
         for signal in (window.file_list.currentPathChanged, window.predictionsUpdated, window.sessionReady):
@@ -95,6 +102,10 @@ class MainActions:
         menu.addSeparator()
         menu.addAction(self.next_action)
         menu.addAction(self.prev_action)
+        menu.addSeparator()
+        menu.addActions(self.keyboard_actions[:2])
+        presets = menu.addMenu("Window/level &presets")
+        presets.addActions(self.keyboard_actions[2:])
 
         menu = window.menus["&Settings"]
         device_menu = menu.addMenu("&Device")
@@ -112,6 +123,7 @@ class MainActions:
         self.device_actions.get(window.device_choice, self.device_actions["auto"]).setChecked(True)
         self.task_menu = menu.addMenu("&Task")
         menu.addAction("DICOM &node…", lambda: _intake(window).show_dialog())
+        build_theme_menu(window, menu)
         self.task_group = QActionGroup(window)
 
         # Models (before Help): the dialogs are imported when first opened (pyqtgraph), so building
@@ -121,7 +133,10 @@ class MainActions:
         window.menus["&Models"] = menu
         menu.addAction(self.finetune_action)
         menu.addAction(self.models_action)
-        window.menus["&Help"].addAction("&About MedDiag Desktop", self.about)
+        help_menu = window.menus["&Help"]
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction("&Getting started", lambda: show_welcome(window))
+        help_menu.addAction("&About MedDiag Desktop", self.about)
 
     def _build_toolbar(self, window) -> None:
         toolbar = window.toolbar
@@ -165,15 +180,8 @@ class MainActions:
         self.overlay_action.blockSignals(False)
 
     def about(self) -> None:
-        from meddiag_desktop import __version__
-
-        from . import dialogs
-        from .style import NOTICE_TEXT
-
-        dialogs.about(self.window, "About MedDiag Desktop",
-                      f"<b>MedDiag Desktop {__version__}</b><p>Offline diagnostic assistant for medical "
-                      f"images.</p><p><b>{NOTICE_TEXT}</b></p><p>Models run on this computer; no image "
-                      "leaves it. Patient identifiers in DICOM files are never read.</p>")
+        """Help → About: versions, model cards, licences (``help_dialogs.show_about``)."""
+        show_about(self.window)
 
     def update_report_action(self, *_) -> None:
         """Export report… and Export DICOM results… are enabled while the current image has at least

@@ -181,6 +181,9 @@ def run_app(files: list[str] | None = None, device: str | None = None, task: str
     hook = ExceptionDialogHook(app, log_file_path()).install()
     _quit_on_signals(app)
     window.show()
+    from .help_dialogs import show_welcome_once
+
+    QTimer.singleShot(0, lambda: show_welcome_once(window))  # after the first paint, once per user
     if files:
         QTimer.singleShot(0, lambda: window.open_files(files))  # after the first paint
     try:

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
 from ..core.metric_ci import MetricCI, format_metric, format_metric_ci, headline_metrics
 from ..core.training_events import Comparison, Evaluation
 from .display_names import metric_name
+from .plot_theme import theme_curve, theme_plot
+from .style import Colours, colours, on_theme_change
 
 RULES = (("youden", "Balanced (Youden's J)"), ("sensitivity", "Target sensitivity"),
          ("specificity", "Target specificity"))
@@ -79,23 +81,21 @@ class ResultsPage(QWidget):
 
         calib_box = QGroupBox("Calibration (reliability diagram)")
         calib = QVBoxLayout(calib_box)
-        self.reliability = pg.PlotWidget(background="w")
+        self.reliability = pg.PlotWidget()
         self.reliability.setLabel("bottom", "confidence")
         self.reliability.setLabel("left", "accuracy")
         self.reliability.setXRange(0, 1, padding=0.02)
         self.reliability.setYRange(0, 1, padding=0.02)
         self.reliability.setMouseEnabled(x=False, y=False)
         self.reliability.getPlotItem().setMenuEnabled(False)
-        self.reliability.addLegend(offset=(10, -10), labelTextColor="#1f2d3d")
-        self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", style=Qt.PenStyle.DashLine), name="perfect")
+        self.reliability.addLegend(offset=(10, -10))
+        self.perfect_curve = self.reliability.plot([0, 1], [0, 1], name="perfect")
         self.reliability_curves = {
-            "uncalibrated": self.reliability.plot(pen=pg.mkPen("#d95f02", width=2), symbol="o", symbolSize=5,
-                                                  symbolBrush="#d95f02", name="fine-tuned, before calibration"),
-            "calibrated": self.reliability.plot(pen=pg.mkPen("#1f4e9c", width=2), symbol="o", symbolSize=5,
-                                                symbolBrush="#1f4e9c", name="fine-tuned, calibrated"),
-            "base": self.reliability.plot(pen=pg.mkPen("#7f7f7f", width=1), symbol="t", symbolSize=5,
-                                          symbolBrush="#7f7f7f", name="base"),
+            "uncalibrated": self.reliability.plot(symbol="o", symbolSize=5, name="fine-tuned, before calibration"),
+            "calibrated": self.reliability.plot(symbol="o", symbolSize=5, name="fine-tuned, calibrated"),
+            "base": self.reliability.plot(symbol="t", symbolSize=5, name="base"),
         }
+        on_theme_change(self._apply_theme)
         calib.addWidget(self.reliability, 1)
         self.ece_label = QLabel("")
         self.ece_label.setWordWrap(True)
@@ -192,8 +192,14 @@ class ResultsPage(QWidget):
             for c, value in enumerate(row):
                 item = _item(str(value), bold=r == c)
                 if r == c:
-                    item.setBackground(QColor("#e3f1e3"))
+                    item.setBackground(QColor(colours().ok_background))
                 table.setItem(r, c, item)
+
+    def _apply_theme(self, theme: Colours) -> None:
+        theme_plot(self.reliability, theme)
+        self.perfect_curve.setPen(pg.mkPen(theme.curves["perfect"], style=Qt.PenStyle.DashLine))
+        for key, curve in self.reliability_curves.items():
+            theme_curve(curve, theme.curves[key], width=1 if key == "base" else 2, symbol=True)
 
     def _fill_reliability(self, comparison: Comparison) -> None:
         def points(curve):

@@ -22,8 +22,8 @@ from ..core.device import DEVICE_CHOICES, canonical_device
 from ..core.training_events import FineTuneSpec
 from .display_names import DEVICE_NAMES, FAMILY_ORDER, family_name
 from .jobs.finetune import Inspection, ModelChoice
+from .style import colours
 
-WARN_STYLE = "color: #8a5300; background: #fff4ce; border: 1px solid #e3c66b; border-radius: 3px; padding: 4px;"
 
 
 def suggested_name(base_id: str | None, task: str, family: str, now: dt.datetime | None = None) -> str:
@@ -90,7 +90,7 @@ class SetupPage(QWidget):
         grid.addWidget(self.summary_label, 2, 0, 1, 4)
         self.warnings_label = QLabel("")
         self.warnings_label.setWordWrap(True)
-        self.warnings_label.setStyleSheet(WARN_STYLE)
+        self.warnings_label.setObjectName("warning")  # style.py
         self.warnings_label.setVisible(False)
         grid.addWidget(self.warnings_label, 3, 0, 1, 4)
         self.new_labels_check = QCheckBox("Use the data's own label set (the classifier head is re-initialised)")
@@ -241,7 +241,7 @@ class SetupPage(QWidget):
         self.warnings_label.setVisible(bool(warnings))
 
     def show_inspect_error(self, message: str) -> None:
-        self.summary_label.setText(f"<span style='color:#c0392b'>Cannot use this data: {message}</span>")
+        self.summary_label.setText(f"<span style='color:{colours().error}'>Cannot use this data: {message}</span>")
         self.warnings_label.setVisible(False)
 
     # ------------------------------------------------------------------ starting

@@ -89,6 +89,8 @@ class ImageViewer(QWidget):
         self._grey = True
         self._levels = self._default_levels = (0.0, 1.0)
         self._data_range = 1.0
+        self.data_limits: tuple[float, float] | None = None  # (min, max) of a grey image, source units
+        self.modality: str | None = None
         self._overlay_enabled = False
         self._heatmap_key = None
         self._update_caption()
@@ -107,10 +109,12 @@ class ImageViewer(QWidget):
         self._apply_overlay_visibility()
         meta = loaded.meta
         self._grey = loaded.array.ndim == 2
+        self.modality, self.data_limits = meta.modality, None
         if self._grey:
             data = loaded.raw
             lo, hi = float(data.min()), float(data.max())
             self._data_range = (hi - lo) or 1.0
+            self.data_limits = (lo, hi)
             self._default_levels = self._initial_levels(lo, hi, meta.window)
             inverted = (meta.photometric or "").upper() == "MONOCHROME1"
             self.image.setImage(data, levels=self._default_levels, lut=_INVERTED_GREY if inverted else None)

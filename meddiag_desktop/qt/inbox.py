@@ -20,11 +20,11 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from .display_names import FAMILY_ORDER, family_name
+from .reading_text import format_probability
+from .style import colours
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's InboxItem
-_POSITIVE = QColor("#b03a2e")
-_FLAGGED = QColor("#a15c00")
 BASE_COLUMNS = ("arrived", "modality", "accession", "study_time")
 IDENTITY_COLUMNS = ("patient_name", "patient_id")
 HEADERS = {"arrived": "Arrived", "modality": "Modality", "accession": "Accession no.", "study_time": "Study time",
@@ -36,7 +36,7 @@ def decision_text(decision) -> str:
         return "error"
     if decision.refused:
         return "⚠ outside training data"
-    text = f"{decision.label} {100 * decision.probability:.1f} %" if decision.probability is not None else "–"
+    text = f"{decision.label} {format_probability(decision.probability)}" if decision.probability is not None else "–"
     return f"▲ {text}" if decision.positive else text
 
 
@@ -77,9 +77,9 @@ class InboxModel(QAbstractTableModel):
             return self._text(item, key)
         if role == Qt.ItemDataRole.ForegroundRole:
             if key == "look" or (key.startswith("family:") and self._refused_or_error(item, key[7:])):
-                return _FLAGGED
+                return QColor(colours().caution)
             if key.startswith("family:") and any(d.positive for d in self._of(item, key[7:])):
-                return _POSITIVE
+                return QColor(colours().error)
         if role == Qt.ItemDataRole.ToolTipRole and key == "look" and item.flagged:
             return item.failed or "A model refused this image (outside its training data): please look at it"
         return None

@@ -31,7 +31,7 @@ from .image_area import ImageArea, file_name
 from .job_host import JobHost
 from .jobs import viewer as jobs
 from .settings import Settings
-from .style import NOTICE_TEXT, STYLE_SHEET
+from .style import NOTICE_TEXT, apply_theme
 from .viewer_cache import ViewerCache
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("MedDiag Desktop")
         self.setAcceptDrops(True)
-        self.setStyleSheet(STYLE_SHEET)
+        apply_theme(self.settings.theme)  # the application's palette + style sheet
         self._build_shell()
 
     # ================================================================== building

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLay
 from .display_names import family_name
 from .guard import gui_only
 from .painted_text import ElidedLabel, PaintedText, ProbabilityBar
-from .style import DEMO_TEXT, OOD_HEADLINE, OOD_TEXT
+from .reading_text import format_fraction, format_probability, operating_metrics_text
+from .style import DEMO_TEXT, OOD_ADVICE, OOD_HEADLINE, OOD_TEXT
 
 
 def _digits(p: float, threshold: float) -> int:
@@ -24,15 +25,17 @@ def _digits(p: float, threshold: float) -> int:
 
 
 def decision_parts(card, probabilities: dict[str, float]) -> tuple[str, str, str] | None:
-    """("P(pneumonia) = 0.71", "≥ 0.62", "pneumonia") for binary cards with an operating point, else None."""
+    """("P(pneumonia) = 0.71", "≥ 0.62", "pneumonia") for binary cards with an operating point, else None
+    ("P(pneumonia) > 0.99" at the ends: ``reading_text.format_fraction``)."""
     pos, threshold, labels = card.positive_label, card.threshold, tuple(card.labels)
     if pos is None or threshold is None or len(labels) != 2 or pos not in probabilities:
         return None
     p = float(probabilities[pos])
     d = _digits(p, threshold)
+    shown = f"P({pos}) {format_fraction(p, d)}"
     if p >= threshold:
-        return f"P({pos}) = {p:.{d}f}", f"≥ {threshold:.2f}", pos
-    return f"P({pos}) = {p:.{d}f}", f"< {threshold:.2f}", labels[1 - labels.index(pos)]
+        return shown, f"≥ {threshold:.2f}", pos
+    return shown, f"< {threshold:.2f}", labels[1 - labels.index(pos)]
 
 
 def decision_text(card, probabilities: dict[str, float]) -> str | None:
@@ -101,6 +104,9 @@ class ModelColumn(QFrame):
         self.decision = PaintedText(4, "decision", wrap=True)
         self.decision.setToolTip("Operating point chosen on validation data: the decision rule applied to "
                                  "the calibrated probability of the positive finding")
+        self.operating_metrics = PaintedText(3, "operatingMetrics", wrap=True)
+        self.operating_metrics.setToolTip("What to expect of this model at its operating point: validation "
+                                          "sensitivity and specificity with their 95 % confidence intervals")
         self.footer = PaintedText(3, "modelFooter", wrap=True)
 
         layout = QVBoxLayout(self)
@@ -115,6 +121,7 @@ class ModelColumn(QFrame):
         layout.addLayout(bars)
         layout.addSpacing(2)
         layout.addWidget(self.decision)
+        layout.addWidget(self.operating_metrics)
         layout.addWidget(self.footer)
         layout.addStretch(1)
         self.result = None
@@ -131,6 +138,7 @@ class ModelColumn(QFrame):
             bar.set_value(0.0)
             self.bar_values[label].setText("")
         self.decision.setText("")
+        self.operating_metrics.setText(operating_metrics_text(self.card))
         self.footer.setText(metrics_text(self.card))
 
     def _mark_refused(self, refused: bool) -> None:
@@ -150,15 +158,14 @@ class ModelColumn(QFrame):
         self.headline.set_full_text(OOD_HEADLINE if refused else result.label)
         self._mark_refused(refused)
         self.probability.setText(OOD_TEXT.format(score=result.ood_score) if refused
-                                 else f"{100 * result.probability:.1f} %")
+                                 else format_probability(result.probability))
         for label, bar in self.bars.items():
             p = float(result.probabilities.get(label, 0.0))
             bar.set_value(p)
-            self.bar_values[label].setText(f"{100 * p:.1f} %")
+            self.bar_values[label].setText(format_probability(p))
         parts = decision_parts(self.card, result.probabilities)
         if refused:
-            self.decision.setText("No decision: the image is unlike the training data; the probabilities "
-                                  "above are not trustworthy.")
+            self.decision.setText(OOD_ADVICE)
         elif parts:
             self.decision.setText(f"Operating point:\n{parts[0]}\n{parts[1]} → {parts[2]}")
         else:

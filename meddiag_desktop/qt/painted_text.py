@@ -12,6 +12,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStyle, QStyleOption, QWidget
 
+from .style import colours
+
 
 class PaintedText(QWidget):
     """Text painted into a fixed number of lines; long lines are elided in the middle (or wrapped)."""
@@ -36,6 +38,7 @@ class PaintedText(QWidget):
     def setText(self, text: str) -> None:
         if text != self._text:
             self._text = text
+            self.setAccessibleName(text)  # read out by screen readers (cheap when none is active)
             self.update()
 
     def text(self) -> str:
@@ -96,8 +99,6 @@ class ProbabilityBar(QWidget):
     """A thin bar for a probability in [0, 1]. Painted with update() - QProgressBar.setValue repaints
     synchronously, which flushes the whole window (image view included) on every value."""
 
-    TRACK, FILL = QColor("#e3e7ec"), QColor("#4a79c4")
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._value = 0.0
@@ -113,6 +114,7 @@ class ProbabilityBar(QWidget):
         value = min(1.0, max(0.0, float(value)))
         if value != self._value:
             self._value = value
+            self.setAccessibleDescription(f"{100 * value:.0f} %")
             self.update()
 
     def paintEvent(self, _event) -> None:
@@ -121,10 +123,11 @@ class ProbabilityBar(QWidget):
         painter.setPen(Qt.PenStyle.NoPen)
         rect = QRectF(self.rect())
         radius = rect.height() / 2
-        painter.setBrush(self.TRACK)
+        theme = colours()  # qt.style: the theme on screen
+        painter.setBrush(QColor(theme.bar_track))
         painter.drawRoundedRect(rect, radius, radius)
         if self._value > 0:
-            painter.setBrush(self.FILL)
+            painter.setBrush(QColor(theme.bar_fill))
             painter.drawRoundedRect(QRectF(rect.x(), rect.y(), max(rect.height(), rect.width() * self._value),
                                            rect.height()), radius, radius)
         painter.end()

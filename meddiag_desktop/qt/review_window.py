@@ -31,14 +31,13 @@ from .jobs import review as review_jobs
 from .predictions import PredictionsPanel
 from .review_footer import ReviewFooter
 from .review_keys import ReviewKeys
-from .style import NOTICE_TEXT, STYLE_SHEET
+from .style import NOTICE_TEXT, ensure_theme
 from .viewer_cache import PredictionFailure, ViewerCache
 from .viewer_session import ViewerSession
 from .workers import Job
 
 log = logging.getLogger(__name__)
 
-CHANGED_STYLE = "background: #fde2e1; color: #8b1a12; border: 1px solid #e6a19b; padding: 4px 8px; font-weight: 600;"
 CHANGED_TEXT = ("⚠ This file changed on disk since the scan: the queue's probabilities are not about this image "
                 "(its label is kept, flagged 'changed').")
 ERROR_TITLES = {"queue": "Cannot open the review queue", "session": "Could not load the models",
@@ -67,7 +66,7 @@ class ReviewWindow(QWidget):
         (``ChildWindows.open_finetune``) and returns it."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Review queue — MedDiag Desktop")
-        self.setStyleSheet(STYLE_SHEET)
+        ensure_theme()
         self.store_spec, self.device, self.task, self.open_finetune = store, device, task, open_finetune
         self.host = JobHost(self, on_error=self._on_job_error)
         self.host.add_lane("io")
@@ -101,7 +100,7 @@ class ReviewWindow(QWidget):
         self.keys = ReviewKeys(self, self.label, self.undo, self.step,
                                lambda: self.set_overlay_enabled(not self.image_area.overlay_enabled))
         self.changed_label = QLabel(CHANGED_TEXT)
-        self.changed_label.setStyleSheet(CHANGED_STYLE)
+        self.changed_label.setObjectName("changedFile")  # style.py
         self.changed_label.setWordWrap(True)
         self.changed_label.setVisible(False)
 

@@ -66,6 +66,7 @@ class ScanResultsPanel(QWidget):
         self.threshold_spin.setPrefix("Probability ≥ ")
         self.threshold_spin.setSpecialValueText("Any probability")
         self.threshold_spin.setToolTip("Show only the rows whose probability (of their label) is at least this")
+        self.threshold_spin.setAccessibleName("Minimum probability")
         self.rows_label = QLabel("")
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Save every row (scan order, the command line's columns) as a CSV file")
@@ -121,6 +122,7 @@ class ScanResultsPanel(QWidget):
         header.setSortIndicatorClearable(True)  # third click: back to scan order
         self.table.setSortingEnabled(True)
         self.table.setToolTip("Double-click a row to open the image in the main window")
+        self.table.setAccessibleName("Scan results")
         self.table.doubleClicked.connect(self._on_double_click)
         for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
                        self.proxy.layoutChanged):

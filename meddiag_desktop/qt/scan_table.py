@@ -22,10 +22,12 @@ from typing import Any, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
+from .reading_text import format_probability
+from .style import colours
+
 DISPLAY = Qt.ItemDataRole.DisplayRole
 RAW_ROLE = Qt.ItemDataRole.UserRole + 1  # the cell's value: str, float or None
 RESULT_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's ScanResult
-_ERROR_COLOUR = QColor("#b03a2e")
 
 BASE_ORDER = ("path", "model", "status", "label", "probability", "in_distribution")  # p_<label>..., error
 HEADERS = {"path": "File", "model": "Model", "status": "Status", "label": "Label", "probability": "Probability",
@@ -107,7 +109,11 @@ class ScanTableModel(QAbstractTableModel):
             return None
         result = self.results[self.scan_index(row)]
         if role == DISPLAY:
-            return _text(cell_value(result, self.columns[col]))
+            key = self.columns[col]
+            value = cell_value(result, key)
+            if isinstance(value, float) and (key == "probability" or key.startswith("p_")):
+                return format_probability(value)
+            return _text(value)
         if role == RAW_ROLE:
             return cell_value(result, self.columns[col])
         if role == RESULT_ROLE:
@@ -118,7 +124,7 @@ class ScanTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and (key == "probability" or key.startswith("p_")):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and result.status != "ok" and key in ("status", "error"):
-            return _ERROR_COLOUR
+            return QColor(colours().error)
         return None
 
     # ------------------------------------------------------------------ rows

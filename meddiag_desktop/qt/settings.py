@@ -111,6 +111,27 @@ class Settings:
         self._q.setValue("overlay/visible", bool(value))
 
     @property
+    def theme(self) -> str:
+        """system | light | dark (Settings → Theme)."""
+        value = self._str("appearance/theme", "system")
+        return value if value in ("system", "light", "dark") else "system"
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        if value not in ("system", "light", "dark"):
+            raise ValueError("theme must be one of system, light, dark")
+        self._q.setValue("appearance/theme", value)
+
+    @property
+    def welcome_seen(self) -> bool:
+        """The first-start panel was shown (and closed) once."""
+        return self._bool("appearance/welcome_seen", False)
+
+    @welcome_seen.setter
+    def welcome_seen(self, value: bool) -> None:
+        self._q.setValue("appearance/welcome_seen", bool(value))
+
+    @property
     def geometry(self) -> QByteArray | None:
         return self._bytes("window/geometry")
 

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from .display_names import metric_name
 from .guard import gui_only
+from .plot_theme import theme_curve, theme_plot
+from .style import Colours, on_theme_change
 
 REDRAW_MS = 100
 AXIS_WIDTH_PX = 52
@@ -129,10 +131,24 @@ class TrainingCurves(QWidget):
                                          label="best", labelOpts={"position": 0.08, "color": "#666666"})
         self.best_line.setVisible(False)
         self.loss_plot.addItem(self.best_line)
+        on_theme_change(self.apply_theme)
 
         self._timer = QTimer(self)
         self._timer.setInterval(redraw_ms)
         self._timer.timeout.connect(self._redraw)
+
+    def apply_theme(self, colours: Colours) -> None:
+        """Plots and curves in the theme's colours (``qt.style``: at start and on every theme change)."""
+        theme_plot(self.loss_plot, colours, "Loss")
+        theme_plot(self.metric_plot, colours, "Validation metrics")
+        curves = colours.curves
+        theme_curve(self.series["raw"].item, curves["raw"], width=1, alpha=70)
+        theme_curve(self.series["smooth"].item, curves["smooth"])
+        theme_curve(self.series["val_loss"].item, curves["val_loss"], symbol=True)
+        for key in METRIC_COLOURS:
+            theme_curve(self.series[key].item, curves[key], symbol=True)
+        self.best_line.setPen(pg.mkPen(curves["best"], width=1, style=Qt.PenStyle.DashLine))
+        self.best_line.label.setColor(curves["best"])
 
     @staticmethod
     def _plot(title: str, y_label: str) -> pg.PlotWidget:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 
 from .display_names import family_name
 from .jobs.viewer import Prediction, PredictionFailed
+from .reading_text import result_summary
 
 
 class LRUCache(OrderedDict):
@@ -90,7 +91,7 @@ class ViewerCache:
         for card in cards:
             result = self.results.get((path, card.id))
             if result is not None:
-                text = result.text if isinstance(result, PredictionFailure) else result.summary()
+                text = result.text if isinstance(result, PredictionFailure) else result_summary(result)
                 lines.append(f"{family_name(card.config.arch)}: {text}")
         return "\n".join(lines)
 

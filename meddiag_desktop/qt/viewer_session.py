@@ -19,6 +19,7 @@ from .image_area import EMPTY_TEXT, ImageArea, file_name
 from .job_host import JobHost
 from .jobs import viewer as jobs
 from .predictions import PredictionsPanel
+from .reading_text import heatmap_caption
 from .viewer_cache import PredictionFailure, ViewerCache
 from .workers import Job, JobError, freeze_long_lived_objects
 
@@ -232,10 +233,11 @@ class ViewerSession(QObject):
             if viewer.heatmap_key != key:
                 viewer.set_heatmap(heat.heatmap, key, indices=heat.overlay)
             arch = next((c.config.arch for c in self.info.cards if c.id == card_id), "")
-            caption = f"{method_name(method)} of the {family_name(arch)} for “{heat.target_label}”"
-            if not float(heat.heatmap.max()) > 0.0:
-                caption += ": empty map (no region raised this prediction)"
-            self.panel.set_explain_caption(caption)
+            result = self.cache.results.get((path, card_id))
+            decision = getattr(result, "label", None) if not getattr(result, "refused", True) else None
+            self.panel.set_explain_caption(heatmap_caption(
+                method_name(method), family_name(arch), heat.target_label, decision,
+                class_agnostic=method == "attention", empty=not float(heat.heatmap.max()) > 0.0))
             self.overlayUpdated.emit()
             return
         if viewer.heatmap_key != key:

@@ -9,6 +9,7 @@ from PySide6.QtGui import QDropEvent
 
 from meddiag_desktop.core.paths import resource_path
 from meddiag_desktop.qt.file_list import MAX_FOLDER_FILES, expand_paths
+from meddiag_desktop.qt.reading_text import format_probability
 from meddiag_desktop.qt.workers import Job
 
 CHEST = str(resource_path("samples", "chest_xray_pneumonia_val0.png"))
@@ -31,11 +32,11 @@ def test_opening_an_image_shows_the_three_models_side_by_side(window, qtbot, gui
         result = column.result
         assert result is not None and result.status == "ok"
         assert column.headline.full_text() == result.label
-        assert column.probability.text() == f"{100 * result.probability:.1f} %"
+        assert column.probability.text() == format_probability(result.probability)
         assert [bar.value() for bar in column.bars.values()] == pytest.approx(
             [result.probabilities[k] for k in column.bars])
         assert "P(abnormal) = " in column.decision.text() and "0.50 → " in column.decision.text()
-        assert [v.text() for v in column.bar_values.values()] == [f"{100 * result.probabilities[k]:.1f} %"
+        assert [v.text() for v in column.bar_values.values()] == [format_probability(result.probabilities[k])
                                                                   for k in column.bars]
         assert column.demo_badge.isVisible() and "DEMO" in column.demo_badge.text()
         assert column.meta.full_text() == f"{column.card.id} · v1"
@@ -284,10 +285,13 @@ def test_an_image_from_another_modality_is_refused_not_labelled(make_window, qtb
         assert column.result.refused and column.result.label is None
         assert column.headline.full_text() == OOD_HEADLINE
         assert "OOD score" in column.probability.text() and "No decision" in column.decision.text()
+        assert "choose another task" in column.decision.text()  # what to do next
     open_and_wait(window, qtbot, CHEST)
     for column in window.panel.columns.values():
         assert column.result.in_distribution is True
         assert column.headline.full_text() == column.result.label == "pneumonia"
+        text = column.operating_metrics.text()  # the card's sensitivity / specificity with their CIs
+        assert text.startswith("Expected sensitivity 0.") and "specificity 0." in text and "–" in text
 
 
 def test_long_lived_objects_leave_the_cyclic_gc_once_the_models_are_loaded(make_window, qtbot):

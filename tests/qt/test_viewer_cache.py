@@ -13,8 +13,7 @@ CARDS = [SimpleNamespace(id="m-cnn", config=SimpleNamespace(arch="cnn")),
 
 
 class FakeResult:
-    def summary(self) -> str:
-        return "abnormal (0.91)"
+    status, refused, label, probability = "ok", False, "abnormal", 0.91
 
 
 def test_predictions_and_failures_are_typed_records():
@@ -26,7 +25,7 @@ def test_predictions_and_failures_are_typed_records():
     cache.record(PredictionFailed("a.png", "m-rnn", "out of memory"))
     assert cache.complete("a.png", MODELS) and cache.results[("a.png", "m-cnn")] is result
     assert cache.results[("a.png", "m-rnn")] == PredictionFailure("out of memory")
-    assert cache.summary("a.png", CARDS) == "CNN: abnormal (0.91)\nRNN: Failed: out of memory"
+    assert cache.summary("a.png", CARDS) == "CNN: abnormal 91.0 %\nRNN: Failed: out of memory"
     assert not cache.complete("a.png", [])  # no models: nothing is complete
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..display_names import card_sort_key, method_name
+from ..reading_text import finding_class
 from .loading import predictors_for_job
 
 log = logging.getLogger(__name__)
@@ -199,11 +200,14 @@ def predict(progress, cancel, session: ModelSession, path: str, image, card_ids)
 
 
 def explain_image(progress, cancel, session: ModelSession, path: str, image, card_id: str, method: str) -> HeatMap:
+    """The heat-map of ``method`` for the card's finding class (``reading_text.finding_class``: e.g.
+    pneumonia even when the decision is normal), or for the predicted class of a card without one."""
     from meddiag_desktop.core.explain import explain
 
     predictor = session.predictor(card_id)
     progress(0, None, f"Computing {method_name(method)}…")
-    result = explain(predictor.model, predictor.card.config, image, method=method, cancel=cancel)
+    result = explain(predictor.model, predictor.card.config, image, method=method,
+                     target=finding_class(predictor.card), cancel=cancel)
     overlay = heat_indices(result.heatmap)
     return HeatMap(path, card_id, result.method, result.heatmap, result.target, predictor.card.labels[result.target],
                    overlay)

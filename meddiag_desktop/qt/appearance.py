@@ -1,0 +1,34 @@
+"""Settings → Theme: System / Light / Dark, saved in the settings and applied at once to every window."""
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QActionGroup
+
+from .style import THEME_CHOICES, apply_theme
+
+THEME_TEXTS = {"system": "&System (follow the desktop)", "light": "&Light", "dark": "&Dark"}
+
+
+def set_theme(window, choice: str) -> None:
+    """Save ``choice`` (system | light | dark) in the window's settings and apply it to the application."""
+    window.settings.theme = choice
+    apply_theme(choice)
+    actions = getattr(window, "theme_actions", {})
+    if choice in actions and not actions[choice].isChecked():
+        actions[choice].setChecked(True)
+
+
+def build_theme_menu(window, menu) -> dict[str, QAction]:
+    """The Theme submenu of ``menu``; returns its actions by choice (also kept as ``window.theme_actions``)."""
+    submenu = menu.addMenu("T&heme")
+    group = QActionGroup(window)
+    actions: dict[str, QAction] = {}
+    for choice in THEME_CHOICES:
+        action = QAction(THEME_TEXTS[choice], window, checkable=True)
+        action.setToolTip("Colours of every window; the printed report stays light")
+        action.triggered.connect(lambda _=False, c=choice: set_theme(window, c))
+        group.addAction(action)
+        submenu.addAction(action)
+        actions[choice] = action
+    actions[window.settings.theme].setChecked(True)
+    window.theme_actions = actions
+    return actions
