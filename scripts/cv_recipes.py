@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,6 +34,7 @@ def main(argv=None) -> int:
     parser.add_argument("--augment", type=json.loads, default=None, help="BatchAugment keywords (JSON)")
     parser.add_argument("--train", type=json.loads, default={}, help="TrainConfig overrides (JSON)")
     parser.add_argument("--arch-kwargs", type=json.loads, default=None)
+    parser.add_argument("--save-oof", help="write the out-of-fold logits, labels and OOD scores to this .npz")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     task = args.model_id.split("-")[0]
@@ -49,6 +51,8 @@ def main(argv=None) -> int:
     for event in cross_validate(args.model_id, config, train, val, cfg, args.folds, augment=augment,
                                 n_boot=200, refit=False):
         if isinstance(event, CrossValidated):
+            if args.save_oof:
+                np.savez(args.save_oof, logits=event.logits, labels=event.labels, ood_scores=event.ood_scores)
             r, s = event.report, event.summary
             curve = s["mean_held_out_auc_by_epoch"]
             print(json.dumps({

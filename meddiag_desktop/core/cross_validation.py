@@ -209,7 +209,8 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     if config.num_classes == 2:
         summary["nested"] = nested_check(oof, labels, fold_ids, positive, threshold_rule, threshold_target, bias)
     summary = metrics.to_jsonable(summary)
-    yield CrossValidated(folds, n, metrics.to_jsonable(report), summary, metrics.to_jsonable(shifted), oof, labels)
+    yield CrossValidated(folds, n, metrics.to_jsonable(report), summary, metrics.to_jsonable(shifted), oof, labels,
+                         ood_scores)
     if not refit:
         return
 

@@ -122,6 +122,7 @@ class CrossValidated:
     shifted: dict | None = None  # the same on the scanner-shifted copies (core.robustness)
     logits: np.ndarray | None = None  # (N, K) out-of-fold, uncalibrated
     labels: np.ndarray | None = None
+    ood_scores: np.ndarray | None = None  # (N,) each image under its fold's detector
 
     @property
     def text(self) -> str:
