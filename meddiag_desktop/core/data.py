@@ -181,13 +181,14 @@ class BatchAugment:
     """
 
     def __init__(self, strength: float = 1.0, gamma: float = 0.0, blur: float = 0.0, noise: float = 0.0,
-                 contrast: float | None = None) -> None:
+                 contrast: float | None = None, hflip: float = 0.0) -> None:
         self.degrees, self.translate, self.scale = 10.0 * strength, 0.08 * strength, 0.1 * strength
         self.brightness = 0.2 * strength
         self.contrast = 0.2 * strength if contrast is None else contrast
         # another scanner / probe: gamma in exp(+-gamma), Gaussian blur of sigma up to ``blur`` px on
         # half the images, Gaussian noise of std up to ``noise``. All off (0) by default, drawing nothing.
         self.gamma, self.blur, self.noise = gamma, blur, noise
+        self.hflip = hflip  # probability of a left-right flip (ultrasound; never for chest X-rays)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> same shape, augmented, clamped to [0, 1]."""
@@ -205,6 +206,8 @@ class BatchAugment:
         theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+        if self.hflip:
+            x = torch.where((torch.rand(n, 1, 1, 1) < self.hflip).to(x.device), x.flip(-1), x)
         x = (x * (1 + uniform(n, 1, 1, 1) * self.brightness)).clamp(0.0, 1.0)
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         x = ((x - mean) * (1 + uniform(n, 1, 1, 1) * self.contrast) + mean).clamp(0.0, 1.0)
