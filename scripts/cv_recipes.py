@@ -66,7 +66,7 @@ def main(argv=None) -> int:
                 "shifted_acc": round(event.shifted["accuracy"]["value"], 4), "shifted_auc": round(event.shifted["auc"]["value"], 4),
                 "best_epoch_by_mean_auc": int(max(range(len(curve)), key=curve.__getitem__)) + 1,
                 "auc_at_best_epoch": round(max(curve), 4), "auc_last_epoch": round(curve[-1], 4),
-                "seconds": round(time.time() - start)}), flush=True)
+                "seconds": round(time.time() - start), "cpu_seconds": round(time.process_time())}), flush=True)
     return 0
 
 

@@ -140,3 +140,8 @@ def test_nested_refusal_and_scanner_shift():
     assert torch.equal(scanner_shift(x), scanner_shift(x)) and not torch.equal(scanner_shift(x), x)
     y = BatchAugment(gamma=0.3, blur=0.8, noise=0.03)(x)
     assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1
+    assert torch.allclose(BatchAugment(strength=0.0, hflip=1.0)(x), x.flip(-1))
+    torch.manual_seed(0)
+    plain = BatchAugment()(x)
+    torch.manual_seed(0)
+    assert torch.equal(BatchAugment(gamma=0.0, blur=0.0, noise=0.0, hflip=0.0)(x), plain)  # off: no extra draws
