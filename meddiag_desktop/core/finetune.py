@@ -323,7 +323,7 @@ def comparison_lines(comparison: Comparison) -> list[str]:
     """The comparison as text - the CLI prints these, the dialog shows the same figures in its table."""
     base_name = comparison.base.model_id if comparison.base else f"base ({comparison.base_note})"
     how = comparison.new.report.get("evaluation")  # e.g. "5-fold cross-validated, n = 624"
-    lines = [f"Comparison, {how}: fine-tuned out-of-fold, base on the same images (95% bootstrap CIs):" if how else
+    lines = [f"Validation comparison, {how} (fine-tuned: out-of-fold; base: the same images; 95% bootstrap CIs):" if how else
              f"Validation comparison (n={comparison.new.report.get('n')}, 95% bootstrap CIs):",
              f"  {'metric':<12} {base_name:<28} {'fine-tuned':<28}"]
     for key, base, new in comparison.rows():
