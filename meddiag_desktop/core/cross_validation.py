@@ -156,7 +156,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     ood_scores = np.zeros(n)
     runs = _Runs(folds + 1 if refit else folds, cfg.epochs)
     stop_after, stopping = None, threading.Event()
-    per_fold, histories, started = [], [], time.time()
+    per_fold, fold_seconds, histories, started = [], [], [], time.time()
 
     def run_one(run: int, model, train_part, held_part):
         nonlocal stop_after
@@ -183,9 +183,9 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         held_features = ood.extract_features(model, (x for x, _ in batch_loader(everything.subset(held), 256)))
         ood_scores[held] = ood.held_out_scores(features, labels[rest], held_features)
         record = {"fold": fold + 1, "n": int(len(held)), "epochs_run": end.epochs_run,
-                  "best_epoch_held_out": end.best_epoch, **epoch_metrics(end.val_logits, labels[held], positive),
-                  "seconds": round(end.elapsed_s, 1)}
-        per_fold.append(record)
+                  "best_epoch_held_out": end.best_epoch, **epoch_metrics(end.val_logits, labels[held], positive)}
+        per_fold.append(record)  # no timings in the metrics: a rerun reproduces them bit for bit
+        fold_seconds.append(round(end.elapsed_s, 1))
         histories.append(end.history)
         yield FoldEnd(fold + 1, folds, len(held), record, end.elapsed_s)
 
@@ -223,6 +223,8 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     yield replace(end, elapsed_s=time.time() - started)
     card = _card(model_id, config, cal, report, summary, shifted, cfg, end, augment, command, description,
                  base, train, val, fold_ids, time.time() - started)
+    card = replace(card, training={**card.training, "cross_validation": {
+        **card.training["cross_validation"], "fold_seconds": fold_seconds}})
     model = model.cpu().eval()
     card = replace(card, ood=fit_ood(model, card, everything, None, threshold=ood_threshold,
                                      in_distribution_scores=ood_scores, percentile=ood_percentile))
