@@ -147,7 +147,10 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     cfg = replace(cfg, positive=positive, keep="last", patience=0)
     everything = TensorDataset(join(train, val), config)
     labels = everything.labels.numpy()
-    n, folds = len(labels), int(folds)
+    smallest = int(np.bincount(labels, minlength=config.num_classes)[np.unique(labels)].min())
+    n, folds = len(labels), min(int(folds), smallest)  # every fold holds every class
+    if folds < 2:
+        raise DatasetError(f"cross-validation needs at least 2 images of every class (the smallest has {smallest})")
     fold_ids = stratified_folds(labels, folds, cfg.seed)
     augment_batch = augmenter(augment)
     shifted_all = everything.subset(range(n))
