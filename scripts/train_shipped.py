@@ -41,8 +41,8 @@ DATA_FILES = {"pneumonia": "pneumoniamnist_trainval.npz", "breast": "breastmnist
 # Intensity statistics of the training splits (rounded), used as the models' mean / std.
 NORMALISATION = {"pneumonia": ((0.57,), (0.17,)), "breast": ((0.33,), (0.21,))}
 
-# Per-model recipes, chosen on validation metrics (``cost``: rough single-thread minutes, to schedule
-# the longest first). The best epoch is picked by validation AUC: temperature
+# Per-model recipes, chosen on validation metrics (``cost``: rough single-thread minutes of one run, to
+# schedule the longest first; a cross-validated model costs folds + 1 runs). The best epoch is picked by validation AUC: temperature
 # and threshold are fitted afterwards, so ranking quality is what the epoch choice must secure.
 PNEUMONIA = dict(epochs=24, lr=1e-3, batch_size=64, weight_decay=0.05, patience=10, ema_decay=0.995, monitor="auc")
 BREAST = dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05, patience=15, ema_decay=0.98, monitor="auc")
@@ -53,9 +53,9 @@ RECIPES: dict[str, dict] = {
     "pneumonia-cnn": dict(cost=8, arch="cnn", img_size=28, train=PNEUMONIA),
     "pneumonia-rnn": dict(cost=8, arch="rnn", img_size=28, train={**PNEUMONIA, "lr": 2e-3}),
     "pneumonia-transformer": dict(cost=26, arch="transformer", img_size=28, train=PNEUMONIA),
-    "breast-cnn": dict(cost=2, arch="cnn", img_size=28, train=BREAST, augment=BREAST_AUGMENT),
-    "breast-rnn": dict(cost=2, arch="rnn", img_size=28, train=BREAST, augment=BREAST_AUGMENT),
-    "breast-transformer": dict(cost=6, arch="transformer", img_size=28, arch_kwargs={"patch_size": 7}, augment=BREAST_AUGMENT,
+    "breast-cnn": dict(cost=1, arch="cnn", img_size=28, train=BREAST, augment=BREAST_AUGMENT),
+    "breast-rnn": dict(cost=1, arch="rnn", img_size=28, train=BREAST, augment=BREAST_AUGMENT),
+    "breast-transformer": dict(cost=1.5, arch="transformer", img_size=28, arch_kwargs={"patch_size": 7}, augment=BREAST_AUGMENT,
                                train={**BREAST, "epochs": 80, "lr": 1e-3, "patience": 20}),
 }
 
