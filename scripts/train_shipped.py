@@ -42,8 +42,9 @@ DATA_FILES = {"pneumonia": "pneumoniamnist_trainval.npz", "breast": "breastmnist
 NORMALISATION = {"pneumonia": ((0.57,), (0.17,)), "breast": ((0.33,), (0.21,))}
 
 # Per-model recipes, chosen on validation metrics (``cost``: rough single-thread minutes of one run, to
-# schedule the longest first; a cross-validated model costs folds + 1 runs). The best epoch is picked by validation AUC: temperature
-# and threshold are fitted afterwards, so ranking quality is what the epoch choice must secure.
+# schedule the longest first; a cross-validated model costs folds + 1 runs). Without CV the best epoch is
+# picked by validation AUC: temperature and threshold are fitted afterwards, so ranking quality is what
+# the epoch choice must secure. With CV every run keeps its last epoch.
 PNEUMONIA = dict(epochs=24, lr=1e-3, batch_size=64, weight_decay=0.05, patience=10, ema_decay=0.995, monitor="auc")
 BREAST = dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05, patience=15, ema_decay=0.98, monitor="auc")
 # Breast: stronger intensity augmentation (another probe / gain / speckle), chosen by 5-fold CV (README, issue 15):
