@@ -94,7 +94,7 @@ def test_models_lists_family_task_labels_and_sha(demo_models, capsys):
 
 def test_train_then_evaluate_on_an_npz_with_a_test_split(tiny_npz, tmp_path, capsys):
     out_dir = tmp_path / "models"
-    assert main(["train", "--data", str(tiny_npz), "--task", "toy", "--arch", "cnn", "--epochs", "1",
+    assert main(["train", "--data", str(tiny_npz), "--task", "toy", "--arch", "cnn", "--epochs", "1", "--cv", "0",
                  "--batch-size", "16", "--device", "cpu", "--out", str(out_dir), "--save-as", "toy-cnn"]) == 0
     out = capsys.readouterr().out
     assert "saved toy-cnn" in out and "accuracy" in out and "95% CI" in out
@@ -108,6 +108,21 @@ def test_train_then_evaluate_on_an_npz_with_a_test_split(tiny_npz, tmp_path, cap
     [report] = json.loads(capsys.readouterr().out)
     assert report["split"] == "test" and report["n"] == 16
     assert 0 <= report["accuracy"]["ci_low"] <= report["accuracy"]["value"] <= report["accuracy"]["ci_high"] <= 1
+
+
+def test_train_cross_validates_with_cv_k_and_says_so(tiny_npz, tmp_path, capsys):
+    out_dir = tmp_path / "models"
+    assert main(["train", "--data", str(tiny_npz), "--task", "toy", "--arch", "cnn", "--epochs", "1", "--cv", "3",
+                 "--batch-size", "16", "--device", "cpu", "--out", str(out_dir), "--save-as", "toy-cnn",
+                 "--bootstrap", "50"]) == 0
+    captured = capsys.readouterr()
+    assert "3-fold cross-validated, n = 96" in captured.err and "3-fold cross-validated, n = 96" in captured.out
+    assert captured.out.count("fold ") >= 3 and "saved toy-cnn" in captured.out
+    card = json.loads((out_dir / "toy-cnn.json").read_text())
+    assert card["metrics"]["validation"]["n"] == 96
+    assert card["metrics"]["validation"]["evaluation"] == "3-fold cross-validated, n = 96"
+    assert card["metrics"]["cross_validation"]["folds"] == 3 and card["data"]["cross_validation"]["n"] == 96
+    assert card["data"]["train"]["n"] == 64 and card["data"]["val"]["n"] == 32
 
 
 def test_train_refuses_an_existing_name(demo_models, tiny_npz, capsys):

@@ -7,7 +7,8 @@ from .common import CliError, print_json
 def _headline(card) -> str:
     parts = [f"{short} {m.value:.3f}" for k, short in (("accuracy", "ACC"), ("auc", "AUC"))
              if (m := card.metric(k)) is not None]
-    return ("val " + " / ".join(parts)) if parts else "no metrics"
+    folds = (card.metrics.get("cross_validation") or {}).get("folds")
+    return (("cv" if folds else "val") + f"{folds or ''} " + " / ".join(parts)) if parts else "no metrics"
 
 
 def cmd_models(args) -> int:

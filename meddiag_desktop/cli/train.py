@@ -23,10 +23,12 @@ def cmd_train(args) -> int:
     from tqdm import tqdm
 
     from ..core.data import DatasetError
-    from ..core.finetune import LabelMismatch, comparison_lines, default_version_name, prepare, run_finetune, summarize
+    from ..core.finetune import (
+        LabelMismatch, comparison_lines, default_version_name, plan_folds, prepare, run_finetune, summarize,
+    )
     from ..core.model_store import ModelStore
     from ..core.storage import ModelNotFoundError, save_model
-    from ..core.training_events import Comparison, EpochEnd, FineTuneSpec, StepEnd, TrainedModel
+    from ..core.training_events import Comparison, EpochEnd, FineTuneSpec, FoldEnd, StepEnd, TrainedModel, cv_text
     from ..core.versions import VersionError, active_card, save_version
 
     store = ModelStore()
@@ -37,7 +39,7 @@ def cmd_train(args) -> int:
                         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, val_fraction=args.val_fraction,
                         val_data=args.val_data, augment=not args.no_augment, device=args.device, seed=args.seed,
                         patience=args.patience, threshold_rule=rule, threshold_target=target, img_size=args.img_size,
-                        model_id=args.save_as or "", command=" ".join(sys.argv), n_boot=args.bootstrap)
+                        model_id=args.save_as or "", command=" ".join(sys.argv), n_boot=args.bootstrap, cv=args.cv)
     try:
         base, config, plan = prepare(spec, store)
     except LabelMismatch as exc:
@@ -46,9 +48,15 @@ def cmd_train(args) -> int:
         raise CliError(str(exc)) from None
     summary = summarize(plan, base.labels if base else None)
     name = args.save_as or "a new version"
-    print(f"training {name} ({config.arch}, task {config.task}{', from ' + base.id if base else ''}) on "
-          f"{len(plan.train)} images, validating on {len(plan.val)} ({plan.val_source}); classes "
-          f"{plan.train.class_counts()}", file=sys.stderr)
+    folds = plan_folds(spec, plan)
+    if folds:
+        print(f"training {name} ({config.arch}, task {config.task}{', from ' + base.id if base else ''}), "
+              f"{cv_text(folds, len(plan.train) + len(plan.val))} (train + validation pooled; classes "
+              f"{summary.total_counts}), then refitted on all images", file=sys.stderr)
+    else:
+        print(f"training {name} ({config.arch}, task {config.task}{', from ' + base.id if base else ''}) on "
+              f"{len(plan.train)} images, validating on {len(plan.val)} ({plan.val_source}); classes "
+              f"{plan.train.class_counts()}", file=sys.stderr)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     bar = trained = None
@@ -65,6 +73,9 @@ def cmd_train(args) -> int:
             scores = " ".join(f"{k} {v:.3f}" for k, v in event.metrics.items())
             print(f"epoch {event.epoch}/{event.epochs}  train loss {event.train_loss:.4f}  val loss "
                   f"{event.val_loss:.4f}  {scores}{'  (best)' if event.is_best else ''}  eta {event.eta_s:.0f}s")
+        elif isinstance(event, FoldEnd):
+            print(f"fold {event.fold}/{event.folds}: held-out {event.n_held_out} images, "
+                  + " ".join(f"{k} {event.metrics[k]:.3f}" for k in ("accuracy", "auc", "macro_auc") if k in event.metrics))
         elif isinstance(event, TrainedModel):
             trained = event
         elif isinstance(event, Comparison):
@@ -78,7 +89,8 @@ def cmd_train(args) -> int:
                 except VersionError as exc:
                     raise CliError(str(exc)) from None
             print(f"saved {card.id} (best epoch {card.training['best_epoch']}, {trained.fit.status}) to {card.path}")
-            print("validation metrics:")
+            how = card.metrics["validation"].get("evaluation")
+            print(f"{how} (out-of-fold) metrics:" if how else "validation metrics:")
             print_metrics(card.metrics["validation"], card.labels)
             for line in comparison_lines(event):
                 print(line)
@@ -114,4 +126,7 @@ def register(subparsers) -> None:
     p.add_argument("--activate", action="store_true",
                    help="make the new version the active model of its task and family (rollback: Models page)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs")
+    p.add_argument("--cv", type=int, metavar="K", default=None,
+                   help="K-fold cross-validation over train + validation, then a refit on all images "
+                        "(default: 5 folds below 2000 images; 0: a plain train / validation split)")
     p.set_defaults(func=cmd_train)

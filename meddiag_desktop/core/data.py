@@ -6,6 +6,7 @@ manifest (file hashes or npz hash + indices) that goes into the model card.
 """
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import math
@@ -179,9 +180,15 @@ class BatchAugment:
     ``training.seed_everything``). No horizontal flip: chest X-rays are not left-right symmetric.
     """
 
-    def __init__(self, strength: float = 1.0) -> None:
+    def __init__(self, strength: float = 1.0, gamma: float = 0.0, blur: float = 0.0, noise: float = 0.0,
+                 contrast: float | None = None, hflip: float = 0.0) -> None:
         self.degrees, self.translate, self.scale = 10.0 * strength, 0.08 * strength, 0.1 * strength
-        self.brightness = self.contrast = 0.2 * strength
+        self.brightness = 0.2 * strength
+        self.contrast = 0.2 * strength if contrast is None else contrast
+        # another scanner / probe: gamma in exp(+-gamma), Gaussian blur of sigma up to ``blur`` px on
+        # half the images, Gaussian noise of std up to ``noise``. All off (0) by default, drawing nothing.
+        self.gamma, self.blur, self.noise = gamma, blur, noise
+        self.hflip = hflip  # probability of a left-right flip (ultrasound; never for chest X-rays)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) in [0, 1] -> same shape, augmented, clamped to [0, 1]."""
@@ -199,9 +206,34 @@ class BatchAugment:
         theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+        if self.hflip:
+            x = torch.where((torch.rand(n, 1, 1, 1) < self.hflip).to(x.device), x.flip(-1), x)
         x = (x * (1 + uniform(n, 1, 1, 1) * self.brightness)).clamp(0.0, 1.0)
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        return ((x - mean) * (1 + uniform(n, 1, 1, 1) * self.contrast) + mean).clamp(0.0, 1.0)
+        x = ((x - mean) * (1 + uniform(n, 1, 1, 1) * self.contrast) + mean).clamp(0.0, 1.0)
+        if self.gamma:
+            x = x.clamp_min(1e-6) ** torch.exp(uniform(n, 1, 1, 1) * self.gamma)
+        if self.blur:
+            x = blur_batch(x, (torch.rand(n) * self.blur * (torch.rand(n) < 0.5)).to(x.device, x.dtype))
+        if self.noise:
+            x = (x + torch.randn_like(x) * (torch.rand(n, 1, 1, 1) * self.noise).to(x.device, x.dtype)).clamp(0.0, 1.0)
+        return x
+
+
+def blur_batch(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian blur of each image of (B, C, H, W) with its own ``sigma`` (B,) in px (0: none)."""
+    import torch.nn.functional as F
+
+    radius = 2
+    offsets = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    kernels = torch.exp(-offsets[None] ** 2 / (2 * sigma.clamp_min(1e-3)[:, None] ** 2))
+    kernels = kernels / kernels.sum(1, keepdim=True)  # (B, 5); sigma ~0 gives the identity
+    b, c, h, w = x.shape
+    flat = x.reshape(1, b * c, h, w)
+    weight = kernels.repeat_interleave(c, 0)
+    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="replicate"), weight[:, None, None, :], groups=b * c)
+    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="replicate"), weight[:, None, :, None], groups=b * c)
+    return flat.reshape(b, c, h, w)
 
 
 class TensorDataset(Dataset):
@@ -228,6 +260,13 @@ class TensorDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def subset(self, indices: Sequence[int], augment: BatchAugment | None = None) -> "TensorDataset":
+        """The cached inputs of ``indices`` (no re-preparing), with their own augmentation."""
+        index = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+        out = copy.copy(self)
+        out.inputs, out.labels, out.augment, out.errors = self.inputs[index], self.labels[index], augment, []
+        return out
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         index = torch.as_tensor(indices, dtype=torch.long)

@@ -20,8 +20,9 @@ from .data import DatasetError, LabeledSet, load_folder, load_npz, open_dataset,
 from .jobs import CancelFlag, Progress, is_cancelled
 from .model_store import ModelStore
 from .models import ModelConfig
+from .cross_validation import cross_validate, folds_for, join
 from .pipeline import (
-    calibrated_probabilities, card_logits, describe_card, positive_index, recalibrate, train_model,
+    align_labels, calibrated_probabilities, card_logits, describe_card, positive_index, recalibrate, train_model,
 )
 from .metric_ci import MetricCI, format_metric_ci
 from .metric_ci import format_metric as _num
@@ -29,7 +30,7 @@ from .storage import ModelCard, load_weights
 from .tasks import TASKS
 from .training import TrainConfig
 from .versions import new_version_id, version_stem
-from .training_events import Comparison, DataSummary, Evaluation, FineTuneSpec, TrainedModel
+from .training_events import Comparison, CrossValidated, DataSummary, Evaluation, FineTuneSpec, TrainedModel
 
 MIN_PER_CLASS = 20
 MAX_IMBALANCE = 4.0
@@ -215,15 +216,23 @@ def compare(base_model, base: ModelCard | None, model, card: ModelCard, val: Lab
     return Comparison(card.labels, positive, new, evaluate_version(base_model, base, val, n_boot, device))
 
 
+def plan_folds(spec: FineTuneSpec, plan: DataPlan) -> int:
+    """Cross-validation folds for this run (0: a plain train / validation split): ``spec.cv``, else
+    5 folds when train + validation hold fewer than ``cross_validation.SMALL_SET`` images."""
+    return folds_for(len(plan.train) + len(plan.val), spec.cv)
+
+
 def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel: CancelFlag | None = None,
                  stop: CancelFlag | None = None, plan: DataPlan | None = None) -> Iterator:
-    """Fine-tune (or train from scratch): fit events, a Progress, the TrainedModel, then a Comparison."""
+    """Fine-tune (or train from scratch): fit events, a Progress, the TrainedModel, then a Comparison.
+    Small sets (``plan_folds``) are cross-validated: see :func:`run_cross_validated`."""
     store = store or ModelStore()
     base, config, plan = prepare(spec, store, plan)
+    if plan_folds(spec, plan):
+        yield from run_cross_validated(spec, store, base, config, plan, cancel=cancel, stop=stop)
+        return
     cfg = train_config(spec)
-    model_id = spec.model_id or f"{(base.id.split('@')[0] if base else f'{config.task}-{config.arch}')}@new"
-    description = spec.description or (
-        f"{base.id} fine-tuned on {Path(spec.data).name}" if base else f"{config.arch} trained on {Path(spec.data).name}")
+    model_id, description = _names(spec, base, config)
     trained = None
     for event in train_model(model_id, config, plan.train, plan.val, cfg, base=base, augment=spec.augment,
                              threshold_rule=spec.threshold_rule, threshold_target=spec.threshold_target,
@@ -245,6 +254,58 @@ def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel:
     yield comparison
 
 
+def _names(spec: FineTuneSpec, base: ModelCard | None, config: ModelConfig) -> tuple[str, str]:
+    model_id = spec.model_id or f"{(base.id.split('@')[0] if base else f'{config.task}-{config.arch}')}@new"
+    description = spec.description or (
+        f"{base.id} fine-tuned on {Path(spec.data).name}" if base else f"{config.arch} trained on {Path(spec.data).name}")
+    return model_id, description
+
+
+def run_cross_validated(spec: FineTuneSpec, store: ModelStore, base: ModelCard | None, config: ModelConfig,
+                        plan: DataPlan, *, cancel: CancelFlag | None = None,
+                        stop: CancelFlag | None = None) -> Iterator:
+    """``run_finetune`` on a small set: K-fold cross-validation over train + validation
+    (``core.cross_validation``), the final model refitted on all images. Its comparison puts the new
+    model's out-of-fold figures next to the base model's on the same images (none of which either
+    was fitted on)."""
+    folds = plan_folds(spec, plan)
+    model_id, description = _names(spec, base, config)
+    trained = validated = None
+    for event in cross_validate(model_id, config, plan.train, plan.val, train_config(spec), folds, base=base,
+                                augment=spec.augment, threshold_rule=spec.threshold_rule,
+                                threshold_target=spec.threshold_target, description=description,
+                                command=spec.command, n_boot=spec.n_boot, cancel=cancel, stop=stop):
+        if isinstance(event, TrainedModel):
+            trained = event
+        elif isinstance(event, CrossValidated):
+            validated = event
+        else:
+            yield event
+    if trained is None or validated is None or is_cancelled(cancel):
+        return
+    yield Progress(0, None, f"Comparing with the base model on all {validated.n} images (bootstrap CIs)…")
+    card = replace(trained.card, data={**trained.card.data, "val_source": validated.text,
+                                       "source": Path(spec.data).name},
+                   training={**trained.card.training, "val_fraction": spec.val_fraction})
+    curves = {"uncalibrated": metrics.reliability_curve(validated.labels, metrics.softmax(validated.logits), n_bins=10),
+              "calibrated": metrics.reliability_curve(
+                  validated.labels, calibrated_probabilities(validated.logits, card.logit_bias, card.temperature),
+                  n_bins=10)}
+    new = Evaluation(card.id, validated.report, metrics.to_jsonable(curves), card.threshold, float(card.temperature))
+    positive = positive_index(card.labels, card.task) if len(card.labels) == 2 else None
+    if base is None:
+        comparison = Comparison(card.labels, positive, new, None, "trained from scratch")
+    elif tuple(base.labels) != tuple(card.labels):
+        comparison = Comparison(card.labels, positive, new, None, f"{base.id} has other labels ({', '.join(base.labels)})")
+    else:
+        everything = join(align_labels(plan.train, card.labels), align_labels(plan.val, card.labels))
+        comparison = Comparison(card.labels, positive, new,
+                                evaluate_version(load_weights(base, "cpu"), base, everything, spec.n_boot))
+        card = replace(card, metrics={**card.metrics, "base_validation": {"model": base.id, **comparison.base.report}})
+    yield replace(trained, card=card)
+    yield comparison
+
+
 def recalibrate_version(model, card: ModelCard, val: LabeledSet, rule: str, target: float | None,
                         n_boot: int = 1000) -> tuple[ModelCard, Evaluation]:
     """A copy of ``card`` with the operating point (and temperature) refitted on ``val``, and its evaluation."""
@@ -261,7 +322,9 @@ def _cell(entry: dict | None) -> str:
 def comparison_lines(comparison: Comparison) -> list[str]:
     """The comparison as text - the CLI prints these, the dialog shows the same figures in its table."""
     base_name = comparison.base.model_id if comparison.base else f"base ({comparison.base_note})"
-    lines = [f"Validation comparison (n={comparison.new.report.get('n')}, 95% bootstrap CIs):",
+    how = comparison.new.report.get("evaluation")  # e.g. "5-fold cross-validated, n = 624"
+    lines = [f"Validation comparison, {how} (fine-tuned: out-of-fold; base: the same images; 95% bootstrap CIs):" if how else
+             f"Validation comparison (n={comparison.new.report.get('n')}, 95% bootstrap CIs):",
              f"  {'metric':<12} {base_name:<28} {'fine-tuned':<28}"]
     for key, base, new in comparison.rows():
         lines.append(f"  {key:<12} {_cell(base):<28} {_cell(new):<28}")

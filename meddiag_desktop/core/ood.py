@@ -67,8 +67,8 @@ class OODDetector:
 
 
 def fit_detector(features: np.ndarray, labels: np.ndarray, val_features: np.ndarray,
-                 percentile: float = 99.0, k: int = 16) -> OODDetector:
-    """Fit on training features; threshold at ``percentile`` of the validation scores."""
+                 percentile: float = 99.0, k: int = 16, threshold: float | None = None) -> OODDetector:
+    """Fit on training features; threshold at ``percentile`` of the validation scores (or ``threshold``)."""
     f = np.asarray(features, dtype=np.float64)
     classes = np.unique(labels)
     means = np.stack([f[labels == c].mean(0) for c in classes])
@@ -81,7 +81,8 @@ def fit_detector(features: np.ndarray, labels: np.ndarray, val_features: np.ndar
     floor = 1e-6 * eigvals[0]
     detector = OODDetector(means, eigvecs[:, :k].T, np.maximum(eigvals[:k], floor),
                            float(max(eigvals[k:].mean(), floor)), percentile=percentile)
-    detector.threshold = float(np.percentile(detector.score(val_features), percentile))
+    detector.threshold = float(threshold if threshold is not None
+                               else np.percentile(detector.score(val_features), percentile))
     return detector
 
 
@@ -152,13 +153,24 @@ def _pydicom_test_images() -> tuple[np.ndarray, ...]:
 
 
 def calibrate_detector(model: torch.nn.Module, train_batches: Iterable[torch.Tensor],
-                       train_labels: np.ndarray, val_batches: Iterable[torch.Tensor],
+                       train_labels: np.ndarray, val_batches: Iterable[torch.Tensor] | None,
                        references: Mapping[str, Iterable[torch.Tensor]], percentile: float = 99.0,
-                       device: str | torch.device = "cpu") -> OODDetector:
-    """Fit on training features, threshold on validation, AUROC against every reference set."""
-    val = extract_features(model, val_batches, device)
-    detector = fit_detector(extract_features(model, train_batches, device), train_labels, val, percentile)
-    val_scores = detector.score(val)
+                       device: str | torch.device = "cpu", *, threshold: float | None = None,
+                       in_distribution_scores: np.ndarray | None = None) -> OODDetector:
+    """Fit on training features, threshold on validation, AUROC against every reference set.
+
+    Cross-validated training passes the ``threshold`` and the ``in_distribution_scores`` it estimated
+    out-of-fold (each fold's detector scoring that fold's held-out images) instead of ``val_batches``."""
+    train = extract_features(model, train_batches, device)
+    if in_distribution_scores is None:
+        val = extract_features(model, val_batches, device)
+        detector = fit_detector(train, train_labels, val, percentile)
+        val_scores = detector.score(val)
+    else:
+        val_scores = np.asarray(in_distribution_scores, dtype=np.float64)
+        detector = fit_detector(train, train_labels, train[:0], percentile, threshold=threshold)
+    if threshold is not None:
+        detector.threshold = float(threshold)
     detector.auroc, detector.flagged = {}, {}
     for name, batches in references.items():
         foreign = detector.score(extract_features(model, batches, device))
@@ -166,3 +178,16 @@ def calibrate_detector(model: torch.nn.Module, train_batches: Iterable[torch.Ten
         detector.flagged[name] = round(float((foreign > detector.threshold).mean()), 4)
     detector.flagged["validation (in-distribution)"] = round(float((val_scores > detector.threshold).mean()), 4)
     return detector
+
+
+def held_out_scores(train_features: np.ndarray, train_labels: np.ndarray, held_out_features: np.ndarray,
+                    k: int = 16) -> np.ndarray:
+    """Scores of held-out images under a detector fitted on the training part (one CV fold)."""
+    return fit_detector(train_features, train_labels, held_out_features[:0], k=k, threshold=0.0).score(held_out_features)
+
+
+def nested_refusal(scores: np.ndarray, fold_ids: np.ndarray, percentile: float) -> float:
+    """In-distribution refusal expected on new images: each fold's held-out scores against the
+    threshold taken (at ``percentile``) from the other folds' held-out scores."""
+    refused = [scores[fold_ids == f] > np.percentile(scores[fold_ids != f], percentile) for f in np.unique(fold_ids)]
+    return float(np.concatenate(refused).mean())

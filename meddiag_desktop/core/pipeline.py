@@ -21,6 +21,8 @@ from . import metrics, ood
 from .data import BatchAugment, LabeledSet, TensorDataset, batch_loader
 from .models import ModelConfig, create_model_from_config
 from .preprocess import preprocess_batch
+from .robustness import DESCRIPTION as SHIFT_DESCRIPTION
+from .robustness import scanner_shift
 from .storage import ModelCard, load_weights
 from .tasks import TASKS
 from .jobs import CancelFlag
@@ -159,22 +161,45 @@ def hardware() -> dict:
     return info
 
 
-def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig, *,
-                base: ModelCard | None = None, augment: bool = True, threshold_rule: str = "youden",
-                threshold_target: float | None = None, description: str = "", command: str = "",
-                cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
-    """Yield ``fit`` events, then a ``TrainedModel`` (or nothing more after a cancel)."""
-    train, val = align_labels(train, config.labels), align_labels(val, config.labels)
-    positive = positive_index(config.labels, config.task)
-    cfg.positive = positive
-    seed_everything(cfg.seed)  # the initial weights (and a re-initialised head) depend on the seed too
+def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None) -> nn.Module:
+    """A fresh model seeded with ``seed`` (initial weights and a re-initialised head depend on it),
+    with ``base``'s weights loaded when given (all but the head when the labels differ)."""
+    seed_everything(seed)
     model = create_model_from_config(config)
     if base is not None:
         base_model = load_weights(base, "cpu")
         same_head = tuple(base.labels) == tuple(config.labels)
         state = {k: v for k, v in base_model.state_dict().items() if same_head or not k.startswith("head.")}
         model.load_state_dict(state, strict=same_head)
-    train_set = TensorDataset(train, config, BatchAugment() if augment else None)
+    return model
+
+
+def augmenter(augment: bool | dict | None) -> BatchAugment | None:
+    """The training augmentation: True = the default ranges, a dict = ``BatchAugment`` keywords."""
+    if isinstance(augment, dict):
+        return BatchAugment(**augment)
+    return BatchAugment() if augment else None
+
+
+def shifted_report(model: nn.Module, data: TensorDataset, positive: int, cal: Calibration,
+                   n_boot: int = N_BOOT) -> dict:
+    """``describe`` on the scanner-shifted copy of ``data`` (``core.robustness``), same calibration."""
+    shifted = data.subset(range(len(data)))
+    shifted.inputs = scanner_shift(shifted.inputs)
+    _, logits, labels = evaluate(model, batch_loader(shifted, 256), torch.device("cpu"))
+    return {**describe(logits, labels, positive, cal, n_boot), "shift": SHIFT_DESCRIPTION}
+
+
+def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig, *,
+                base: ModelCard | None = None, augment: bool | dict = True, threshold_rule: str = "youden",
+                threshold_target: float | None = None, description: str = "", command: str = "",
+                cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
+    """Yield ``fit`` events, then a ``TrainedModel`` (or nothing more after a cancel)."""
+    train, val = align_labels(train, config.labels), align_labels(val, config.labels)
+    positive = positive_index(config.labels, config.task)
+    cfg.positive = positive
+    model = initial_model(config, cfg.seed, base)
+    train_set = TensorDataset(train, config, augmenter(augment))
     val_set = TensorDataset(val, config)
     started = time.time()
     end = None
@@ -201,7 +226,9 @@ def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: Labe
         app_version=__version__,
     )
     model = model.cpu().eval()
-    card = replace(card, ood=fit_ood(model, card, train_set, val_set))
+    shifted = shifted_report(model, val_set, positive, cal)
+    card = replace(card, ood=fit_ood(model, card, train_set, val_set),
+                   metrics={**card.metrics, "shifted": metrics.to_jsonable(shifted)})
     yield TrainedModel(model, card, end)
 
 
@@ -251,17 +278,24 @@ def _inputs(data: TensorDataset, batch_size: int = 256) -> Iterator[torch.Tensor
         yield x
 
 
-def fit_ood(model: nn.Module, card: ModelCard, train: TensorDataset | LabeledSet, val: TensorDataset | LabeledSet,
-            references: dict[str, list[np.ndarray]] | None = None) -> dict:
+def fit_ood(model: nn.Module, card: ModelCard, train: TensorDataset | LabeledSet,
+            val: TensorDataset | LabeledSet | None, references: dict[str, list[np.ndarray]] | None = None, *,
+            threshold: float | None = None, in_distribution_scores: np.ndarray | None = None,
+            percentile: float = 99.0) -> dict:
     """The card's out-of-distribution detector (``core.ood``): Mahalanobis on penultimate features of
-    the un-augmented training images, threshold at the 99th percentile of validation scores, AUROC
+    the un-augmented training images, threshold at the 99th percentile of validation scores (or the
+    ``threshold`` / ``in_distribution_scores`` a cross-validation estimated out-of-fold), AUROC
     against the reference sets (default: ``ood.reference_sets(task)``)."""
-    train, val = (d if isinstance(d, TensorDataset) else TensorDataset(align_labels(d, card.labels), card.config)
-                  for d in (train, val))
+    train, val = (d if d is None or isinstance(d, TensorDataset)
+                  else TensorDataset(align_labels(d, card.labels), card.config) for d in (train, val))
     plain_train = copy.copy(train)
     plain_train.augment = None  # the same cached inputs, without augmentation
     references = ood.reference_sets(card.task) if references is None else references
     detector = ood.calibrate_detector(
-        model, _inputs(plain_train), plain_train.labels.numpy(), _inputs(val),
-        {name: [preprocess_batch(arrays, card.config)] for name, arrays in references.items()})
-    return detector.to_dict()
+        model, _inputs(plain_train), plain_train.labels.numpy(), _inputs(val) if val is not None else None,
+        {name: [preprocess_batch(arrays, card.config)] for name, arrays in references.items()}, percentile,
+        threshold=threshold, in_distribution_scores=in_distribution_scores)
+    out = detector.to_dict()
+    if in_distribution_scores is not None:
+        out["threshold_source"] = f"{percentile:g}th percentile of out-of-fold scores (n = {len(in_distribution_scores)})"
+    return out

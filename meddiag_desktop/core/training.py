@@ -43,6 +43,8 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True  # mixed precision, CUDA only
     ema_decay: float | None = None  # evaluate / keep an exponential moving average of the weights
+    keep: str = "best"  # weights kept at the end: the "best" validated epoch, or the "last" one
+    mixup: float = 0.0  # Beta(a, a) mixup of batch pairs (0 = off)
     positive: int = 1  # class index whose sensitivity is reported (binary tasks)
 
     def to_dict(self) -> dict:
@@ -82,15 +84,22 @@ def cosine_with_warmup(optimizer, total_steps: int, warmup_steps: int) -> torch.
 
 
 def train_steps(model, loader, criterion, optimizer, scheduler, device, scaler=None,
-                cancel: CancelFlag | None = None) -> Iterator[tuple[int, float, int]]:
-    """One pass over ``loader``, yielding (step, loss, batch size) after every optimiser step."""
+                cancel: CancelFlag | None = None, mixup: float = 0.0) -> Iterator[tuple[int, float, int]]:
+    """One pass over ``loader``, yielding (step, loss, batch size) after every optimiser step.
+    ``mixup`` > 0 blends each batch with a shuffled copy of itself (Zhang et al. 2018)."""
     model.train()
     for step, (x, y) in enumerate(loader):
         if is_cancelled(cancel):
             return
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=scaler is not None):
-            loss = criterion(model(x), y)
+            if mixup > 0:
+                lam = float(np.random.beta(mixup, mixup))
+                order = torch.randperm(len(y))
+                out = model(lam * x + (1 - lam) * x[order])
+                loss = lam * criterion(out, y) + (1 - lam) * criterion(out, y[order])
+            else:
+                loss = criterion(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -132,10 +141,12 @@ def epoch_metrics(logits: np.ndarray, labels: np.ndarray, positive: int) -> dict
     return {k: report[k] for k in keys if k in report}
 
 
-def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig, *,
+def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: TrainConfig, *,
         cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
     """Train ``model`` in place; yields StepEnd, EpochEnd and finally FitEnd. ``stop`` ends the run
-    early keeping the best epoch; ``cancel`` ends it with the initial weights put back."""
+    early keeping the best epoch; ``cancel`` ends it with the initial weights put back.
+    ``cfg.keep == "last"`` keeps the last epoch's weights (the best epoch is then only reported);
+    without ``val_set`` (a refit on all data) nothing is validated and the last epoch is kept."""
     configure_torch()
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
@@ -144,7 +155,8 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
     generator = torch.Generator().manual_seed(cfg.seed)
     train_loader = batch_loader(train_set, cfg.batch_size, shuffle=True, drop_last=len(train_set) > cfg.batch_size,
                                 generator=generator, pin_memory=device.type == "cuda")
-    val_loader = batch_loader(val_set, 256)
+    val_loader = batch_loader(val_set, 256) if val_set is not None else None
+    keep_last = cfg.keep == "last" or val_loader is None
     num_classes = model.head.out_features
     weight = class_weights(train_set.labels, num_classes).to(device) if cfg.class_weighting else None
     criterion = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing)
@@ -166,7 +178,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
         total = seen = 0
         interrupt = any_of(cancel, stop)
         for step, loss, n in train_steps(model, train_loader, criterion, optimizer, scheduler, device, scaler,
-                                         interrupt):
+                                         interrupt, cfg.mixup):
             total, seen = total + loss * n, seen + n
             if ema is not None:
                 ema.update_parameters(model)
@@ -181,15 +193,21 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
             status = "stopped"
             break
         train_loss = total / seen if seen else float("nan")
-        val_loss, val_logits, val_labels = evaluate(judged, val_loader, device)
-        scores = epoch_metrics(val_logits, val_labels, cfg.positive)
-        score = -val_loss if cfg.monitor == "loss" else scores.get("auc", scores.get("macro_auc", -val_loss))
+        if val_loader is None:
+            val_loss, scores, score = float("nan"), {}, float(epoch)
+        else:
+            val_loss, val_logits, val_labels = evaluate(judged, val_loader, device)
+            scores = epoch_metrics(val_logits, val_labels, cfg.positive)
+            score = -val_loss if cfg.monitor == "loss" else scores.get("auc", scores.get("macro_auc", -val_loss))
         is_best = score > best_score
         if is_best:
             best_score, best_epoch, stale = score, epoch, 0
-            best_state = copy.deepcopy(judged.state_dict())
+            if not keep_last:
+                best_state = copy.deepcopy(judged.state_dict())
         else:
             stale += 1
+        if keep_last:
+            best_state = judged.state_dict()  # loaded below: copies the EMA weights into the model
         elapsed = time.perf_counter() - start
         record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, **scores}
         history.append(record)
@@ -205,6 +223,9 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, cfg: TrainConfig
     if best_state is None:  # stopped before the first epoch finished: keep the untouched model
         best_state = initial_state
     model.load_state_dict(best_state)
+    if val_loader is None:
+        yield FitEnd(status, len(history), len(history), time.perf_counter() - start, history)
+        return
     _, val_logits, val_labels = evaluate(model, val_loader, device)
     yield FitEnd(status, best_epoch, len(history), time.perf_counter() - start, history, val_logits, val_labels)
 

@@ -1,6 +1,7 @@
 """The plain records of a training run, torch-free (numpy only for type hints): the fine-tune request
 (:class:`FineTuneSpec`), what the data looks like (:class:`DataSummary`), the ``fit`` events
-(:class:`StepEnd`, :class:`EpochEnd`, :class:`FitEnd`), the result (:class:`TrainedModel`) and the
+(:class:`StepEnd`, :class:`EpochEnd`, :class:`FitEnd`), cross-validation's (:class:`FoldEnd`,
+:class:`CrossValidated`), the result (:class:`TrainedModel`) and the
 base-vs-new comparison (:class:`Evaluation`, :class:`Comparison`).
 
 The window builds and reads these in its GUI thread without importing torch; ``core.training``,
@@ -45,6 +46,7 @@ class FineTuneSpec:
     description: str = ""
     command: str = ""
     n_boot: int = 1000
+    cv: int | None = None  # K-fold cross-validation: None = automatic (5 folds below 2 000 images), 0 = off
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,39 @@ class FitEnd:
     history: list[dict] = field(default_factory=list)
     val_logits: np.ndarray | None = None  # of the restored best model
     val_labels: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class FoldEnd:
+    """One cross-validation fold finished: its model's figures on its held-out images (uncalibrated,
+    argmax), for progress displays; the card's figures come from all folds' predictions together."""
+    fold: int  # 1-based
+    folds: int
+    n_held_out: int
+    metrics: dict
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CrossValidated:
+    """All folds finished (before the refit on all images): the out-of-fold figures the card will carry."""
+    folds: int
+    n: int
+    report: dict  # pipeline.describe() of the out-of-fold predictions, calibrated
+    summary: dict  # the card's metrics["cross_validation"]
+    shifted: dict | None = None  # the same on the scanner-shifted copies (core.robustness)
+    logits: np.ndarray | None = None  # (N, K) out-of-fold, uncalibrated
+    labels: np.ndarray | None = None
+    ood_scores: np.ndarray | None = None  # (N,) each image under its fold's detector
+
+    @property
+    def text(self) -> str:
+        return cv_text(self.folds, self.n)
+
+
+def cv_text(folds: int, n: int) -> str:
+    """How a card names its figures, e.g. "5-fold cross-validated, n = 624"."""
+    return f"{folds}-fold cross-validated, n = {n}"
 
 
 @dataclass

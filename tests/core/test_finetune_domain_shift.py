@@ -89,7 +89,7 @@ def test_fine_tuning_on_a_shifted_domain_raises_validation_accuracy(one_thread):
     assert on_clean - on_shift > 0.1, "the shift should hurt the base model"
 
     spec = FineTuneSpec(data="pneumonia-shifted.npz", base_id=base.id, epochs=2, lr=1e-3, batch_size=32,
-                        device="cpu", augment=False, patience=0, n_boot=200)
+                        device="cpu", augment=False, patience=0, n_boot=200, cv=0)  # the held-out shifted val
     events, card_when_yielded = [], None
     for event in run_finetune(spec, store, plan=DataPlan(tune, shifted_val, "held-out shifted val")):
         events.append(event)

@@ -213,6 +213,7 @@ def test_cli_train_saves_a_registered_version_with_the_dialogs_figures(tmp_path,
     assert "Very few images" in err  # the dialog's warnings, on stderr
     assert "saved toy-tuned" in out and "Validation comparison" in out and "toy-cnn" in out and "ECE fine-tuned" in out
     assert "active cnn model for task toy: toy-cnn" in out  # not activated without --activate
+    assert "5-fold cross-validated, n = 24" in out and "5-fold cross-validated, n = 24" in err  # small set: CV default
     assert main(args + ["--activate"]) == 0
     out = capsys.readouterr().out
     store = ModelStore()

@@ -128,6 +128,7 @@ def train(progress, cancel, store_spec, spec, stop) -> Iterator:
         xs, losses, last_yield = [], [], time.monotonic()
         return batch
 
+    spec = spec if spec.cv is not None else type(spec)(**{**vars(spec), "cv": 0})  # holdout until the dialog shows CV
     store = make_store(store_spec)
     base, config, plan = prepare(spec, store)
     yield Prepared(summarize(plan, base.labels if base else None), plan.val, config, base.id if base else None)

@@ -1,0 +1,254 @@
+"""K-fold cross-validated training for small labelled sets (below ``SMALL_SET`` images, or when asked).
+
+Train and validation images are pooled and dealt into ``folds`` stratified, seeded folds. Each fold's
+model trains on the other folds with the full schedule (no early stopping: the last epoch is kept, so
+nothing is chosen on the images it is scored on) and predicts its held-out fold. The out-of-fold (OOF)
+predictions of every image then fit the calibration and the operating threshold, and give the card's
+metrics with bootstrap CIs; the fold detectors' held-out scores set the OOD threshold. The shipped
+model is one refit on all images with the same schedule, which the OOF figures describe.
+
+``cross_validate`` has the one job shape: a generator with keyword-only ``cancel`` / ``stop``. It yields
+a ``Progress`` per run, the runs' ``StepEnd`` / ``EpochEnd`` numbered as one long run (fold f's epoch e
+is epoch ``f * epochs + e`` of ``(folds + 1) * epochs``, so any progress display works unchanged), a
+``FoldEnd`` per fold, ``CrossValidated`` when the folds are done, then the refit's ``FitEnd`` and the
+``TrainedModel``. ``stop`` ends the current run and every later one after the same number of epochs.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import replace
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .. import __version__
+from . import metrics, ood
+from .data import DatasetError, LabeledSet, TensorDataset, batch_loader
+from .jobs import CancelFlag, Progress, any_of, is_cancelled
+from .models import ModelConfig
+from .pipeline import (
+    N_BOOT, Calibration, align_labels, augmenter, calibrate, describe, fit_ood, hardware, initial_model,
+    positive_index, prior_correction,
+)
+from .robustness import DESCRIPTION as SHIFT_DESCRIPTION
+from .robustness import scanner_shift
+from .storage import ModelCard
+from .training import TrainConfig, epoch_metrics, evaluate, fit
+from .training_events import CrossValidated, EpochEnd, FitEnd, FoldEnd, StepEnd, TrainedModel, cv_text
+
+SMALL_SET = 2000  # below this many labelled images, training is cross-validated by default
+DEFAULT_FOLDS = 5
+OOD_PERCENTILE = 99.0
+
+
+def folds_for(n_images: int, requested: int | None = None) -> int:
+    """Folds to use: ``requested`` (0 or 1: none), else ``DEFAULT_FOLDS`` below ``SMALL_SET`` images."""
+    if requested is None:
+        return DEFAULT_FOLDS if n_images < SMALL_SET else 0
+    return int(requested) if requested >= 2 else 0
+
+
+def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
+    """The fold (0 .. folds-1) of every image: each class in a seeded random order, dealt round-robin
+    where the previous class stopped, so every fold holds each class in proportion and fold sizes
+    differ by at most one. The same labels and seed give the same folds."""
+    labels = np.asarray(labels)
+    if folds < 2 or len(labels) < folds:
+        raise ValueError(f"cannot make {folds} folds of {len(labels)} images")
+    rng = np.random.default_rng(seed)
+    fold_ids = np.empty(len(labels), dtype=np.int64)
+    dealt = 0
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        fold_ids[members] = (np.arange(len(members)) + dealt) % folds
+        dealt += len(members)
+    return fold_ids
+
+
+def join(train: LabeledSet, val: LabeledSet) -> LabeledSet:
+    """Train and validation as one set (same label names), its manifest listing both parts."""
+    if train.label_names != val.label_names:
+        raise DatasetError(f"train classes {train.label_names} differ from validation classes {val.label_names}")
+    if train.images is not None and val.images is not None:
+        images, paths = np.concatenate([train.images, val.images]), None
+    elif train.paths is not None and val.paths is not None:
+        images, paths = None, train.paths + val.paths
+    else:
+        raise DatasetError("cannot pool an npz split with image files for cross-validation")
+    out = LabeledSet(train.label_names, np.concatenate([train.labels, val.labels]), images, paths)
+    out.manifest = {"parts": [train.manifest, val.manifest], "n": len(out), "class_counts": out.class_counts()}
+    if paths is not None:
+        out.manifest["files"] = (train.manifest.get("files") or []) + (val.manifest.get("files") or [])
+    return out
+
+
+def _auc(record: dict) -> float | None:
+    return record.get("auc", record.get("macro_auc"))
+
+
+def nested_check(logits: np.ndarray, labels: np.ndarray, fold_ids: np.ndarray, positive: int, rule: str,
+                 target: float | None, bias) -> dict:
+    """What the calibration and threshold rule give on images they were not fitted on: for each fold,
+    calibrate on the other folds' OOF predictions, decide its own. Binary tasks only."""
+    decided = np.zeros(len(labels), dtype=np.int64)
+    probs = np.zeros(logits.shape)
+    for f in np.unique(fold_ids):
+        mine = fold_ids == f
+        cal = calibrate(logits[~mine], labels[~mine], positive, rule, target, bias)
+        probs[mine] = cal.probabilities(logits[mine])
+        decided[mine] = metrics.predict_labels(probs[mine], positive=positive, threshold=cal.threshold)
+    report = metrics.classification_report(labels, probs, positive=positive)
+    cm = metrics.confusion_matrix(labels, decided, 2)
+    tp, fn = cm[positive, positive], cm[positive, 1 - positive]
+    tn, fp = cm[1 - positive, 1 - positive], cm[1 - positive, positive]
+    return {"rule": rule, "accuracy": float((tp + tn) / len(labels)), "sensitivity": float(tp / max(tp + fn, 1)),
+            "specificity": float(tn / max(tn + fp, 1)), "ece": metrics.expected_calibration_error(labels, probs),
+            "auc": report.get("auc")}
+
+
+class _Runs:
+    """Renumbers the fit events of run ``r`` of ``runs`` as one long run and tracks an ETA."""
+
+    def __init__(self, runs: int, epochs: int) -> None:
+        self.runs, self.epochs, self.started = runs, epochs, time.perf_counter()
+
+    def events(self, run: int, events: Iterator, stop_after: int | None, stop: threading.Event) -> Iterator:
+        """Forward ``events``: StepEnd / EpochEnd renumbered (the refit's EpochEnd, with nothing to
+        validate, is dropped); returns the FitEnd. Sets ``stop`` once ``stop_after`` epochs are done."""
+        run_start, offset, total = time.perf_counter(), run * self.epochs, self.runs * self.epochs
+        for event in events:
+            later = self.runs - run - 1
+            if isinstance(event, StepEnd):
+                eta = event.eta_s + later * (time.perf_counter() - run_start + event.eta_s)
+                yield replace(event, epoch=offset + event.epoch, epochs=total, eta_s=eta)
+            elif isinstance(event, EpochEnd):
+                if stop_after is not None and event.epoch >= stop_after:
+                    stop.set()  # fit checks ``stop`` right after this event
+                if event.metrics:
+                    eta = event.eta_s + later * (event.elapsed_s + event.eta_s)
+                    yield replace(event, epoch=offset + event.epoch, epochs=total, eta_s=eta)
+            elif isinstance(event, FitEnd):
+                return event
+        return None
+
+
+def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig,
+                   folds: int = DEFAULT_FOLDS, *, base: ModelCard | None = None, augment: bool | dict = True,
+                   threshold_rule: str = "youden", threshold_target: float | None = None, description: str = "",
+                   command: str = "", ood_percentile: float = OOD_PERCENTILE, n_boot: int = N_BOOT,
+                   refit: bool = True, cancel: CancelFlag | None = None,
+                   stop: CancelFlag | None = None) -> Iterator:
+    """Cross-validate ``config`` on train + val, then refit on all of it (see the module docstring)."""
+    train, val = align_labels(train, config.labels), align_labels(val, config.labels)
+    positive = positive_index(config.labels, config.task)
+    cfg = replace(cfg, positive=positive, keep="last", patience=0)
+    everything = TensorDataset(join(train, val), config)
+    labels = everything.labels.numpy()
+    smallest = int(np.bincount(labels, minlength=config.num_classes)[np.unique(labels)].min())
+    n, folds = len(labels), min(int(folds), smallest)  # every fold holds every class
+    if folds < 2:
+        raise DatasetError(f"cross-validation needs at least 2 images of every class (the smallest has {smallest})")
+    fold_ids = stratified_folds(labels, folds, cfg.seed)
+    augment_batch = augmenter(augment)
+    shifted_all = everything.subset(range(n))
+    shifted_all.inputs = scanner_shift(shifted_all.inputs)
+    oof, oof_shifted = np.zeros((n, config.num_classes)), np.zeros((n, config.num_classes))
+    ood_scores = np.zeros(n)
+    runs = _Runs(folds + 1 if refit else folds, cfg.epochs)
+    stop_after, stopping = None, threading.Event()
+    per_fold, fold_seconds, histories, started = [], [], [], time.time()
+
+    def run_one(run: int, model, train_part, held_part):
+        nonlocal stop_after
+        stopping.clear()
+        flag = any_of(stop, stopping) if stop_after is None else stopping  # after a stop: same epoch count
+        events = fit(model, train_part, held_part, cfg, cancel=cancel, stop=flag)
+        end = yield from runs.events(run, events, stop_after, stopping)
+        if end is not None and end.status == "stopped" and stop_after is None:
+            stop_after = max(end.epochs_run, 1)  # every later run ends after as many epochs
+        return end
+
+    for fold in range(folds):
+        yield Progress(fold, runs.runs, f"Cross-validation: fold {fold + 1} of {folds}")
+        held, rest = np.flatnonzero(fold_ids == fold), np.flatnonzero(fold_ids != fold)
+        model = initial_model(config, cfg.seed, base)
+        end = yield from run_one(fold, model, everything.subset(rest, augment_batch), everything.subset(held))
+        if end is None or end.status == "cancelled" or is_cancelled(cancel):
+            yield FitEnd("cancelled", 0, 0, time.time() - started)
+            return
+        oof[held] = end.val_logits
+        model = model.cpu().eval()
+        _, oof_shifted[held], _ = evaluate(model, batch_loader(shifted_all.subset(held), 256), torch.device("cpu"))
+        features = ood.extract_features(model, (x for x, _ in batch_loader(everything.subset(rest), 256)))
+        held_features = ood.extract_features(model, (x for x, _ in batch_loader(everything.subset(held), 256)))
+        ood_scores[held] = ood.held_out_scores(features, labels[rest], held_features)
+        record = {"fold": fold + 1, "n": int(len(held)), "epochs_run": end.epochs_run,
+                  "best_epoch_held_out": end.best_epoch, **epoch_metrics(end.val_logits, labels[held], positive)}
+        per_fold.append(record)  # no timings in the metrics: a rerun reproduces them bit for bit
+        fold_seconds.append(round(end.elapsed_s, 1))
+        histories.append(end.history)
+        yield FoldEnd(fold + 1, folds, len(held), record, end.elapsed_s)
+
+    counts = np.bincount(labels, minlength=config.num_classes)
+    bias = prior_correction(counts) if cfg.class_weighting else None
+    cal = calibrate(oof, labels, positive, threshold_rule, threshold_target, bias)
+    report = {**describe(oof, labels, positive, cal, n_boot), "evaluation": cv_text(folds, n)}
+    shifted = {**describe(oof_shifted, labels, positive, cal, n_boot), "shift": SHIFT_DESCRIPTION,
+               "evaluation": cv_text(folds, n)}
+    ood_threshold = float(np.percentile(ood_scores, ood_percentile))
+    common = min(len(h) for h in histories)
+    summary = {
+        "text": cv_text(folds, n), "folds": folds, "n": n, "seed": cfg.seed, "stratified": True,
+        "per_fold": per_fold,
+        "mean_held_out_auc_by_epoch": [float(np.mean([_auc(h[e]) for h in histories])) for e in range(common)],
+        "ood": {"percentile": ood_percentile, "threshold": ood_threshold,
+                "refused_in_distribution": float((ood_scores > ood_threshold).mean()),
+                "refused_in_distribution_nested": ood.nested_refusal(ood_scores, fold_ids, ood_percentile)},
+        "shipped": "one refit on all images with the same schedule, last epoch kept",
+    }
+    if config.num_classes == 2:
+        summary["nested"] = nested_check(oof, labels, fold_ids, positive, threshold_rule, threshold_target, bias)
+    summary = metrics.to_jsonable(summary)
+    yield CrossValidated(folds, n, metrics.to_jsonable(report), summary, metrics.to_jsonable(shifted), oof, labels,
+                         ood_scores)
+    if not refit:
+        return
+
+    yield Progress(folds, runs.runs, f"Training the final model on all {n} images")
+    model = initial_model(config, cfg.seed, base)
+    end = yield from run_one(folds, model, everything.subset(range(n), augment_batch), None)
+    if end is None or end.status == "cancelled" or is_cancelled(cancel):
+        yield FitEnd("cancelled", 0, 0, time.time() - started)
+        return
+    yield replace(end, elapsed_s=time.time() - started)
+    card = _card(model_id, config, cal, report, summary, shifted, cfg, end, augment, command, description,
+                 base, train, val, fold_ids, time.time() - started)
+    card = replace(card, training={**card.training, "cross_validation": {
+        **card.training["cross_validation"], "fold_seconds": fold_seconds}})
+    model = model.cpu().eval()
+    card = replace(card, ood=fit_ood(model, card, everything, None, threshold=ood_threshold,
+                                     in_distribution_scores=ood_scores, percentile=ood_percentile))
+    yield TrainedModel(model, card, end)
+
+
+def _card(model_id, config, cal: Calibration, report, summary, shifted, cfg, end: FitEnd, augment, command,
+          description, base, train, val, fold_ids, seconds) -> ModelCard:
+    folds, n = summary["folds"], summary["n"]
+    return ModelCard(
+        id=model_id, config=config, description=description, temperature=cal.temperature,
+        threshold=cal.threshold, logit_bias=cal.logit_bias, positive_label=config.labels[cfg.positive],
+        metrics=metrics.to_jsonable({"validation": report, "threshold_rule": cal.rule, "cross_validation": summary,
+                                     "shifted": shifted}),
+        training={**cfg.to_dict(), "augment": augment, "command": command, "best_epoch": end.epochs_run,
+                  "epochs_run": end.epochs_run, "status": end.status, "seconds": round(seconds, 1),
+                  "hardware": hardware(), "history": metrics.to_jsonable(end.history),
+                  "cross_validation": {"folds": folds, "seed": cfg.seed, "refit": "all images, last epoch kept"}},
+        data={"train": train.manifest, "val": val.manifest,
+              "cross_validation": {"folds": folds, "n": n, "seed": cfg.seed,
+                                   "fold_ids_sha256": hashlib.sha256(fold_ids.tobytes()).hexdigest()}},
+        base_model=base.id if base else None,
+        app_version=__version__,
+    )

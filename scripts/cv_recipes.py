@@ -1,0 +1,74 @@
+"""Cross-validated recipe experiments (issue 15): one recipe variant of a shipped model, K-fold CV on
+train + val, no refit; prints one JSON line with the out-of-fold figures (ACC, AUC, ECE, refusal).
+
+    python scripts/cv_recipes.py breast-cnn --name intensity --augment '{"gamma": 0.3, "blur": 0.8, "noise": 0.03}'
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_shipped import DATA_FILES, NORMALISATION, RECIPES, ROOT  # noqa: E402
+
+from meddiag_desktop.core.cross_validation import cross_validate  # noqa: E402
+from meddiag_desktop.core.data import load_npz  # noqa: E402
+from meddiag_desktop.core.models import ModelConfig  # noqa: E402
+from meddiag_desktop.core.tasks import TASKS  # noqa: E402
+from meddiag_desktop.core.training import TrainConfig  # noqa: E402
+from meddiag_desktop.core.training_events import CrossValidated  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model_id")
+    parser.add_argument("--name", default="baseline")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--augment", type=json.loads, default=None, help="BatchAugment keywords (JSON)")
+    parser.add_argument("--train", type=json.loads, default={}, help="TrainConfig overrides (JSON)")
+    parser.add_argument("--arch-kwargs", type=json.loads, default=None)
+    parser.add_argument("--save-oof", help="write the out-of-fold logits, labels and OOD scores to this .npz")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    task = args.model_id.split("-")[0]
+    recipe = RECIPES[args.model_id]
+    config = ModelConfig(arch=recipe["arch"], task=task, labels=TASKS[task].labels, img_size=recipe["img_size"],
+                         mean=NORMALISATION[task][0], std=NORMALISATION[task][1],
+                         arch_kwargs=args.arch_kwargs if args.arch_kwargs is not None else recipe.get("arch_kwargs", {}))
+    data = ROOT / "resources" / "datasets" / DATA_FILES[task]
+    train, val = load_npz(data, "train", config.labels), load_npz(data, "val", config.labels)
+    train_cfg = {**recipe["train"], **args.train}
+    cfg = TrainConfig(seed=args.seed, device="cpu", **train_cfg)
+    augment = args.augment if args.augment is not None else recipe.get("augment", True)
+    start = time.time()
+    for event in cross_validate(args.model_id, config, train, val, cfg, args.folds, augment=augment,
+                                n_boot=200, refit=False):
+        if isinstance(event, CrossValidated):
+            if args.save_oof:
+                np.savez(args.save_oof, logits=event.logits, labels=event.labels, ood_scores=event.ood_scores)
+            r, s = event.report, event.summary
+            curve = s["mean_held_out_auc_by_epoch"]
+            print(json.dumps({
+                "model": args.model_id, "name": args.name, "augment": augment, "train": train_cfg,
+                "arch_kwargs": config.arch_kwargs, "n": event.n,
+                "acc": round(r["accuracy"]["value"], 4), "acc_ci": [round(r["accuracy"]["ci_low"], 3), round(r["accuracy"]["ci_high"], 3)],
+                "auc": round(r["auc"]["value"], 4), "auc_ci": [round(r["auc"]["ci_low"], 3), round(r["auc"]["ci_high"], 3)],
+                "sens": round(r["sensitivity"]["value"], 3), "spec": round(r["specificity"]["value"], 3),
+                "ece": round(r["ece"], 4), "nested": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in s["nested"].items()},
+                "refusal": round(s["ood"]["refused_in_distribution_nested"], 4),
+                "shifted_acc": round(event.shifted["accuracy"]["value"], 4), "shifted_auc": round(event.shifted["auc"]["value"], 4),
+                "best_epoch_by_mean_auc": int(max(range(len(curve)), key=curve.__getitem__)) + 1,
+                "auc_at_best_epoch": round(max(curve), 4), "auc_last_epoch": round(curve[-1], 4),
+                "seconds": round(time.time() - start), "cpu_seconds": round(time.process_time())}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Cross-validated training for small sets (issue 15): folds, out-of-fold fitting, cards, fine-tune default."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from meddiag_desktop.core.cross_validation import (
+    DEFAULT_FOLDS, SMALL_SET, cross_validate, folds_for, join, stratified_folds,
+)
+from meddiag_desktop.core.data import BatchAugment, load_npz
+from meddiag_desktop.core.finetune import DataPlan, run_finetune
+from meddiag_desktop.core.jobs import Progress
+from meddiag_desktop.core.model_store import ModelStore
+from meddiag_desktop.core.models import ModelConfig
+from meddiag_desktop.core.ood import nested_refusal
+from meddiag_desktop.core.pipeline import calibrate, prior_correction
+from meddiag_desktop.core.robustness import scanner_shift
+from meddiag_desktop.core.storage import read_card, save_model
+from meddiag_desktop.core.training import TrainConfig
+from meddiag_desktop.core.training_events import (
+    Comparison, CrossValidated, EpochEnd, FineTuneSpec, FitEnd, FoldEnd, StepEnd, TrainedModel,
+)
+
+CONFIG = ModelConfig(arch="cnn", task="toy", labels=("a", "b"), arch_kwargs={"widths": [4, 8, 8, 8]})
+CFG = TrainConfig(epochs=1, batch_size=16, device="cpu", lr=5e-3)
+WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
+
+
+def test_folds_are_stratified_seeded_and_cover_every_image_once():
+    labels = np.array([0] * 147 + [1] * 399 + [0] * 21 + [1] * 57)  # breast: 624 images
+    ids = stratified_folds(labels, 5, seed=0)
+    assert ids.shape == labels.shape and set(ids.tolist()) == set(range(5))  # each image in exactly one fold
+    sizes = np.bincount(ids)
+    assert sizes.max() - sizes.min() <= 1
+    for cls in (0, 1):
+        per_fold = np.bincount(ids[labels == cls], minlength=5)
+        assert per_fold.max() - per_fold.min() <= 1  # each class in proportion
+    assert np.array_equal(ids, stratified_folds(labels, 5, seed=0))
+    assert not np.array_equal(ids, stratified_folds(labels, 5, seed=1))
+
+
+def test_small_sets_are_cross_validated_by_default():
+    assert folds_for(624) == DEFAULT_FOLDS and folds_for(SMALL_SET) == 0
+    assert folds_for(5000, 3) == 3 and folds_for(100, 0) == 0 and folds_for(100, 1) == 0
+
+
+def run_cv(tiny_npz, **kwargs):
+    train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
+    return list(cross_validate("toy-cnn", CONFIG, train, val, CFG, 3, n_boot=50, **kwargs))
+
+
+def test_cross_validation_fits_everything_on_out_of_fold_predictions(tiny_npz, tmp_path):
+    events = run_cv(tiny_npz)
+    [validated] = [e for e in events if isinstance(e, CrossValidated)]
+    [trained] = [e for e in events if isinstance(e, TrainedModel)]
+    folds = [e for e in events if isinstance(e, FoldEnd)]
+    assert [f.fold for f in folds] == [1, 2, 3] and sum(f.n_held_out for f in folds) == 96
+    # every image predicted once, by the fold that held it out
+    assert validated.n == 96 and validated.logits.shape == (96, 2) and np.all(np.abs(validated.logits).sum(1) > 0)
+    assert validated.labels.tolist() == np.concatenate([np.arange(64) % 2, np.arange(32) % 2]).tolist()
+    # one long run for progress displays: epochs numbered across folds + refit; a single final FitEnd
+    steps = [e for e in events if isinstance(e, StepEnd)]
+    assert {e.epochs for e in steps} == {4} and [e.epoch for e in events if isinstance(e, EpochEnd)] == [1, 2, 3]
+    assert sum(isinstance(e, FitEnd) for e in events) == 1 and sum(isinstance(e, Progress) for e in events) == 4
+    card = trained.card
+    cal = calibrate(validated.logits, validated.labels, 1, "youden", None, prior_correction([48, 48]))
+    assert card.temperature == pytest.approx(cal.temperature) and card.threshold == pytest.approx(cal.threshold)
+    summary = card.metrics["cross_validation"]
+    assert card.metrics["validation"]["n"] == 96 and summary["text"] == "3-fold cross-validated, n = 96"
+    assert card.metrics["validation"]["evaluation"] == summary["text"]
+    assert card.ood["threshold"] == pytest.approx(summary["ood"]["threshold"])
+    assert "out-of-fold" in card.ood["threshold_source"]
+    assert set(summary["nested"]) >= {"accuracy", "sensitivity", "specificity", "ece"}
+    assert card.metrics["shifted"]["n"] == 96 and "gamma" in card.metrics["shifted"]["shift"]
+    assert card.data["cross_validation"]["folds"] == 3 and card.data["train"]["n"] == 64
+    # the card saves and reads back with all of it
+    saved = save_model(trained.model, card, tmp_path)
+    again = read_card(saved.path)
+    assert again.metrics == json.loads(json.dumps(card.metrics)) and again.metric("auc").value == card.metric("auc").value
+
+
+def test_cross_validation_is_deterministic(tiny_npz):
+    first, second = (next(e for e in run_cv(tiny_npz, refit=False) if isinstance(e, CrossValidated)) for _ in range(2))
+    assert np.array_equal(first.logits, second.logits) and first.report == second.report
+    assert first.summary == second.summary  # no timings in what goes into the card's metrics
+
+
+def test_stop_ends_every_later_run_after_as_many_epochs(tiny_npz):
+    train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
+    stop = threading.Event()
+    events = []
+    for event in cross_validate("toy-cnn", CONFIG, train, val, TrainConfig(epochs=3, batch_size=16, device="cpu"), 2,
+                                n_boot=0, stop=stop):
+        events.append(event)
+        if isinstance(event, EpochEnd) and event.epoch == 1:
+            stop.set()
+    folds = [e for e in events if isinstance(e, FoldEnd)]
+    assert [f.metrics["epochs_run"] for f in folds] == [1, 1]
+    assert isinstance(events[-1], TrainedModel) and events[-1].card.training["epochs_run"] == 1
+
+
+def test_old_cards_still_load():
+    for path in sorted(WEIGHTS.glob("*.json")):
+        card = read_card(path)
+        assert card.metric("auc") is not None and "cross_validation" not in card.metrics
+
+
+def test_fine_tuning_a_small_set_is_cross_validated_by_default(tiny_npz):
+    spec = FineTuneSpec(data=str(tiny_npz), task="toy", epochs=1, batch_size=16, device="cpu", n_boot=50,
+                        arch_kwargs={"widths": [4, 8, 8, 8]})
+    events = list(run_finetune(spec, ModelStore([])))
+    trained = next(e for e in events if isinstance(e, TrainedModel))
+    comparison = events[-1]
+    assert isinstance(comparison, Comparison)
+    text = f"{DEFAULT_FOLDS}-fold cross-validated, n = 96"
+    assert trained.card.metrics["validation"]["evaluation"] == text and trained.card.data["val_source"] == text
+    assert comparison.new.report["n"] == 96 and sum(isinstance(e, FoldEnd) for e in events) == DEFAULT_FOLDS
+
+
+def test_join_pools_train_and_validation(tiny_npz):
+    train, val = load_npz(tiny_npz, "train"), load_npz(tiny_npz, "val")
+    both = join(train, val)
+    assert len(both) == 96 and both.manifest["parts"][1]["split"] == "val"
+
+
+def test_nested_refusal_and_scanner_shift():
+    scores = np.concatenate([np.arange(100.0), np.arange(100.0)])
+    assert nested_refusal(scores, np.repeat([0, 1], 100), 99.0) == pytest.approx(0.01)
+    x = torch.rand(4, 1, 28, 28)
+    assert torch.equal(scanner_shift(x), scanner_shift(x)) and not torch.equal(scanner_shift(x), x)
+    y = BatchAugment(gamma=0.3, blur=0.8, noise=0.03)(x)
+    assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1
+    assert torch.allclose(BatchAugment(strength=0.0, hflip=1.0)(x), x.flip(-1))
+    torch.manual_seed(0)
+    plain = BatchAugment()(x)
+    torch.manual_seed(0)
+    assert torch.equal(BatchAugment(gamma=0.0, blur=0.0, noise=0.0, hflip=0.0)(x), plain)  # off: no extra draws
