@@ -36,7 +36,7 @@ def load_raster(path: str | BinaryIO, fmt: str, frame: int | None, max_pixels: i
             img.seek(index)
             img.load()
             mode = img.mode
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # in place: no copy of an image without EXIF turn
             if mode in _PIL_TO_RGB:
                 img = img.convert("RGB")
             pixels = np.asarray(img)
