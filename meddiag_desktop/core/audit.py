@@ -14,7 +14,10 @@ Error reasons come from ``core.io`` and are path-free; DICOM patient tags are ne
 
 Durability: each batch is appended with a single ``write()`` of complete lines on a file opened
 with ``O_APPEND``, then fsync'd. A crash can leave a torn last line; the next append starts on a
-fresh line and :func:`read_audit` skips lines that are incomplete or not JSON.
+fresh line and :func:`read_audit` skips lines that are incomplete or not JSON. While a scan is
+tracked, a batch's fsync runs beside the next batch's work (at most one written batch is not yet
+on disk; a killed process loses nothing written, a power cut at most that batch) and the last one
+is waited for when the stream ends; an fsync error surfaces at the next batch or at the end.
 
 Front ends stay on one code path: ``AuditLog().scan().track(scan(...))`` passes the scan's
 events through and records each batch when its ``Progress`` event arrives, and what is left when
@@ -28,6 +31,7 @@ import json
 import math
 import os
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -76,8 +80,9 @@ def _record(result: Result, scan_id: str, row: int, time: str) -> dict:
     }
 
 
-def _append(path: Path, data: bytes) -> None:
-    """One write of complete lines with O_APPEND, then fsync; a torn last line is closed first."""
+def _write(path: Path, data: bytes) -> int:
+    """One write of complete lines with O_APPEND (a torn last line is closed first); returns the
+    open descriptor, for the caller to fsync and close."""
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags, 0o600)
@@ -90,9 +95,25 @@ def _append(path: Path, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _sync_and_close(fd: int) -> None:
+    try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _append(path: Path, data: bytes) -> None:
+    """One write of complete lines with O_APPEND, then fsync; a torn last line is closed first."""
+    _sync_and_close(_write(path, data))
+
+
+_encode = json.JSONEncoder(allow_nan=False).encode  # json.dumps(..., allow_nan=False) without a new encoder per row
 
 
 class ScanAudit:
@@ -102,31 +123,48 @@ class ScanAudit:
         self.log = log
         self.scan_id = scan_id or uuid.uuid4().hex
         self.rows = 0
+        self._syncing: Future | None = None  # the fsync of the batch written last by ``track``
+
+    def _lines(self, results: Sequence[Result]) -> bytes:
+        time, first = _now(), self.rows + 1
+        self.rows += len(results)
+        return "".join([_encode(_record(result, self.scan_id, row, time)) + "\n"
+                        for row, result in enumerate(results, first)]).encode("utf-8")
 
     def record(self, results: Sequence[Result]) -> None:
         """Append one record per result (one write + fsync)."""
-        if not results:
-            return
-        time = _now()
-        lines = []
-        for result in results:
-            self.rows += 1
-            lines.append(json.dumps(_record(result, self.scan_id, self.rows, time), allow_nan=False))
-        _append(self.log.path, ("\n".join(lines) + "\n").encode("utf-8"))
+        if results:
+            _append(self.log.path, self._lines(results))
+
+    def _record_behind(self, results: Sequence[Result], syncer: ThreadPoolExecutor) -> None:
+        """``record`` with the fsync left running beside the caller's next batch."""
+        self._wait_synced()
+        if results:
+            self._syncing = syncer.submit(_sync_and_close, _write(self.log.path, self._lines(results)))
+
+    def _wait_synced(self) -> None:
+        syncing, self._syncing = self._syncing, None
+        if syncing is not None:
+            syncing.result()  # re-raises the fsync's OSError
 
     def track(self, events: Iterable) -> Iterator:
         """Pass ``events`` through; record the ``Result`` rows at each other event and at the end."""
         pending: list[Result] = []
+        syncer = ThreadPoolExecutor(1, thread_name_prefix="meddiag-audit-sync")
         try:
             for event in events:
                 if isinstance(event, Result):
                     pending.append(event)  # every result handed out is recorded
                 else:
-                    self.record(pending)
+                    self._record_behind(pending, syncer)
                     pending.clear()
                 yield event
         finally:
-            self.record(pending)
+            try:
+                self._record_behind(pending, syncer)
+                self._wait_synced()
+            finally:
+                syncer.shutdown(wait=True)
 
 
 class AuditLog:

@@ -114,7 +114,7 @@ class Predictor:
         label, probability = self.decide(probs) if inside is not False else (None, None)
         return cls(
             path=path, model=self.card.id, status="ok", label=label, probability=probability,
-            probabilities={name: float(p) for name, p in zip(self.card.labels, probs)},
+            probabilities=dict(zip(self.card.labels, np.asarray(probs).tolist())),  # Python floats
             ood_score=None if ood_ratio is None else round(float(ood_ratio), 4), in_distribution=inside,
         )
 

@@ -7,6 +7,8 @@ The centre crop mirrors how MedMNIST built its 28 px images from the source scan
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -54,9 +56,16 @@ def prepare(array: np.ndarray, config: ModelConfig) -> torch.Tensor:
 
 def normalize(tensor: torch.Tensor, config: ModelConfig) -> torch.Tensor:
     """(…, C, H, W) tensor in [0, 1] -> (x - mean) / std per channel."""
-    mean = torch.tensor(config.mean, dtype=tensor.dtype, device=tensor.device).view(-1, 1, 1)
-    std = torch.tensor(config.std, dtype=tensor.dtype, device=tensor.device).view(-1, 1, 1)
+    mean, std = _mean_std(tuple(config.mean), tuple(config.std), tensor.dtype, tensor.device)
     return (tensor - mean) / std
+
+
+@lru_cache(maxsize=32)
+def _mean_std(mean: tuple, std: tuple, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(C, 1, 1) constants, made once per config (a scan normalises thousands of images); never written to."""
+    with torch.inference_mode(False):  # plain tensors, whichever mode the first call came from
+        return (torch.tensor(mean, dtype=dtype, device=device).view(-1, 1, 1),
+                torch.tensor(std, dtype=dtype, device=device).view(-1, 1, 1))
 
 
 def preprocess(array: np.ndarray, config: ModelConfig) -> torch.Tensor:

@@ -8,7 +8,9 @@ reason (``error``), never an exception.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -16,10 +18,10 @@ import numpy as np
 
 from .io import ImageLoadError, load_image
 from .preprocess import preprocess
-from .storage import sha256_file
 
 __all__ = ["ConfigKey", "DecodedFile", "config_key", "decode_file", "decode_files", "input_configs"]
 
+READ_WHOLE_MAX_BYTES = 256 << 20  # larger files are hashed in chunks and decoded from the file
 ConfigKey = tuple  # (img_size, in_chans, mean, std): models sharing it share the model input
 
 
@@ -41,19 +43,31 @@ class DecodedFile:
     error: str | None = None
 
 
-def _sha256(path: str) -> str | None:
+def _read(path: str) -> tuple[bytes | None, str | None]:
+    """(content, sha256) from one read of the file; content None when the file is too large to hold
+    (hashed in chunks, decoded from the file), both None when it cannot be read."""
     try:
-        return sha256_file(path)
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size <= READ_WHOLE_MAX_BYTES:
+                with suppress(MemoryError):
+                    data = handle.read()
+                    return data, hashlib.sha256(data).hexdigest()
+                handle.seek(0)
+            digest = hashlib.sha256()
+            while block := handle.read(1 << 20):
+                digest.update(block)
+            return None, digest.hexdigest()
     except OSError:
-        return None
+        return None, None
 
 
 def decode_file(path: str, configs: Mapping[ConfigKey, object]) -> DecodedFile:
-    """One file, hashed and preprocessed for every model input; every failure becomes a reason."""
+    """One file, hashed and preprocessed for every model input; every failure becomes a reason.
+    The file is read once: the hash and the decoder share the bytes."""
     path = os.fspath(path)
-    sha = _sha256(path)
+    data, sha = _read(path)
     try:
-        array = load_image(path).array
+        array = load_image(path, data=data).array
         inputs = {key: np.ascontiguousarray(preprocess(array, cfg).numpy()) for key, cfg in configs.items()}
         return DecodedFile(path, sha, inputs)
     except ImageLoadError as err:

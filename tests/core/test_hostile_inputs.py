@@ -28,6 +28,7 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import JPEG2000Lossless
 
 from meddiag_desktop.cli import main
+from meddiag_desktop.core import scan_decode
 from meddiag_desktop.core.io import sniff
 from meddiag_desktop.core.io import (
     EmptyFileError,
@@ -168,7 +169,8 @@ def hostile_dir(tmp_path_factory):
 @pytest.fixture
 def hostile_env(monkeypatch):
     """No JPEG 2000 decoder (as tests/core/test_io.py does) and ``locked.png`` unreadable: the
-    tests run as root, who can read a chmod 000 file, so ``open`` in core.io.sniff is denied instead."""
+    tests run as root, who can read a chmod 000 file, so ``open`` is denied instead where core opens
+    image files (core.io.sniff, and core.scan_decode, which reads a scanned file once)."""
     monkeypatch.setattr(get_decoder(JPEG2000Lossless), "_available", {})
     real_open = open
 
@@ -178,6 +180,7 @@ def hostile_env(monkeypatch):
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(sniff, "open", guarded_open, raising=False)
+    monkeypatch.setattr(scan_decode, "open", guarded_open, raising=False)  # a scan reads each file once, there
 
 
 def _check_error_text(name: str, reason: str, expected: tuple) -> None:

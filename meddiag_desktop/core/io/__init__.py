@@ -33,6 +33,7 @@ Inside: :mod:`.sniff` (format from content), :mod:`.raster` (Pillow), :mod:`.dic
 """
 from __future__ import annotations
 
+import io
 import operator
 import os
 import re
@@ -51,7 +52,7 @@ from .errors import (
 from .dicom import load_dicom
 from .image import ImageMeta, LoadedImage
 from .raster import load_raster
-from .sniff import read_head, sniff_format, sniff_head
+from .sniff import head_of, read_head, sniff_format, sniff_head
 
 __all__ = [
     "MAX_PIXELS", "ImageLoadError", "EmptyFileError", "NotAnImageError",
@@ -63,25 +64,28 @@ MAX_PIXELS = 100_000_000
 
 
 def load_image(
-    path: str | os.PathLike, *, frame: int | None = None, max_pixels: int = MAX_PIXELS
+    path: str | os.PathLike, *, frame: int | None = None, max_pixels: int = MAX_PIXELS,
+    data: bytes | None = None,
 ) -> LoadedImage:
     """Load ``path`` as a :class:`LoadedImage` (see the module docstring).
 
     ``frame`` picks a frame of a multi-frame file; by default the middle one,
     ``n_frames // 2``.  Images with more than ``max_pixels`` pixels (DICOM:
     rows * columns * frames) are refused from the header, before decoding.
+    ``data``: the file's whole content when the caller has read it already (a
+    scan hashes it): raster formats are then decoded from memory, not re-read.
     Raises an :class:`ImageLoadError` subclass for every failure; the original
     exception, if any, is kept as ``__cause__``.
     """
     frame = None if frame is None else operator.index(frame)
     path = os.fspath(path)
     try:
-        fmt = sniff_head(path, read_head(path))
+        fmt = sniff_head(path, read_head(path) if data is None else head_of(data))
         if fmt is None:
             raise NotAnImageError()
         if fmt == "dicom":
             return load_dicom(path, frame, max_pixels)
-        return load_raster(path, fmt, frame, max_pixels)
+        return load_raster(path if data is None else io.BytesIO(data), fmt, frame, max_pixels)
     except ImageLoadError as err:
         err.path = path
         raise

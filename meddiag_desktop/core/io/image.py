@@ -47,7 +47,10 @@ def pick_frame(frame: int | None, n_frames: int) -> int:
 
 def to_finite(values: np.ndarray) -> np.ndarray:
     """float32 copy with NaN -> finite min and +/-inf -> finite max/min."""
+    integers = np.asarray(values).dtype.kind in "biu"
     values = np.asarray(values, dtype=np.float32)
+    if integers:  # always finite: skip the check (most images)
+        return values
     ok = np.isfinite(values)
     if ok.all():
         return values

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -18,8 +19,9 @@ def _pil_bit_depth(mode: str) -> int:
     return 16 if mode.startswith("I;16") else {"1": 1, "I": 32, "F": 32}.get(mode, 8)
 
 
-def load_raster(path: str, fmt: str, frame: int | None, max_pixels: int) -> LoadedImage:
-    """Decode ``path`` (``fmt`` as sniffed) with Pillow, refusing more than ``max_pixels`` before decoding."""
+def load_raster(path: str | BinaryIO, fmt: str, frame: int | None, max_pixels: int) -> LoadedImage:
+    """Decode ``path`` (a file name or a binary file object; ``fmt`` as sniffed) with Pillow,
+    refusing more than ``max_pixels`` before decoding."""
     # Pillow's bomb warning is silenced (our own limit applies) without touching
     # Image.MAX_IMAGE_PIXELS; its hard error (> 2 * MAX_IMAGE_PIXELS) is mapped to
     # ImageTooLargeError by core.io.load_image.
@@ -34,7 +36,7 @@ def load_raster(path: str, fmt: str, frame: int | None, max_pixels: int) -> Load
             img.seek(index)
             img.load()
             mode = img.mode
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # in place: no copy of an image without EXIF turn
             if mode in _PIL_TO_RGB:
                 img = img.convert("RGB")
             pixels = np.asarray(img)

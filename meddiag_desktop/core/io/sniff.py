@@ -80,6 +80,11 @@ def read_head(path: str) -> bytes:
     except OSError as err:
         reason = next((text for kind, text in _OS_REASONS if isinstance(err, kind)), None)
         raise UnreadableFileError(reason) from err
-    if not head:
+    return head_of(head)
+
+
+def head_of(data: bytes) -> bytes:
+    """The first bytes of a file's content ``data``; EmptyFileError when there are none."""
+    if not data:
         raise EmptyFileError()
-    return head
+    return data[:_HEAD_BYTES]
