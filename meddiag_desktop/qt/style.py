@@ -158,7 +158,7 @@ class ThemeNotifier(QObject):
     changed = Signal(object)  # the new Colours
 
 
-_state: dict = {"choice": None, "colours": LIGHT, "notifier": None, "following": False}
+_state: dict = {"choice": None, "colours": LIGHT, "notifier": None, "following": False, "system": None}
 
 
 def theme_notifier() -> ThemeNotifier:
@@ -178,11 +178,16 @@ def theme_choice() -> str | None:
 
 
 def system_theme() -> str:
-    """"dark" when the platform reports a dark colour scheme (Qt ≥ 6.5), else "light"."""
-    app = QGuiApplication.instance()
-    hints = app.styleHints() if app is not None else None
-    scheme = getattr(hints, "colorScheme", None) if hints is not None else None
-    return "dark" if scheme is not None and scheme().name == "Dark" else "light"
+    """"dark" when the platform's colours are dark, else "light": the lightness of the system
+    palette's window colour, read once before our own palette replaces it; later changes arrive
+    through ``QStyleHints.colorSchemeChanged`` (Qt >= 6.5). Asking ``QStyleHints.colorScheme()``
+    here instead cost ~50 ms before the first paint (PySide6 builds the Qt namespace's enums on
+    first use): the first-window ratio went from 1.4 to 1.5-2.1 (benchmarks/ui_latency.py)."""
+    if _state["system"] is None:
+        app = QGuiApplication.instance()
+        window = app.palette().color(QPalette.ColorRole.Window) if app is not None else None
+        _state["system"] = "dark" if window is not None and window.lightness() < 128 else "light"
+    return _state["system"]
 
 
 def resolve(choice: str) -> Colours:
@@ -226,5 +231,11 @@ def _follow_system(app) -> None:
         return
     hints = app.styleHints()
     if hasattr(hints, "colorSchemeChanged"):
-        hints.colorSchemeChanged.connect(lambda *_: _state["choice"] == "system" and apply_theme("system"))
+        hints.colorSchemeChanged.connect(_system_scheme_changed)
         _state["following"] = True
+
+
+def _system_scheme_changed(scheme) -> None:
+    _state["system"] = "dark" if getattr(scheme, "name", "") == "Dark" else "light"
+    if _state["choice"] == "system":
+        apply_theme("system")
