@@ -80,7 +80,8 @@ def worker_threads() -> int:
 
 def spec_kwargs(args, data: Path, base_id: str) -> dict:
     return dict(data=str(data), base_id=base_id, epochs=args.epochs, lr=1e-3, batch_size=args.batch_size,
-                val_fraction=0.2, augment=True, device="cpu", patience=0, n_boot=200)
+                val_fraction=0.2, augment=True, device="cpu", patience=0, n_boot=200,
+                cv=0)  # the dialog's hold-out run (qt/jobs/finetune.py), not core's default CV for small sets
 
 
 def bare_run(args, store_spec, data: Path, base_id: str) -> dict:
