@@ -114,8 +114,9 @@ class CStoreSender:
             ae.add_requested_context(sop_class, syntax)
         dest = self.destination
         assoc = ae.associate(dest.host, dest.port, ae_title=dest.ae_title)
-        if not assoc.is_established:
+        if not assoc.is_established and not (assoc.rejected_contexts and not assoc.accepted_contexts):
             raise ConnectionError("association rejected" if assoc.is_rejected else "destination not reachable")
+        # Accepted with none of our contexts (pynetdicom then aborts): as permanent as one refused context.
         accepted = {(c.abstract_syntax, c.transfer_syntax[0]) for c in assoc.accepted_contexts}
         try:
             for path, context in contexts.items():
