@@ -123,7 +123,7 @@ class MainActions:
         self.device_actions.get(window.device_choice, self.device_actions["auto"]).setChecked(True)
         self.task_menu = menu.addMenu("&Task")
         menu.addAction("DICOM &node…", lambda: _intake(window).show_dialog())
-        build_theme_menu(window, menu)
+        self.theme_actions = build_theme_menu(window, menu)
         self.task_group = QActionGroup(window)
 
         # Models (before Help): the dialogs are imported when first opened (pyqtgraph), so building

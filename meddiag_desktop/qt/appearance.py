@@ -9,16 +9,14 @@ THEME_TEXTS = {"system": "&System (follow the desktop)", "light": "&Light", "dar
 
 
 def set_theme(window, choice: str) -> None:
-    """Save ``choice`` (system | light | dark) in the window's settings and apply it to the application."""
+    """Save ``choice`` (system | light | dark) in the window's settings and apply it to the application
+    (the menu's exclusive action group has checked the triggered action already)."""
     window.settings.theme = choice
     apply_theme(choice)
-    actions = getattr(window, "theme_actions", {})
-    if choice in actions and not actions[choice].isChecked():
-        actions[choice].setChecked(True)
 
 
 def build_theme_menu(window, menu) -> dict[str, QAction]:
-    """The Theme submenu of ``menu``; returns its actions by choice (also kept as ``window.theme_actions``)."""
+    """The Theme submenu of ``menu``; returns its actions by choice (``MainActions.theme_actions``)."""
     submenu = menu.addMenu("T&heme")
     group = QActionGroup(window)
     actions: dict[str, QAction] = {}
@@ -30,5 +28,4 @@ def build_theme_menu(window, menu) -> dict[str, QAction]:
         submenu.addAction(action)
         actions[choice] = action
     actions[window.settings.theme].setChecked(True)
-    window.theme_actions = actions
     return actions

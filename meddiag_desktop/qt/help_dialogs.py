@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QT
 
 from .style import NOTICE_TEXT
 
+ABOUT_DIALOG = "about-dialog"  # object name: the window owns the dialog
+
 PACKAGES = ("PySide6", "pyqtgraph", "torch", "numpy", "pydicom", "Pillow", "highdicom", "pynetdicom", "safetensors",
             "platformdirs")
 LICENCES = (("PySide6 / Qt", "LGPL-3.0"), ("pyqtgraph", "MIT"), ("PyTorch", "BSD-3-Clause"), ("NumPy", "BSD-3-Clause"),
@@ -48,7 +50,8 @@ def about_html(window) -> str:
 
 def show_about(window) -> QDialog:
     """Help → About MedDiag Desktop (non-modal)."""
-    dialog = QDialog(window)
+    dialog = QDialog(window)  # owned by the window (found again by its object name)
+    dialog.setObjectName(ABOUT_DIALOG)
     dialog.setWindowTitle("About MedDiag Desktop")
     text = QTextBrowser(dialog)
     text.setAccessibleName("About MedDiag Desktop")
@@ -61,7 +64,6 @@ def show_about(window) -> QDialog:
     layout.addWidget(buttons)
     dialog.resize(640, 620)
     dialog.show()
-    window.about_dialog = dialog
     return dialog
 
 
@@ -107,7 +109,6 @@ def show_welcome(window) -> QDialog:
     dialog.setMinimumWidth(560)
     dialog.finished.connect(lambda *_: _mark_seen(window))
     dialog.show()
-    window.welcome_dialog = dialog
     return dialog
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
+SHORTCUTS_DIALOG = "keyboard-shortcuts-dialog"  # object name: the window owns the dialog
+
 # (name, key, (centre, width)): fractions of the image's own range, or Hounsfield units for CT
 RELATIVE_PRESETS = (("Full range", "Ctrl+2", (0.5, 1.0)), ("High contrast", "Ctrl+3", (0.5, 0.5)),
                     ("Bright structures", "Ctrl+4", (0.75, 0.5)), ("Dark structures", "Ctrl+5", (0.25, 0.5)))
@@ -67,7 +69,8 @@ def shortcut_rows(window) -> list[tuple[str, str]]:
 
 def show_shortcuts(window) -> QDialog:
     """Help → Keyboard shortcuts: a table of every shortcut (non-modal)."""
-    dialog = QDialog(window)
+    dialog = QDialog(window)  # owned by the window (found again by its object name)
+    dialog.setObjectName(SHORTCUTS_DIALOG)
     dialog.setWindowTitle("Keyboard shortcuts — MedDiag Desktop")
     rows = shortcut_rows(window)
     table = QTableWidget(len(rows), 2, dialog)
@@ -88,5 +91,4 @@ def show_shortcuts(window) -> QDialog:
     layout.addWidget(buttons)
     dialog.resize(520, 560)
     dialog.show()
-    window.shortcuts_dialog = dialog
     return dialog

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QLabel, QTableWidget, QTextBrowser
+from PySide6.QtWidgets import QDialog, QLabel, QTableWidget, QTextBrowser
 
 from meddiag_desktop.core.paths import resource_path
 from meddiag_desktop.qt.a11y import interactive_widgets, tab_unreachable, unnamed_interactive_widgets
-from meddiag_desktop.qt.help_dialogs import show_welcome_once
+from meddiag_desktop.qt.help_dialogs import ABOUT_DIALOG, show_welcome_once
+from meddiag_desktop.qt.keyboard import SHORTCUTS_DIALOG
 
 WAIT = 60_000
 CHEST = str(resource_path("samples", "chest_xray_pneumonia_val0.png"))
@@ -34,7 +35,7 @@ def test_the_shortcuts_dialog_lists_every_shortcut(window, qtbot):
     for needed in ("PgDown", "PgUp", "H", "M", "F", "Ctrl+1", "Ctrl+6", "F1"):
         assert needed in keys
     window.menu_actions.shortcuts_action.trigger()
-    table = window.shortcuts_dialog.findChild(QTableWidget)
+    table = window.findChildren(QDialog, SHORTCUTS_DIALOG)[-1].findChild(QTableWidget)
     listed = {table.item(r, 1).text() for r in range(table.rowCount())}
     for key in keys:
         assert any(key in cell for cell in listed), key
@@ -68,6 +69,6 @@ def test_the_first_start_panel_shows_once_and_about_lists_cards_and_licences(win
     dialog.close()  # skipped
     assert window.settings.welcome_seen and show_welcome_once(window) is None
     window.menu_actions.about()
-    text = window.about_dialog.findChild(QTextBrowser).toPlainText()
+    text = window.findChildren(QDialog, ABOUT_DIALOG)[-1].findChild(QTextBrowser).toPlainText()
     assert "CC BY 4.0" in text and "MedMNIST" in text and "PySide6" in text
     assert all(card.id in text for card in window.info.cards)

@@ -45,13 +45,13 @@ def test_switching_the_theme_repaints_every_window_without_restart(window, qtbot
     windows = [window, scan, dialog]
     for w in windows:
         qtbot.waitExposed(w)
-    assert window.theme_actions["system"].isChecked()
+    assert window.menu_actions.theme_actions["system"].isChecked()
 
     def background(w):
         return w.grab().toImage().pixelColor(w.width() - 3, w.height() - 3).name()
 
     before = [background(w) for w in windows]
-    window.theme_actions["dark"].trigger()
+    window.menu_actions.theme_actions["dark"].trigger()
     assert window.settings.theme == "dark" and style.colours() is DARK
     for w, old in zip(windows, before):
         assert w.palette().color(QPalette.ColorRole.Window).name() == DARK.window
@@ -60,5 +60,5 @@ def test_switching_the_theme_repaints_every_window_without_restart(window, qtbot
     bar = window.panel.findChild(ProbabilityBar)
     image = bar.grab().toImage()
     assert image.pixelColor(image.width() - 2, image.height() // 2).name() == DARK.bar_track
-    window.theme_actions["light"].trigger()
+    window.menu_actions.theme_actions["light"].trigger()
     assert [background(w) for w in windows] == before
