@@ -40,13 +40,14 @@ class Result:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def summary(self) -> str:
-        """One line for lists and logs: the decision, the refusal or the error."""
+    def summary(self, percent=lambda p: f"{100 * p:.1f} %") -> str:
+        """One line for lists and logs: the decision, the refusal or the error; ``percent`` formats
+        the probability (the window passes its "> 99 %" rule)."""
         if self.status != "ok":
             return f"error: {self.error}"
         if self.refused:
             return f"outside training data (OOD score {self.ood_score:.2f})"
-        return f"{self.label} {100 * self.probability:.1f} %"
+        return f"{self.label} {percent(self.probability)}"
 
 
 class Predictor:

@@ -68,8 +68,4 @@ def heatmap_caption(method: str, family: str, target_label: str, decision: str |
 
 def result_summary(result) -> str:
     """One line for lists: "pneumonia 97.2 %", the refusal or the error (``core.inference.Result``)."""
-    if result.status != "ok":
-        return f"error: {result.error}"
-    if result.refused:
-        return f"outside training data (OOD score {result.ood_score:.2f})"
-    return f"{result.label} {format_probability(result.probability)}"
+    return result.summary(format_probability)

@@ -12,13 +12,17 @@ CARDS = [SimpleNamespace(id="m-cnn", config=SimpleNamespace(arch="cnn")),
          SimpleNamespace(id="m-rnn", config=SimpleNamespace(arch="rnn"))]
 
 
-class FakeResult:
-    status, refused, label, probability = "ok", False, "abnormal", 0.91
+def a_result():
+    """A real core Result, as the models lane yields it."""
+    from meddiag_desktop.core.inference import Result
+
+    return Result("a.png", "m-cnn", "ok", label="abnormal", probability=0.91,
+                  probabilities={"abnormal": 0.91, "normal": 0.09}, ood_score=0.5, in_distribution=True)
 
 
 def test_predictions_and_failures_are_typed_records():
     cache = ViewerCache()
-    result = FakeResult()
+    result = a_result()
     cache.record(Prediction("a.png", "m-cnn", result, "cpu"))
     assert cache.missing("a.png", MODELS) == ["m-rnn"] and not cache.complete("a.png", MODELS)
     assert cache.has_prediction("a.png", MODELS)
@@ -40,8 +44,8 @@ def test_an_unreadable_file_is_an_image_error_not_a_result():
 
 def test_forget_drops_everything_about_a_file():
     cache = ViewerCache()
-    cache.record(Prediction("a.png", "m-cnn", FakeResult(), "cpu"))
-    cache.record(Prediction("b.png", "m-cnn", FakeResult(), "cpu"))
+    cache.record(Prediction("a.png", "m-cnn", a_result(), "cpu"))
+    cache.record(Prediction("b.png", "m-cnn", a_result(), "cpu"))
     cache.heatmaps.put(("a.png", "m-cnn", "gradcam"), SimpleNamespace(heatmap=SimpleNamespace(nbytes=1), overlay=None))
     cache.image_errors["a.png"] = "x"
     cache.forget("a.png")
@@ -50,10 +54,10 @@ def test_forget_drops_everything_about_a_file():
 
 def test_prefetch_skips_the_current_file_done_files_unreadable_files_and_busy_ones():
     cache = ViewerCache()
-    cache.record(Prediction("done.png", "m-cnn", FakeResult(), "cpu"))
-    cache.record(Prediction("done.png", "m-rnn", FakeResult(), "cpu"))
+    cache.record(Prediction("done.png", "m-cnn", a_result(), "cpu"))
+    cache.record(Prediction("done.png", "m-rnn", a_result(), "cpu"))
     cache.image_errors["bad.png"] = "unreadable"
-    cache.record(Prediction("half.png", "m-cnn", FakeResult(), "cpu"))
+    cache.record(Prediction("half.png", "m-cnn", a_result(), "cpu"))
     cache.queue_prefetch(["shown.png", "done.png", "bad.png", "busy.png", "half.png", "new.png"], current="shown.png")
     busy = {"busy.png"}.__contains__
     assert cache.next_prefetch(MODELS, busy) == ("half.png", ["m-rnn"])
