@@ -22,7 +22,8 @@ from .model_store import ModelStore
 from .models import ModelConfig
 from .cross_validation import cross_validate, folds_for, join
 from .pipeline import (
-    align_labels, calibrated_probabilities, card_logits, describe_card, positive_index, recalibrate, train_model,
+    align_labels, calibrate, calibrated_probabilities, card_logits, describe, describe_card, positive_index,
+    prior_correction, recalibrate, train_model,
 )
 from .metric_ci import MetricCI, format_metric_ci
 from .metric_ci import format_metric as _num
@@ -147,7 +148,8 @@ def summarize(plan: DataPlan, base_labels: Sequence[str] | None = None) -> DataS
         warnings.append(f"No images of {', '.join(absent)}: the model keeps that label but learns nothing new "
                         "about it.")
     return DataSummary(tuple(plan.train.label_names), plan.train.class_counts(), plan.val.class_counts(),
-                       plan.val_source, tuple(warnings), relation, tuple(base_labels) if base_labels else None)
+                       plan.val_source, tuple(warnings), relation, tuple(base_labels) if base_labels else None,
+                       folds_for(len(plan.train) + len(plan.val)))
 
 
 # ------------------------------------------------------------------------------------------------ request
@@ -287,23 +289,47 @@ def run_cross_validated(spec: FineTuneSpec, store: ModelStore, base: ModelCard |
     card = replace(trained.card, data={**trained.card.data, "val_source": validated.text,
                                        "source": Path(spec.data).name},
                    training={**trained.card.training, "val_fraction": spec.val_fraction})
+    new = out_of_fold_evaluation(card, validated, validated.report)
+    positive = positive_index(card.labels, card.task) if len(card.labels) == 2 else None
+    if base is None:
+        comparison = Comparison(card.labels, positive, new, None, "trained from scratch", validated)
+    elif tuple(base.labels) != tuple(card.labels):
+        comparison = Comparison(card.labels, positive, new, None,
+                                f"{base.id} has other labels ({', '.join(base.labels)})", validated)
+    else:
+        everything = join(align_labels(plan.train, card.labels), align_labels(plan.val, card.labels))
+        comparison = Comparison(card.labels, positive, new,
+                                evaluate_version(load_weights(base, "cpu"), base, everything, spec.n_boot),
+                                out_of_fold=validated)
+        card = replace(card, metrics={**card.metrics, "base_validation": {"model": base.id, **comparison.base.report}})
+    yield replace(trained, card=card)
+    yield comparison
+
+
+def out_of_fold_evaluation(card: ModelCard, validated: CrossValidated, report: dict) -> Evaluation:
+    """The Evaluation of a cross-validated run: ``report`` (figures of the OOF predictions at the card's
+    calibration) and the reliability diagram of the same predictions before / after calibration."""
     curves = {"uncalibrated": metrics.reliability_curve(validated.labels, metrics.softmax(validated.logits), n_bins=10),
               "calibrated": metrics.reliability_curve(
                   validated.labels, calibrated_probabilities(validated.logits, card.logit_bias, card.temperature),
                   n_bins=10)}
-    new = Evaluation(card.id, validated.report, metrics.to_jsonable(curves), card.threshold, float(card.temperature))
-    positive = positive_index(card.labels, card.task) if len(card.labels) == 2 else None
-    if base is None:
-        comparison = Comparison(card.labels, positive, new, None, "trained from scratch")
-    elif tuple(base.labels) != tuple(card.labels):
-        comparison = Comparison(card.labels, positive, new, None, f"{base.id} has other labels ({', '.join(base.labels)})")
-    else:
-        everything = join(align_labels(plan.train, card.labels), align_labels(plan.val, card.labels))
-        comparison = Comparison(card.labels, positive, new,
-                                evaluate_version(load_weights(base, "cpu"), base, everything, spec.n_boot))
-        card = replace(card, metrics={**card.metrics, "base_validation": {"model": base.id, **comparison.base.report}})
-    yield replace(trained, card=card)
-    yield comparison
+    return Evaluation(card.id, report, metrics.to_jsonable(curves), card.threshold, float(card.temperature))
+
+
+def recalibrate_out_of_fold(card: ModelCard, validated: CrossValidated, rule: str, target: float | None,
+                            n_boot: int = 1000) -> tuple[ModelCard, Evaluation]:
+    """``recalibrate_version`` for a cross-validated run: calibration and operating point refitted on
+    the out-of-fold predictions (the final model has seen every image, so its own predictions of them
+    cannot choose a threshold), as ``cross_validate`` fitted the first one."""
+    positive = positive_index(card.labels, card.task)
+    counts = np.bincount(validated.labels, minlength=len(card.labels))
+    bias = prior_correction(counts) if card.training.get("class_weighting", True) else None
+    cal = calibrate(validated.logits, validated.labels, positive, rule, target, bias)
+    report = metrics.to_jsonable({**describe(validated.logits, validated.labels, positive, cal, n_boot),
+                                  "evaluation": validated.text})
+    updated = replace(card, temperature=cal.temperature, threshold=cal.threshold, logit_bias=cal.logit_bias,
+                      metrics={**card.metrics, "validation": report, "threshold_rule": cal.rule})
+    return updated, out_of_fold_evaluation(updated, validated, report)
 
 
 def recalibrate_version(model, card: ModelCard, val: LabeledSet, rule: str, target: float | None,

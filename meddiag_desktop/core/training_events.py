@@ -60,6 +60,7 @@ class DataSummary:
     warnings: tuple[str, ...]
     relation: str | None  # vs the base model's labels: "same" | "subset" | "new"; None without a base
     base_labels: tuple[str, ...] | None = None
+    folds: int = 0  # cross-validation folds by default for this many images (0: the train / validation split)
 
     @property
     def total_counts(self) -> dict:
@@ -163,6 +164,7 @@ class Comparison:
     new: Evaluation
     base: Evaluation | None
     base_note: str = ""  # why there is no base column
+    out_of_fold: CrossValidated | None = None  # a cross-validated run's OOF predictions: the operating point's data
 
     def rows(self) -> list[tuple[str, dict | None, dict | None]]:
         return [(k, self.base.report.get(k) if self.base else None, self.new.report.get(k))

@@ -293,7 +293,7 @@ class FineTuneDialog(QDialog):
         rule = self.results_page.rule()
         target = None if rule == "youden" else self.results_page.target_spin.value()
         job = Job(jobs.recalibrate, self.trained.model, self.card, self.prepared.val, rule, target, self.n_boot,
-                  name="operating point", tag="recalibrate")
+                  self.comparison.out_of_fold if self.comparison else None, name="operating point", tag="recalibrate")
         job.returned.connect(self._on_recalibrated)
         self.results_page.apply_button.setEnabled(False)
         self.results_page.threshold_label.setText("Re-fitting the operating point…")

@@ -50,6 +50,9 @@ def _item(text: str, bold: bool = False, align=Qt.AlignmentFlag.AlignCenter) -> 
     return item
 
 
+HOLDOUT_TITLE = "Base vs fine-tuned on the same validation set (95 % bootstrap CIs)"
+
+
 class ResultsPage(QWidget):
     applyRequested = Signal()  # "Apply" the chosen operating point
     saveRequested = Signal()  # "Save version"
@@ -57,7 +60,7 @@ class ResultsPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QGridLayout(self)
-        compare_box = QGroupBox("Base vs fine-tuned on the same validation set (95 % bootstrap CIs)")
+        self.compare_box = compare_box = QGroupBox(HOLDOUT_TITLE)
         box = QVBoxLayout(compare_box)
         self.comparison_table = _table()
         box.addWidget(self.comparison_table)
@@ -103,7 +106,7 @@ class ResultsPage(QWidget):
         layout.addWidget(calib_box, 0, 1)
 
         right = QVBoxLayout()
-        op_box = QGroupBox("Operating point (fitted on validation)")
+        self.op_box = op_box = QGroupBox("Operating point (fitted on validation)")
         op = QGridLayout(op_box)
         self.rule_combo = QComboBox()
         for key, text in RULES:
@@ -168,7 +171,17 @@ class ResultsPage(QWidget):
             threshold = "–" if ev is None or ev.threshold is None else f"{ev.threshold:.3f}"
             table.setItem(len(names), c, _item(ece))
             table.setItem(len(names) + 1, c, _item(threshold))
-        self.comparison_note.setText("" if comparison.base else f"No base column: {comparison.base_note}.")
+        validated = comparison.out_of_fold
+        self.compare_box.setTitle(HOLDOUT_TITLE if validated is None else
+                                  f"Base vs fine-tuned on the same {validated.n} images - fine-tuned: "
+                                  f"{validated.folds}-fold cross-validated, out-of-fold (95 % bootstrap CIs)")
+        self.op_box.setTitle("Operating point (fitted on validation)" if validated is None else
+                             "Operating point (fitted on the out-of-fold predictions)")
+        notes = [] if comparison.base else [f"No base column: {comparison.base_note}."]
+        if validated is not None:
+            notes.append(f"Each image was scored by the fold model that did not train on it; the model you save "
+                         f"is one more, trained on all {validated.n} images with the same schedule.")
+        self.comparison_note.setText(" ".join(notes))
         for key, ev in (("base", comparison.base), ("new", comparison.new)):
             self._fill_confusion(self.cm_tables[key], ev, comparison.labels)
         self._fill_reliability(comparison)
@@ -229,7 +242,8 @@ class ResultsPage(QWidget):
         self.threshold_label.setText(
             f"Positive ({card.positive_label}) when P ≥ {card.threshold:.3f} [{rule}]: sensitivity "
             f"{format_metric(sensitivity and sensitivity.value)}, specificity "
-            f"{format_metric(specificity and specificity.value)} on validation.")
+            f"{format_metric(specificity and specificity.value)} "
+            f"{'on validation' if comparison.out_of_fold is None else 'out-of-fold'}.")
         self.rule_combo.setEnabled(True)
         self.apply_button.setEnabled(True)
 

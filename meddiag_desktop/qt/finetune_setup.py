@@ -228,7 +228,10 @@ class SetupPage(QWidget):
         self.summary_label.setText(
             f"<b>{sum(s.train_counts.values())}</b> training and <b>{sum(s.val_counts.values())}</b> validation "
             f"images ({s.val_source}).<table><tr><td></td>{head}</tr>{row('train', s.train_counts)}"
-            f"{row('validation', s.val_counts)}</table>")
+            f"{row('validation', s.val_counts)}</table>" + (
+                f"Small set: <b>{s.folds}-fold cross-validation</b> over training + validation (every image "
+                "scored by a model that did not train on it: these figures choose the threshold), then the "
+                "model you save is trained on all of them." if s.folds else ""))
         warnings = list(s.warnings)
         self.new_label_set = s.relation == "new"
         if self.new_label_set:

@@ -81,6 +81,7 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
     assert summary.relation == "same" and summary.train_counts == {"normal": 19, "abnormal": 19}
     assert summary.val_counts == {"normal": 5, "abnormal": 5} and summary.warnings == ()
     assert "19" in dialog.setup.summary_label.text() and dialog.setup.warnings_label.isHidden()
+    assert summary.folds == 5 and "5-fold cross-validation" in dialog.setup.summary_label.text()  # 48 images: small
     assert dialog.setup.start_button.isEnabled()
 
     with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
@@ -89,16 +90,21 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
     assert finished.args == ["completed"]
     counts = dialog.training.curves.counts()
     assert counts["raw"] == counts["smooth"] > 0  # every training step reached the curves
-    assert counts["val_loss"] == counts["accuracy"] == counts["auc"] == 1
+    assert counts["val_loss"] == counts["accuracy"] == counts["auc"] == 5  # one held-out fold per fold model
     assert dialog.training.curves.drawn_counts() == counts and dialog.training.curves.redraws >= 1
     assert dialog.training.progress.value() == 1.0 and not dialog.training.stop_button.isEnabled()
 
-    # Results: base vs new on the same validation set, confusion matrices, reliability, threshold.
+    # Results: base vs the new model's out-of-fold predictions on the same 48 images, confusion
+    # matrices, reliability, threshold fitted out-of-fold.
     assert dialog.tabs.currentIndex() == RESULTS_TAB and dialog.comparison.base.model_id == "toy-cnn"
     results = dialog.results_page
+    assert "5-fold cross-validated" in results.compare_box.title() and "out-of-fold" in results.op_box.title()
+    assert dialog.comparison.new.report["evaluation"] == "5-fold cross-validated, n = 48"
+    assert dialog.card.metrics["validation"]["evaluation"] == "5-fold cross-validated, n = 48"
     table = results.comparison_table
     assert table.rowCount() == 7 and "(" in table.item(0, 1).text()  # value (CI low–high)
-    assert sum(sum(r) for r in dialog.comparison.new.report["confusion_matrix"]) == 10
+    assert sum(sum(r) for r in dialog.comparison.new.report["confusion_matrix"]) == 48
+    assert sum(sum(r) for r in dialog.comparison.base.report["confusion_matrix"]) == 48
     assert results.cm_tables["new"].rowCount() == 2 and results.cm_tables["base"].rowCount() == 2
     assert results.reliability_curves["calibrated"].getOriginalDataset()[0] is not None
     assert "ECE" in results.ece_label.text() and "P ≥" in results.threshold_label.text()
@@ -108,6 +114,9 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
         dialog.apply_operating_point()
     assert dialog.card.metrics["threshold_rule"] == "sensitivity>=0.9"
     assert dialog.comparison.new.report["sensitivity"]["value"] >= 0.9
+    # refitted on the out-of-fold predictions, not on a validation split the final model has seen
+    assert dialog.comparison.new.report["evaluation"] == "5-fold cross-validated, n = 48"
+    assert sum(sum(r) for r in dialog.comparison.new.report["confusion_matrix"]) == 48
 
     with qtbot.waitSignal(dialog.versionSaved, timeout=WAIT) as saved:
         dialog.save_version(activate=True)
@@ -289,14 +298,16 @@ def test_a_shipped_model_fine_tunes_stops_cancels_and_rolls_back(qtbot, chest_xr
         # is on the curves, and the run ended long before its 200 epochs.
         epochs_run = dialog.trained.fit.epochs_run
         assert 1 <= epochs_run < 200 and dialog.trained.fit.status == "stopped"
-        assert dialog.training.curves.counts()["val_loss"] == epochs_run
+        folds = dialog.comparison.out_of_fold.folds  # a small set: cross-validated, every fold stopped alike
+        assert dialog.training.curves.counts()["val_loss"] == folds * epochs_run
         assert dialog.training.curves.counts()["raw"] >= 2
 
         # One short epoch to completion, saved as the active version; rollback restores the shipped one.
         dialog.setup.epochs_spin.setValue(1)
         with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
             dialog.start()
-        assert finished.args == ["completed"] and dialog.training.curves.counts()["raw"] == 2  # 38 images / 16
+        # 5 fold models and the final one, each at least one step of 16 images
+        assert finished.args == ["completed"] and dialog.training.curves.counts()["raw"] >= folds + 1
         assert dialog.comparison.base.model_id == "pneumonia-cnn"
         with qtbot.waitSignal(dialog.versionSaved, timeout=WAIT) as saved:
             dialog.save_version(activate=True)

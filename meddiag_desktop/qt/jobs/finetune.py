@@ -128,7 +128,6 @@ def train(progress, cancel, store_spec, spec, stop) -> Iterator:
         xs, losses, last_yield = [], [], time.monotonic()
         return batch
 
-    spec = spec if spec.cv is not None else type(spec)(**{**vars(spec), "cv": 0})  # holdout until the dialog shows CV
     store = make_store(store_spec)
     base, config, plan = prepare(spec, store)
     yield Prepared(summarize(plan, base.labels if base else None), plan.val, config, base.id if base else None)
@@ -151,11 +150,17 @@ def train(progress, cancel, store_spec, spec, stop) -> Iterator:
         yield event
 
 
-def recalibrate(progress, cancel, model, card, val, rule: str, target: float | None, n_boot: int = 1000):
-    """(copy of the card with the new operating point, its Evaluation) - the weights are untouched."""
-    from meddiag_desktop.core.finetune import recalibrate_version
+def recalibrate(progress, cancel, model, card, val, rule: str, target: float | None, n_boot: int = 1000,
+                out_of_fold=None):
+    """(copy of the card with the new operating point, its Evaluation) - the weights are untouched.
+    A cross-validated run (``out_of_fold``: its core.training_events.CrossValidated) refits on the
+    out-of-fold predictions, a plain run on ``val``."""
+    from meddiag_desktop.core.finetune import recalibrate_out_of_fold, recalibrate_version
 
     _threads()
+    if out_of_fold is not None:
+        progress(0, None, "Re-fitting the operating point on the out-of-fold predictions…")
+        return recalibrate_out_of_fold(card, out_of_fold, rule, target, n_boot)
     progress(0, None, "Re-fitting the operating point on the validation set…")
     return recalibrate_version(model, card, val, rule, target, n_boot)
 
