@@ -4,21 +4,22 @@ the operating-point picker and "Save as a new version". It shows; the dialog run
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
     QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from .i18n import translate
 from ..core.metric_ci import MetricCI, format_metric, format_metric_ci, headline_metrics
 from ..core.training_events import Comparison, Evaluation
 from .display_names import metric_name
 from .plot_theme import theme_curve, theme_plot
 from .style import Colours, colours, on_theme_change
 
-RULES = (("youden", "Balanced (Youden's J)"), ("sensitivity", "Target sensitivity"),
-         ("specificity", "Target specificity"))
+RULES = (("youden", QT_TRANSLATE_NOOP("FinetuneResults", "Balanced (Youden's J)")), ("sensitivity", QT_TRANSLATE_NOOP("FinetuneResults", "Target sensitivity")),
+         ("specificity", QT_TRANSLATE_NOOP("FinetuneResults", "Target specificity")))
 
 
 def report_metric(evaluation: Evaluation | None, name: str) -> MetricCI | None:
@@ -57,7 +58,7 @@ class ResultsPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QGridLayout(self)
-        compare_box = QGroupBox("Base vs fine-tuned on the same validation set (95 % bootstrap CIs)")
+        compare_box = QGroupBox(self.tr("Base vs fine-tuned on the same validation set (95 % bootstrap CIs)"))
         box = QVBoxLayout(compare_box)
         self.comparison_table = _table()
         box.addWidget(self.comparison_table)
@@ -66,7 +67,7 @@ class ResultsPage(QWidget):
         box.addWidget(self.comparison_note)
         layout.addWidget(compare_box, 0, 0)
 
-        cm_box = QGroupBox("Confusion matrices (rows: true class, columns: predicted)")
+        cm_box = QGroupBox(self.tr("Confusion matrices (rows: true class, columns: predicted)"))
         cm_layout = QHBoxLayout(cm_box)
         self.cm_tables = {}
         for key, title in (("base", "Base"), ("new", "Fine-tuned")):
@@ -79,7 +80,7 @@ class ResultsPage(QWidget):
             cm_layout.addLayout(column)
         layout.addWidget(cm_box, 1, 0)
 
-        calib_box = QGroupBox("Calibration (reliability diagram)")
+        calib_box = QGroupBox(self.tr("Calibration (reliability diagram)"))
         calib = QVBoxLayout(calib_box)
         self.reliability = pg.PlotWidget()
         self.reliability.setLabel("bottom", "confidence")
@@ -103,11 +104,11 @@ class ResultsPage(QWidget):
         layout.addWidget(calib_box, 0, 1)
 
         right = QVBoxLayout()
-        op_box = QGroupBox("Operating point (fitted on validation)")
+        op_box = QGroupBox(self.tr("Operating point (fitted on validation)"))
         op = QGridLayout(op_box)
         self.rule_combo = QComboBox()
         for key, text in RULES:
-            self.rule_combo.addItem(text, key)
+            self.rule_combo.addItem(translate("FinetuneResults", text), key)
         self.rule_combo.currentIndexChanged.connect(lambda _: self.target_spin.setEnabled(self.rule() != "youden"))
         self.target_spin = QDoubleSpinBox()
         self.target_spin.setRange(0.5, 0.999)
@@ -115,7 +116,7 @@ class ResultsPage(QWidget):
         self.target_spin.setSingleStep(0.01)
         self.target_spin.setValue(0.95)
         self.target_spin.setEnabled(False)
-        self.apply_button = QPushButton("Apply")
+        self.apply_button = QPushButton(self.tr("Apply"))
         self.apply_button.clicked.connect(self.applyRequested)
         op.addWidget(self.rule_combo, 0, 0)
         op.addWidget(self.target_spin, 0, 1)
@@ -125,14 +126,14 @@ class ResultsPage(QWidget):
         op.addWidget(self.threshold_label, 1, 0, 1, 3)
         right.addWidget(op_box)
 
-        save_box = QGroupBox("Save as a new version")
+        save_box = QGroupBox(self.tr("Save as a new version"))
         form = QFormLayout(save_box)
         self.name_edit = QLineEdit()
-        form.addRow("Name:", self.name_edit)
-        self.activate_check = QCheckBox("Make it the active model (the previous one stays for rollback)")
+        form.addRow(self.tr("Name:"), self.name_edit)
+        self.activate_check = QCheckBox(self.tr("Make it the active model (the previous one stays for rollback)"))
         self.activate_check.setChecked(True)
         form.addRow("", self.activate_check)
-        self.save_button = QPushButton("Save version")
+        self.save_button = QPushButton(self.tr("Save version"))
         self.save_button.clicked.connect(self.saveRequested)
         self.save_button.setEnabled(False)
         form.addRow("", self.save_button)
@@ -155,8 +156,8 @@ class ResultsPage(QWidget):
         table.clear()
         table.setRowCount(len(names) + 2)
         table.setColumnCount(2)
-        table.setHorizontalHeaderLabels([f"Base: {base_name}", "Fine-tuned"])
-        table.setVerticalHeaderLabels([metric_name(k) for k in names] + ["ECE (before → after)", "Threshold"])
+        table.setHorizontalHeaderLabels([self.tr("Base: {base_name}").format(base_name=base_name), self.tr("Fine-tuned")])
+        table.setVerticalHeaderLabels([metric_name(k) for k in names] + [self.tr("ECE (before → after)"), self.tr("Threshold")])
         for r, name in enumerate(names):
             base, new = report_metric(comparison.base, name), report_metric(comparison.new, name)
             better = base is not None and new is not None and (new.value or 0) > (base.value or 0)
@@ -168,12 +169,12 @@ class ResultsPage(QWidget):
             threshold = "–" if ev is None or ev.threshold is None else f"{ev.threshold:.3f}"
             table.setItem(len(names), c, _item(ece))
             table.setItem(len(names) + 1, c, _item(threshold))
-        self.comparison_note.setText("" if comparison.base else f"No base column: {comparison.base_note}.")
+        self.comparison_note.setText("" if comparison.base else self.tr("No base column: {base_note}.").format(base_note=comparison.base_note))
         for key, ev in (("base", comparison.base), ("new", comparison.new)):
             self._fill_confusion(self.cm_tables[key], ev, comparison.labels)
         self._fill_reliability(comparison)
         self._fill_threshold(comparison, card)
-        self.name_edit.setPlaceholderText(f"automatic: {suggested_name}")
+        self.name_edit.setPlaceholderText(self.tr("automatic: {suggested_name}").format(suggested_name=suggested_name))
         self.save_button.setEnabled(True)
 
     @staticmethod
@@ -212,24 +213,21 @@ class ResultsPage(QWidget):
         base = comparison.base.reliability["calibrated"] if comparison.base else {"confidence": [], "accuracy": []}
         self.reliability_curves["base"].setData(*points(base))
         report = comparison.new.report
-        text = (f"Fine-tuned ECE {format_metric(report.get('ece_uncalibrated'), 4)} before calibration, "
-                f"{format_metric(report.get('ece'), 4)} after (temperature {comparison.new.temperature:.3f})")
+        text = (self.tr("Fine-tuned ECE {format_metric} before calibration, {format_metric2} after (temperature {temperature:.3f})").format(format_metric=format_metric(report.get('ece_uncalibrated'), 4), format_metric2=format_metric(report.get('ece'), 4), temperature=comparison.new.temperature))
         if comparison.base:
-            text += f"; base ECE {format_metric(comparison.base.report.get('ece'), 4)}"
+            text += self.tr("; base ECE {format_metric}").format(format_metric=format_metric(comparison.base.report.get('ece'), 4))
         self.ece_label.setText(text + ".")
 
     def _fill_threshold(self, comparison: Comparison, card) -> None:
         if card is None or card.threshold is None:
-            self.threshold_label.setText("Multi-class model: the most probable class is predicted.")
+            self.threshold_label.setText(self.tr("Multi-class model: the most probable class is predicted."))
             self.rule_combo.setEnabled(False)
             self.apply_button.setEnabled(False)
             return
         rule = card.metrics.get("threshold_rule", "youden")
         sensitivity, specificity = (report_metric(comparison.new, k) for k in ("sensitivity", "specificity"))
         self.threshold_label.setText(
-            f"Positive ({card.positive_label}) when P ≥ {card.threshold:.3f} [{rule}]: sensitivity "
-            f"{format_metric(sensitivity and sensitivity.value)}, specificity "
-            f"{format_metric(specificity and specificity.value)} on validation.")
+            self.tr("Positive ({positive_label}) when P ≥ {threshold:.3f} [{rule}]: sensitivity {format_metric}, specificity {format_metric2} on validation.").format(positive_label=card.positive_label, threshold=card.threshold, rule=rule, format_metric=format_metric(sensitivity and sensitivity.value), format_metric2=format_metric(specificity and specificity.value)))
         self.rule_combo.setEnabled(True)
         self.apply_button.setEnabled(True)
 

@@ -87,11 +87,19 @@ def install(code: str, app: QCoreApplication | None = None) -> str:
                 _installed.append(qt_own)
             for translator in _installed:
                 app.installTranslator(translator)
-    QLocale.setDefault(QLocale("en_US" if code == "en" else code))
+    QLocale.setDefault(_number_locale(code))
     _language = code
     if code == "zh_CN":
         ensure_cjk_font()
     return code
+
+
+def _number_locale(code: str) -> QLocale:
+    """Numbers and dates: zh_CN's; in English the system's own locale when it is an English one (or C)."""
+    system = QLocale.system()
+    if code == "en":
+        return system if system.language() in (QLocale.Language.English, QLocale.Language.C) else QLocale("en_US")
+    return QLocale(code)
 
 
 def current_language() -> str:

@@ -14,6 +14,7 @@ from .guard import gui_only
 from .painted_text import ElidedLabel, PaintedText, ProbabilityBar
 from .reading_text import format_fraction, format_probability, operating_metrics_text
 from .style import DEMO_TEXT, OOD_ADVICE, OOD_HEADLINE, OOD_TEXT
+from .i18n import translate
 
 
 def _digits(p: float, threshold: float) -> int:
@@ -48,7 +49,7 @@ def metrics_text(card) -> str:
     """"validation AUC 0.969 · accuracy 0.912" from the card's validation metrics."""
     metrics = {name: card.metric(key) for key, name in (("auc", "AUC"), ("accuracy", "accuracy"))}
     parts = [f"{name} {m.value:.3f}" for name, m in metrics.items() if m and isinstance(m.value, (int, float))]
-    return ("validation " + " · ".join(parts)) if parts else "no validation metrics"
+    return ("validation " + " · ".join(parts)) if parts else translate("ModelColumn", "no validation metrics")
 
 
 def _wrapping_label(object_name: str) -> QLabel:
@@ -76,13 +77,13 @@ class ModelColumn(QFrame):
         self.meta.setToolTip(f"{card.id}, version {card.version}\n{card.description or ''}\n{metrics_text(card)}\n"
                              f"sha256 {card.sha256[:16]}…".replace("\n\n", "\n"))
         self.demo_badge = _wrapping_label("demoBadge")
-        self.demo_badge.setText(DEMO_TEXT)
+        self.demo_badge.setText(translate("Style", DEMO_TEXT))
         self.demo_badge.setVisible(bool(card.demo))
-        self.demo_badge.setToolTip("This model was not trained on clinical data; its output is meaningless.")
+        self.demo_badge.setToolTip(self.tr("This model was not trained on clinical data; its output is meaningless."))
         self.headline = PaintedText(1, "headline")
-        self.headline.setToolTip("The model's decision (at its operating point when it has one)")
+        self.headline.setToolTip(self.tr("The model's decision (at its operating point when it has one)"))
         self.probability = PaintedText(2, "probability", wrap=True)
-        self.probability.setToolTip("Calibrated probability of the decision")
+        self.probability.setToolTip(self.tr("Calibrated probability of the decision"))
         self.bars: dict[str, ProbabilityBar] = {}
         self.bar_values: dict[str, PaintedText] = {}
         bars = QGridLayout()
@@ -95,18 +96,18 @@ class ModelColumn(QFrame):
             value.setMinimumWidth(value.fontMetrics().horizontalAdvance("100.0 %") + 6)
             value.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
             bar = ProbabilityBar()
-            bar.setToolTip(f"Calibrated probability of '{label}'")
+            bar.setToolTip(self.tr("Calibrated probability of '{label}'").format(label=label))
             bars.addWidget(name, 2 * i, 0)
             bars.addWidget(value, 2 * i, 1)
             bars.addWidget(bar, 2 * i + 1, 0, 1, 2)
             self.bars[label], self.bar_values[label] = bar, value
         bars.setColumnStretch(0, 1)
         self.decision = PaintedText(4, "decision", wrap=True)
-        self.decision.setToolTip("Operating point chosen on validation data: the decision rule applied to "
-                                 "the calibrated probability of the positive finding")
+        self.decision.setToolTip(self.tr("Operating point chosen on validation data: the decision rule applied to "
+                                 "the calibrated probability of the positive finding"))
         self.operating_metrics = PaintedText(3, "operatingMetrics", wrap=True)
-        self.operating_metrics.setToolTip("What to expect of this model at its operating point: validation "
-                                          "sensitivity and specificity with their 95 % confidence intervals")
+        self.operating_metrics.setToolTip(self.tr("What to expect of this model at its operating point: validation "
+                                          "sensitivity and specificity with their 95 % confidence intervals"))
         self.footer = PaintedText(3, "modelFooter", wrap=True)
 
         layout = QVBoxLayout(self)
@@ -155,9 +156,9 @@ class ModelColumn(QFrame):
     def set_result(self, result, device_label: str) -> None:
         self.result = result
         refused = result.refused
-        self.headline.set_full_text(OOD_HEADLINE if refused else result.label)
+        self.headline.set_full_text(translate("Style", OOD_HEADLINE) if refused else result.label)
         self._mark_refused(refused)
-        self.probability.setText(OOD_TEXT.format(score=result.ood_score) if refused
+        self.probability.setText(translate("Style", OOD_TEXT).format(score=result.ood_score) if refused
                                  else format_probability(result.probability))
         for label, bar in self.bars.items():
             p = float(result.probabilities.get(label, 0.0))
@@ -165,12 +166,12 @@ class ModelColumn(QFrame):
             self.bar_values[label].setText(format_probability(p))
         parts = decision_parts(self.card, result.probabilities)
         if refused:
-            self.decision.setText(OOD_ADVICE)
+            self.decision.setText(translate("Style", OOD_ADVICE))
         elif parts:
-            self.decision.setText(f"Operating point:\n{parts[0]}\n{parts[1]} → {parts[2]}")
+            self.decision.setText(self.tr("Operating point:\n{parts}\n{parts2} → {parts3}").format(parts=parts[0], parts2=parts[1], parts3=parts[2]))
         else:
-            self.decision.setText("No operating point:\ntop class shown")
-        self.footer.setText(f"{metrics_text(self.card)}\nv{self.card.version} on {device_label}")
+            self.decision.setText(self.tr("No operating point:\ntop class shown"))
+        self.footer.setText(self.tr("{metrics_text}\nv{version} on {device_label}").format(metrics_text=metrics_text(self.card), version=self.card.version, device_label=device_label))
 
     @gui_only
     def set_error(self, message: str) -> None:
@@ -179,4 +180,4 @@ class ModelColumn(QFrame):
 
     def set_unavailable(self, message: str) -> None:
         self.unavailable = message
-        self.set_error(f"Could not be loaded: {message}")
+        self.set_error(self.tr("Could not be loaded: {message}").format(message=message))

@@ -14,6 +14,7 @@ import os
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, Qt, QUrl
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from .i18n import translate
 
 _IMAGE_PX = 600  # pixels of the embedded images on their long side
 _SHOWN_PX = 270  # their long side on the page, in document pixels (1/96 inch): two fit side by side
@@ -59,13 +60,12 @@ def report_html(report, with_heatmap: bool, size: tuple[int, int] = (_SHOWN_PX, 
     img = '<img src="report://{}" width="%d" height="%d"/>' % size
     images = f'<td>{img.format("image")}<br/>Image</td>'
     if with_heatmap:
-        images += f'<td width="{size[0]}">{img.format("heatmap")}<br/>{_e(report.heatmap)}</td>'
+        images += translate("Report", "<td width=\"{size}\">{format}<br/>{e}</td>").format(size=size[0], format=img.format("heatmap"), e=_e(report.heatmap))
     models = ""
     for m in report.models:
         probs = ", ".join(f"{_e(k)} {v:.3f}" for k, v in m.probabilities) or _e(m.error or "–")
-        demo = " <b>[DEMO model: not diagnostic]</b>" if m.demo else ""
-        models += (f"<tr><td><b>{_e(m.model_id)}</b>{demo}<br/>{_e(family_name(m.family))}, version {_e(m.version)}"
-                   f"</td><td>{probs}</td><td>{_e(m.decision or '–')}</td><td>{_e(m.ood)}</td></tr>")
+        demo = translate("Report", " <b>[DEMO model: not diagnostic]</b>") if m.demo else ""
+        models += (translate("Report", "<tr><td><b>{e}</b>{demo}<br/>{e2}, version {e3}</td><td>{probs}</td><td>{e4}</td><td>{e5}</td></tr>").format(e=_e(m.model_id), demo=demo, e2=_e(family_name(m.family)), e3=_e(m.version), probs=probs, e4=_e(m.decision or '–'), e5=_e(m.ood)))
     hashes = "".join(f"<tr><td>{_e(m.model_id)}</td><td><tt>{_e(m.sha256 or 'unknown')}</tt></td></tr>"
                      for m in report.models)
     return f"""<html><body style="font-size:9pt">
@@ -100,8 +100,8 @@ def render_pdf(report, image: np.ndarray, heatmap: np.ndarray | None = None, opa
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     writer = QPdfWriter(buffer)
-    writer.setTitle("MedDiag Desktop case report")  # metadata: no file name, no patient data
-    writer.setCreator(f"MedDiag Desktop {__version__}")
+    writer.setTitle(translate("Report", "MedDiag Desktop case report"))  # metadata: no file name, no patient data
+    writer.setCreator(translate("Report", "MedDiag Desktop {version__}").format(version__=__version__))
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
                                      QMarginsF(0, 0, 0, 0), QPageLayout.Unit.Millimeter))  # print_ adds 2 cm
     doc.print_(writer)
@@ -122,7 +122,7 @@ def collect(progress, cancel, path: str, cards, results: dict, task, heatmap_cap
     from meddiag_desktop.core.io import load_image
     from meddiag_desktop.core.report import build_report
 
-    progress(0, None, "Preparing the report…")
+    progress(0, None, translate("Report", "Preparing the report…"))
     loaded = load_image(path)
     return build_report(path, loaded.meta, cards, results, task, heatmap_caption), loaded
 
@@ -143,7 +143,7 @@ def _heatmap(window):
     heat = window.cache.heatmaps.get((window.current, *choice)) if choice else None
     if heat is None:
         return None, None
-    return heat.heatmap, f"{method_name(heat.method)} of {heat.model} for “{heat.target_label}”"
+    return heat.heatmap, translate("Report", "{method_name} of {model} for “{target_label}”").format(method_name=method_name(heat.method), model=heat.model, target_label=heat.target_label)
 
 
 def export_report(window, out_path: str):
@@ -166,9 +166,9 @@ def export_report(window, out_path: str):
         try:
             write_pdf(out_path, report, loaded.array, heat, window.overlay_opacity)
         except OSError as exc:
-            window.report_error("Could not write the report", f"{out_path}: {exc.strerror or exc}")
+            window.report_error(translate("Report", "Could not write the report"), f"{out_path}: {exc.strerror or exc}")
             return
-        window.statusBar().showMessage(f"Report saved to {os.path.basename(out_path)}", 5000)
+        window.statusBar().showMessage(translate("Report", "Report saved to {basename}").format(basename=os.path.basename(out_path)), 5000)
         window.reportExported.emit(out_path)
 
     job.returned.connect(done)
@@ -181,6 +181,6 @@ def export_report_dialog(window):
     if not can_export(window):
         return
     start = os.path.join(window.settings.last_folder or os.path.expanduser("~"), "meddiag-report.pdf")
-    out, _ = QFileDialog.getSaveFileName(window, "Export report", start, "PDF files (*.pdf)")
+    out, _ = QFileDialog.getSaveFileName(window, translate("Report", "Export report"), start, translate("Report", "PDF files (*.pdf)"))
     if out:
         export_report(window, out if out.lower().endswith(".pdf") else out + ".pdf")

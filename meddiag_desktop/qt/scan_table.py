@@ -19,9 +19,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QColor
 
+from .i18n import translate
 from .reading_text import format_probability
 from .style import colours
 
@@ -30,8 +31,8 @@ RAW_ROLE = Qt.ItemDataRole.UserRole + 1  # the cell's value: str, float or None
 RESULT_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's ScanResult
 
 BASE_ORDER = ("path", "model", "status", "label", "probability", "in_distribution")  # p_<label>..., error
-HEADERS = {"path": "File", "model": "Model", "status": "Status", "label": "Label", "probability": "Probability",
-           "in_distribution": "In training range", "error": "Error"}
+HEADERS = {"path": QT_TRANSLATE_NOOP("ScanTable", "File"), "model": QT_TRANSLATE_NOOP("ScanTable", "Model"), "status": QT_TRANSLATE_NOOP("ScanTable", "Status"), "label": QT_TRANSLATE_NOOP("ScanTable", "Label"), "probability": QT_TRANSLATE_NOOP("ScanTable", "Probability"),
+           "in_distribution": QT_TRANSLATE_NOOP("ScanTable", "In training range"), "error": QT_TRANSLATE_NOOP("ScanTable", "Error")}
 
 
 def table_columns(csv_columns: Sequence[str]) -> list[str]:
@@ -41,7 +42,7 @@ def table_columns(csv_columns: Sequence[str]) -> list[str]:
 
 
 def header_text(key: str) -> str:
-    return f"P({key[2:]})" if key.startswith("p_") else HEADERS.get(key, key)
+    return f"P({key[2:]})" if key.startswith("p_") else translate("ScanTable", HEADERS.get(key, key))
 
 
 def cell_value(result, key: str) -> Any:
@@ -100,7 +101,7 @@ class ScanTableModel(QAbstractTableModel):
             if role == DISPLAY:
                 return header_text(key)
             if role == Qt.ItemDataRole.ToolTipRole:
-                return "Probability of the model's label" if key == "probability" else key
+                return self.tr("Probability of the model's label") if key == "probability" else key
         return None
 
     def data(self, index, role=DISPLAY):

@@ -99,8 +99,8 @@ class TrainingCurves(QWidget):
         self.range_changes = 0  # loss-axis re-ranges (each re-generates the axis)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = self._plot("Loss", "loss")
-        self.metric_plot = self._plot("Validation metrics", "value")
+        self.loss_plot = self._plot(self.tr("Loss"), "loss")
+        self.metric_plot = self._plot(self.tr("Validation metrics"), "value")
         self.metric_plot.setYRange(0.0, 1.02, padding=0)
         self.metric_plot.setXLink(self.loss_plot)
         self._loss_range: tuple[float, float] | None = None
@@ -139,8 +139,8 @@ class TrainingCurves(QWidget):
 
     def apply_theme(self, colours: Colours) -> None:
         """Plots and curves in the theme's colours (``qt.style``: at start and on every theme change)."""
-        theme_plot(self.loss_plot, colours, "Loss")
-        theme_plot(self.metric_plot, colours, "Validation metrics")
+        theme_plot(self.loss_plot, colours, self.tr("Loss"))
+        theme_plot(self.metric_plot, colours, self.tr("Validation metrics"))
         curves = colours.curves
         theme_curve(self.series["raw"].item, curves["raw"], width=1, alpha=70)
         theme_curve(self.series["smooth"].item, curves["smooth"])
