@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMenu
 from meddiag_desktop.core.paths import resource_path  # platformdirs only
 
 from .appearance import build_theme_menu
+from .core_text import task_title
 from .help_dialogs import show_about, show_welcome
 from .keyboard import add_keyboard_actions, show_shortcuts
 from .i18n import translate
@@ -155,14 +156,12 @@ class MainActions:
 
     def set_tasks(self, tasks, task: str | None) -> None:
         """The installed tasks in the Task menu and combo (shown when there are several), ``task`` checked."""
-        from meddiag_desktop.core.tasks import TASKS
-
         self.task_combo.clear()
         for action in self.task_group.actions():
             self.task_group.removeAction(action)
             self.task_menu.removeAction(action)
         for name in tasks:
-            title = TASKS[name].title if name in TASKS else name
+            title = task_title(name)
             self.task_combo.addItem(title, name)
             action = QAction(title, self.window, checkable=True)
             action.setChecked(name == task)

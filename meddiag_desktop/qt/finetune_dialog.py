@@ -30,6 +30,7 @@ from .guard import gui_only
 from .job_host import JobHost
 from .jobs import finetune as jobs
 from .workers import Job, freeze_long_lived_objects
+from .core_text import core_text
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,7 @@ class FineTuneDialog(QDialog):
 
     def _on_progress(self, progress) -> None:
         if progress.text and self.running and self.fit_status is not None:
-            self.training.set_text(progress.text)
+            self.training.set_text(core_text(progress.text))
 
     @gui_only
     def _on_run_cancelled(self) -> None:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 from .i18n import translate
 from ..core.metric_ci import MetricCI, format_metric, format_metric_ci, headline_metrics
 from ..core.training_events import Comparison, Evaluation
-from .display_names import metric_name
+from .core_text import metric_name
 from .plot_theme import theme_curve, theme_plot
 from .style import Colours, colours, on_theme_change
 

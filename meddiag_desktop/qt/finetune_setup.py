@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
 
 from ..core.device import DEVICE_CHOICES, canonical_device
 from ..core.training_events import FineTuneSpec
-from .display_names import DEVICE_NAMES, FAMILY_ORDER, family_name
+from .core_text import device_name
+from .display_names import FAMILY_ORDER, family_name
 from .jobs.finetune import Inspection, ModelChoice
 from .style import colours
 from .i18n import translate
@@ -147,7 +148,7 @@ class SetupPage(QWidget):
         form.addRow("", self.augment_check)
         self.device_combo = QComboBox()
         for key in DEVICE_CHOICES:
-            self.device_combo.addItem(DEVICE_NAMES[key], key)
+            self.device_combo.addItem(device_name(key), key)
         form.addRow(self.tr("Device:"), self.device_combo)
         return box
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, 
 
 from .i18n import translate
 from ..core.training_events import EpochEnd, FitEnd
-from .display_names import metric_name
+from .core_text import metric_name
 from .jobs.finetune import StepBatch
 from .painted_text import PaintedText, ProbabilityBar
 from .training_curves import TrainingCurves

@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from .display_names import FAMILY_ORDER, family_name
-from .reading_text import format_probability
+from .core_text import label_name, percent as format_probability
 from .style import colours
 from .i18n import translate
 
@@ -37,7 +37,7 @@ def decision_text(decision) -> str:
         return "error"
     if decision.refused:
         return translate("Inbox", "⚠ outside training data")
-    text = f"{decision.label} {format_probability(decision.probability)}" if decision.probability is not None else "–"
+    text = f"{label_name(decision.label)} {format_probability(decision.probability)}" if decision.probability is not None else "–"
     return f"▲ {text}" if decision.positive else text
 
 

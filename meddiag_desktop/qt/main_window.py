@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
+from .core_text import core_text
 from .i18n import translate
 from ..core.device import DEVICE_CHOICES, canonical_device
 from .child_windows import ChildWindows
@@ -54,8 +55,7 @@ log = logging.getLogger(__name__)
 IMAGE_FILTER = (QT_TRANSLATE_NOOP("MainWindow", "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp *.jp2 *.j2k *.pgm *.ppm *.pnm "
                 "*.dcm *.dicom *.ima);;DICOM (*.dcm *.dicom *.ima);;All files (*)"))
 ERROR_TITLES = {"session": QT_TRANSLATE_NOOP("MainWindow", "Could not load the models"), "predict": QT_TRANSLATE_NOOP("MainWindow", "Prediction failed"), "prefetch": QT_TRANSLATE_NOOP("MainWindow", "Prediction failed"),
-                "explain": QT_TRANSLATE_NOOP("MainWindow", "Heat-map failed"), "report": QT_TRANSLATE_NOOP("MainWindow", "Could not export the report"),
-                "dicom": QT_TRANSLATE_NOOP("MainWindow", "Could not write the DICOM results")}  # by job tag; not warm-ups
+                "explain": QT_TRANSLATE_NOOP("MainWindow", "Heat-map failed"), "report": QT_TRANSLATE_NOOP("MainWindow", "Could not export the report"), "dicom": QT_TRANSLATE_NOOP("MainWindow", "Could not write the DICOM results")}  # by job tag; not warm-ups
 
 
 class MainWindow(QMainWindow):
@@ -404,7 +404,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
         if progress.text:
-            self.job_status.setText(progress.text)
+            self.job_status.setText(core_text(progress.text))
 
     @Slot(bool)
     def _on_models_busy(self, busy: bool) -> None:

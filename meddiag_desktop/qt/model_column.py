@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLay
 from .display_names import family_name
 from .guard import gui_only
 from .painted_text import ElidedLabel, PaintedText, ProbabilityBar
-from .reading_text import format_fraction, format_probability, operating_metrics_text
+from .core_text import fraction as format_fraction, label_name, operating_metrics, percent as format_probability
 from .style import DEMO_TEXT, OOD_ADVICE, OOD_HEADLINE, OOD_TEXT
 from .i18n import translate
 
@@ -33,7 +33,7 @@ def decision_parts(card, probabilities: dict[str, float]) -> tuple[str, str, str
         return None
     p = float(probabilities[pos])
     d = _digits(p, threshold)
-    shown = f"P({pos}) {format_fraction(p, d)}"
+    shown = f"P({label_name(pos)}) {format_fraction(p, d)}"
     if p >= threshold:
         return shown, f"≥ {threshold:.2f}", pos
     return shown, f"< {threshold:.2f}", labels[1 - labels.index(pos)]
@@ -139,7 +139,7 @@ class ModelColumn(QFrame):
             bar.set_value(0.0)
             self.bar_values[label].setText("")
         self.decision.setText("")
-        self.operating_metrics.setText(operating_metrics_text(self.card))
+        self.operating_metrics.setText(operating_metrics(self.card))
         self.footer.setText(metrics_text(self.card))
 
     def _mark_refused(self, refused: bool) -> None:
@@ -156,7 +156,7 @@ class ModelColumn(QFrame):
     def set_result(self, result, device_label: str) -> None:
         self.result = result
         refused = result.refused
-        self.headline.set_full_text(translate("Style", OOD_HEADLINE) if refused else result.label)
+        self.headline.set_full_text(translate("Style", OOD_HEADLINE) if refused else label_name(result.label))
         self._mark_refused(refused)
         self.probability.setText(translate("Style", OOD_TEXT).format(score=result.ood_score) if refused
                                  else format_probability(result.probability))

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from .i18n import translate
-from .display_names import family_name, method_name
+from .core_text import family_name, method_name, task_title
 from .guard import gui_only
 from .model_column import ModelColumn
 
@@ -110,7 +110,7 @@ class PredictionsPanel(QWidget):
         from meddiag_desktop.core.tasks import TASKS  # plain data, no torch
 
         spec = TASKS.get(info.task)
-        self.subtitle.setText(spec.title if spec else (info.task or ""))
+        self.subtitle.setText(task_title(info.task) if spec else (info.task or ""))
         for card in info.cards:
             column = ModelColumn(card)
             if card.id in info.errors:

@@ -21,6 +21,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QTimer, Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QScrollArea, QSplitter, QStatusBar, QVBoxLayout,
                                QWidget)
 
+from .core_text import label_name
 from .i18n import translate
 from ..core.review.review_set import ReviewSet, ReviewSetError
 from . import dialogs
@@ -265,7 +266,7 @@ class ReviewWindow(QWidget):
     def _update_row(self, row: int) -> None:
         entry, item = self.queue.entries[row], self.file_list.item(row)
         record = self._record(entry.path)
-        state = "" if record is None else self.tr(" — skipped") if record.skipped else f" — {record.label}"
+        state = "" if record is None else self.tr(" — skipped") if record.skipped else f" — {label_name(record.label)}"
         item.setText(f"{entry.rank}. {file_name(entry.path)}{state}{' ⚠' if self._is_changed(entry.path) else ''}")
 
     def _update_texts(self) -> None:
@@ -282,7 +283,7 @@ class ReviewWindow(QWidget):
             return
         record = self._record(entry.path)
         state = (self.tr("not reviewed yet") if record is None else self.tr("skipped") if record.skipped
-                 else self.tr("labelled <b>{label}</b>").format(label=record.label))
+                 else self.tr("labelled <b>{label}</b>").format(label=label_name(record.label)))
         remaining = len(paths) - len(records)
         tail = "" if remaining else self.tr(" — every image of the queue is reviewed")
         self.item_label.setText(f"#{entry.rank} · {entry.reason} · {file_name(entry.path)} · {state}{tail}")

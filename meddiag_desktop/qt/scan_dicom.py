@@ -21,6 +21,7 @@ from .job_host import JobHost
 from .jobs import scan as jobs
 from .scan_exports import file_dialog
 from .workers import Job
+from .core_text import core_text
 from .i18n import translate
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class ScanDicomResults(QObject):
 
         job = Job(jobs.export_dicom, tuple(cards), device, tuple(rows), out_dir, name="DICOM export", tag="export")
         job.yielded.connect(on_file)
-        job.progressed.connect(lambda progress: self.progressText.emit(progress.text))
+        job.progressed.connect(lambda progress: self.progressText.emit(core_text(progress.text)))
         job.finished.connect(lambda: job.state == "errored" or self.exported.emit(
             export_summary(outputs, out_dir, files[0], job.state == "cancelled")))
         job.finished.connect(lambda: self.progressText.emit(""))

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from .job_host import JobHost
 from .jobs.scan import anonymize, export_csv
 from .workers import Job
+from .core_text import core_text
 from .i18n import translate
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class ScanExports(QObject):
 
         job = Job(anonymize, paths, out_dir, name="anonymised export", tag="export")
         job.yielded.connect(on_result)
-        job.progressed.connect(lambda progress: self.progressText.emit(progress.text))
+        job.progressed.connect(lambda progress: self.progressText.emit(core_text(progress.text)))
         job.finished.connect(
             lambda: self.anonymized.emit(anonymized_summary(counts, out_dir, job.state == "cancelled")))
         return self._submit(job)

@@ -23,7 +23,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from .i18n import translate
-from .reading_text import format_probability
+from .core_text import core_text, label_name, percent as format_probability
 from .style import colours
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -59,6 +59,19 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _display_text(key: str, value: Any) -> str:
+    """A cell in the window's language: labels and error reasons translated, yes / no for the OOD check."""
+    if key == "label":
+        return label_name(value)
+    if key == "error":
+        return core_text(value)
+    if key == "status" and value in ("ok", "error"):
+        return translate("ScanTable", "OK") if value == "ok" else translate("ScanTable", "error")
+    if isinstance(value, bool) or (key == "in_distribution" and value in ("True", "False")):
+        return translate("ScanTable", "yes") if value in (True, "True") else translate("ScanTable", "no")
+    return _text(value)
 
 
 def _sort_key(value: Any, descending: bool) -> tuple:
@@ -114,7 +127,7 @@ class ScanTableModel(QAbstractTableModel):
             value = cell_value(result, key)
             if isinstance(value, float) and (key == "probability" or key.startswith("p_")):
                 return format_probability(value)
-            return _text(value)
+            return _display_text(key, value)
         if role == RAW_ROLE:
             return cell_value(result, self.columns[col])
         if role == RESULT_ROLE:

@@ -23,9 +23,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxL
                                QProgressBar, QPushButton, QTreeView, QVBoxLayout, QWidget)
 
 from .i18n import translate
-from ..core.tasks import TASKS
 from . import dialogs
-from .display_names import family_name
+from .core_text import core_text, family_name, task_title
 from .guard import gui_only
 from .job_host import JobHost
 from .jobs.scan import DEFAULT_BATCH_SIZE, DicomWritten, ScanBatch, ScanStarted, csv_functions, run_scan
@@ -171,7 +170,7 @@ class ScanWindow(QWidget):
             self.task_label.setText(self.tr("Task: –"))
             self.models_row.addWidget(QLabel("loading…"))
         else:
-            title = TASKS[info.task].title if info.task in TASKS else (info.task or "–")
+            title = task_title(info.task)
             self.task_label.setText(self.tr("Task: {title}").format(title=title))
             keep = bool(ticked & {c.id for c in info.cards})
             for card in info.cards:
@@ -287,7 +286,7 @@ class ScanWindow(QWidget):
     @gui_only
     def _on_job_progress(self, progress) -> None:
         if progress.text and self.last_progress is None:
-            self._set_summary(progress.text)
+            self._set_summary(core_text(progress.text))
 
     @Slot(object)
     @gui_only

@@ -21,7 +21,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
-from .display_names import metric_name
+from .core_text import metric_name
 from .guard import gui_only
 from .plot_theme import theme_curve, theme_plot
 from .style import Colours, on_theme_change

@@ -13,14 +13,13 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QStatusBar
 
 from .i18n import translate
-from .display_names import family_name, method_name
+from .core_text import core_text, family_name, heatmap_caption, method_name
 from .file_list import FileList
 from .guard import gui_only
 from .image_area import EMPTY_TEXT, ImageArea, file_name
 from .job_host import JobHost
 from .jobs import viewer as jobs
 from .predictions import PredictionsPanel
-from .reading_text import heatmap_caption
 from .viewer_cache import PredictionFailure, ViewerCache
 from .workers import Job, JobError, freeze_long_lived_objects
 
