@@ -10,8 +10,9 @@ from meddiag_desktop.core.paths import resource_path  # platformdirs only
 from .appearance import build_theme_menu
 from .core_text import task_title
 from .help_dialogs import show_about, show_welcome
-from .keyboard import add_keyboard_actions, show_shortcuts
 from .i18n import translate
+from .keyboard import add_keyboard_actions, show_shortcuts
+from .language_menu import build_language_menu
 
 DEVICES = (("auto", QT_TRANSLATE_NOOP("Actions", "&Auto"), QT_TRANSLATE_NOOP("Actions", "GPU when one is available, else CPU")),
            ("cpu", QT_TRANSLATE_NOOP("Actions", "&CPU"), QT_TRANSLATE_NOOP("Actions", "Always run the models on the CPU")),
@@ -126,6 +127,7 @@ class MainActions:
         self.task_menu = menu.addMenu(translate("MainActions", "&Task"))
         menu.addAction(translate("MainActions", "DICOM &node…"), lambda: _intake(window).show_dialog())
         self.theme_actions = build_theme_menu(window, menu)
+        self.language_actions = build_language_menu(window, menu)
         self.task_group = QActionGroup(window)
 
         # Models (before Help): the dialogs are imported when first opened (pyqtgraph), so building
