@@ -39,6 +39,10 @@ CATALOGUE = (
     QT_TRANSLATE_NOOP("CoreText", "Writing DICOM results…"), QT_TRANSLATE_NOOP("CoreText", "Preparing the report…"),
     QT_TRANSLATE_NOOP("CoreText", "Comparing with the base model (bootstrap CIs)…"),
     QT_TRANSLATE_NOOP("CoreText", "analysed"),
+    # core.review.ranking: why an image is in the review queue
+    QT_TRANSLATE_NOOP("CoreText", "uncertain"), QT_TRANSLATE_NOOP("CoreText", "disagreement"),
+    QT_TRANSLATE_NOOP("CoreText", "near-OOD"), QT_TRANSLATE_NOOP("CoreText", "refused"),
+    QT_TRANSLATE_NOOP("CoreText", "random"),
     # core.report and core.io
     QT_TRANSLATE_NOOP("CoreText", "Decision support only — not for diagnostic use. The models are research prototypes "
                       "trained on low-resolution benchmark data and are not clinically validated; every finding "

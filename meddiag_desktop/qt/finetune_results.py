@@ -70,7 +70,7 @@ class ResultsPage(QWidget):
         cm_box = QGroupBox(self.tr("Confusion matrices (rows: true class, columns: predicted)"))
         cm_layout = QHBoxLayout(cm_box)
         self.cm_tables = {}
-        for key, title in (("base", "Base"), ("new", "Fine-tuned")):
+        for key, title in (("base", self.tr("Base")), ("new", self.tr("Fine-tuned"))):
             column = QVBoxLayout()
             label = QLabel(title)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
     QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
@@ -26,7 +26,7 @@ from .jobs.finetune import Inspection, ModelChoice
 from .style import colours
 from .i18n import translate
 
-
+SOURCES = {"user": QT_TRANSLATE_NOOP("FinetuneSetup", "yours"), "shipped": QT_TRANSLATE_NOOP("FinetuneSetup", "shipped")}
 
 def suggested_name(base_id: str | None, task: str, family: str, now: dt.datetime | None = None) -> str:
     """What an empty name becomes (core.versions.new_version_id without the clash suffix)."""
@@ -35,7 +35,7 @@ def suggested_name(base_id: str | None, task: str, family: str, now: dt.datetime
 
 
 def model_choice_text(m: ModelChoice) -> str:
-    tags = [family_name(m.family), m.task, m.source] + ([translate("FinetuneSetup", "active")] if m.active else []) + ([translate("FinetuneSetup", "DEMO")] if m.demo else [])
+    tags = [family_name(m.family), m.task, translate("FinetuneSetup", SOURCES.get(m.source, m.source))] + ([translate("FinetuneSetup", "active")] if m.active else []) + ([translate("FinetuneSetup", "DEMO")] if m.demo else [])
     return f"{m.id}  ({', '.join(tags)})"
 
 

@@ -118,13 +118,14 @@ def ensure_cjk_font() -> str | None:
 
 
 def load_bundled_cjk_font() -> str | None:
-    from PySide6.QtCore import QChar
-    from PySide6.QtGui import QFontDatabase
+    """Register the shipped subset and make it the substitute of the usual UI families for the glyphs they lack."""
+    from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
 
     font_id = QFontDatabase.addApplicationFont(str(resource_path("fonts", CJK_FONT_FILE)))
     families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
     if not families:
         log.warning("no CJK font found and the bundled one did not load: Chinese may show as boxes")
         return None
-    QFontDatabase.addApplicationFallbackFontFamily(QChar.Script.Script_Han, families[0])
+    for base in {QGuiApplication.font().family(), "Sans Serif", "sans-serif", "Helvetica", "Arial", "DejaVu Sans"}:
+        QFont.insertSubstitution(base, families[0])
     return families[0]

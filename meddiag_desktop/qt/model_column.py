@@ -47,9 +47,9 @@ def decision_text(card, probabilities: dict[str, float]) -> str | None:
 
 def metrics_text(card) -> str:
     """"validation AUC 0.969 · accuracy 0.912" from the card's validation metrics."""
-    metrics = {name: card.metric(key) for key, name in (("auc", "AUC"), ("accuracy", "accuracy"))}
+    metrics = {name: card.metric(key) for key, name in (("auc", "AUC"), ("accuracy", translate("ModelColumn", "accuracy")))}
     parts = [f"{name} {m.value:.3f}" for name, m in metrics.items() if m and isinstance(m.value, (int, float))]
-    return ("validation " + " · ".join(parts)) if parts else translate("ModelColumn", "no validation metrics")
+    return translate("ModelColumn", "validation {0}").format(" · ".join(parts)) if parts else translate("ModelColumn", "no validation metrics")
 
 
 def _wrapping_label(object_name: str) -> QLabel:
@@ -74,7 +74,7 @@ class ModelColumn(QFrame):
         title.setObjectName("familyTitle")
         self.meta = ElidedLabel(f"{card.id} · v{card.version}")
         self.meta.setObjectName("modelMeta")
-        self.meta.setToolTip(f"{card.id}, version {card.version}\n{card.description or ''}\n{metrics_text(card)}\n"
+        self.meta.setToolTip(self.tr("{id}, version {version}").format(id=card.id, version=card.version) + f"\n{card.description or ''}\n{metrics_text(card)}\n"
                              f"sha256 {card.sha256[:16]}…".replace("\n\n", "\n"))
         self.demo_badge = _wrapping_label("demoBadge")
         self.demo_badge.setText(translate("Style", DEMO_TEXT))
@@ -90,13 +90,13 @@ class ModelColumn(QFrame):
         bars.setHorizontalSpacing(6)
         bars.setVerticalSpacing(1)
         for i, label in enumerate(card.labels):
-            name = ElidedLabel(label)
-            name.setToolTip(label)
+            name = ElidedLabel(label_name(label))
+            name.setToolTip(label_name(label))
             value = PaintedText(1, align=Qt.AlignmentFlag.AlignRight)
             value.setMinimumWidth(value.fontMetrics().horizontalAdvance("100.0 %") + 6)
             value.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
             bar = ProbabilityBar()
-            bar.setToolTip(self.tr("Calibrated probability of '{label}'").format(label=label))
+            bar.setToolTip(self.tr("Calibrated probability of '{label}'").format(label=label_name(label)))
             bars.addWidget(name, 2 * i, 0)
             bars.addWidget(value, 2 * i, 1)
             bars.addWidget(bar, 2 * i + 1, 0, 1, 2)
@@ -168,7 +168,7 @@ class ModelColumn(QFrame):
         if refused:
             self.decision.setText(translate("Style", OOD_ADVICE))
         elif parts:
-            self.decision.setText(self.tr("Operating point:\n{parts}\n{parts2} → {parts3}").format(parts=parts[0], parts2=parts[1], parts3=parts[2]))
+            self.decision.setText(self.tr("Operating point:\n{parts}\n{parts2} → {parts3}").format(parts=parts[0], parts2=parts[1], parts3=label_name(parts[2])))
         else:
             self.decision.setText(self.tr("No operating point:\ntop class shown"))
         self.footer.setText(self.tr("{metrics_text}\nv{version} on {device_label}").format(metrics_text=metrics_text(self.card), version=self.card.version, device_label=device_label))

@@ -208,7 +208,8 @@ class PredictionsPanel(QWidget):
         if meta is not None:
             rows = {"Format": meta.format.upper() + (f" ({meta.transfer_syntax})" if meta.transfer_syntax else ""),
                     "Size": f"{meta.width} × {meta.height} px",
-                    "Bit depth": f"{meta.bit_depth}-bit, {meta.channels} channel{'s' if meta.channels > 1 else ''}"}
+                    "Bit depth": (self.tr("{bits}-bit, {channels} channels") if meta.channels > 1 else self.tr(
+                        "{bits}-bit, {channels} channel")).format(bits=meta.bit_depth, channels=meta.channels)}
             if meta.format == "dicom" and meta.photometric:
                 rows["Photometric"] = meta.photometric
             if meta.modality:

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
+from .core_text import label_name
+
 MAX_CLASSES = 9  # keys 1..9
 
 
@@ -43,8 +45,8 @@ class ReviewKeys(QWidget):
         for action in self.label_actions:
             self.window_.removeAction(action)
             action.deleteLater()
-        self.label_actions = [self._action(f"{i + 1}  {name}", str(i + 1), lambda n=name: self.on_label(n),
-                                           self.tr("Label this image “{name}” ({value})").format(name=name, value=i + 1))
+        self.label_actions = [self._action(f"{i + 1}  {label_name(name)}", str(i + 1), lambda n=name: self.on_label(n),
+                                           self.tr("Label this image “{name}” ({value})").format(name=label_name(name), value=i + 1))
                               for i, name in enumerate(labels[:MAX_CLASSES])]
         self._fill()
 

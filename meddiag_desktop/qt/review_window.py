@@ -286,7 +286,7 @@ class ReviewWindow(QWidget):
                  else self.tr("labelled <b>{label}</b>").format(label=label_name(record.label)))
         remaining = len(paths) - len(records)
         tail = "" if remaining else self.tr(" — every image of the queue is reviewed")
-        self.item_label.setText(f"#{entry.rank} · {entry.reason} · {file_name(entry.path)} · {state}{tail}")
+        self.item_label.setText(f"#{entry.rank} · {translate('CoreText', entry.reason)} · {file_name(entry.path)} · {state}{tail}")
         self.changed_label.setVisible(self._is_changed(entry.path))
 
     # ================================================================== label, skip, undo

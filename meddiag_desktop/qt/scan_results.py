@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from .guard import gui_only
 from .review_launcher import ReviewLauncher
 from .scan_table import RESULT_ROLE, ScanFilterProxy, ScanTableModel
+from .core_text import label_name
 from .i18n import translate
 
 STATUS_CHOICES = ((QT_TRANSLATE_NOOP("ScanResults", "All statuses"), None), (QT_TRANSLATE_NOOP("ScanResults", "OK only"), "ok"), (QT_TRANSLATE_NOOP("ScanResults", "Errors only"), "error"))
@@ -149,7 +150,7 @@ class ScanResultsPanel(QWidget):
         self.label_combo.clear()
         self.label_combo.addItem(self.tr("All labels"), None)
         for label in dict.fromkeys(labels):
-            self.label_combo.addItem(label, label)
+            self.label_combo.addItem(label_name(label), label)
         self.label_combo.setCurrentIndex(max(0, self.label_combo.findData(current)))
         self.label_combo.blockSignals(False)
         self.apply_filters()

@@ -42,7 +42,7 @@ def table_columns(csv_columns: Sequence[str]) -> list[str]:
 
 
 def header_text(key: str) -> str:
-    return f"P({key[2:]})" if key.startswith("p_") else translate("ScanTable", HEADERS.get(key, key))
+    return f"P({label_name(key[2:])})" if key.startswith("p_") else translate("ScanTable", HEADERS.get(key, key))
 
 
 def cell_value(result, key: str) -> Any:

@@ -194,6 +194,26 @@
         <translation>已分析</translation>
     </message>
     <message>
+        <source>uncertain</source>
+        <translation>不确定</translation>
+    </message>
+    <message>
+        <source>disagreement</source>
+        <translation>模型间分歧</translation>
+    </message>
+    <message>
+        <source>near-OOD</source>
+        <translation>接近分布外</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <source>random</source>
+        <translation>随机抽样</translation>
+    </message>
+    <message>
         <source>Decision support only — not for diagnostic use. The models are research prototypes trained on low-resolution benchmark data and are not clinically validated; every finding must be confirmed by a qualified clinician.</source>
         <translation>仅供辅助决策——不可用于诊断。这些模型是在低分辨率基准数据上训练的研究原型，未经临床验证；所有发现均须由具备资质的临床医生确认。</translation>
     </message>
@@ -477,6 +497,14 @@ Train anyway?</source>
 </context>
 <context>
     <name>FinetuneSetup</name>
+    <message>
+        <source>yours</source>
+        <translation>您的</translation>
+    </message>
+    <message>
+        <source>shipped</source>
+        <translation>随附</translation>
+    </message>
     <message>
         <source>active</source>
         <translation>已启用</translation>
@@ -1105,8 +1133,20 @@ Train anyway?</source>
 <context>
     <name>ModelColumn</name>
     <message>
+        <source>accuracy</source>
+        <translation>准确率</translation>
+    </message>
+    <message>
         <source>no validation metrics</source>
         <translation>无验证指标</translation>
+    </message>
+    <message>
+        <source>validation {0}</source>
+        <translation>验证集 {0}</translation>
+    </message>
+    <message>
+        <source>{id}, version {version}</source>
+        <translation>{id}，版本 {version}</translation>
     </message>
     <message>
         <source>This model was not trained on clinical data; its output is meaningless.</source>
@@ -1553,6 +1593,14 @@ DEMO: not trained for diagnosis</source>
         <translation>无图像</translation>
     </message>
     <message>
+        <source>{bits}-bit, {channels} channels</source>
+        <translation>{bits} 位，{channels} 个通道</translation>
+    </message>
+    <message>
+        <source>{bits}-bit, {channels} channel</source>
+        <translation>{bits} 位，{channels} 个通道</translation>
+    </message>
+    <message>
         <source>{pixel_spacing:g} × {pixel_spacing2:g} mm</source>
         <translation>{pixel_spacing:g} × {pixel_spacing2:g} mm</translation>
     </message>
@@ -1653,6 +1701,10 @@ DEMO: not trained for diagnosis</source>
     <message>
         <source>Confusion matrices (rows: true class, columns: predicted)</source>
         <translation>混淆矩阵（行：真实类别，列：预测类别）</translation>
+    </message>
+    <message>
+        <source>Base</source>
+        <translation>基础模型</translation>
     </message>
     <message>
         <source>Calibration (reliability diagram)</source>
