@@ -16,7 +16,7 @@ ABOUT_DIALOG = "about-dialog"  # object name: the window owns the dialog
 
 PACKAGES = ("PySide6", "pyqtgraph", "torch", "numpy", "pydicom", "Pillow", "highdicom", "pynetdicom", "safetensors",
             "platformdirs")
-LICENCES = (("PySide6 / Qt", "LGPL-3.0"), ("pyqtgraph", "MIT"), ("PyTorch", "BSD-3-Clause"), ("NumPy", "BSD-3-Clause"),
+LICENCES = (("Droid Sans Fallback (CJK font subset, resources/fonts)", "Apache-2.0"), ("PySide6 / Qt", "LGPL-3.0"), ("pyqtgraph", "MIT"), ("PyTorch", "BSD-3-Clause"), ("NumPy", "BSD-3-Clause"),
             ("pydicom", "MIT"), ("Pillow", "MIT-CMU (HPND)"), ("highdicom", "MIT"), ("pynetdicom", "MIT"),
             ("safetensors", "Apache-2.0"), ("platformdirs", "MIT"), ("watchdog", "Apache-2.0"))
 MEDMNIST_ATTRIBUTION = (
