@@ -168,7 +168,7 @@ class ScanWindow(QWidget):
         self.model_checks = {}
         if info is None:
             self.task_label.setText(self.tr("Task: –"))
-            self.models_row.addWidget(QLabel("loading…"))
+            self.models_row.addWidget(QLabel(self.tr("loading…")))
         else:
             title = task_title(info.task)
             self.task_label.setText(self.tr("Task: {title}").format(title=title))
@@ -344,7 +344,7 @@ class ScanWindow(QWidget):
         job = self.job
         if job is not None and job.state == "cancelled" and not self.closed:
             self._set_summary(summary_text(self.last_progress, cancelled=True))
-        if self.progress_bar.format() == "Finding files…":
+        if self.progress_bar.format() == self.tr("Finding files…"):
             self.progress_bar.setFormat("")
         self._update_buttons()
         if self._pending_info is not None:

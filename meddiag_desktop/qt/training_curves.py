@@ -112,14 +112,14 @@ class TrainingCurves(QWidget):
         loss_item = self.loss_plot.getPlotItem()
         faint = QColor("#4a79c4")
         faint.setAlpha(70)
-        raw = loss_item.plot(pen=pg.mkPen(faint, width=1), name="train loss (per step)")
+        raw = loss_item.plot(pen=pg.mkPen(faint, width=1), name=self.tr("train loss (per step)"))
         raw.setClipToView(True)
         raw.setDownsampling(auto=True, method="peak")
-        smooth = loss_item.plot(pen=pg.mkPen("#1f4e9c", width=2), name="train loss (smoothed)")
+        smooth = loss_item.plot(pen=pg.mkPen("#1f4e9c", width=2), name=self.tr("train loss (smoothed)"))
         smooth.setClipToView(True)
         smooth.setDownsampling(auto=True, method="mean")
         val = loss_item.plot(pen=pg.mkPen("#c0392b", width=2), symbol="o", symbolSize=6,
-                             symbolBrush="#c0392b", symbolPen=None, name="validation loss")
+                             symbolBrush="#c0392b", symbolPen=None, name=self.tr("validation loss"))
         self.series = {"raw": _Series(raw), "smooth": _Series(smooth), "val_loss": _Series(val)}
         metric_item = self.metric_plot.getPlotItem()
         for key, colour in METRIC_COLOURS.items():
@@ -128,7 +128,7 @@ class TrainingCurves(QWidget):
             self.series[key] = _Series(item)
         self.best_line = pg.InfiniteLine(angle=90, movable=False,
                                          pen=pg.mkPen("#888888", width=1, style=Qt.PenStyle.DashLine),
-                                         label="best", labelOpts={"position": 0.08, "color": "#666666"})
+                                         label=self.tr("best"), labelOpts={"position": 0.08, "color": "#666666"})
         self.best_line.setVisible(False)
         self.loss_plot.addItem(self.best_line)
         on_theme_change(self.apply_theme)

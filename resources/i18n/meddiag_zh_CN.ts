@@ -2259,6 +2259,10 @@ DEMO: not trained for diagnosis</source>
         <translation>请选择要扫描的文件夹。</translation>
     </message>
     <message>
+        <source>loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
         <source>Task: {title}</source>
         <translation>任务：{title}</translation>
     </message>
@@ -2524,6 +2528,22 @@ Exported {count} rows to {basename}.</source>
     <message>
         <source>Validation metrics</source>
         <translation>验证指标</translation>
+    </message>
+    <message>
+        <source>train loss (per step)</source>
+        <translation>训练损失（每步）</translation>
+    </message>
+    <message>
+        <source>train loss (smoothed)</source>
+        <translation>训练损失（平滑）</translation>
+    </message>
+    <message>
+        <source>validation loss</source>
+        <translation>验证损失</translation>
+    </message>
+    <message>
+        <source>best</source>
+        <translation>最佳</translation>
     </message>
 </context>
 <context>
