@@ -25,15 +25,16 @@ def _digits(p: float, threshold: float) -> int:
     return 4
 
 
-def decision_parts(card, probabilities: dict[str, float]) -> tuple[str, str, str] | None:
+def decision_parts(card, probabilities: dict[str, float], name=str) -> tuple[str, str, str] | None:
     """("P(pneumonia) = 0.71", "≥ 0.62", "pneumonia") for binary cards with an operating point, else None
-    ("P(pneumonia) > 0.99" at the ends: ``reading_text.format_fraction``)."""
+    ("P(pneumonia) > 0.99" at the ends: ``reading_text.format_fraction``); ``name``: how a label is shown
+    (the window passes ``core_text.label_name``, the self-test's console keeps English)."""
     pos, threshold, labels = card.positive_label, card.threshold, tuple(card.labels)
     if pos is None or threshold is None or len(labels) != 2 or pos not in probabilities:
         return None
     p = float(probabilities[pos])
     d = _digits(p, threshold)
-    shown = f"P({label_name(pos)}) {format_fraction(p, d)}"
+    shown = f"P({name(pos)}) {format_fraction(p, d)}"
     if p >= threshold:
         return shown, f"≥ {threshold:.2f}", pos
     return shown, f"< {threshold:.2f}", labels[1 - labels.index(pos)]
@@ -164,7 +165,7 @@ class ModelColumn(QFrame):
             p = float(result.probabilities.get(label, 0.0))
             bar.set_value(p)
             self.bar_values[label].setText(format_probability(p))
-        parts = decision_parts(self.card, result.probabilities)
+        parts = decision_parts(self.card, result.probabilities, label_name)
         if refused:
             self.decision.setText(translate("Style", OOD_ADVICE))
         elif parts:
