@@ -9,6 +9,8 @@ the chest X-ray models as outside their training data. It uses the shipped ``wei
 (or with ``--demo``) it creates untrained demo models in a temporary folder, and the screenshot
 then shows their "DEMO" flags. Re-run it once the shipped weights are trained.
 
+``--language zh_CN`` writes ``main_window_zh_CN.png`` alone: the same view in Simplified Chinese.
+
 Also writes ``fine_tune.png`` (only that one with ``--fine-tune-only``): the fine-tune dialog with its
 live training curves, part-way through fine-tuning the CNN on contrast-shifted chest X-rays.
 """
@@ -116,6 +118,7 @@ def main() -> int:
     parser.add_argument("--show", action="store_true", help="use the real display instead of offscreen")
     parser.add_argument("--no-fine-tune", action="store_true", help="skip fine_tune.png")
     parser.add_argument("--fine-tune-only", action="store_true", help="only fine_tune.png (live training curves)")
+    parser.add_argument("--language", default="en", help="zh_CN: only main_window_zh_CN.png, in Simplified Chinese")
     args = parser.parse_args()
     if not args.show:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -148,6 +151,9 @@ def main_window_screenshots(args, home: str) -> int:
 
     app = create_application()
     app.setFont(app.font())  # the platform default (DejaVu Sans offscreen)
+    from meddiag_desktop.qt.i18n import install
+
+    language = install(args.language, app)
     window = MainWindow(store=store, settings=Settings(Path(home) / "shots.ini"), device="cpu", task=TASK)
     window.resize(1440, 860)
     window.show()
@@ -168,9 +174,12 @@ def main_window_screenshots(args, home: str) -> int:
     window.statusBar().clearMessage()
     wait_for(lambda: False, 0.3)  # let the last paints through
     args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / "main_window.png"
+    target = args.out / ("main_window.png" if language == "en" else f"main_window_{language}.png")
     window.grab().save(str(target))
     print(f"wrote {target}")
+    if language != "en":
+        window.close()
+        return 0
     from meddiag_desktop.qt.style import apply_theme  # the same view in the dark theme
 
     apply_theme("dark")

@@ -1,19 +1,22 @@
 """The main window's menus, toolbar and keyboard shortcuts (built by ``MainWindow.start()``)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu
 
 from meddiag_desktop.core.paths import resource_path  # platformdirs only
 
 from .appearance import build_theme_menu
+from .core_text import task_title
 from .help_dialogs import show_about, show_welcome
+from .i18n import translate
 from .keyboard import add_keyboard_actions, show_shortcuts
+from .language_menu import build_language_menu
 
-DEVICES = (("auto", "&Auto", "GPU when one is available, else CPU"),
-           ("cpu", "&CPU", "Always run the models on the CPU"),
-           ("cuda", "&GPU (CUDA)", "Run the models on the CUDA GPU"))
+DEVICES = (("auto", QT_TRANSLATE_NOOP("Actions", "&Auto"), QT_TRANSLATE_NOOP("Actions", "GPU when one is available, else CPU")),
+           ("cpu", QT_TRANSLATE_NOOP("Actions", "&CPU"), QT_TRANSLATE_NOOP("Actions", "Always run the models on the CPU")),
+           ("cuda", QT_TRANSLATE_NOOP("Actions", "&GPU (CUDA)"), QT_TRANSLATE_NOOP("Actions", "Run the models on the CUDA GPU")))
 
 
 def _action(window, text: str, slot, shortcuts, tip: str, checkable: bool = False) -> QAction:
@@ -34,45 +37,45 @@ class MainActions:
     def __init__(self, window) -> None:
         key = QKeySequence.StandardKey
         self.window = window
-        self.open_action = _action(window, "&Open…", window.open_dialog, QKeySequence(key.Open),
-                                   "Open one or more images (PNG, JPEG, TIFF, BMP, DICOM…) (Ctrl+O)")
-        self.remove_action = _action(window, "&Remove from list", window.remove_current, QKeySequence(key.Delete),
-                                     "Remove the selected image from the list (Delete)")
-        self.quit_action = _action(window, "&Quit", window.close, QKeySequence("Ctrl+Q"), "Quit MedDiag Desktop")
-        self.scan_action = _action(window, "S&can folder…", window.scan_folder_dialog, QKeySequence("Ctrl+Shift+O"),
-                                   "Scan whole folders with the task's models into a table (Ctrl+Shift+O)")
-        self.review_action = _action(window, "Re&view queue…", lambda: window.child_windows.open_review(
-            window.device_choice, window.task_choice).choose_queue(), [], "Label a review queue (meddiag review-queue) "
-            "image by image, by keys alone; the labels are saved at once and can be fine-tuned on")
-        self.report_action = _action(window, "Export &report…", lambda: _export_report(window),
+        self.open_action = _action(window, translate("MainActions", "&Open…"), window.open_dialog, QKeySequence(key.Open),
+                                   translate("MainActions", "Open one or more images (PNG, JPEG, TIFF, BMP, DICOM…) (Ctrl+O)"))
+        self.remove_action = _action(window, translate("MainActions", "&Remove from list"), window.remove_current, QKeySequence(key.Delete),
+                                     translate("MainActions", "Remove the selected image from the list (Delete)"))
+        self.quit_action = _action(window, translate("MainActions", "&Quit"), window.close, QKeySequence("Ctrl+Q"), translate("MainActions", "Quit MedDiag Desktop"))
+        self.scan_action = _action(window, translate("MainActions", "S&can folder…"), window.scan_folder_dialog, QKeySequence("Ctrl+Shift+O"),
+                                   translate("MainActions", "Scan whole folders with the task's models into a table (Ctrl+Shift+O)"))
+        self.review_action = _action(window, translate("MainActions", "Re&view queue…"), lambda: window.child_windows.open_review(
+            window.device_choice, window.task_choice).choose_queue(), [], translate("MainActions", "Label a review queue (meddiag review-queue) "
+            "image by image, by keys alone; the labels are saved at once and can be fine-tuned on"))
+        self.report_action = _action(window, translate("MainActions", "Export &report…"), lambda: _export_report(window),
                                      QKeySequence("Ctrl+P"),
-                                     "Save a PDF case report of this image and its predictions (Ctrl+P)")
-        self.dicom_action = _action(window, "Export &DICOM results…", lambda: _export_dicom(window), [],
-                                    "Write a DICOM structured report and a heat-map secondary capture of this "
-                                    "image's results into a folder, in the image's own study")
-        self.fit_action = _action(window, "&Fit to window", window.image_area.fit, QKeySequence("F"),
-                                  "Fit the image to the window (F)")
-        self.zoom_in_action = _action(window, "Zoom &in", lambda: window.image_area.zoom(1.25),
-                                      [QKeySequence(key.ZoomIn), QKeySequence("+")], "Zoom in (+)")
-        self.zoom_out_action = _action(window, "Zoom &out", lambda: window.image_area.zoom(0.8),
-                                       [QKeySequence(key.ZoomOut), QKeySequence("-")], "Zoom out (-)")
-        self.reset_wl_action = _action(window, "&Reset window/level", window.image_area.reset_levels, QKeySequence("R"),
-                                       "Back to the image's own window/level (R); right-drag on the image sets it")
-        self.overlay_action = _action(window, "Show &heat-map", window.set_overlay_enabled, QKeySequence("H"),
-                                      "Overlay the selected model's heat-map (H)", checkable=True)
-        self.next_action = _action(window, "&Next image", lambda: window.file_list.step(1),
-                                   QKeySequence(Qt.Key.Key_PageDown), "Next image (Page Down)")
-        self.prev_action = _action(window, "&Previous image", lambda: window.file_list.step(-1),
-                                   QKeySequence(Qt.Key.Key_PageUp), "Previous image (Page Up)")
-        self.watch_action = _action(window, "&Watch folder…", lambda: _intake(window).watch_folder_dialog(), [],
-                                    "Analyse new images as they appear in a folder; they join the Inbox")
-        self.finetune_action = _action(window, "&Fine-tune…", window.open_finetune, [],
-                                       "Fine-tune a model on your own labelled images (runs in the background)")
-        self.models_action = _action(window, "&Models…", window.open_models_page, [],
-                                     "Model versions per task: activate, roll back, export, import, delete")
+                                     translate("MainActions", "Save a PDF case report of this image and its predictions (Ctrl+P)"))
+        self.dicom_action = _action(window, translate("MainActions", "Export &DICOM results…"), lambda: _export_dicom(window), [],
+                                    translate("MainActions", "Write a DICOM structured report and a heat-map secondary capture of this "
+                                    "image's results into a folder, in the image's own study"))
+        self.fit_action = _action(window, translate("MainActions", "&Fit to window"), window.image_area.fit, QKeySequence("F"),
+                                  translate("MainActions", "Fit the image to the window (F)"))
+        self.zoom_in_action = _action(window, translate("MainActions", "Zoom &in"), lambda: window.image_area.zoom(1.25),
+                                      [QKeySequence(key.ZoomIn), QKeySequence("+")], translate("MainActions", "Zoom in (+)"))
+        self.zoom_out_action = _action(window, translate("MainActions", "Zoom &out"), lambda: window.image_area.zoom(0.8),
+                                       [QKeySequence(key.ZoomOut), QKeySequence("-")], translate("MainActions", "Zoom out (-)"))
+        self.reset_wl_action = _action(window, translate("MainActions", "&Reset window/level"), window.image_area.reset_levels, QKeySequence("R"),
+                                       translate("MainActions", "Back to the image's own window/level (R); right-drag on the image sets it"))
+        self.overlay_action = _action(window, translate("MainActions", "Show &heat-map"), window.set_overlay_enabled, QKeySequence("H"),
+                                      translate("MainActions", "Overlay the selected model's heat-map (H)"), checkable=True)
+        self.next_action = _action(window, translate("MainActions", "&Next image"), lambda: window.file_list.step(1),
+                                   QKeySequence(Qt.Key.Key_PageDown), translate("MainActions", "Next image (Page Down)"))
+        self.prev_action = _action(window, translate("MainActions", "&Previous image"), lambda: window.file_list.step(-1),
+                                   QKeySequence(Qt.Key.Key_PageUp), translate("MainActions", "Previous image (Page Up)"))
+        self.watch_action = _action(window, translate("MainActions", "&Watch folder…"), lambda: _intake(window).watch_folder_dialog(), [],
+                                    translate("MainActions", "Analyse new images as they appear in a folder; they join the Inbox"))
+        self.finetune_action = _action(window, translate("MainActions", "&Fine-tune…"), window.open_finetune, [],
+                                       translate("MainActions", "Fine-tune a model on your own labelled images (runs in the background)"))
+        self.models_action = _action(window, translate("MainActions", "&Models…"), window.open_models_page, [],
+                                     translate("MainActions", "Model versions per task: activate, roll back, export, import, delete"))
         self.keyboard_actions = add_keyboard_actions(window, lambda *a: _action(window, *a))
-        self.shortcuts_action = _action(window, "&Keyboard shortcuts", lambda: show_shortcuts(window),
-                                        QKeySequence("F1"), "Every keyboard shortcut of the window (F1)")
+        self.shortcuts_action = _action(window, translate("MainActions", "&Keyboard shortcuts"), lambda: show_shortcuts(window),
+                                        QKeySequence("F1"), translate("MainActions", "Every keyboard shortcut of the window (F1)"))
         self._build_menus(window)
         self._build_toolbar(window)
         for signal in (window.file_list.currentPathChanged, window.predictionsUpdated, window.sessionReady):
@@ -82,7 +85,7 @@ class MainActions:
     def _build_menus(self, window) -> None:
         menu = window.menus["&File"]
         menu.addAction(self.open_action)
-        samples = menu.addMenu("Open &sample")
+        samples = menu.addMenu(translate("MainActions", "Open &sample"))
         sample_dir = resource_path("samples")
         for sample in sorted(sample_dir.glob("*")) if sample_dir.is_dir() else []:
             if sample.is_file() and not sample.name.startswith("."):
@@ -104,39 +107,40 @@ class MainActions:
         menu.addAction(self.prev_action)
         menu.addSeparator()
         menu.addActions(self.keyboard_actions[:2])
-        presets = menu.addMenu("Window/level &presets")
+        presets = menu.addMenu(translate("MainActions", "Window/level &presets"))
         presets.addActions(self.keyboard_actions[2:])
 
         menu = window.menus["&Settings"]
-        device_menu = menu.addMenu("&Device")
+        device_menu = menu.addMenu(translate("MainActions", "&Device"))
         device_menu.setToolTipsVisible(True)
         self.device_group = QActionGroup(window)
         self.device_actions: dict[str, QAction] = {}
         for name, text, tip in DEVICES:
-            action = QAction(text, window, checkable=True)
-            action.setToolTip(tip)
+            action = QAction(translate("Actions", text), window, checkable=True)
+            action.setToolTip(translate("Actions", tip))
             action.triggered.connect(lambda _=False, n=name: window.set_device(n))
             self.device_group.addAction(action)
             device_menu.addAction(action)
             self.device_actions[name] = action
         self.device_actions["cuda"].setEnabled(False)  # until the models lane reports a CUDA GPU
         self.device_actions.get(window.device_choice, self.device_actions["auto"]).setChecked(True)
-        self.task_menu = menu.addMenu("&Task")
-        menu.addAction("DICOM &node…", lambda: _intake(window).show_dialog())
+        self.task_menu = menu.addMenu(translate("MainActions", "&Task"))
+        menu.addAction(translate("MainActions", "DICOM &node…"), lambda: _intake(window).show_dialog())
         self.theme_actions = build_theme_menu(window, menu)
+        self.language_actions = build_language_menu(window, menu)
         self.task_group = QActionGroup(window)
 
         # Models (before Help): the dialogs are imported when first opened (pyqtgraph), so building
         # the menu costs nothing at start-up.
-        menu = QMenu("&Models", window)
+        menu = QMenu(translate("MainActions", "&Models"), window)
         window.menuBar().insertMenu(window.menus["&Help"].menuAction(), menu)
         window.menus["&Models"] = menu
         menu.addAction(self.finetune_action)
         menu.addAction(self.models_action)
         help_menu = window.menus["&Help"]
         help_menu.addAction(self.shortcuts_action)
-        help_menu.addAction("&Getting started", lambda: show_welcome(window))
-        help_menu.addAction("&About MedDiag Desktop", self.about)
+        help_menu.addAction(translate("MainActions", "&Getting started"), lambda: show_welcome(window))
+        help_menu.addAction(translate("MainActions", "&About MedDiag Desktop"), self.about)
 
     def _build_toolbar(self, window) -> None:
         toolbar = window.toolbar
@@ -144,24 +148,22 @@ class MainActions:
             toolbar.addAction(action)
         toolbar.addSeparator()
         self.task_combo = QComboBox()
-        self.task_combo.setToolTip("Diagnostic task: which models are shown")
+        self.task_combo.setToolTip(translate("MainActions", "Diagnostic task: which models are shown"))
         self.task_combo.setMinimumContentsLength(18)
         self.task_combo.activated.connect(lambda i: window.set_task(self.task_combo.itemData(i)))
-        self.task_label_action = toolbar.addWidget(QLabel(" Task: "))
+        self.task_label_action = toolbar.addWidget(QLabel(translate("MainActions", " Task: ")))
         self.task_combo_action = toolbar.addWidget(self.task_combo)
         self.task_label_action.setVisible(False)  # shown when several tasks are installed
         self.task_combo_action.setVisible(False)
 
     def set_tasks(self, tasks, task: str | None) -> None:
         """The installed tasks in the Task menu and combo (shown when there are several), ``task`` checked."""
-        from meddiag_desktop.core.tasks import TASKS
-
         self.task_combo.clear()
         for action in self.task_group.actions():
             self.task_group.removeAction(action)
             self.task_menu.removeAction(action)
         for name in tasks:
-            title = TASKS[name].title if name in TASKS else name
+            title = task_title(name)
             self.task_combo.addItem(title, name)
             action = QAction(title, self.window, checkable=True)
             action.setChecked(name == task)

@@ -141,9 +141,8 @@ class ExceptionDialogHook(QObject):
         if self._open >= 3:  # an error storm: the log has them all
             return
         self._open += 1
-        box = error_box(QApplication.activeWindow(), "Unexpected error",
-                        "Something went wrong, but your work is safe and the window stays usable.\n\n"
-                        f"{message}\n\nThe details are in the log file:\n{self.log_path or log_file_path()}",
+        box = error_box(QApplication.activeWindow(), self.tr("Unexpected error"),
+                        self.tr("Something went wrong, but your work is safe and the window stays usable.\n\n{message}\n\nThe details are in the log file:\n{log}").format(message=message, log=self.log_path or log_file_path()),
                         details, critical=True)
         box.finished.connect(self._closed)
 
@@ -156,9 +155,13 @@ def build_window(device: str | None = None, task: str | None = None, store=None)
     """QApplication + logging + MainWindow (not shown yet): the start-up path up to the first paint."""
     app = create_application()
     log_path = setup_logging()
+    from .i18n import install, resolve_language
     from .main_window import MainWindow
+    from .settings import Settings
 
-    window = MainWindow(store=store, device=device, task=task)
+    settings = Settings()
+    install(resolve_language(settings.language), app)  # before the first widget: applies at start-up only
+    window = MainWindow(store=store, settings=settings, device=device, task=task)
     log.info("MedDiag Desktop %s started (log: %s)", __version__, log_path.name)
     return app, window
 

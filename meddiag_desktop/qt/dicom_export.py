@@ -14,6 +14,7 @@ from .jobs import viewer as jobs
 from .report import can_export
 from .viewer_cache import PredictionFailure
 from .workers import Job
+from .i18n import translate
 
 PRIORITY = 45  # after the image's own predictions, before background prefetch
 
@@ -45,9 +46,9 @@ def _done(window, outputs) -> None:
 
     text = describe(outputs)
     if outputs and all(o.ok for o in outputs):
-        window.statusBar().showMessage(f"{text} in {os.path.dirname(outputs[0].path)}", 8000)
+        window.statusBar().showMessage(translate("DicomExport", "{text} in {dirname}").format(text=text, dirname=os.path.dirname(outputs[0].path)), 8000)
     else:  # a reason: show it
-        dialogs.information(window, "DICOM results", f"{os.path.basename(outputs[0].source)}: {text}")
+        dialogs.information(window, translate("DicomExport", "DICOM results"), f"{os.path.basename(outputs[0].source)}: {text}")
     window.dicomExported.emit(list(outputs))
 
 
@@ -56,7 +57,7 @@ def export_dicom_dialog(window) -> None:
 
     if not can_export(window):
         return
-    folder = QFileDialog.getExistingDirectory(window, "Folder for the DICOM results",
+    folder = QFileDialog.getExistingDirectory(window, translate("DicomExport", "Folder for the DICOM results"),
                                               window.settings.last_folder or os.path.expanduser("~"))
     if folder:
         export_dicom(window, folder)

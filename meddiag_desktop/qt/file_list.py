@@ -36,8 +36,8 @@ class FileList(QListWidget):
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setIconSize(QSize(16, 16))
-        self.setToolTip("Opened images (↑/↓ or Page Up/Down to switch, Delete to remove)")
-        self.setAccessibleName("Opened images")
+        self.setToolTip(self.tr("Opened images (↑/↓ or Page Up/Down to switch, Delete to remove)"))
+        self.setAccessibleName(self.tr("Opened images"))
         self.setAcceptDrops(False)  # drops go to the main window
         self._items: dict[str, QListWidgetItem] = {}
         style = self.style()

@@ -30,6 +30,7 @@ from .guard import gui_only
 from .job_host import JobHost
 from .jobs import finetune as jobs
 from .workers import Job, freeze_long_lived_objects
+from .core_text import core_text
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class FineTuneDialog(QDialog):
         """``store``: a core ModelStore or a list of model folders (default: shipped + user models);
         ``device``: the preselected device (auto | cpu | cuda; gpu is read as cuda)."""
         super().__init__(parent)
-        self.setWindowTitle("Fine-tune a model — MedDiag Desktop")
+        self.setWindowTitle(self.tr("Fine-tune a model — MedDiag Desktop"))
         self.setWindowFlag(Qt.WindowType.Window, True)
         self.setModal(False)
         self.store_spec = store
@@ -86,12 +87,12 @@ class FineTuneDialog(QDialog):
         # a run switches no page (showing two pyqtgraph plots for the first time costs 70-200 ms of
         # GUI thread here, which would be a stall right at the start of training).
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.setup, "1  Data && model")
+        self.tabs.addTab(self.setup, self.tr("1  Data && model"))
         results = QScrollArea()  # its tables and plots must not set the left side's minimum width
         results.setWidget(self.results_page)
         results.setWidgetResizable(True)
         results.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.tabs.addTab(results, "2  Results && save")
+        self.tabs.addTab(results, self.tr("2  Results && save"))
         self.tabs.setTabEnabled(RESULTS_TAB, False)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.tabs)
@@ -101,8 +102,8 @@ class FineTuneDialog(QDialog):
         self.splitter.setSizes([560, 720])
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
-        notice = QLabel("Decision support only: a fine-tuned model is validated on your data alone - check its "
-                        "figures before you activate it.")
+        notice = QLabel(self.tr("Decision support only: a fine-tuned model is validated on your data alone - check its "
+                        "figures before you activate it."))
         notice.setObjectName("noticeBanner")
         notice.setWordWrap(True)
         layout.addWidget(notice)
@@ -192,7 +193,7 @@ class FineTuneDialog(QDialog):
             return
         warnings = self.inspection.summary.warnings
         if warnings:
-            dialogs.ask(self, "Train on this data?", "\n\n".join(warnings) + "\n\nTrain anyway?", self._start,
+            dialogs.ask(self, self.tr("Train on this data?"), "\n\n".join(warnings) + self.tr("\n\nTrain anyway?"), self._start,
                         warning=True)
             return
         self._start()
@@ -224,13 +225,13 @@ class FineTuneDialog(QDialog):
         if self.running and self.stop_event is not None:
             self.stop_event.set()
             self.training.stop_button.setEnabled(False)
-            self.training.set_text("Stopping — keeping the best epoch so far…")
+            self.training.set_text(self.tr("Stopping — keeping the best epoch so far…"))
 
     def cancel_training(self) -> None:
         """Discard the run: nothing is saved and the active model is untouched."""
         if self.running:
             self.run_job.cancel()
-            self.training.set_text("Cancelling…")
+            self.training.set_text(self.tr("Cancelling…"))
             self._set_running(False)
 
     @Slot(object)
@@ -255,18 +256,18 @@ class FineTuneDialog(QDialog):
 
     def _on_progress(self, progress) -> None:
         if progress.text and self.running and self.fit_status is not None:
-            self.training.set_text(progress.text)
+            self.training.set_text(core_text(progress.text))
 
     @gui_only
     def _on_run_cancelled(self) -> None:
         self.fit_status = "cancelled"
         self.trained = self.card = self.comparison = None
-        self.training.set_text("Cancelled — nothing was saved; the active model is unchanged.")
+        self.training.set_text(self.tr("Cancelled — nothing was saved; the active model is unchanged."))
 
     @gui_only
     def _on_run_failed(self, error) -> None:
         self.fit_status = "error"
-        self.training.set_text(f"Training failed: {error.message}")
+        self.training.set_text(self.tr("Training failed: {message}").format(message=error.message))
 
     @gui_only
     def _on_run_finished(self) -> None:
@@ -274,7 +275,7 @@ class FineTuneDialog(QDialog):
         self.training.curves.flush()
         if self.comparison is not None:
             self.training.progress.set_value(1.0)
-            self.training.set_text(f"Done ({self.fit_status.replace('_', ' ')}): see the results.")
+            self.training.set_text(self.tr("Done ({replace}): see the results.").format(replace=self.fit_status.replace('_', ' ')))
         self.runFinished.emit(self.fit_status or "error")
 
     def _show_results(self) -> None:
@@ -296,7 +297,7 @@ class FineTuneDialog(QDialog):
                   self.comparison.out_of_fold if self.comparison else None, name="operating point", tag="recalibrate")
         job.returned.connect(self._on_recalibrated)
         self.results_page.apply_button.setEnabled(False)
-        self.results_page.threshold_label.setText("Re-fitting the operating point…")
+        self.results_page.threshold_label.setText(self.tr("Re-fitting the operating point…"))
         return self._submit(job)
 
     @Slot(object)
@@ -307,8 +308,7 @@ class FineTuneDialog(QDialog):
         self.comparison = replace(self.comparison, new=evaluation)
         self._show_results()
         if self.saved_id:
-            self.results_page.saved_label.setText(f"Saved {self.saved_id} earlier with the previous operating point; save again "
-                                     "to keep this one as another version.")
+            self.results_page.saved_label.setText(self.tr("Saved {saved_id} earlier with the previous operating point; save again to keep this one as another version.").format(saved_id=self.saved_id))
 
     # ================================================================== saving
     def save_version(self, name: str | None = None, activate: bool | None = None) -> Job | None:
@@ -320,14 +320,14 @@ class FineTuneDialog(QDialog):
                   tag="save")
         job.returned.connect(lambda card, a=activate: self._on_saved(card, a))
         self.results_page.save_button.setEnabled(False)
-        self.results_page.saved_label.setText("Saving…")
+        self.results_page.saved_label.setText(self.tr("Saving…"))
         return self._submit(job)
 
     @gui_only
     def _on_saved(self, card, activated: bool) -> None:
         self.saved_id = card.id
-        self.results_page.saved_label.setText(f"Saved <b>{card.id}</b> (version {card.version})"
-                                 + (" — now the active model." if activated else " — not activated."))
+        self.results_page.saved_label.setText(self.tr("Saved <b>{id}</b> (version {version})").format(id=card.id, version=card.version)
+                                 + (self.tr(" — now the active model.") if activated else self.tr(" — not activated.")))
         self.versionSaved.emit(card.id)
         if activated:
             self.activeModelsChanged.emit()
@@ -344,11 +344,11 @@ class FineTuneDialog(QDialog):
                 self._on_run_failed(error)
             case "save":
                 self.results_page.save_button.setEnabled(True)
-                self.results_page.saved_label.setText(f"Not saved: {error.message}")
+                self.results_page.saved_label.setText(self.tr("Not saved: {message}").format(message=error.message))
             case _:
                 log.error("%s failed: %s", job.name, error.message)
                 if not self.closed:
-                    dialogs.error_box(self, f"{job.name.capitalize()} failed", error.message, error.details)
+                    dialogs.error_box(self, self.tr("An operation of the fine-tune dialog failed"), error.message, error.details)
 
     @property
     def closed(self) -> bool:
@@ -360,7 +360,7 @@ class FineTuneDialog(QDialog):
 
     def closeEvent(self, event) -> None:
         if self.running and not self.run_job.is_cancelled:
-            dialogs.ask(self, "Cancel training?", "Training is still running. Cancel it? Nothing will be saved.",
+            dialogs.ask(self, self.tr("Cancel training?"), self.tr("Training is still running. Cancel it? Nothing will be saved."),
                         lambda: (self.cancel_training(), self.close()))
             if not self.run_job.is_cancelled:  # not answered yet: close() again once it is
                 event.ignore()

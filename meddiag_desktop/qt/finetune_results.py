@@ -4,21 +4,22 @@ the operating-point picker and "Save as a new version". It shows; the dialog run
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
     QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from .i18n import translate
 from ..core.metric_ci import MetricCI, format_metric, format_metric_ci, headline_metrics
 from ..core.training_events import Comparison, Evaluation
-from .display_names import metric_name
+from .core_text import metric_name
 from .plot_theme import theme_curve, theme_plot
 from .style import Colours, colours, on_theme_change
 
-RULES = (("youden", "Balanced (Youden's J)"), ("sensitivity", "Target sensitivity"),
-         ("specificity", "Target specificity"))
+RULES = (("youden", QT_TRANSLATE_NOOP("FinetuneResults", "Balanced (Youden's J)")), ("sensitivity", QT_TRANSLATE_NOOP("FinetuneResults", "Target sensitivity")),
+         ("specificity", QT_TRANSLATE_NOOP("FinetuneResults", "Target specificity")))
 
 
 def report_metric(evaluation: Evaluation | None, name: str) -> MetricCI | None:
@@ -50,9 +51,6 @@ def _item(text: str, bold: bool = False, align=Qt.AlignmentFlag.AlignCenter) -> 
     return item
 
 
-HOLDOUT_TITLE = "Base vs fine-tuned on the same validation set (95 % bootstrap CIs)"
-
-
 class ResultsPage(QWidget):
     applyRequested = Signal()  # "Apply" the chosen operating point
     saveRequested = Signal()  # "Save version"
@@ -60,7 +58,7 @@ class ResultsPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QGridLayout(self)
-        self.compare_box = compare_box = QGroupBox(HOLDOUT_TITLE)
+        self.compare_box = compare_box = QGroupBox(self.holdout_title())
         box = QVBoxLayout(compare_box)
         self.comparison_table = _table()
         box.addWidget(self.comparison_table)
@@ -69,10 +67,10 @@ class ResultsPage(QWidget):
         box.addWidget(self.comparison_note)
         layout.addWidget(compare_box, 0, 0)
 
-        cm_box = QGroupBox("Confusion matrices (rows: true class, columns: predicted)")
+        cm_box = QGroupBox(self.tr("Confusion matrices (rows: true class, columns: predicted)"))
         cm_layout = QHBoxLayout(cm_box)
         self.cm_tables = {}
-        for key, title in (("base", "Base"), ("new", "Fine-tuned")):
+        for key, title in (("base", self.tr("Base")), ("new", self.tr("Fine-tuned"))):
             column = QVBoxLayout()
             label = QLabel(title)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -82,7 +80,7 @@ class ResultsPage(QWidget):
             cm_layout.addLayout(column)
         layout.addWidget(cm_box, 1, 0)
 
-        calib_box = QGroupBox("Calibration (reliability diagram)")
+        calib_box = QGroupBox(self.tr("Calibration (reliability diagram)"))
         calib = QVBoxLayout(calib_box)
         self.reliability = pg.PlotWidget()
         self.reliability.setLabel("bottom", "confidence")
@@ -106,11 +104,11 @@ class ResultsPage(QWidget):
         layout.addWidget(calib_box, 0, 1)
 
         right = QVBoxLayout()
-        self.op_box = op_box = QGroupBox("Operating point (fitted on validation)")
+        self.op_box = op_box = QGroupBox(self.tr("Operating point (fitted on validation)"))
         op = QGridLayout(op_box)
         self.rule_combo = QComboBox()
         for key, text in RULES:
-            self.rule_combo.addItem(text, key)
+            self.rule_combo.addItem(translate("FinetuneResults", text), key)
         self.rule_combo.currentIndexChanged.connect(lambda _: self.target_spin.setEnabled(self.rule() != "youden"))
         self.target_spin = QDoubleSpinBox()
         self.target_spin.setRange(0.5, 0.999)
@@ -118,7 +116,7 @@ class ResultsPage(QWidget):
         self.target_spin.setSingleStep(0.01)
         self.target_spin.setValue(0.95)
         self.target_spin.setEnabled(False)
-        self.apply_button = QPushButton("Apply")
+        self.apply_button = QPushButton(self.tr("Apply"))
         self.apply_button.clicked.connect(self.applyRequested)
         op.addWidget(self.rule_combo, 0, 0)
         op.addWidget(self.target_spin, 0, 1)
@@ -128,14 +126,14 @@ class ResultsPage(QWidget):
         op.addWidget(self.threshold_label, 1, 0, 1, 3)
         right.addWidget(op_box)
 
-        save_box = QGroupBox("Save as a new version")
+        save_box = QGroupBox(self.tr("Save as a new version"))
         form = QFormLayout(save_box)
         self.name_edit = QLineEdit()
-        form.addRow("Name:", self.name_edit)
-        self.activate_check = QCheckBox("Make it the active model (the previous one stays for rollback)")
+        form.addRow(self.tr("Name:"), self.name_edit)
+        self.activate_check = QCheckBox(self.tr("Make it the active model (the previous one stays for rollback)"))
         self.activate_check.setChecked(True)
         form.addRow("", self.activate_check)
-        self.save_button = QPushButton("Save version")
+        self.save_button = QPushButton(self.tr("Save version"))
         self.save_button.clicked.connect(self.saveRequested)
         self.save_button.setEnabled(False)
         form.addRow("", self.save_button)
@@ -150,6 +148,9 @@ class ResultsPage(QWidget):
         layout.setColumnStretch(0, 3)
         layout.setColumnStretch(1, 2)
 
+    def holdout_title(self) -> str:
+        return self.tr("Base vs fine-tuned on the same validation set (95 % bootstrap CIs)")
+
     def show_comparison(self, comparison: Comparison, card, suggested_name: str) -> None:
         """Base vs new: metrics with CIs, confusion matrices, reliability and the operating point of ``card``."""
         base_name = comparison.base.model_id if comparison.base else "base"
@@ -158,8 +159,8 @@ class ResultsPage(QWidget):
         table.clear()
         table.setRowCount(len(names) + 2)
         table.setColumnCount(2)
-        table.setHorizontalHeaderLabels([f"Base: {base_name}", "Fine-tuned"])
-        table.setVerticalHeaderLabels([metric_name(k) for k in names] + ["ECE (before → after)", "Threshold"])
+        table.setHorizontalHeaderLabels([self.tr("Base: {base_name}").format(base_name=base_name), self.tr("Fine-tuned")])
+        table.setVerticalHeaderLabels([metric_name(k) for k in names] + [self.tr("ECE (before → after)"), self.tr("Threshold")])
         for r, name in enumerate(names):
             base, new = report_metric(comparison.base, name), report_metric(comparison.new, name)
             better = base is not None and new is not None and (new.value or 0) > (base.value or 0)
@@ -172,21 +173,21 @@ class ResultsPage(QWidget):
             table.setItem(len(names), c, _item(ece))
             table.setItem(len(names) + 1, c, _item(threshold))
         validated = comparison.out_of_fold
-        self.compare_box.setTitle(HOLDOUT_TITLE if validated is None else
-                                  f"Base vs fine-tuned on the same {validated.n} images - fine-tuned: "
-                                  f"{validated.folds}-fold cross-validated, out-of-fold (95 % bootstrap CIs)")
-        self.op_box.setTitle("Operating point (fitted on validation)" if validated is None else
-                             "Operating point (fitted on the out-of-fold predictions)")
-        notes = [] if comparison.base else [f"No base column: {comparison.base_note}."]
+        self.compare_box.setTitle(self.holdout_title() if validated is None else self.tr(
+            "Base vs fine-tuned on the same {n} images - fine-tuned: {folds}-fold cross-validated, out-of-fold "
+            "(95 % bootstrap CIs)").format(n=validated.n, folds=validated.folds))
+        self.op_box.setTitle(self.tr("Operating point (fitted on validation)") if validated is None else
+                             self.tr("Operating point (fitted on the out-of-fold predictions)"))
+        notes = [] if comparison.base else [self.tr("No base column: {base_note}.").format(base_note=comparison.base_note)]
         if validated is not None:
-            notes.append(f"Each image was scored by the fold model that did not train on it; the model you save "
-                         f"is one more, trained on all {validated.n} images with the same schedule.")
+            notes.append(self.tr("Each image was scored by the fold model that did not train on it; the model you "
+                                 "save is one more, trained on all {n} images with the same schedule.").format(n=validated.n))
         self.comparison_note.setText(" ".join(notes))
         for key, ev in (("base", comparison.base), ("new", comparison.new)):
             self._fill_confusion(self.cm_tables[key], ev, comparison.labels)
         self._fill_reliability(comparison)
         self._fill_threshold(comparison, card)
-        self.name_edit.setPlaceholderText(f"automatic: {suggested_name}")
+        self.name_edit.setPlaceholderText(self.tr("automatic: {suggested_name}").format(suggested_name=suggested_name))
         self.save_button.setEnabled(True)
 
     @staticmethod
@@ -225,25 +226,24 @@ class ResultsPage(QWidget):
         base = comparison.base.reliability["calibrated"] if comparison.base else {"confidence": [], "accuracy": []}
         self.reliability_curves["base"].setData(*points(base))
         report = comparison.new.report
-        text = (f"Fine-tuned ECE {format_metric(report.get('ece_uncalibrated'), 4)} before calibration, "
-                f"{format_metric(report.get('ece'), 4)} after (temperature {comparison.new.temperature:.3f})")
+        text = (self.tr("Fine-tuned ECE {format_metric} before calibration, {format_metric2} after (temperature {temperature:.3f})").format(format_metric=format_metric(report.get('ece_uncalibrated'), 4), format_metric2=format_metric(report.get('ece'), 4), temperature=comparison.new.temperature))
         if comparison.base:
-            text += f"; base ECE {format_metric(comparison.base.report.get('ece'), 4)}"
+            text += self.tr("; base ECE {format_metric}").format(format_metric=format_metric(comparison.base.report.get('ece'), 4))
         self.ece_label.setText(text + ".")
 
     def _fill_threshold(self, comparison: Comparison, card) -> None:
         if card is None or card.threshold is None:
-            self.threshold_label.setText("Multi-class model: the most probable class is predicted.")
+            self.threshold_label.setText(self.tr("Multi-class model: the most probable class is predicted."))
             self.rule_combo.setEnabled(False)
             self.apply_button.setEnabled(False)
             return
         rule = card.metrics.get("threshold_rule", "youden")
         sensitivity, specificity = (report_metric(comparison.new, k) for k in ("sensitivity", "specificity"))
         self.threshold_label.setText(
-            f"Positive ({card.positive_label}) when P ≥ {card.threshold:.3f} [{rule}]: sensitivity "
-            f"{format_metric(sensitivity and sensitivity.value)}, specificity "
-            f"{format_metric(specificity and specificity.value)} "
-            f"{'on validation' if comparison.out_of_fold is None else 'out-of-fold'}.")
+            (self.tr("Positive ({positive_label}) when P ≥ {threshold:.3f} [{rule}]: sensitivity {format_metric}, specificity {format_metric2} on validation.")
+             if comparison.out_of_fold is None else
+             self.tr("Positive ({positive_label}) when P ≥ {threshold:.3f} [{rule}]: sensitivity {format_metric}, specificity {format_metric2} out-of-fold.")
+             ).format(positive_label=card.positive_label, threshold=card.threshold, rule=rule, format_metric=format_metric(sensitivity and sensitivity.value), format_metric2=format_metric(specificity and specificity.value)))
         self.rule_combo.setEnabled(True)
         self.apply_button.setEnabled(True)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
     QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
 
 from ..core.device import DEVICE_CHOICES, canonical_device
 from ..core.training_events import FineTuneSpec
-from .display_names import DEVICE_NAMES, FAMILY_ORDER, family_name
+from .core_text import device_name
+from .display_names import FAMILY_ORDER, family_name
 from .jobs.finetune import Inspection, ModelChoice
 from .style import colours
+from .i18n import translate
 
-
+SOURCES = {"user": QT_TRANSLATE_NOOP("FinetuneSetup", "yours"), "shipped": QT_TRANSLATE_NOOP("FinetuneSetup", "shipped")}
 
 def suggested_name(base_id: str | None, task: str, family: str, now: dt.datetime | None = None) -> str:
     """What an empty name becomes (core.versions.new_version_id without the clash suffix)."""
@@ -33,7 +35,7 @@ def suggested_name(base_id: str | None, task: str, family: str, now: dt.datetime
 
 
 def model_choice_text(m: ModelChoice) -> str:
-    tags = [family_name(m.family), m.task, m.source] + (["active"] if m.active else []) + (["DEMO"] if m.demo else [])
+    tags = [family_name(m.family), m.task, translate("FinetuneSetup", SOURCES.get(m.source, m.source))] + ([translate("FinetuneSetup", "active")] if m.active else []) + ([translate("FinetuneSetup", "DEMO")] if m.demo else [])
     return f"{m.id}  ({', '.join(tags)})"
 
 
@@ -56,7 +58,7 @@ class SetupPage(QWidget):
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
         row.addWidget(self.status_label, 1)
-        self.start_button = QPushButton("Start training")
+        self.start_button = QPushButton(self.tr("Start training"))
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.startRequested)
         self.start_button.setEnabled(False)
@@ -66,25 +68,25 @@ class SetupPage(QWidget):
         self.set_device(device)
 
     def _build_data_box(self) -> QGroupBox:
-        box = QGroupBox("Training data")
+        box = QGroupBox(self.tr("Training data"))
         grid = QGridLayout(box)
         self.data_edit = QLineEdit()
-        self.data_edit.setPlaceholderText("An image folder (one sub-folder per class) or a CSV file with path,label")
+        self.data_edit.setPlaceholderText(self.tr("An image folder (one sub-folder per class) or a CSV file with path,label"))
         self.data_edit.editingFinished.connect(self.inspectRequested)
-        folder_button = QPushButton("Folder…")
+        folder_button = QPushButton(self.tr("Folder…"))
         folder_button.clicked.connect(self.choose_folder)
-        csv_button = QPushButton("CSV file…")
+        csv_button = QPushButton(self.tr("CSV file…"))
         csv_button.clicked.connect(self.choose_csv)
-        grid.addWidget(QLabel("Data:"), 0, 0)
+        grid.addWidget(QLabel(self.tr("Data:")), 0, 0)
         grid.addWidget(self.data_edit, 0, 1)
         grid.addWidget(folder_button, 0, 2)
         grid.addWidget(csv_button, 0, 3)
         self.val_data_edit = QLineEdit()  # optional: separate validation data instead of the fraction below
-        self.val_data_edit.setPlaceholderText("Optional: separate validation data (folder or CSV path,label)")
+        self.val_data_edit.setPlaceholderText(self.tr("Optional: separate validation data (folder or CSV path,label)"))
         self.val_data_edit.editingFinished.connect(self.inspectRequested)
-        grid.addWidget(QLabel("Validation:"), 1, 0)
+        grid.addWidget(QLabel(self.tr("Validation:")), 1, 0)
         grid.addWidget(self.val_data_edit, 1, 1, 1, 3)
-        self.summary_label = QLabel("Choose a data set to see its classes.")
+        self.summary_label = QLabel(self.tr("Choose a data set to see its classes."))
         self.summary_label.setTextFormat(Qt.TextFormat.RichText)
         self.summary_label.setWordWrap(True)
         grid.addWidget(self.summary_label, 2, 0, 1, 4)
@@ -93,61 +95,61 @@ class SetupPage(QWidget):
         self.warnings_label.setObjectName("warning")  # style.py
         self.warnings_label.setVisible(False)
         grid.addWidget(self.warnings_label, 3, 0, 1, 4)
-        self.new_labels_check = QCheckBox("Use the data's own label set (the classifier head is re-initialised)")
+        self.new_labels_check = QCheckBox(self.tr("Use the data's own label set (the classifier head is re-initialised)"))
         self.new_labels_check.setVisible(False)
         self.new_labels_check.toggled.connect(self.update_start)
         grid.addWidget(self.new_labels_check, 4, 0, 1, 4)
         return box
 
     def _build_model_box(self) -> QGroupBox:
-        box = QGroupBox("Model")
+        box = QGroupBox(self.tr("Model"))
         form = QFormLayout(box)
         self.base_combo = QComboBox()
-        self.base_combo.setToolTip("The model to start from (shipped or one of your versions), or none")
+        self.base_combo.setToolTip(self.tr("The model to start from (shipped or one of your versions), or none"))
         self.base_combo.currentIndexChanged.connect(self._base_changed)
-        form.addRow("Base model:", self.base_combo)
+        form.addRow(self.tr("Base model:"), self.base_combo)
         self.family_combo = QComboBox()
         for family in FAMILY_ORDER:
             self.family_combo.addItem(family_name(family), family)
-        form.addRow("Family (from scratch):", self.family_combo)
+        form.addRow(self.tr("Family (from scratch):"), self.family_combo)
         self.task_edit = QComboBox()
         self.task_edit.setEditable(True)
         self.task_edit.addItems(["pneumonia", "breast", "custom"])
-        form.addRow("Task (from scratch):", self.task_edit)
+        form.addRow(self.tr("Task (from scratch):"), self.task_edit)
         return box
 
     def _build_training_box(self) -> QGroupBox:
-        box = QGroupBox("Training")
+        box = QGroupBox(self.tr("Training"))
         form = QFormLayout(box)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 500)
         self.epochs_spin.setValue(10)
         self.epochs_spin.valueChanged.connect(self.epochsChanged)
-        form.addRow("Epochs:", self.epochs_spin)
+        form.addRow(self.tr("Epochs:"), self.epochs_spin)
         self.lr_spin = QDoubleSpinBox()
         self.lr_spin.setDecimals(5)
         self.lr_spin.setRange(1e-5, 1.0)
         self.lr_spin.setSingleStep(1e-4)
         self.lr_spin.setValue(1e-3)
-        form.addRow("Learning rate:", self.lr_spin)
+        form.addRow(self.tr("Learning rate:"), self.lr_spin)
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 1024)
         self.batch_spin.setValue(32)
-        form.addRow("Batch size:", self.batch_spin)
+        form.addRow(self.tr("Batch size:"), self.batch_spin)
         self.val_spin = QDoubleSpinBox()
         self.val_spin.setRange(0.05, 0.5)
         self.val_spin.setSingleStep(0.05)
         self.val_spin.setValue(0.2)
-        self.val_spin.setToolTip("Stratified validation fraction (not used when the folder has a val/ sub-folder)")
+        self.val_spin.setToolTip(self.tr("Stratified validation fraction (not used when the folder has a val/ sub-folder)"))
         self.val_spin.editingFinished.connect(self.inspectRequested)
-        form.addRow("Validation fraction:", self.val_spin)
-        self.augment_check = QCheckBox("Augment (small rotations, shifts, contrast changes)")
+        form.addRow(self.tr("Validation fraction:"), self.val_spin)
+        self.augment_check = QCheckBox(self.tr("Augment (small rotations, shifts, contrast changes)"))
         self.augment_check.setChecked(True)
         form.addRow("", self.augment_check)
         self.device_combo = QComboBox()
         for key in DEVICE_CHOICES:
-            self.device_combo.addItem(DEVICE_NAMES[key], key)
-        form.addRow("Device:", self.device_combo)
+            self.device_combo.addItem(device_name(key), key)
+        form.addRow(self.tr("Device:"), self.device_combo)
         return box
 
     # ------------------------------------------------------------------ models
@@ -160,7 +162,7 @@ class SetupPage(QWidget):
         self.base_combo.clear()
         for m in self.models:
             self.base_combo.addItem(model_choice_text(m), m.id)
-        self.base_combo.addItem("None — train from scratch", None)
+        self.base_combo.addItem(self.tr("None — train from scratch"), None)
         index = self.base_combo.findData(previous) if previous else -1
         if index < 0:
             preferred = [i for i, m in enumerate(self.models) if m.active and m.family == "cnn" and m.task == "pneumonia"]
@@ -190,12 +192,12 @@ class SetupPage(QWidget):
 
     # ------------------------------------------------------------------ data
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Training images (one sub-folder per class)")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Training images (one sub-folder per class)"))
         if folder:
             self.set_data_path(folder)
 
     def choose_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "CSV with path,label", "", "CSV files (*.csv);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("CSV with path,label"), "", self.tr("CSV files (*.csv);;All files (*)"))
         if path:
             self.set_data_path(path)
 
@@ -214,7 +216,7 @@ class SetupPage(QWidget):
         return self.val_data_edit.text().strip() or None
 
     def show_reading(self) -> None:
-        self.summary_label.setText("Reading the data set…")
+        self.summary_label.setText(self.tr("Reading the data set…"))
 
     def show_inspection(self, inspection: Inspection) -> None:
         """Class counts per split, the data set's warnings and, for foreign classes, the confirmation box."""
@@ -226,17 +228,14 @@ class SetupPage(QWidget):
                 f"<td align='center'>{counts.get(n, 0)}</td>" for n in s.labels) + "</tr>"
 
         self.summary_label.setText(
-            f"<b>{sum(s.train_counts.values())}</b> training and <b>{sum(s.val_counts.values())}</b> validation "
-            f"images ({s.val_source}).<table><tr><td></td>{head}</tr>{row('train', s.train_counts)}"
-            f"{row('validation', s.val_counts)}</table>" + (
-                f"Small set: <b>{s.folds}-fold cross-validation</b> over training + validation (every image "
-                "scored by a model that did not train on it: these figures choose the threshold), then the "
-                "model you save is trained on all of them." if s.folds else ""))
+            self.tr("<b>{sum}</b> training and <b>{sum2}</b> validation images ({val_source}).<table><tr><td></td>{head}</tr>{row}{row2}</table>").format(sum=sum(s.train_counts.values()), sum2=sum(s.val_counts.values()), val_source=s.val_source, head=head, row=row('train', s.train_counts), row2=row('validation', s.val_counts))
+            + (self.tr("Small set: <b>{folds}-fold cross-validation</b> over training + validation (every image "
+                       "scored by a model that did not train on it: these figures choose the threshold), then the "
+                       "model you save is trained on all of them.").format(folds=s.folds) if s.folds else ""))
         warnings = list(s.warnings)
         self.new_label_set = s.relation == "new"
         if self.new_label_set:
-            warnings.insert(0, f"The data's classes ({', '.join(s.labels)}) are not the base model's labels "
-                               f"({', '.join(s.base_labels)}). Tick the box below to train a new label set.")
+            warnings.insert(0, self.tr("The data's classes ({join}) are not the base model's labels ({join2}). Tick the box below to train a new label set.").format(join=', '.join(s.labels), join2=', '.join(s.base_labels)))
         self.new_labels_check.setVisible(self.new_label_set)
         if not self.new_label_set:
             self.new_labels_check.setChecked(False)
@@ -244,7 +243,7 @@ class SetupPage(QWidget):
         self.warnings_label.setVisible(bool(warnings))
 
     def show_inspect_error(self, message: str) -> None:
-        self.summary_label.setText(f"<span style='color:{colours().error}'>Cannot use this data: {message}</span>")
+        self.summary_label.setText(self.tr("<span style='color:{error}'>Cannot use this data: {message}</span>").format(error=colours().error, message=message))
         self.warnings_label.setVisible(False)
 
     # ------------------------------------------------------------------ starting

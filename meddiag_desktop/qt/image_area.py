@@ -8,13 +8,15 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QTimer
 from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
+
+from .i18n import translate
 
 if TYPE_CHECKING:
     from .image_view import ImageViewer
 
-EMPTY_TEXT = "Open images with Ctrl+O, or drop files here"
+EMPTY_TEXT = QT_TRANSLATE_NOOP("ImageArea", "Open images with Ctrl+O, or drop files here")
 
 
 def file_name(path: str) -> str:
@@ -26,7 +28,7 @@ class ImageArea(QStackedWidget):
     def __init__(self, overlay_enabled: bool, overlay_opacity: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.overlay_enabled, self.overlay_opacity = overlay_enabled, overlay_opacity
-        self.placeholder = QLabel(EMPTY_TEXT)
+        self.placeholder = QLabel(translate("ImageArea", EMPTY_TEXT))
         self.placeholder.setObjectName("placeholder")  # centred by the style sheet
         self.placeholder.setWordWrap(True)
         self.addWidget(self.placeholder)

@@ -83,7 +83,7 @@ class ImageViewer(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.caption)
-        self.graphics.setToolTip("Wheel: zoom · left drag: pan · right drag: window/level · F: fit · R: reset W/L")
+        self.graphics.setToolTip(self.tr("Wheel: zoom · left drag: pan · right drag: window/level · F: fit · R: reset W/L"))
 
         self._loaded = None
         self._grey = True
@@ -202,7 +202,7 @@ class ImageViewer(QWidget):
             parts.append(f"W {wl[1]:.5g} · L {wl[0]:.5g}")
         pixel = self.view.viewPixelSize()[0]
         if pixel and pixel > 0:
-            parts.append(f"zoom {100.0 / pixel:.0f} %")
+            parts.append(self.tr("zoom {value:.0f} %").format(value=100.0 / pixel))
         self.caption.setText("   ".join(parts) + "  ")
 
     # ------------------------------------------------------------------ heat-map

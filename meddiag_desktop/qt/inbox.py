@@ -15,28 +15,29 @@ import time
 from bisect import bisect_left
 from typing import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from .display_names import FAMILY_ORDER, family_name
-from .reading_text import format_probability
+from .core_text import label_name, percent as format_probability
 from .style import colours
+from .i18n import translate
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's InboxItem
 BASE_COLUMNS = ("arrived", "modality", "accession", "study_time")
 IDENTITY_COLUMNS = ("patient_name", "patient_id")
-HEADERS = {"arrived": "Arrived", "modality": "Modality", "accession": "Accession no.", "study_time": "Study time",
-           "patient_name": "Patient", "patient_id": "Patient ID", "look": "Check"}
+HEADERS = {"arrived": QT_TRANSLATE_NOOP("Inbox", "Arrived"), "modality": QT_TRANSLATE_NOOP("Inbox", "Modality"), "accession": QT_TRANSLATE_NOOP("Inbox", "Accession no."), "study_time": QT_TRANSLATE_NOOP("Inbox", "Study time"),
+           "patient_name": QT_TRANSLATE_NOOP("Inbox", "Patient"), "patient_id": QT_TRANSLATE_NOOP("Inbox", "Patient ID"), "look": QT_TRANSLATE_NOOP("Inbox", "Check")}
 
 
 def decision_text(decision) -> str:
     if decision.error is not None:
         return "error"
     if decision.refused:
-        return "⚠ outside training data"
-    text = f"{decision.label} {format_probability(decision.probability)}" if decision.probability is not None else "–"
+        return translate("Inbox", "⚠ outside training data")
+    text = f"{label_name(decision.label)} {format_probability(decision.probability)}" if decision.probability is not None else "–"
     return f"▲ {text}" if decision.positive else text
 
 
@@ -63,7 +64,7 @@ class InboxModel(QAbstractTableModel):
     def headerData(self, section: int, orientation, role=DISPLAY):
         if orientation == Qt.Orientation.Horizontal and role == DISPLAY and 0 <= section < len(self.columns):
             key = self.columns[section]
-            return family_name(key[7:]) if key.startswith("family:") else HEADERS[key]
+            return family_name(key[7:]) if key.startswith("family:") else translate("Inbox", HEADERS[key])
         return None
 
     def data(self, index, role=DISPLAY):
@@ -81,7 +82,7 @@ class InboxModel(QAbstractTableModel):
             if key.startswith("family:") and any(d.positive for d in self._of(item, key[7:])):
                 return QColor(colours().error)
         if role == Qt.ItemDataRole.ToolTipRole and key == "look" and item.flagged:
-            return item.failed or "A model refused this image (outside its training data): please look at it"
+            return item.failed or self.tr("A model refused this image (outside its training data): please look at it")
         return None
 
     @staticmethod
@@ -100,7 +101,7 @@ class InboxModel(QAbstractTableModel):
             identity = item.identity if self.show_identity else None
             return "" if identity is None else identity[IDENTITY_COLUMNS.index(key)]
         if key == "look":
-            return ("⚑ " + ("not analysed" if item.failed else "check")) if item.flagged else ""
+            return ("⚑ " + (self.tr("not analysed") if item.failed else self.tr("check"))) if item.flagged else ""
         return " / ".join(decision_text(d) for d in self._of(item, key[7:]))
 
     # ------------------------------------------------------------------ rows
@@ -168,8 +169,8 @@ class InboxPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = InboxModel(self)
-        self.caption = QLabel("Nothing received yet. Settings → DICOM node… or File → Watch folder… starts the "
-                              "intake.")
+        self.caption = QLabel(self.tr("Nothing received yet. Settings → DICOM node… or File → Watch folder… starts the "
+                              "intake."))
         self.caption.setWordWrap(True)
         self.view = QTableView()
         self.view.setObjectName("inboxTable")
@@ -190,8 +191,7 @@ class InboxPanel(QWidget):
     def append(self, items: Sequence) -> None:
         self.model.append(items)
         total, positive, flagged = self.model.counts()
-        self.caption.setText(f"{total} item(s): {positive} with a positive decision, {flagged} to check. "
-                             "Click a row to open the image.")
+        self.caption.setText(self.tr("{total} item(s): {positive} with a positive decision, {flagged} to check. Click a row to open the image.").format(total=total, positive=positive, flagged=flagged))
 
     def open_row(self, row: int) -> str:
         if not 0 <= row < len(self.model.items):

@@ -23,6 +23,7 @@ from .inbox import InboxPanel
 from .intake_settings import IntakeSettings
 from .jobs import intake as jobs
 from .workers import Job
+from .i18n import translate
 
 if TYPE_CHECKING:
     from .node_dialog import NodeDialog
@@ -51,14 +52,14 @@ class Intake(QObject):
         self.panel = InboxPanel()
         self.panel.model.set_identity_visible(self.settings.show_identity)
         self.panel.openRequested.connect(self._open)
-        self.dock = QDockWidget("Inbox", window)
+        self.dock = QDockWidget(self.tr("Inbox"), window)
         self.dock.setObjectName("inboxDock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         window.menus["&View"].addAction(self.dock.toggleViewAction())
-        self.count_label = QLabel("Inbox: 0")
+        self.count_label = QLabel(self.tr("Inbox: 0"))
         self.count_label.setObjectName("inboxCount")
-        self.count_label.setToolTip("Items received by the DICOM node or the watch folder")
+        self.count_label.setToolTip(self.tr("Items received by the DICOM node or the watch folder"))
         window.statusBar().insertPermanentWidget(0, self.count_label)
         window.sessionReady.connect(self._on_session)
 
@@ -82,7 +83,7 @@ class Intake(QObject):
         options = options or self.settings
         problem = _check(options)
         if problem is not None:
-            dialogs.error_box(self.window, "Cannot start the DICOM node", problem)
+            dialogs.error_box(self.window, self.tr("Cannot start the DICOM node"), problem)
             return False
         self._save(options)
         self.node_wanted = jobs.StartNode(options.ae_title, options.port, options.bind, options.allow_list)
@@ -97,14 +98,14 @@ class Intake(QObject):
         """File → Watch folder…: choose a folder, then watch it."""
         from PySide6.QtWidgets import QFileDialog
 
-        folder = QFileDialog.getExistingDirectory(self.window, "Watch folder",
+        folder = QFileDialog.getExistingDirectory(self.window, self.tr("Watch folder"),
                                                   self.settings.watch_folder or self.window.settings.last_folder)
         if folder:
             self.start_watch(folder)
 
     def start_watch(self, folder: str) -> bool:
         if not folder or not os.path.isdir(folder):
-            dialogs.error_box(self.window, "Cannot watch the folder", f"No such folder: {folder or '(none)'}")
+            dialogs.error_box(self.window, self.tr("Cannot watch the folder"), self.tr("No such folder: {value}").format(value=folder or '(none)'))
             return False
         self._save(self.settings.with_(watch_folder=folder))
         self.watch_wanted = jobs.StartWatch(folder)
@@ -197,17 +198,17 @@ class Intake(QObject):
         if isinstance(event, jobs.InboxBatch):
             self.panel.append(event.items)
             total, positive, flagged = self.panel.model.counts()
-            self.count_label.setText(f"Inbox: {total}" + (f" ({positive} positive, {flagged} to check)"
+            self.count_label.setText(self.tr("Inbox: {total}").format(total=total) + (self.tr(" ({positive} positive, {flagged} to check)").format(positive=positive, flagged=flagged)
                                                           if positive or flagged else ""))
         elif isinstance(event, jobs.IntakeStatus):
             self._set_status(event)
             failed = []
             if event.node_error and self.node_wanted is not None and event.listening is None:
                 self.node_wanted = None
-                failed.append(("Could not start the DICOM node", event.node_error))
+                failed.append((self.tr("Could not start the DICOM node"), event.node_error))
             if event.watch_error and self.watch_wanted is not None and event.watching is None:
                 self.watch_wanted = None
-                failed.append(("Could not watch the folder", event.watch_error))
+                failed.append((self.tr("Could not watch the folder"), event.watch_error))
             for title, message in failed:
                 dialogs.error_box(self.window, title, message)
             if failed and not self._wanted():
@@ -218,7 +219,7 @@ class Intake(QObject):
         self.job = self.control = self.setup = None
         self._set_status(None)
         log.error("the intake stopped: %s", error.message)
-        dialogs.error_box(self.window, "The intake stopped", error.message, error.details)
+        dialogs.error_box(self.window, self.tr("The intake stopped"), error.message, error.details)
 
     def _on_finished(self, job: Job) -> None:
         if job is self.job:  # ended by itself (cancelled elsewhere): nothing runs any more
@@ -247,7 +248,7 @@ def _check(options: IntakeSettings) -> str | None:
     from meddiag_desktop.core.intake.sender import Destination
 
     if not options.ae_title or len(options.ae_title) > 16 or "\\" in options.ae_title:
-        return "The AE title must be 1 to 16 characters, without a backslash."
+        return translate("Intake", "The AE title must be 1 to 16 characters, without a backslash.")
     try:
         for text in options.allow_list:
             Peer.parse(text)

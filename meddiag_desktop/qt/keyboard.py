@@ -2,16 +2,18 @@
 Help → Keyboard shortcuts (every shortcut of the window, read from its actions, so the list is complete)."""
 from __future__ import annotations
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
+from .i18n import translate
 
 SHORTCUTS_DIALOG = "keyboard-shortcuts-dialog"  # object name: the window owns the dialog
 
 # (name, key, (centre, width)): fractions of the image's own range, or Hounsfield units for CT
-RELATIVE_PRESETS = (("Full range", "Ctrl+2", (0.5, 1.0)), ("High contrast", "Ctrl+3", (0.5, 0.5)),
-                    ("Bright structures", "Ctrl+4", (0.75, 0.5)), ("Dark structures", "Ctrl+5", (0.25, 0.5)))
-CT_PRESETS = (("Lung (CT)", "Ctrl+6", (-600.0, 1500.0)), ("Soft tissue (CT)", "Ctrl+7", (40.0, 400.0)),
-              ("Bone (CT)", "Ctrl+8", (400.0, 1800.0)))
+RELATIVE_PRESETS = ((QT_TRANSLATE_NOOP("Keyboard", "Full range"), "Ctrl+2", (0.5, 1.0)), (QT_TRANSLATE_NOOP("Keyboard", "High contrast"), "Ctrl+3", (0.5, 0.5)),
+                    (QT_TRANSLATE_NOOP("Keyboard", "Bright structures"), "Ctrl+4", (0.75, 0.5)), (QT_TRANSLATE_NOOP("Keyboard", "Dark structures"), "Ctrl+5", (0.25, 0.5)))
+CT_PRESETS = ((QT_TRANSLATE_NOOP("Keyboard", "Lung (CT)"), "Ctrl+6", (-600.0, 1500.0)), (QT_TRANSLATE_NOOP("Keyboard", "Soft tissue (CT)"), "Ctrl+7", (40.0, 400.0)),
+              (QT_TRANSLATE_NOOP("Keyboard", "Bone (CT)"), "Ctrl+8", (400.0, 1800.0)))
 
 
 def apply_preset(window, centre_width: tuple[float, float], hounsfield: bool) -> bool:
@@ -22,7 +24,7 @@ def apply_preset(window, centre_width: tuple[float, float], hounsfield: bool) ->
     centre, width = centre_width
     if hounsfield:
         if (viewer.modality or "").upper() != "CT":
-            window.statusBar().showMessage("CT presets apply to CT images only", 4000)
+            window.statusBar().showMessage(translate("Keyboard", "CT presets apply to CT images only"), 4000)
             return False
     else:
         lo, hi = viewer.data_limits
@@ -37,21 +39,21 @@ def cycle_family(window, step: int = 1) -> None:
     if combo is not None and combo.count():
         combo.setCurrentIndex((combo.currentIndex() + step) % combo.count())
         card = combo.currentText()
-        window.statusBar().showMessage(f"Heat-map model: {card}", 3000)
+        window.statusBar().showMessage(translate("Keyboard", "Heat-map model: {card}").format(card=card), 3000)
 
 
 def add_keyboard_actions(window, add_action) -> list[QAction]:
     """The View menu's presets and family cycling; ``add_action(text, slot, keys, tip)`` makes one action."""
-    actions = [add_action("Next model &family", lambda: cycle_family(window, 1), QKeySequence("M"),
-                          "Explain the next model family's prediction (M)"),
-               add_action("Previous model famil&y", lambda: cycle_family(window, -1), QKeySequence("Shift+M"),
-                          "Explain the previous model family's prediction (Shift+M)")]
-    actions.append(add_action("Window/level: image default", window.image_area.reset_levels, QKeySequence("Ctrl+1"),
-                              "The image's own window/level (Ctrl+1)"))
+    actions = [add_action(translate("Keyboard", "Next model &family"), lambda: cycle_family(window, 1), QKeySequence("M"),
+                          translate("Keyboard", "Explain the next model family's prediction (M)")),
+               add_action(translate("Keyboard", "Previous model famil&y"), lambda: cycle_family(window, -1), QKeySequence("Shift+M"),
+                          translate("Keyboard", "Explain the previous model family's prediction (Shift+M)"))]
+    actions.append(add_action(translate("Keyboard", "Window/level: image default"), window.image_area.reset_levels, QKeySequence("Ctrl+1"),
+                              translate("Keyboard", "The image's own window/level (Ctrl+1)")))
     for presets, hounsfield in ((RELATIVE_PRESETS, False), (CT_PRESETS, True)):
         for name, key, value in presets:
-            actions.append(add_action(f"Window/level: {name}", lambda _=False, v=value, h=hounsfield:
-                                      apply_preset(window, v, h), QKeySequence(key), f"Window/level preset {name} ({key})"))
+            actions.append(add_action(translate("Keyboard", "Window/level: {name}").format(name=translate("Keyboard", name)), lambda _=False, v=value, h=hounsfield:
+                                      apply_preset(window, v, h), QKeySequence(key), translate("Keyboard", "Window/level preset {name} ({key})").format(name=translate("Keyboard", name), key=key)))
     return actions
 
 
@@ -62,8 +64,8 @@ def shortcut_rows(window) -> list[tuple[str, str]]:
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
         if keys:
             rows.append((action.text().replace("&", "").rstrip("…"), ", ".join(keys)))
-    rows += [("Move between controls", "Tab, Shift+Tab"), ("Open a menu", "Alt + the underlined letter"),
-             ("Window/level with the mouse", "right-drag on the image")]
+    rows += [(translate("Keyboard", "Move between controls"), translate("Keyboard", "Tab, Shift+Tab")), (translate("Keyboard", "Open a menu"), translate("Keyboard", "Alt + the underlined letter")),
+             (translate("Keyboard", "Window/level with the mouse"), translate("Keyboard", "right-drag on the image"))]
     return rows
 
 
@@ -71,11 +73,11 @@ def show_shortcuts(window) -> QDialog:
     """Help → Keyboard shortcuts: a table of every shortcut (non-modal)."""
     dialog = QDialog(window)  # owned by the window (found again by its object name)
     dialog.setObjectName(SHORTCUTS_DIALOG)
-    dialog.setWindowTitle("Keyboard shortcuts — MedDiag Desktop")
+    dialog.setWindowTitle(translate("Keyboard", "Keyboard shortcuts — MedDiag Desktop"))
     rows = shortcut_rows(window)
     table = QTableWidget(len(rows), 2, dialog)
-    table.setAccessibleName("Keyboard shortcuts")
-    table.setHorizontalHeaderLabels(["Action", "Keys"])
+    table.setAccessibleName(translate("Keyboard", "Keyboard shortcuts"))
+    table.setHorizontalHeaderLabels([translate("Keyboard", "Action"), translate("Keyboard", "Keys")])
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     for r, (text, keys) in enumerate(rows):
@@ -86,7 +88,7 @@ def show_shortcuts(window) -> QDialog:
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
     buttons.rejected.connect(dialog.close)
     layout = QVBoxLayout(dialog)
-    layout.addWidget(QLabel("Every action of the main window without a mouse:"))
+    layout.addWidget(QLabel(translate("Keyboard", "Every action of the main window without a mouse:")))
     layout.addWidget(table)
     layout.addWidget(buttons)
     dialog.resize(520, 560)

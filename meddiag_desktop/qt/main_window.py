@@ -21,9 +21,11 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
+from .core_text import core_text
+from .i18n import translate
 from ..core.device import DEVICE_CHOICES, canonical_device
 from .child_windows import ChildWindows
 from .guard import gui_only
@@ -50,11 +52,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp *.jp2 *.j2k *.pgm *.ppm *.pnm "
-                "*.dcm *.dicom *.ima);;DICOM (*.dcm *.dicom *.ima);;All files (*)")
-ERROR_TITLES = {"session": "Could not load the models", "predict": "Prediction failed", "prefetch": "Prediction failed",
-                "explain": "Heat-map failed", "report": "Could not export the report",
-                "dicom": "Could not write the DICOM results"}  # by job tag; not warm-ups
+IMAGE_FILTER = (QT_TRANSLATE_NOOP("MainWindow", "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.webp *.jp2 *.j2k *.pgm *.ppm *.pnm "
+                "*.dcm *.dicom *.ima);;DICOM (*.dcm *.dicom *.ima);;All files (*)"))
+ERROR_TITLES = {"session": QT_TRANSLATE_NOOP("MainWindow", "Could not load the models"), "predict": QT_TRANSLATE_NOOP("MainWindow", "Prediction failed"), "prefetch": QT_TRANSLATE_NOOP("MainWindow", "Prediction failed"),
+                "explain": QT_TRANSLATE_NOOP("MainWindow", "Heat-map failed"), "report": QT_TRANSLATE_NOOP("MainWindow", "Could not export the report"), "dicom": QT_TRANSLATE_NOOP("MainWindow", "Could not write the DICOM results")}  # by job tag; not warm-ups
 
 
 class MainWindow(QMainWindow):
@@ -91,7 +92,7 @@ class MainWindow(QMainWindow):
         self.child_windows.activeModelsChanged.connect(self.load_models)
         self.child_windows.openRequested.connect(self.open_scan_result)
 
-        self.setWindowTitle("MedDiag Desktop")
+        self.setWindowTitle(self.tr("MedDiag Desktop"))
         self.setAcceptDrops(True)
         apply_theme(self.settings.theme)  # the application's palette + style sheet
         self._build_shell()
@@ -99,12 +100,12 @@ class MainWindow(QMainWindow):
     # ================================================================== building
     def _build_shell(self) -> None:
         """What the first paint shows; start() fills in the rest."""
-        self.notice = QLabel(f"⚠  {NOTICE_TEXT}")
+        self.notice = QLabel("⚠  " + translate("Style", NOTICE_TEXT))
         self.notice.setObjectName("noticeBanner")
-        self.notice.setToolTip("The models are research prototypes: every finding must be confirmed by a "
-                               "qualified clinician.")
+        self.notice.setToolTip(self.tr("The models are research prototypes: every finding must be confirmed by a "
+                               "qualified clinician."))
         self.image_area = ImageArea(self.settings.overlay_visible, self.settings.overlay_opacity)
-        list_stub, panel_stub = QListWidget(), QLabel("Loading models…")
+        list_stub, panel_stub = QListWidget(), QLabel(self.tr("Loading models…"))
         list_stub.setMinimumWidth(150)
         panel_stub.setObjectName("panelStub")
         panel_stub.setMinimumWidth(420)
@@ -122,12 +123,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.notice)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-        self.menus = {name: self.menuBar().addMenu(name) for name in ("&File", "&View", "&Settings", "&Help")}
-        self.toolbar = self.addToolBar("Main")
+        self.menus = {name: self.menuBar().addMenu(translate("MainWindow", name)) for name in (QT_TRANSLATE_NOOP("MainWindow", "&File"), QT_TRANSLATE_NOOP("MainWindow", "&View"), QT_TRANSLATE_NOOP("MainWindow", "&Settings"), QT_TRANSLATE_NOOP("MainWindow", "&Help"))}
+        self.toolbar = self.addToolBar(self.tr("Main"))
         self.toolbar.setObjectName("mainToolbar")
         self.toolbar.setMovable(False)
-        self.device_label = QLabel("Device: –")
-        self.device_label.setToolTip("Where the models run (Settings → Device)")
+        self.device_label = QLabel(self.tr("Device: –"))
+        self.device_label.setToolTip(self.tr("Where the models run (Settings → Device)"))
         self.statusBar().addPermanentWidget(self.device_label)
         geometry = self.settings.geometry
         if geometry is None or not self.restoreGeometry(geometry):
@@ -151,7 +152,7 @@ class MainWindow(QMainWindow):
         self.panel.overlayOpacityChanged.connect(self.set_overlay_opacity)
         self.panel.explainChoiceChanged.connect(self._refresh_overlay)
         self.panel.set_opacity(self.overlay_opacity)
-        self.panel.show_status("Loading models…")
+        self.panel.show_status(self.tr("Loading models…"))
         self.session = ViewerSession(self.store, self.host, self.cache, self.image_area, self.panel, self.file_list,
                                      self.statusBar(), self)
         self.session.sessionLoaded.connect(self._on_session)
@@ -241,21 +242,21 @@ class MainWindow(QMainWindow):
 
     def load_models(self) -> None:
         """(Re)load the models of the chosen task on the chosen device, in the models lane."""
-        self.device_label.setText("Device: loading…")
+        self.device_label.setText(self.tr("Device: loading…"))
         self.session.load(self.device_choice, self.task_choice)
 
     @Slot(object)
     @gui_only
     def _on_session(self, info) -> None:
         self.menu_actions.set_tasks(info.tasks, info.task)
-        self.device_label.setText(f"Device: {info.device_label}" + (" (auto)" if info.requested == "auto" else ""))
+        self.device_label.setText(self.tr("Device: {device_label}").format(device_label=info.device_label) + (self.tr(" (auto)") if info.requested == "auto" else ""))
         self.menu_actions.device_actions["cuda"].setEnabled(info.cuda_available)
         if info.fallback:
-            self.device_label.setText(f"Device: {info.device_label} (fallback)")
+            self.device_label.setText(self.tr("Device: {device_label} (fallback)").format(device_label=info.device_label))
             self.statusBar().showMessage(info.fallback, 20000)
             self.device_label.setToolTip(info.fallback)
         else:
-            self.statusBar().showMessage(f"{len(info.cards)} model(s) ready on {info.device_label}", 5000)
+            self.statusBar().showMessage(self.tr("{len} model(s) ready on {device_label}").format(len=len(info.cards), device_label=info.device_label), 5000)
         self.child_windows.set_session(info)
         self.sessionReady.emit(info)  # then the session shows the current file's predictions
 
@@ -287,7 +288,7 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", self.settings.last_folder, IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Open images"), self.settings.last_folder, translate("MainWindow", IMAGE_FILTER))
         if paths:
             self.open_files(paths)
 
@@ -303,7 +304,7 @@ class MainWindow(QMainWindow):
         self.settings.last_folder = os.path.dirname(paths[0])
         log.info("opened %d file(s)", len(added))
         self.file_list.select_path(paths[0])
-        self.statusBar().showMessage(f"Opened {len(added)} file(s)", 3000)
+        self.statusBar().showMessage(self.tr("Opened {len} file(s)").format(len=len(added)), 3000)
         self.session.schedule_prefetch()
         return added
 
@@ -358,7 +359,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     @gui_only
     def _show(self, path: str) -> None:
-        self.setWindowTitle(f"{file_name(path)} — MedDiag Desktop" if path else "MedDiag Desktop")
+        self.setWindowTitle(self.tr("{file_name} — MedDiag Desktop").format(file_name=file_name(path)) if path else self.tr("MedDiag Desktop"))
         self.session.show_file(path)
 
     # ================================================================== predictions
@@ -403,23 +404,23 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
         if progress.text:
-            self.job_status.setText(progress.text)
+            self.job_status.setText(core_text(progress.text))
 
     @Slot(bool)
     def _on_models_busy(self, busy: bool) -> None:
-        self.job_status.setText("Working…" if busy else "")
+        self.job_status.setText(self.tr("Working…") if busy else "")
 
     def _on_job_error(self, job: Job, error: JobError) -> None:
         """Every job's failure (JobHost): an unreadable image, the models, a prediction, a heat-map..."""
         if job.tag == "load":
             self.session.image_failed(job.key[1], error)
             return
-        title = ERROR_TITLES.get(job.tag)
-        if title is None:
+        if job.tag not in ERROR_TITLES:
             return
+        title = translate("MainWindow", ERROR_TITLES[job.tag])
         if job.tag == "session":
             self.panel.show_status(f"{title}: {error.message}")
-            self.device_label.setText("Device: –")
+            self.device_label.setText(self.tr("Device: –"))
         self.report_error(title, error.message, error.details)
 
     @gui_only

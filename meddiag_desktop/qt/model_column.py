@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLay
 from .display_names import family_name
 from .guard import gui_only
 from .painted_text import ElidedLabel, PaintedText, ProbabilityBar
-from .reading_text import format_fraction, format_probability, operating_metrics_text
+from .core_text import fraction as format_fraction, label_name, operating_metrics, percent as format_probability
 from .style import DEMO_TEXT, OOD_ADVICE, OOD_HEADLINE, OOD_TEXT
+from .i18n import translate
 
 
 def _digits(p: float, threshold: float) -> int:
@@ -24,15 +25,16 @@ def _digits(p: float, threshold: float) -> int:
     return 4
 
 
-def decision_parts(card, probabilities: dict[str, float]) -> tuple[str, str, str] | None:
+def decision_parts(card, probabilities: dict[str, float], name=str) -> tuple[str, str, str] | None:
     """("P(pneumonia) = 0.71", "≥ 0.62", "pneumonia") for binary cards with an operating point, else None
-    ("P(pneumonia) > 0.99" at the ends: ``reading_text.format_fraction``)."""
+    ("P(pneumonia) > 0.99" at the ends: ``reading_text.format_fraction``); ``name``: how a label is shown
+    (the window passes ``core_text.label_name``, the self-test's console keeps English)."""
     pos, threshold, labels = card.positive_label, card.threshold, tuple(card.labels)
     if pos is None or threshold is None or len(labels) != 2 or pos not in probabilities:
         return None
     p = float(probabilities[pos])
     d = _digits(p, threshold)
-    shown = f"P({pos}) {format_fraction(p, d)}"
+    shown = f"P({name(pos)}) {format_fraction(p, d)}"
     if p >= threshold:
         return shown, f"≥ {threshold:.2f}", pos
     return shown, f"< {threshold:.2f}", labels[1 - labels.index(pos)]
@@ -46,9 +48,9 @@ def decision_text(card, probabilities: dict[str, float]) -> str | None:
 
 def metrics_text(card) -> str:
     """"validation AUC 0.969 · accuracy 0.912" from the card's validation metrics."""
-    metrics = {name: card.metric(key) for key, name in (("auc", "AUC"), ("accuracy", "accuracy"))}
+    metrics = {name: card.metric(key) for key, name in (("auc", "AUC"), ("accuracy", translate("ModelColumn", "accuracy")))}
     parts = [f"{name} {m.value:.3f}" for name, m in metrics.items() if m and isinstance(m.value, (int, float))]
-    return ("validation " + " · ".join(parts)) if parts else "no validation metrics"
+    return translate("ModelColumn", "validation {0}").format(" · ".join(parts)) if parts else translate("ModelColumn", "no validation metrics")
 
 
 def _wrapping_label(object_name: str) -> QLabel:
@@ -73,40 +75,40 @@ class ModelColumn(QFrame):
         title.setObjectName("familyTitle")
         self.meta = ElidedLabel(f"{card.id} · v{card.version}")
         self.meta.setObjectName("modelMeta")
-        self.meta.setToolTip(f"{card.id}, version {card.version}\n{card.description or ''}\n{metrics_text(card)}\n"
+        self.meta.setToolTip(self.tr("{id}, version {version}").format(id=card.id, version=card.version) + f"\n{card.description or ''}\n{metrics_text(card)}\n"
                              f"sha256 {card.sha256[:16]}…".replace("\n\n", "\n"))
         self.demo_badge = _wrapping_label("demoBadge")
-        self.demo_badge.setText(DEMO_TEXT)
+        self.demo_badge.setText(translate("Style", DEMO_TEXT))
         self.demo_badge.setVisible(bool(card.demo))
-        self.demo_badge.setToolTip("This model was not trained on clinical data; its output is meaningless.")
+        self.demo_badge.setToolTip(self.tr("This model was not trained on clinical data; its output is meaningless."))
         self.headline = PaintedText(1, "headline")
-        self.headline.setToolTip("The model's decision (at its operating point when it has one)")
+        self.headline.setToolTip(self.tr("The model's decision (at its operating point when it has one)"))
         self.probability = PaintedText(2, "probability", wrap=True)
-        self.probability.setToolTip("Calibrated probability of the decision")
+        self.probability.setToolTip(self.tr("Calibrated probability of the decision"))
         self.bars: dict[str, ProbabilityBar] = {}
         self.bar_values: dict[str, PaintedText] = {}
         bars = QGridLayout()
         bars.setHorizontalSpacing(6)
         bars.setVerticalSpacing(1)
         for i, label in enumerate(card.labels):
-            name = ElidedLabel(label)
-            name.setToolTip(label)
+            name = ElidedLabel(label_name(label))
+            name.setToolTip(label_name(label))
             value = PaintedText(1, align=Qt.AlignmentFlag.AlignRight)
             value.setMinimumWidth(value.fontMetrics().horizontalAdvance("100.0 %") + 6)
             value.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
             bar = ProbabilityBar()
-            bar.setToolTip(f"Calibrated probability of '{label}'")
+            bar.setToolTip(self.tr("Calibrated probability of '{label}'").format(label=label_name(label)))
             bars.addWidget(name, 2 * i, 0)
             bars.addWidget(value, 2 * i, 1)
             bars.addWidget(bar, 2 * i + 1, 0, 1, 2)
             self.bars[label], self.bar_values[label] = bar, value
         bars.setColumnStretch(0, 1)
         self.decision = PaintedText(4, "decision", wrap=True)
-        self.decision.setToolTip("Operating point chosen on validation data: the decision rule applied to "
-                                 "the calibrated probability of the positive finding")
+        self.decision.setToolTip(self.tr("Operating point chosen on validation data: the decision rule applied to "
+                                 "the calibrated probability of the positive finding"))
         self.operating_metrics = PaintedText(3, "operatingMetrics", wrap=True)
-        self.operating_metrics.setToolTip("What to expect of this model at its operating point: validation "
-                                          "sensitivity and specificity with their 95 % confidence intervals")
+        self.operating_metrics.setToolTip(self.tr("What to expect of this model at its operating point: validation "
+                                          "sensitivity and specificity with their 95 % confidence intervals"))
         self.footer = PaintedText(3, "modelFooter", wrap=True)
 
         layout = QVBoxLayout(self)
@@ -138,7 +140,7 @@ class ModelColumn(QFrame):
             bar.set_value(0.0)
             self.bar_values[label].setText("")
         self.decision.setText("")
-        self.operating_metrics.setText(operating_metrics_text(self.card))
+        self.operating_metrics.setText(operating_metrics(self.card))
         self.footer.setText(metrics_text(self.card))
 
     def _mark_refused(self, refused: bool) -> None:
@@ -155,22 +157,22 @@ class ModelColumn(QFrame):
     def set_result(self, result, device_label: str) -> None:
         self.result = result
         refused = result.refused
-        self.headline.set_full_text(OOD_HEADLINE if refused else result.label)
+        self.headline.set_full_text(translate("Style", OOD_HEADLINE) if refused else label_name(result.label))
         self._mark_refused(refused)
-        self.probability.setText(OOD_TEXT.format(score=result.ood_score) if refused
+        self.probability.setText(translate("Style", OOD_TEXT).format(score=result.ood_score) if refused
                                  else format_probability(result.probability))
         for label, bar in self.bars.items():
             p = float(result.probabilities.get(label, 0.0))
             bar.set_value(p)
             self.bar_values[label].setText(format_probability(p))
-        parts = decision_parts(self.card, result.probabilities)
+        parts = decision_parts(self.card, result.probabilities, label_name)
         if refused:
-            self.decision.setText(OOD_ADVICE)
+            self.decision.setText(translate("Style", OOD_ADVICE))
         elif parts:
-            self.decision.setText(f"Operating point:\n{parts[0]}\n{parts[1]} → {parts[2]}")
+            self.decision.setText(self.tr("Operating point:\n{parts}\n{parts2} → {parts3}").format(parts=parts[0], parts2=parts[1], parts3=label_name(parts[2])))
         else:
-            self.decision.setText("No operating point:\ntop class shown")
-        self.footer.setText(f"{metrics_text(self.card)}\nv{self.card.version} on {device_label}")
+            self.decision.setText(self.tr("No operating point:\ntop class shown"))
+        self.footer.setText(self.tr("{metrics_text}\nv{version} on {device_label}").format(metrics_text=metrics_text(self.card), version=self.card.version, device_label=device_label))
 
     @gui_only
     def set_error(self, message: str) -> None:
@@ -179,4 +181,4 @@ class ModelColumn(QFrame):
 
     def set_unavailable(self, message: str) -> None:
         self.unavailable = message
-        self.set_error(f"Could not be loaded: {message}")
+        self.set_error(self.tr("Could not be loaded: {message}").format(message=message))

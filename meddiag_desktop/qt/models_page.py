@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
     QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
+from .i18n import translate
 from .jobs import models as jobs
 from .display_names import family_name
 from . import dialogs
@@ -33,8 +34,12 @@ from .workers import Job
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Model", "Family", "Version", "Source", "Created", "Based on", "Val accuracy", "Val AUC", "Active")
+COLUMNS = (QT_TRANSLATE_NOOP("ModelsPage", "Model"), QT_TRANSLATE_NOOP("ModelsPage", "Family"), QT_TRANSLATE_NOOP("ModelsPage", "Version"), QT_TRANSLATE_NOOP("ModelsPage", "Source"), QT_TRANSLATE_NOOP("ModelsPage", "Created"), QT_TRANSLATE_NOOP("ModelsPage", "Based on"), QT_TRANSLATE_NOOP("ModelsPage", "Val accuracy"), QT_TRANSLATE_NOOP("ModelsPage", "Val AUC"), QT_TRANSLATE_NOOP("ModelsPage", "Active"))
 ROLE = Qt.ItemDataRole.UserRole
+OPERATIONS = {"activate": QT_TRANSLATE_NOOP("ModelsPage", "Activate"), "roll back": QT_TRANSLATE_NOOP("ModelsPage", "Roll back"),
+              "delete": QT_TRANSLATE_NOOP("ModelsPage", "Delete"), "export": QT_TRANSLATE_NOOP("ModelsPage", "Export"),
+              "import": QT_TRANSLATE_NOOP("ModelsPage", "Import"),
+              "list versions": QT_TRANSLATE_NOOP("ModelsPage", "List versions")}
 
 
 def _value(row, key: str) -> str:
@@ -50,7 +55,7 @@ class ModelsPage(QDialog):
     def __init__(self, store=None, parent: QWidget | None = None) -> None:
         """``store``: a core ModelStore or a list of model folders (default: shipped + user models)."""
         super().__init__(parent)
-        self.setWindowTitle("Models — MedDiag Desktop")
+        self.setWindowTitle(self.tr("Models — MedDiag Desktop"))
         self.setWindowFlag(Qt.WindowType.Window, True)
         self.store_spec = store
         self.host = JobHost(self, on_error=lambda job, error: self._done(job.name, False, error.message))
@@ -59,7 +64,7 @@ class ModelsPage(QDialog):
 
         layout = QVBoxLayout(self)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setHeaderLabels([translate("ModelsPage", c) for c in COLUMNS])
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
@@ -67,17 +72,17 @@ class ModelsPage(QDialog):
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         layout.addWidget(self.tree, 1)
         buttons = QHBoxLayout()
-        self.activate_button = self._button("Activate", self.activate_selected,
-                                            "Use the selected version for its task and family")
-        self.rollback_button = self._button("Roll back", self.rollback_selected,
-                                            "Re-activate the version that was active before")
-        self.export_button = self._button("Export…", lambda: self.export_selected(),
-                                          "Save the selected model (card + weights) as a .zip")
-        self.import_button = self._button("Import…", lambda: self.import_from(),
-                                          "Install a model from a .zip, a folder or a card .json (sha256 checked)")
-        self.delete_button = self._button("Delete", lambda: self.delete_selected(),
-                                          "Delete the selected version (yours only; shipped models stay)")
-        refresh = self._button("Refresh", self.refresh, "Read the model folders again")
+        self.activate_button = self._button(self.tr("Activate"), self.activate_selected,
+                                            self.tr("Use the selected version for its task and family"))
+        self.rollback_button = self._button(self.tr("Roll back"), self.rollback_selected,
+                                            self.tr("Re-activate the version that was active before"))
+        self.export_button = self._button(self.tr("Export…"), lambda: self.export_selected(),
+                                          self.tr("Save the selected model (card + weights) as a .zip"))
+        self.import_button = self._button(self.tr("Import…"), lambda: self.import_from(),
+                                          self.tr("Install a model from a .zip, a folder or a card .json (sha256 checked)"))
+        self.delete_button = self._button(self.tr("Delete"), lambda: self.delete_selected(),
+                                          self.tr("Delete the selected version (yours only; shipped models stay)"))
+        refresh = self._button(self.tr("Refresh"), self.refresh, self.tr("Read the model folders again"))
         for button in (self.activate_button, self.rollback_button, self.export_button, self.import_button,
                        self.delete_button):
             buttons.addWidget(button)
@@ -115,15 +120,15 @@ class ModelsPage(QDialog):
         for row in self.rows:
             parent = tasks.get(row.task)
             if parent is None:
-                parent = tasks[row.task] = QTreeWidgetItem([f"Task: {row.task}"])
+                parent = tasks[row.task] = QTreeWidgetItem([self.tr("Task: {task}").format(task=row.task)])
                 parent.setFirstColumnSpanned(True)
                 self.tree.addTopLevelItem(parent)
             created = row.created.replace("T", " ")[:19]
             item = QTreeWidgetItem([row.id, family_name(row.family), row.version, row.source, created,
                                     row.base_model or "", _value(row, "accuracy"), _value(row, "auc"),
-                                    "✔ active" if row.active else ""])
+                                    self.tr("✔ active") if row.active else ""])
             item.setData(0, ROLE, row.id)
-            tip = f"{row.description}\nsha256 {row.sha256[:16]}…" + ("\nDEMO: not trained for diagnosis" if row.demo else "")
+            tip = self.tr("{description}\nsha256 {sha256}…").format(description=row.description, sha256=row.sha256[:16]) + (self.tr("\nDEMO: not trained for diagnosis") if row.demo else "")
             item.setToolTip(0, tip.strip())
             if row.active:
                 for c in range(len(COLUMNS)):
@@ -168,7 +173,7 @@ class ModelsPage(QDialog):
 
     # ------------------------------------------------------------------ operations
     def _run(self, name: str, fn, *args, changes_active: bool = True) -> Job:
-        self.status.setText(f"{name.capitalize()}…")
+        self.status.setText(translate("ModelsPage", OPERATIONS.get(name, name)) + "…")
         job = Job(fn, self.store_spec, *args, name=name)
         job.returned.connect(lambda result: self._done(name, True, result, changes_active))
         return self.host.submit("versions", job)
@@ -176,11 +181,13 @@ class ModelsPage(QDialog):
     @gui_only
     def _done(self, name: str, ok: bool, result, changes_active: bool = True) -> None:
         if ok:
-            text = {"activate": "{} is now active.", "roll back": "Rolled back: {} is active again.",
-                    "delete": "Deleted {}.", "export": "Exported to {}.", "import": "Imported {}."}.get(name, "{}")
+            text = {"activate": self.tr("{} is now active."), "roll back": self.tr("Rolled back: {} is active again."),
+                    "delete": self.tr("Deleted {}."), "export": self.tr("Exported to {}."),
+                    "import": self.tr("Imported {}.")}.get(name, "{}")
             message = text.format(os.path.basename(str(result)) if name == "export" else result)
         else:
-            message = f"{name.capitalize()} failed: {result}"
+            message = self.tr("{operation} failed: {result}").format(operation=translate("ModelsPage", OPERATIONS.get(name, name)),
+                                                             result=result)
             log.warning(message)
         self.status.setText(message)
         self.operationFinished.emit(name, ok, message)
@@ -202,9 +209,9 @@ class ModelsPage(QDialog):
         if row is None or not row.deletable:
             return None
         if not confirmed:
-            dialogs.ask(self, "Delete model version?",
-                        f"Delete {row.id}? Its weights and card are removed from your model folder."
-                        + (" It is active: the previous version takes over." if row.active else ""),
+            dialogs.ask(self, self.tr("Delete model version?"),
+                        self.tr("Delete {id}? Its weights and card are removed from your model folder.").format(id=row.id)
+                        + (self.tr(" It is active: the previous version takes over.") if row.active else ""),
                         lambda: self.delete_selected(confirmed=True))
             return None
         return self._run("delete", jobs.delete, row.id)
@@ -214,16 +221,16 @@ class ModelsPage(QDialog):
         if row is None:
             return None
         if destination is None:
-            destination, _ = QFileDialog.getSaveFileName(self, "Export model", f"{row.id}.zip",
-                                                         "Model archive (*.zip)")
+            destination, _ = QFileDialog.getSaveFileName(self, self.tr("Export model"), f"{row.id}.zip",
+                                                         self.tr("Model archive (*.zip)"))
             if not destination:
                 return None
         return self._run("export", jobs.export, row.id, str(destination), changes_active=False)
 
     def import_from(self, source: str | None = None, new_id: str | None = None, activate: bool = False) -> Job | None:
         if source is None:
-            source, _ = QFileDialog.getOpenFileName(self, "Import model", "",
-                                                    "Model archive or card (*.zip *.json);;All files (*)")
+            source, _ = QFileDialog.getOpenFileName(self, self.tr("Import model"), "",
+                                                    self.tr("Model archive or card (*.zip *.json);;All files (*)"))
             if not source:
                 return None
         return self._run("import", jobs.import_, str(source), new_id, activate, changes_active=activate)

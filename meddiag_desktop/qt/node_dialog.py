@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from .i18n import translate
 
 if TYPE_CHECKING:
     from .intake_settings import IntakeSettings
@@ -50,51 +51,51 @@ class NodeDialog(QDialog):
     def __init__(self, intake: IntakeControls, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.intake = intake
-        self.setWindowTitle("DICOM node and watch folder")
+        self.setWindowTitle(self.tr("DICOM node and watch folder"))
         s = intake.settings
         self.ae_title = QLineEdit(s.ae_title)
         self.ae_title.setMaxLength(16)
         self.port = QSpinBox()
         self.port.setRange(0, 65535)
         self.port.setValue(s.port)
-        self.port.setToolTip("TCP port (0: any free port)")
+        self.port.setToolTip(self.tr("TCP port (0: any free port)"))
         self.bind = QLineEdit(s.bind)
-        self.bind.setToolTip("Interface to listen on. 127.0.0.1: only this computer can send (the safe default)")
+        self.bind.setToolTip(self.tr("Interface to listen on. 127.0.0.1: only this computer can send (the safe default)"))
         self.allow = QLineEdit(s.allow)
-        self.allow.setPlaceholderText("any caller")
-        self.allow.setToolTip("Only these callers: AET or AET@HOST, separated by spaces; others are rejected")
+        self.allow.setPlaceholderText(self.tr("any caller"))
+        self.allow.setToolTip(self.tr("Only these callers: AET or AET@HOST, separated by spaces; others are rejected"))
         self.send_to = QLineEdit(s.send_to)
-        self.send_to.setPlaceholderText("AET@HOST:PORT (optional)")
-        self.send_to.setToolTip("C-STORE every SR + SC made to this AE (kept in an outbox until delivered)")
+        self.send_to.setPlaceholderText(self.tr("AET@HOST:PORT (optional)"))
+        self.send_to.setToolTip(self.tr("C-STORE every SR + SC made to this AE (kept in an outbox until delivered)"))
         self.out_dir = QLineEdit(s.output_folder)
-        browse_out = QPushButton("Browse…")
-        browse_out.clicked.connect(lambda: self._browse(self.out_dir, "Folder for received images and results"))
-        self.show_identity = QCheckBox("Show patient name and ID in the inbox (never saved to any file)")
+        browse_out = QPushButton(self.tr("Browse…"))
+        browse_out.clicked.connect(lambda: self._browse(self.out_dir, self.tr("Folder for received images and results")))
+        self.show_identity = QCheckBox(self.tr("Show patient name and ID in the inbox (never saved to any file)"))
         self.show_identity.setChecked(s.show_identity)
         self.show_identity.toggled.connect(intake.set_identity_visible)
 
-        node_box = QGroupBox("DICOM node (Storage SCP + Verification)")
+        node_box = QGroupBox(self.tr("DICOM node (Storage SCP + Verification)"))
         form = QFormLayout(node_box)
-        form.addRow("AE title", self.ae_title)
-        form.addRow("Port", self.port)
-        form.addRow("Listen on", self.bind)
-        form.addRow("Allowed callers", self.allow)
-        form.addRow("Send results to", self.send_to)
-        form.addRow("Output folder", _row(self.out_dir, browse_out))
-        self.start_button = QPushButton("Start node")
+        form.addRow(self.tr("AE title"), self.ae_title)
+        form.addRow(self.tr("Port"), self.port)
+        form.addRow(self.tr("Listen on"), self.bind)
+        form.addRow(self.tr("Allowed callers"), self.allow)
+        form.addRow(self.tr("Send results to"), self.send_to)
+        form.addRow(self.tr("Output folder"), _row(self.out_dir, browse_out))
+        self.start_button = QPushButton(self.tr("Start node"))
         self.start_button.clicked.connect(self.start_node)
-        self.stop_button = QPushButton("Stop node")
+        self.stop_button = QPushButton(self.tr("Stop node"))
         self.stop_button.clicked.connect(intake.stop_node)
         form.addRow(_row(self.start_button, self.stop_button))
 
-        watch_box = QGroupBox("Watch folder")
+        watch_box = QGroupBox(self.tr("Watch folder"))
         self.watch_folder = QLineEdit(s.watch_folder)
-        self.watch_folder.setPlaceholderText("a folder the modality or PACS exports into")
-        browse_watch = QPushButton("Browse…")
-        browse_watch.clicked.connect(lambda: self._browse(self.watch_folder, "Folder to watch"))
-        self.watch_button = QPushButton("Start watching")
+        self.watch_folder.setPlaceholderText(self.tr("a folder the modality or PACS exports into"))
+        browse_watch = QPushButton(self.tr("Browse…"))
+        browse_watch.clicked.connect(lambda: self._browse(self.watch_folder, self.tr("Folder to watch")))
+        self.watch_button = QPushButton(self.tr("Start watching"))
         self.watch_button.clicked.connect(lambda: intake.start_watch(self.watch_folder.text().strip()))
-        self.unwatch_button = QPushButton("Stop watching")
+        self.unwatch_button = QPushButton(self.tr("Stop watching"))
         self.unwatch_button.clicked.connect(intake.stop_watch)
         watch_layout = QVBoxLayout(watch_box)
         watch_layout.addWidget(_row(self.watch_folder, browse_watch))
@@ -108,7 +109,7 @@ class NodeDialog(QDialog):
         layout.addWidget(watch_box)
         layout.addWidget(self.show_identity)
         layout.addWidget(self.status_label)
-        close = QPushButton("Close")
+        close = QPushButton(self.tr("Close"))
         close.clicked.connect(self.close)
         layout.addWidget(close)
 
@@ -158,15 +159,13 @@ class NodeDialog(QDialog):
 
 def status_text(status: IntakeStatus | None, loading: bool = False) -> str:
     if status is None or not status.running:
-        return "Loading the models…" if loading else "Stopped: nothing listens, nothing is watched."
-    lines = [f"Listening as {status.listening} — {status.associations} association(s) open" if status.listening
-             else "The node is stopped (nothing listens)."]
+        return translate("NodeDialog", "Loading the models…") if loading else translate("NodeDialog", "Stopped: nothing listens, nothing is watched.")
+    lines = [translate("NodeDialog", "Listening as {listening} — {associations} association(s) open").format(listening=status.listening, associations=status.associations) if status.listening
+             else translate("NodeDialog", "The node is stopped (nothing listens).")]
     if status.watching:
-        lines.append(f"Watching {status.watching}")
-    lines.append(f"Received {status.received} · analysed {status.analysed} · failed {status.failed} · "
-                 f"already analysed {status.skipped}")
+        lines.append(translate("NodeDialog", "Watching {watching}").format(watching=status.watching))
+    lines.append(translate("NodeDialog", "Received {received} · analysed {analysed} · failed {failed} · already analysed {skipped}").format(received=status.received, analysed=status.analysed, failed=status.failed, skipped=status.skipped))
     if status.destination:
-        lines.append(f"Sending to {status.destination}: {status.delivered} delivered, {status.outbox} waiting in the "
-                     "outbox")
+        lines.append(translate("NodeDialog", "Sending to {destination}: {delivered} delivered, {outbox} waiting in the outbox").format(destination=status.destination, delivered=status.delivered, outbox=status.outbox))
     lines += [f"⚠ {error}" for error in (status.node_error, status.watch_error) if error]
     return "\n".join(lines)

@@ -5,12 +5,13 @@ Every update arrives from the main window's slots, i.e. in the GUI thread (``gui
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget,
 )
 
-from .display_names import family_name, method_name
+from .i18n import translate
+from .core_text import family_name, method_name, task_title
 from .guard import gui_only
 from .model_column import ModelColumn
 
@@ -22,7 +23,7 @@ class PredictionsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel("Predictions")
+        self.title = QLabel(self.tr("Predictions"))
         self.title.setObjectName("panelTitle")
         self.subtitle = QLabel("")
         self.subtitle.setObjectName("modelMeta")
@@ -36,17 +37,17 @@ class PredictionsPanel(QWidget):
         self._device_label = ""
 
         # heat-map controls
-        self.overlay_check = QCheckBox("Show heat-map")
-        self.overlay_check.setToolTip("Overlay where the image drove the selected model's prediction (H)")
+        self.overlay_check = QCheckBox(self.tr("Show heat-map"))
+        self.overlay_check.setToolTip(self.tr("Overlay where the image drove the selected model's prediction (H)"))
         self.overlay_check.toggled.connect(self.overlayToggled)
         self.model_combo = QComboBox()
-        self.model_combo.setToolTip("Model whose prediction is explained")
+        self.model_combo.setToolTip(self.tr("Model whose prediction is explained"))
         self.method_combo = QComboBox()
-        self.method_combo.setToolTip("Grad-CAM (CNN), attention rollout (Transformer) or occlusion (any model; "
-                                     "slower)")
+        self.method_combo.setToolTip(self.tr("Grad-CAM (CNN), attention rollout (Transformer) or occlusion (any model; "
+                                     "slower)"))
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setToolTip("Heat-map opacity")
+        self.opacity_slider.setToolTip(self.tr("Heat-map opacity"))
         self.opacity_value = QLabel("45 %")
         self.opacity_value.setMinimumWidth(40)
         self.opacity_slider.valueChanged.connect(self._on_opacity)
@@ -60,18 +61,18 @@ class PredictionsPanel(QWidget):
         opacity_row.addWidget(self.opacity_value)
         explain_form = QFormLayout()
         explain_form.addRow(self.overlay_check)
-        explain_form.addRow("Model", self.model_combo)
-        explain_form.addRow("Method", self.method_combo)
-        explain_form.addRow("Opacity", opacity_row)
+        explain_form.addRow(self.tr("Model"), self.model_combo)
+        explain_form.addRow(self.tr("Method"), self.method_combo)
+        explain_form.addRow(self.tr("Opacity"), opacity_row)
         explain_form.addRow(self.explain_caption)
-        self.explain_group = QGroupBox("Heat-map")
+        self.explain_group = QGroupBox(self.tr("Heat-map"))
         self.explain_group.setLayout(explain_form)
 
         # image facts (never patient data: core.io does not even read those tags)
         self.info_form = QFormLayout()
-        self.info_group = QGroupBox("Image")
+        self.info_group = QGroupBox(self.tr("Image"))
         self.info_group.setLayout(self.info_form)
-        self.info_group.setToolTip("Technical facts only; patient and study identifiers are never read")
+        self.info_group.setToolTip(self.tr("Technical facts only; patient and study identifiers are never read"))
         self._build_info_rows()
 
         layout = QVBoxLayout(self)
@@ -109,7 +110,7 @@ class PredictionsPanel(QWidget):
         from meddiag_desktop.core.tasks import TASKS  # plain data, no torch
 
         spec = TASKS.get(info.task)
-        self.subtitle.setText(spec.title if spec else (info.task or ""))
+        self.subtitle.setText(task_title(info.task) if spec else (info.task or ""))
         for card in info.cards:
             column = ModelColumn(card)
             if card.id in info.errors:
@@ -188,16 +189,16 @@ class PredictionsPanel(QWidget):
             self.overlayOpacityChanged.emit(value / 100.0)
 
     # ------------------------------------------------------------------ image facts
-    INFO_ROWS = ("Format", "Size", "Bit depth", "Photometric", "Modality", "Pixel spacing", "Frame", "Stored window")
+    INFO_ROWS = (QT_TRANSLATE_NOOP("Predictions", "Format"), QT_TRANSLATE_NOOP("Predictions", "Size"), QT_TRANSLATE_NOOP("Predictions", "Bit depth"), QT_TRANSLATE_NOOP("Predictions", "Photometric"), QT_TRANSLATE_NOOP("Predictions", "Modality"), QT_TRANSLATE_NOOP("Predictions", "Pixel spacing"), QT_TRANSLATE_NOOP("Predictions", "Frame"), QT_TRANSLATE_NOOP("Predictions", "Stored window"))
 
     def _build_info_rows(self) -> None:
         self.info_values: dict[str, QLabel] = {}
-        self.no_image = QLabel("No image")
+        self.no_image = QLabel(self.tr("No image"))
         self.info_form.addRow(self.no_image)
         for name in self.INFO_ROWS:
             value = QLabel("")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.info_form.addRow(name, value)
+            self.info_form.addRow(translate("Predictions", name), value)
             self.info_values[name] = value
 
     @gui_only
@@ -207,15 +208,16 @@ class PredictionsPanel(QWidget):
         if meta is not None:
             rows = {"Format": meta.format.upper() + (f" ({meta.transfer_syntax})" if meta.transfer_syntax else ""),
                     "Size": f"{meta.width} × {meta.height} px",
-                    "Bit depth": f"{meta.bit_depth}-bit, {meta.channels} channel{'s' if meta.channels > 1 else ''}"}
+                    "Bit depth": (self.tr("{bits}-bit, {channels} channels") if meta.channels > 1 else self.tr(
+                        "{bits}-bit, {channels} channel")).format(bits=meta.bit_depth, channels=meta.channels)}
             if meta.format == "dicom" and meta.photometric:
                 rows["Photometric"] = meta.photometric
             if meta.modality:
                 rows["Modality"] = meta.modality
             if meta.pixel_spacing:
-                rows["Pixel spacing"] = f"{meta.pixel_spacing[0]:g} × {meta.pixel_spacing[1]:g} mm"
+                rows["Pixel spacing"] = self.tr("{pixel_spacing:g} × {pixel_spacing2:g} mm").format(pixel_spacing=meta.pixel_spacing[0], pixel_spacing2=meta.pixel_spacing[1])
             if meta.n_frames > 1:
-                rows["Frame"] = f"{meta.frame_index + 1} of {meta.n_frames}"
+                rows["Frame"] = self.tr("{value} of {n_frames}").format(value=meta.frame_index + 1, n_frames=meta.n_frames)
             if meta.window:
                 rows["Stored window"] = f"W {meta.window[1]:g} · L {meta.window[0]:g}"
         self.info_form.setRowVisible(self.no_image, meta is None)

@@ -12,8 +12,9 @@ import html
 import os
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, Qt, QUrl
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QBuffer, QByteArray, QIODevice, QMarginsF, Qt, QUrl
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from .i18n import translate
 
 _IMAGE_PX = 600  # pixels of the embedded images on their long side
 _SHOWN_PX = 270  # their long side on the page, in document pixels (1/96 inch): two fit side by side
@@ -50,36 +51,48 @@ def _e(text) -> str:
 
 
 def report_html(report, with_heatmap: bool, size: tuple[int, int] = (_SHOWN_PX, _SHOWN_PX)) -> str:
-    """``size``: (width, height) of each image on the page."""
-    from .display_names import family_name
+    """``size``: (width, height) of each image on the page. In the window's language: core's English
+    texts (notice, decisions, OOD check, image facts) go through ``core_text``."""
+    from .core_text import core_text, family_name, label_name, number, task_title
 
+    image = ", ".join(core_text(part) for part in report.image.split(", "))
+    rows_image = translate("Report", "Image")
     rows = "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in (
-        ("Date", report.created), ("Task", report.task or "–"), ("Image", report.image),
-        ("Input sha256", report.input_sha256), ("Software", f"MedDiag Desktop {report.app_version}")))
+        (translate("Report", "Date"), report.created), (translate("Report", "Task"), task_title(report.task)), (translate("Report", "Image"), image),
+        (translate("Report", "Input sha256"), report.input_sha256), (translate("Report", "Software"), f"MedDiag Desktop {report.app_version}")))
     img = '<img src="report://{}" width="%d" height="%d"/>' % size
-    images = f'<td>{img.format("image")}<br/>Image</td>'
+    images = f'<td>{img.format("image")}<br/>{_e(rows_image)}</td>'
     if with_heatmap:
         images += f'<td width="{size[0]}">{img.format("heatmap")}<br/>{_e(report.heatmap)}</td>'
     models = ""
     for m in report.models:
-        probs = ", ".join(f"{_e(k)} {v:.3f}" for k, v in m.probabilities) or _e(m.error or "–")
-        demo = " <b>[DEMO model: not diagnostic]</b>" if m.demo else ""
-        models += (f"<tr><td><b>{_e(m.model_id)}</b>{demo}<br/>{_e(family_name(m.family))}, version {_e(m.version)}"
-                   f"</td><td>{probs}</td><td>{_e(m.decision or '–')}</td><td>{_e(m.ood)}</td></tr>")
-    hashes = "".join(f"<tr><td>{_e(m.model_id)}</td><td><tt>{_e(m.sha256 or 'unknown')}</tt></td></tr>"
+        probs = ", ".join(f"{_e(label_name(k))} {number(v, 3)}" for k, v in m.probabilities) or _e(
+            core_text(m.error) or "–")
+        demo = " <b>[" + _e(translate("Report", "DEMO model: not diagnostic")) + "]</b>" if m.demo else ""
+        version = translate("Report", "{family}, version {version}").format(family=family_name(m.family), version=m.version)
+        models += (f"<tr><td><b>{_e(m.model_id)}</b>{demo}<br/>{_e(version)}</td><td>{probs}</td>"
+                   f"<td>{_e(core_text(m.decision) or '–')}</td><td>{_e(core_text(m.ood))}</td></tr>")
+    unknown = translate("Report", "unknown")
+    hashes = "".join(f"<tr><td>{_e(m.model_id)}</td><td><tt>{_e(m.sha256 or unknown)}</tt></td></tr>"
                      for m in report.models)
+    heads = "".join(f"<th>{_e(translate('Report', h))}</th>" for h in (QT_TRANSLATE_NOOP("Report", "Model"), QT_TRANSLATE_NOOP(
+        "Report", "Probabilities"), QT_TRANSLATE_NOOP("Report", "Decision at operating point"),
+        QT_TRANSLATE_NOOP("Report", "Out-of-distribution check")))
+    notice = _e(core_text(report.notice))
+    title, predictions = translate("Report", "MedDiag Desktop — case report"), translate("Report", "Model predictions")
+    weights = translate("Report", "Model weights (sha256)")
     return f"""<html><body style="font-size:9pt">
-<h2>MedDiag Desktop — case report</h2>
-<p style="color:#a00000; border:1px solid #a00000"><b>{_e(report.notice)}</b></p>
+<h2>{_e(title)}</h2>
+<p style="color:#a00000; border:1px solid #a00000"><b>{notice}</b></p>
 <table cellpadding="2">{rows}</table>
 <table cellpadding="4"><tr>{images}</tr></table>
-<h3>Model predictions</h3>
+<h3>{_e(predictions)}</h3>
 <table border="1" cellspacing="0" cellpadding="3" width="100%">
-<tr><th>Model</th><th>Probabilities</th><th>Decision at operating point</th><th>Out-of-distribution check</th></tr>
+<tr>{heads}</tr>
 {models}</table>
-<h3>Model weights (sha256)</h3>
+<h3>{_e(weights)}</h3>
 <table cellpadding="2">{hashes}</table>
-<p style="color:#a00000"><b>{_e(report.notice)}</b></p>
+<p style="color:#a00000"><b>{notice}</b></p>
 </body></html>"""
 
 
@@ -137,13 +150,14 @@ def can_export(window) -> bool:
 
 def _heatmap(window):
     """(heat-map array, caption) of the model and method chosen in the panel, if computed."""
-    from .display_names import method_name
+    from .core_text import label_name, method_name
 
     choice = window.panel.explain_choice() if window.panel is not None else None
     heat = window.cache.heatmaps.get((window.current, *choice)) if choice else None
     if heat is None:
         return None, None
-    return heat.heatmap, f"{method_name(heat.method)} of {heat.model} for “{heat.target_label}”"
+    return heat.heatmap, translate("Report", "{method_name} of {model} for “{target_label}”").format(
+        method_name=method_name(heat.method), model=heat.model, target_label=label_name(heat.target_label))
 
 
 def export_report(window, out_path: str):
@@ -166,9 +180,9 @@ def export_report(window, out_path: str):
         try:
             write_pdf(out_path, report, loaded.array, heat, window.overlay_opacity)
         except OSError as exc:
-            window.report_error("Could not write the report", f"{out_path}: {exc.strerror or exc}")
+            window.report_error(translate("Report", "Could not write the report"), f"{out_path}: {exc.strerror or exc}")
             return
-        window.statusBar().showMessage(f"Report saved to {os.path.basename(out_path)}", 5000)
+        window.statusBar().showMessage(translate("Report", "Report saved to {basename}").format(basename=os.path.basename(out_path)), 5000)
         window.reportExported.emit(out_path)
 
     job.returned.connect(done)
@@ -181,6 +195,6 @@ def export_report_dialog(window):
     if not can_export(window):
         return
     start = os.path.join(window.settings.last_folder or os.path.expanduser("~"), "meddiag-report.pdf")
-    out, _ = QFileDialog.getSaveFileName(window, "Export report", start, "PDF files (*.pdf)")
+    out, _ = QFileDialog.getSaveFileName(window, translate("Report", "Export report"), start, translate("Report", "PDF files (*.pdf)"))
     if out:
         export_report(window, out if out.lower().endswith(".pdf") else out + ".pdf")

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
+from .core_text import label_name
+
 MAX_CLASSES = 9  # keys 1..9
 
 
@@ -22,12 +24,12 @@ class ReviewKeys(QWidget):
         self.row.setContentsMargins(10, 0, 10, 0)
         self.row.setSpacing(6)
         self.label_actions: list[QAction] = []
-        self.skip_action = self._action("S  skip", "S", lambda: label(None), "Skip this image (S)")
-        self.undo_action = self._action("Z  undo", "Z", undo, "Undo the last label or skip (Z)")
-        self.prev_action = self._action("←", Qt.Key.Key_Left, lambda: step(-1), "Previous image (←)")
-        self.next_action = self._action("→", Qt.Key.Key_Right, lambda: step(1), "Next image (→)")
-        self.heat_action = self._action("H  heat-map", "H", toggle_heatmap,
-                                        "Show or hide the selected model's heat-map (H)")
+        self.skip_action = self._action(self.tr("S  skip"), "S", lambda: label(None), self.tr("Skip this image (S)"))
+        self.undo_action = self._action(self.tr("Z  undo"), "Z", undo, self.tr("Undo the last label or skip (Z)"))
+        self.prev_action = self._action("←", Qt.Key.Key_Left, lambda: step(-1), self.tr("Previous image (←)"))
+        self.next_action = self._action("→", Qt.Key.Key_Right, lambda: step(1), self.tr("Next image (→)"))
+        self.heat_action = self._action(self.tr("H  heat-map"), "H", toggle_heatmap,
+                                        self.tr("Show or hide the selected model's heat-map (H)"))
         self._fill()
 
     def _action(self, text: str, key, slot, tip: str) -> QAction:
@@ -43,8 +45,8 @@ class ReviewKeys(QWidget):
         for action in self.label_actions:
             self.window_.removeAction(action)
             action.deleteLater()
-        self.label_actions = [self._action(f"{i + 1}  {name}", str(i + 1), lambda n=name: self.on_label(n),
-                                           f"Label this image “{name}” ({i + 1})")
+        self.label_actions = [self._action(f"{i + 1}  {label_name(name)}", str(i + 1), lambda n=name: self.on_label(n),
+                                           self.tr("Label this image “{name}” ({value})").format(name=label_name(name), value=i + 1))
                               for i, name in enumerate(labels[:MAX_CLASSES])]
         self._fill()
 

@@ -20,12 +20,12 @@ class ReviewLauncher(QWidget):
         self.budget_spin = QSpinBox()
         self.budget_spin.setRange(1, 100_000)
         self.budget_spin.setValue(DEFAULT_BUDGET)
-        self.budget_spin.setPrefix("Budget ")
-        self.budget_spin.setToolTip("How many images to queue for review: the labels you mean to give")
-        self.button = QPushButton("Review uncertain cases…")
-        self.button.setToolTip("Rank the scanned images by how much a label would teach the models (closeness "
+        self.budget_spin.setPrefix(self.tr("Budget "))
+        self.budget_spin.setToolTip(self.tr("How many images to queue for review: the labels you mean to give"))
+        self.button = QPushButton(self.tr("Review uncertain cases…"))
+        self.button.setToolTip(self.tr("Rank the scanned images by how much a label would teach the models (closeness "
                                "to the threshold, disagreement, near the training data's edge, plus a random "
-                               "share) and label them one by one")
+                               "share) and label them one by one"))
         self.button.clicked.connect(self.request)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -17,10 +17,12 @@ import logging
 import os
 from typing import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QTimer, Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QScrollArea, QSplitter, QStatusBar, QVBoxLayout,
                                QWidget)
 
+from .core_text import label_name
+from .i18n import translate
 from ..core.review.review_set import ReviewSet, ReviewSetError
 from . import dialogs
 from .file_list import FileList
@@ -38,10 +40,10 @@ from .workers import Job
 
 log = logging.getLogger(__name__)
 
-CHANGED_TEXT = ("⚠ This file changed on disk since the scan: the queue's probabilities are not about this image "
-                "(its label is kept, flagged 'changed').")
-ERROR_TITLES = {"queue": "Cannot open the review queue", "session": "Could not load the models",
-                "predict": "Prediction failed", "explain": "Heat-map failed", "accuracy": "Local accuracy failed"}
+CHANGED_TEXT = (QT_TRANSLATE_NOOP("ReviewWindow", "⚠ This file changed on disk since the scan: the queue's probabilities are not about this image "
+                "(its label is kept, flagged 'changed')."))
+ERROR_TITLES = {"queue": QT_TRANSLATE_NOOP("ReviewWindow", "Cannot open the review queue"), "session": QT_TRANSLATE_NOOP("ReviewWindow", "Could not load the models"),
+                "predict": QT_TRANSLATE_NOOP("ReviewWindow", "Prediction failed"), "explain": QT_TRANSLATE_NOOP("ReviewWindow", "Heat-map failed"), "accuracy": QT_TRANSLATE_NOOP("ReviewWindow", "Local accuracy failed")}
 
 
 class QueueList(FileList):
@@ -65,7 +67,7 @@ class ReviewWindow(QWidget):
         load when the queue's models are not installed here; ``open_finetune()``: shows the fine-tune dialog
         (``ChildWindows.open_finetune``) and returns it."""
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("Review queue — MedDiag Desktop")
+        self.setWindowTitle(self.tr("Review queue — MedDiag Desktop"))
         ensure_theme()
         self.store_spec, self.device, self.task, self.open_finetune = store, device, task, open_finetune
         self.host = JobHost(self, on_error=self._on_job_error)
@@ -87,11 +89,11 @@ class ReviewWindow(QWidget):
 
     # ================================================================== building
     def _build(self) -> None:
-        notice = QLabel(f"⚠  {NOTICE_TEXT}")
+        notice = QLabel("⚠  " + translate("Style", NOTICE_TEXT))
         notice.setObjectName("noticeBanner")
         self.progress_label = QLabel("– / –")
         self.progress_label.setObjectName("panelTitle")
-        self.item_label = QLabel("Open a review queue.")
+        self.item_label = QLabel(self.tr("Open a review queue."))
         self.item_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         head = QHBoxLayout()
         head.addWidget(self.progress_label)
@@ -99,13 +101,13 @@ class ReviewWindow(QWidget):
         head.addWidget(self.item_label, 1)
         self.keys = ReviewKeys(self, self.label, self.undo, self.step,
                                lambda: self.set_overlay_enabled(not self.image_area.overlay_enabled))
-        self.changed_label = QLabel(CHANGED_TEXT)
+        self.changed_label = QLabel(translate("ReviewWindow", CHANGED_TEXT))
         self.changed_label.setObjectName("changedFile")  # style.py
         self.changed_label.setWordWrap(True)
         self.changed_label.setVisible(False)
 
         self.file_list = QueueList()
-        self.file_list.setToolTip("The queue in rank order (click to jump; ←/→ move)")
+        self.file_list.setToolTip(self.tr("The queue in rank order (click to jump; ←/→ move)"))
         self.file_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the window's shortcuts
         self.file_list.currentRowChanged.connect(self._on_row)
         self.image_area = ImageArea(False, 0.45)
@@ -148,8 +150,8 @@ class ReviewWindow(QWidget):
     def choose_queue(self) -> QFileDialog:
         """File dialog for a queue CSV (it starts where the window keeps the queues it builds)."""
         folder = review_jobs.queue_csv_path(self.task).parent
-        dialog = QFileDialog(self, "Open a review queue", str(folder if folder.is_dir() else os.path.expanduser("~")),
-                             "Review queues (*.csv);;All files (*)")
+        dialog = QFileDialog(self, self.tr("Open a review queue"), str(folder if folder.is_dir() else os.path.expanduser("~")),
+                             self.tr("Review queues (*.csv);;All files (*)"))
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(self.open_queue_csv)
         dialog.open()
@@ -162,7 +164,7 @@ class ReviewWindow(QWidget):
 
     def build_from_scan(self, rows, budget: int) -> Job:
         """Rank the scan's ``rows`` (core ScanResult) into a queue of ``budget`` images, then review it."""
-        self.item_label.setText(f"Ranking {len({r.path for r in rows})} scanned images…")
+        self.item_label.setText(self.tr("Ranking {len} scanned images…").format(len=len({r.path for r in rows})))
         return self._submit_queue(Job(review_jobs.build_review_queue, tuple(rows), int(budget), self.store_spec,
                                       name="build queue", tag="queue", key=("queue",)))
 
@@ -184,7 +186,7 @@ class ReviewWindow(QWidget):
         self.task = queue.task or self.task
         info = self.session.info
         if info is None or (queue.task is not None and info.task != queue.task):
-            self.item_label.setText(f"{len(queue.entries)} images queued; loading the models…")
+            self.item_label.setText(self.tr("{len} images queued; loading the models…").format(len=len(queue.entries)))
             self.session.load(self.device, self.task)
         else:
             self._start_review()
@@ -203,10 +205,10 @@ class ReviewWindow(QWidget):
         try:
             self.review = ReviewSet(review_jobs.review_set_path(self.task), labels)
         except ReviewSetError as exc:
-            self._report("Cannot open the review set", str(exc))
+            self._report(self.tr("Cannot open the review set"), str(exc))
             return
         self.keys.set_labels(self.review.labels)
-        self.setWindowTitle(f"Review {os.path.basename(self.queue.source)} — MedDiag Desktop")
+        self.setWindowTitle(self.tr("Review {basename} — MedDiag Desktop").format(basename=os.path.basename(self.queue.source)))
         for row in range(len(self.queue.entries)):
             self._update_row(row)
         start = self.review.next_unreviewed(self.paths())
@@ -264,7 +266,7 @@ class ReviewWindow(QWidget):
     def _update_row(self, row: int) -> None:
         entry, item = self.queue.entries[row], self.file_list.item(row)
         record = self._record(entry.path)
-        state = "" if record is None else " — skipped" if record.skipped else f" — {record.label}"
+        state = "" if record is None else self.tr(" — skipped") if record.skipped else f" — {label_name(record.label)}"
         item.setText(f"{entry.rank}. {file_name(entry.path)}{state}{' ⚠' if self._is_changed(entry.path) else ''}")
 
     def _update_texts(self) -> None:
@@ -273,18 +275,18 @@ class ReviewWindow(QWidget):
         records = [done[p] for p in map(os.path.abspath, paths) if p in done]
         skipped = sum(r.skipped for r in records)
         self.progress_label.setText(f"{len(records)} / {len(paths)}")
-        self.progress_label.setToolTip(f"{len(records) - skipped} labelled, {skipped} skipped")
+        self.progress_label.setToolTip(self.tr("{value} labelled, {skipped} skipped").format(value=len(records) - skipped, skipped=skipped))
         self.footer.set_reviewed(len(self.review.labelled()) if self.review is not None else 0)
         entry = self.entry
         if entry is None:
             self.changed_label.setVisible(False)
             return
         record = self._record(entry.path)
-        state = ("not reviewed yet" if record is None else "skipped" if record.skipped
-                 else f"labelled <b>{record.label}</b>")
+        state = (self.tr("not reviewed yet") if record is None else self.tr("skipped") if record.skipped
+                 else self.tr("labelled <b>{label}</b>").format(label=label_name(record.label)))
         remaining = len(paths) - len(records)
-        tail = "" if remaining else " — every image of the queue is reviewed"
-        self.item_label.setText(f"#{entry.rank} · {entry.reason} · {file_name(entry.path)} · {state}{tail}")
+        tail = "" if remaining else self.tr(" — every image of the queue is reviewed")
+        self.item_label.setText(f"#{entry.rank} · {translate('CoreText', entry.reason)} · {file_name(entry.path)} · {state}{tail}")
         self.changed_label.setVisible(self._is_changed(entry.path))
 
     # ================================================================== label, skip, undo
@@ -297,7 +299,7 @@ class ReviewWindow(QWidget):
         try:
             record = self.review.label(entry.path, label, random=entry.random, expected_sha256=entry.sha256)
         except (ReviewSetError, OSError) as exc:
-            self._report("Label not saved", str(exc))
+            self._report(self.tr("Label not saved"), str(exc))
             return None
         self._after_action(record, "skip" if label is None else "label")
         self.go(self._next_unreviewed_after(self.index))
@@ -310,13 +312,13 @@ class ReviewWindow(QWidget):
             return None
         record = self.review.undo()
         if record is None:
-            self.status_bar.showMessage("Nothing to undo", 3000)
+            self.status_bar.showMessage(self.tr("Nothing to undo"), 3000)
             return None
         self._after_action(record, "undo")
         paths = [os.path.abspath(p) for p in self.paths()]
         if record.path in paths:
             self.go(paths.index(record.path))
-        self.status_bar.showMessage(f"Undone: {file_name(record.path)}", 3000)
+        self.status_bar.showMessage(self.tr("Undone: {file_name}").format(file_name=file_name(record.path)), 3000)
         return record
 
     def _after_action(self, record, action: str) -> None:
@@ -375,7 +377,7 @@ class ReviewWindow(QWidget):
             if honest:
                 self.review.export_validation_csv(val)
         except OSError as exc:
-            self._report("Cannot export the review set", str(exc))
+            self._report(self.tr("Cannot export the review set"), str(exc))
             return None
         dialog = self.open_finetune()
         base = next((c.id for c in self.session.info.cards if c.config.arch == "cnn"), None) if self.session.info else None
@@ -383,8 +385,8 @@ class ReviewWindow(QWidget):
             dialog.set_base(base)  # the task's CNN (a new dialog lists its models later and picks the active one)
         dialog.setup.set_val_data_path(val if honest else "")
         dialog.set_data_path(train)
-        self.status_bar.showMessage(f"Fine-tune dialog: {rows} training images"
-                                    + (" + the random share for validation" if honest else ""), 8000)
+        self.status_bar.showMessage(self.tr("Fine-tune dialog: {rows} training images").format(rows=rows)
+                                    + (self.tr(" + the random share for validation") if honest else ""), 8000)
         self.fineTuneOpened.emit(dialog)
         return dialog
 
@@ -394,8 +396,8 @@ class ReviewWindow(QWidget):
             self.session.image_failed(job.key[1], error)
         elif job.tag in ERROR_TITLES:
             if job.tag == "queue":
-                self.item_label.setText(f"{ERROR_TITLES['queue']}: {error.message}")
-            self._report(ERROR_TITLES[job.tag], error.message, error.details)
+                self.item_label.setText(translate("ReviewWindow", ERROR_TITLES['queue']) + f": {error.message}")
+            self._report(translate("ReviewWindow", ERROR_TITLES[job.tag]), error.message, error.details)
 
     @gui_only
     def _report(self, title: str, message: str, details: str = "") -> None:

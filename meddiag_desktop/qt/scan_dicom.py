@@ -21,6 +21,8 @@ from .job_host import JobHost
 from .jobs import scan as jobs
 from .scan_exports import file_dialog
 from .workers import Job
+from .core_text import core_text
+from .i18n import translate
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 def export_summary(outputs: Sequence, out_dir: str, files: int, cancelled: bool) -> str:
     from meddiag_desktop.core.dicom_results.writer import summarize
 
-    head = f"DICOM export cancelled after {files} file(s)" if cancelled else f"DICOM export of {files} file(s)"
+    head = translate("ScanDicom", "DICOM export cancelled after {files} file(s)").format(files=files) if cancelled else translate("ScanDicom", "DICOM export of {files} file(s)").format(files=files)
     return f"{head}: {summarize(outputs, out_dir)}."
 
 
@@ -43,9 +45,9 @@ class ScanDicomResults(QObject):
         self.job: Job | None = None
         self.scan_folder: str | None = None  # where the scan writes them; None: it does not
         self.scan_written = None  # jobs.scan.DicomWritten: what the last scan wrote
-        self.option = QCheckBox("Write DICOM results")
-        self.option.setToolTip("While scanning, also write a DICOM structured report and secondary captures "
-                               "for every DICOM file into a folder (chosen when ticked)")
+        self.option = QCheckBox(self.tr("Write DICOM results"))
+        self.option.setToolTip(self.tr("While scanning, also write a DICOM structured report and secondary captures "
+                               "for every DICOM file into a folder (chosen when ticked)"))
         self.option.toggled.connect(self._on_option_toggled)
 
     @property
@@ -59,14 +61,14 @@ class ScanDicomResults(QObject):
         self.option.blockSignals(True)
         self.option.setChecked(self.scan_folder is not None)
         self.option.blockSignals(False)
-        self.option.setText("Write DICOM results" + (f" to {os.path.basename(self.scan_folder) or self.scan_folder}"
+        self.option.setText(self.tr("Write DICOM results") + (self.tr(" to {value}").format(value=os.path.basename(self.scan_folder) or self.scan_folder)
                                                      if self.scan_folder else ""))
 
     def _on_option_toggled(self, checked: bool) -> None:
         if not checked:
             self.set_scan_folder(None)
             return
-        dialog = file_dialog(self.parent_widget, "Folder for the DICOM results", self.start_folder(), folders=True)
+        dialog = file_dialog(self.parent_widget, self.tr("Folder for the DICOM results"), self.start_folder(), folders=True)
         dialog.fileSelected.connect(self.set_scan_folder)
         dialog.rejected.connect(lambda: self.set_scan_folder(None))
         dialog.open()
@@ -87,7 +89,7 @@ class ScanDicomResults(QObject):
 
         job = Job(jobs.export_dicom, tuple(cards), device, tuple(rows), out_dir, name="DICOM export", tag="export")
         job.yielded.connect(on_file)
-        job.progressed.connect(lambda progress: self.progressText.emit(progress.text))
+        job.progressed.connect(lambda progress: self.progressText.emit(core_text(progress.text)))
         job.finished.connect(lambda: job.state == "errored" or self.exported.emit(
             export_summary(outputs, out_dir, files[0], job.state == "cancelled")))
         job.finished.connect(lambda: self.progressText.emit(""))

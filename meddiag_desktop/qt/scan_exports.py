@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from .job_host import JobHost
 from .jobs.scan import anonymize, export_csv
 from .workers import Job
+from .core_text import core_text
+from .i18n import translate
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def open_folder_dialog(parent: QWidget, title: str, start: str, on_chosen) -> QF
 def open_csv_dialog(parent: QWidget, title: str, start: str, on_chosen) -> QFileDialog:
     """A save dialog for a CSV file, opened; ``on_chosen(path)`` runs when one is accepted."""
     dialog = file_dialog(parent, title, start)
-    dialog.setNameFilter("CSV files (*.csv)")
+    dialog.setNameFilter(translate("ScanExports", "CSV files (*.csv)"))
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dialog.setDefaultSuffix("csv")
     dialog.fileSelected.connect(on_chosen)
@@ -50,9 +52,8 @@ def open_csv_dialog(parent: QWidget, title: str, start: str, on_chosen) -> QFile
 
 
 def anonymized_summary(counts: dict[str, int], out_dir: str, cancelled: bool) -> str:
-    head = "Anonymised export cancelled" if cancelled else "Anonymised export"
-    return (f"{head}: {counts['ok']} de-identified copies in {out_dir}, {counts['skipped']} non-DICOM "
-            f"skipped, {counts['error']} errors. Text burned into the pixels is not removed.")
+    head = translate("ScanExports", "Anonymised export cancelled") if cancelled else translate("ScanExports", "Anonymised export")
+    return (translate("ScanExports", "{head}: {counts} de-identified copies in {out_dir}, {counts2} non-DICOM skipped, {counts3} errors. Text burned into the pixels is not removed.").format(head=head, counts=counts['ok'], out_dir=out_dir, counts2=counts['skipped'], counts3=counts['error']))
 
 
 class ScanExports(QObject):
@@ -88,7 +89,7 @@ class ScanExports(QObject):
 
         job = Job(anonymize, paths, out_dir, name="anonymised export", tag="export")
         job.yielded.connect(on_result)
-        job.progressed.connect(lambda progress: self.progressText.emit(progress.text))
+        job.progressed.connect(lambda progress: self.progressText.emit(core_text(progress.text)))
         job.finished.connect(
             lambda: self.anonymized.emit(anonymized_summary(counts, out_dir, job.state == "cancelled")))
         return self._submit(job)

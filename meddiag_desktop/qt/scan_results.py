@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QT_TRANSLATE_NOOP, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView,
     QVBoxLayout, QWidget,
@@ -18,8 +18,10 @@ from PySide6.QtWidgets import (
 from .guard import gui_only
 from .review_launcher import ReviewLauncher
 from .scan_table import RESULT_ROLE, ScanFilterProxy, ScanTableModel
+from .core_text import label_name
+from .i18n import translate
 
-STATUS_CHOICES = (("All statuses", None), ("OK only", "ok"), ("Errors only", "error"))
+STATUS_CHOICES = ((QT_TRANSLATE_NOOP("ScanResults", "All statuses"), None), (QT_TRANSLATE_NOOP("ScanResults", "OK only"), "ok"), (QT_TRANSLATE_NOOP("ScanResults", "Errors only"), "error"))
 COLUMN_WIDTHS = {"path": 340, "model": 150, "status": 60, "label": 100, "probability": 90, "error": 260}
 
 
@@ -34,12 +36,11 @@ def duration_text(seconds: float | None) -> str:
 def summary_text(progress, cancelled: bool = False) -> str:
     """One line: files, ok, errors, seconds, files/s (the CLI's closing line, less the paths)."""
     if progress is None:
-        return "Scan cancelled before any file was read." if cancelled else "No files scanned."
-    head = (f"Cancelled after {progress.done} of {progress.total} files" if cancelled
-            else f"Scanned {progress.done} files")
-    skipped = f", {progress.skipped} non-image skipped" if progress.skipped else ""
-    return (f"{head}: {progress.ok} ok, {progress.errors} errors{skipped}, {progress.elapsed_s:.1f} s, "
-            f"{progress.rate:.1f} files/s")
+        return translate("ScanResults", "Scan cancelled before any file was read.") if cancelled else translate("ScanResults", "No files scanned.")
+    head = (translate("ScanResults", "Cancelled after {done} of {total} files").format(done=progress.done, total=progress.total) if cancelled
+            else translate("ScanResults", "Scanned {done} files").format(done=progress.done))
+    skipped = translate("ScanResults", ", {skipped} non-image skipped").format(skipped=progress.skipped) if progress.skipped else ""
+    return (translate("ScanResults", "{head}: {ok} ok, {errors} errors{skipped}, {elapsed_s:.1f} s, {rate:.1f} files/s").format(head=head, ok=progress.ok, errors=progress.errors, skipped=skipped, elapsed_s=progress.elapsed_s, rate=progress.rate))
 
 
 class ScanResultsPanel(QWidget):
@@ -53,33 +54,33 @@ class ScanResultsPanel(QWidget):
         super().__init__(parent)
         self.status_combo = QComboBox()
         for text, value in STATUS_CHOICES:
-            self.status_combo.addItem(text, value)
-        self.status_combo.setToolTip("Show every row, only the files read, or only the errors")
+            self.status_combo.addItem(translate("ScanResults", text), value)
+        self.status_combo.setToolTip(self.tr("Show every row, only the files read, or only the errors"))
         self.label_combo = QComboBox()
-        self.label_combo.addItem("All labels", None)
-        self.label_combo.setToolTip("Show only the rows with this label")
+        self.label_combo.addItem(self.tr("All labels"), None)
+        self.label_combo.setToolTip(self.tr("Show only the rows with this label"))
         self.label_combo.setMinimumContentsLength(12)
         self.threshold_spin = QDoubleSpinBox()
         self.threshold_spin.setRange(0.0, 1.0)
         self.threshold_spin.setDecimals(2)
         self.threshold_spin.setSingleStep(0.05)
-        self.threshold_spin.setPrefix("Probability ≥ ")
-        self.threshold_spin.setSpecialValueText("Any probability")
-        self.threshold_spin.setToolTip("Show only the rows whose probability (of their label) is at least this")
-        self.threshold_spin.setAccessibleName("Minimum probability")
+        self.threshold_spin.setPrefix(self.tr("Probability ≥ "))
+        self.threshold_spin.setSpecialValueText(self.tr("Any probability"))
+        self.threshold_spin.setToolTip(self.tr("Show only the rows whose probability (of their label) is at least this"))
+        self.threshold_spin.setAccessibleName(self.tr("Minimum probability"))
         self.rows_label = QLabel("")
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip("Save every row (scan order, the command line's columns) as a CSV file")
+        self.export_button = QPushButton(self.tr("Export CSV…"))
+        self.export_button.setToolTip(self.tr("Save every row (scan order, the command line's columns) as a CSV file"))
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.exportRequested)
-        self.anon_button = QPushButton("Export anonymised DICOM copies…")
-        self.anon_button.setToolTip("Write de-identified copies (PS3.15 basic profile) of the scanned DICOM files "
-                                    "into a folder; text burned into the pixels is not removed")
+        self.anon_button = QPushButton(self.tr("Export anonymised DICOM copies…"))
+        self.anon_button.setToolTip(self.tr("Write de-identified copies (PS3.15 basic profile) of the scanned DICOM files "
+                                    "into a folder; text burned into the pixels is not removed"))
         self.anon_button.setEnabled(False)
         self.anon_button.clicked.connect(self.anonymizeRequested)
-        self.dicom_button = QPushButton("Export DICOM results…")
-        self.dicom_button.setToolTip("Write a DICOM structured report and heat-map secondary captures for every "
-                                     "scanned DICOM file into a folder (in each file's own study)")
+        self.dicom_button = QPushButton(self.tr("Export DICOM results…"))
+        self.dicom_button.setToolTip(self.tr("Write a DICOM structured report and heat-map secondary captures for every "
+                                     "scanned DICOM file into a folder (in each file's own study)"))
         self.dicom_button.setEnabled(False)
         self.dicom_button.clicked.connect(self.dicomRequested)
         self.review_launcher = ReviewLauncher(lambda: self.results)  # "Review uncertain cases…"
@@ -87,7 +88,7 @@ class ScanResultsPanel(QWidget):
             combo.currentIndexChanged.connect(self.apply_filters)
         self.threshold_spin.valueChanged.connect(self.apply_filters)
         filters = QHBoxLayout()
-        filters.addWidget(QLabel("Show:"))
+        filters.addWidget(QLabel(self.tr("Show:")))
         filters.addWidget(self.status_combo)
         filters.addWidget(self.label_combo)
         filters.addWidget(self.threshold_spin)
@@ -121,8 +122,8 @@ class ScanResultsPanel(QWidget):
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # scan order until a header is clicked
         header.setSortIndicatorClearable(True)  # third click: back to scan order
         self.table.setSortingEnabled(True)
-        self.table.setToolTip("Double-click a row to open the image in the main window")
-        self.table.setAccessibleName("Scan results")
+        self.table.setToolTip(self.tr("Double-click a row to open the image in the main window"))
+        self.table.setAccessibleName(self.tr("Scan results"))
         self.table.doubleClicked.connect(self._on_double_click)
         for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset,
                        self.proxy.layoutChanged):
@@ -147,9 +148,9 @@ class ScanResultsPanel(QWidget):
         self.label_combo.blockSignals(True)
         current = self.label_combo.currentData()
         self.label_combo.clear()
-        self.label_combo.addItem("All labels", None)
+        self.label_combo.addItem(self.tr("All labels"), None)
         for label in dict.fromkeys(labels):
-            self.label_combo.addItem(label, label)
+            self.label_combo.addItem(label_name(label), label)
         self.label_combo.setCurrentIndex(max(0, self.label_combo.findData(current)))
         self.label_combo.blockSignals(False)
         self.apply_filters()
@@ -183,7 +184,7 @@ class ScanResultsPanel(QWidget):
     @gui_only
     def update_rows_label(self, *_) -> None:
         total, shown = self.model.rowCount(), self.proxy.rowCount()
-        self.rows_label.setText(f"{total} rows" if shown == total else f"showing {shown} of {total} rows")
+        self.rows_label.setText(self.tr("{total} rows").format(total=total) if shown == total else self.tr("showing {shown} of {total} rows").format(shown=shown, total=total))
         self.rowsChanged.emit()
 
     # ------------------------------------------------------------------ opening a row

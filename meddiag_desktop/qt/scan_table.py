@@ -19,10 +19,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QColor
 
-from .reading_text import format_probability
+from .i18n import translate
+from .core_text import core_text, label_name, percent as format_probability
 from .style import colours
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -30,8 +31,8 @@ RAW_ROLE = Qt.ItemDataRole.UserRole + 1  # the cell's value: str, float or None
 RESULT_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's ScanResult
 
 BASE_ORDER = ("path", "model", "status", "label", "probability", "in_distribution")  # p_<label>..., error
-HEADERS = {"path": "File", "model": "Model", "status": "Status", "label": "Label", "probability": "Probability",
-           "in_distribution": "In training range", "error": "Error"}
+HEADERS = {"path": QT_TRANSLATE_NOOP("ScanTable", "File"), "model": QT_TRANSLATE_NOOP("ScanTable", "Model"), "status": QT_TRANSLATE_NOOP("ScanTable", "Status"), "label": QT_TRANSLATE_NOOP("ScanTable", "Label"), "probability": QT_TRANSLATE_NOOP("ScanTable", "Probability"),
+           "in_distribution": QT_TRANSLATE_NOOP("ScanTable", "In training range"), "error": QT_TRANSLATE_NOOP("ScanTable", "Error")}
 
 
 def table_columns(csv_columns: Sequence[str]) -> list[str]:
@@ -41,7 +42,7 @@ def table_columns(csv_columns: Sequence[str]) -> list[str]:
 
 
 def header_text(key: str) -> str:
-    return f"P({key[2:]})" if key.startswith("p_") else HEADERS.get(key, key)
+    return f"P({label_name(key[2:])})" if key.startswith("p_") else translate("ScanTable", HEADERS.get(key, key))
 
 
 def cell_value(result, key: str) -> Any:
@@ -58,6 +59,19 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _display_text(key: str, value: Any) -> str:
+    """A cell in the window's language: labels and error reasons translated, yes / no for the OOD check."""
+    if key == "label":
+        return label_name(value)
+    if key == "error":
+        return core_text(value)
+    if key == "status" and value in ("ok", "error"):
+        return translate("ScanTable", "OK") if value == "ok" else translate("ScanTable", "error")
+    if isinstance(value, bool) or (key == "in_distribution" and value in ("True", "False")):
+        return translate("ScanTable", "yes") if value in (True, "True") else translate("ScanTable", "no")
+    return _text(value)
 
 
 def _sort_key(value: Any, descending: bool) -> tuple:
@@ -100,7 +114,7 @@ class ScanTableModel(QAbstractTableModel):
             if role == DISPLAY:
                 return header_text(key)
             if role == Qt.ItemDataRole.ToolTipRole:
-                return "Probability of the model's label" if key == "probability" else key
+                return self.tr("Probability of the model's label") if key == "probability" else key
         return None
 
     def data(self, index, role=DISPLAY):
@@ -113,7 +127,7 @@ class ScanTableModel(QAbstractTableModel):
             value = cell_value(result, key)
             if isinstance(value, float) and (key == "probability" or key.startswith("p_")):
                 return format_probability(value)
-            return _text(value)
+            return _display_text(key, value)
         if role == RAW_ROLE:
             return cell_value(result, self.columns[col])
         if role == RESULT_ROLE:

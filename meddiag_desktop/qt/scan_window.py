@@ -18,13 +18,13 @@ import os
 import threading
 from typing import Sequence
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListView,
                                QProgressBar, QPushButton, QTreeView, QVBoxLayout, QWidget)
 
-from ..core.tasks import TASKS
+from .i18n import translate
 from . import dialogs
-from .display_names import family_name
+from .core_text import core_text, family_name, task_title
 from .guard import gui_only
 from .job_host import JobHost
 from .jobs.scan import DEFAULT_BATCH_SIZE, DicomWritten, ScanBatch, ScanStarted, csv_functions, run_scan
@@ -37,8 +37,8 @@ from .workers import Job
 
 log = logging.getLogger(__name__)
 
-ERROR_TITLES = {"scan": "Scan failed", "export csv": "Could not export the CSV",
-                "anonymised export": "Anonymised export failed", "DICOM export": "DICOM export failed"}  # by job name
+ERROR_TITLES = {"scan": QT_TRANSLATE_NOOP("ScanWindow", "Scan failed"), "export csv": QT_TRANSLATE_NOOP("ScanWindow", "Could not export the CSV"), "anonymised export": QT_TRANSLATE_NOOP("ScanWindow", "Anonymised export failed"),
+                "DICOM export": QT_TRANSLATE_NOOP("ScanWindow", "DICOM export failed"), "": QT_TRANSLATE_NOOP("ScanWindow", "Failed")}  # by job name
 
 
 class ScanWindow(QWidget):
@@ -56,7 +56,7 @@ class ScanWindow(QWidget):
         """``info``: the main window's ``jobs.viewer.SessionInfo`` (task, model cards, device); update it with
         :meth:`set_session`. ``settings``: ``qt.settings.Settings`` for the last folder (optional)."""
         super().__init__(parent, Qt.WindowType.Window)
-        self.setWindowTitle("Scan folders — MedDiag Desktop")
+        self.setWindowTitle(self.tr("Scan folders — MedDiag Desktop"))
         self.settings = settings
         self.batch_size, self.workers = batch_size, workers
         self.info = None
@@ -85,22 +85,22 @@ class ScanWindow(QWidget):
 
     # ================================================================== building
     def _build(self) -> None:
-        notice = QLabel(f"⚠  {NOTICE_TEXT}")
+        notice = QLabel("⚠  " + translate("Style", NOTICE_TEXT))
         notice.setObjectName("noticeBanner")
 
-        self.task_label = QLabel("Task: –")
+        self.task_label = QLabel(self.tr("Task: –"))
         self.models_row = QHBoxLayout()
         self.models_row.setSpacing(10)
-        self.recursive_check = QCheckBox("Include sub-folders")
+        self.recursive_check = QCheckBox(self.tr("Include sub-folders"))
         self.recursive_check.setChecked(True)
-        self.recursive_check.setToolTip("Also scan the folders inside the chosen folders")
-        self.scan_button = QPushButton("Scan folders…")
-        self.scan_button.setToolTip("Choose one or more folders and scan them with the ticked models")
+        self.recursive_check.setToolTip(self.tr("Also scan the folders inside the chosen folders"))
+        self.scan_button = QPushButton(self.tr("Scan folders…"))
+        self.scan_button.setToolTip(self.tr("Choose one or more folders and scan them with the ticked models"))
         self.scan_button.clicked.connect(self.choose_folders)
         options = QHBoxLayout()
         options.addWidget(self.task_label)
         options.addSpacing(12)
-        options.addWidget(QLabel("Models:"))
+        options.addWidget(QLabel(self.tr("Models:")))
         options.addLayout(self.models_row)
         options.addStretch(1)
         options.addWidget(self.recursive_check)
@@ -115,8 +115,8 @@ class ScanWindow(QWidget):
         self.progress_bar.setTextVisible(True)
         self.rate_label = QLabel("")
         self.rate_label.setMinimumWidth(190)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the scan after the current batch; the rows so far are kept")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setToolTip(self.tr("Stop the scan after the current batch; the rows so far are kept"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_scan)
         progress = QHBoxLayout()
@@ -129,10 +129,10 @@ class ScanWindow(QWidget):
         self.results.exportRequested.connect(self.choose_export_path)
         self.results.anonymizeRequested.connect(self.choose_anonymize_folder)
         self.results.dicomRequested.connect(lambda: open_folder_dialog(
-            self, "Folder for the DICOM results", self._last_folder(), self.export_dicom))
+            self, self.tr("Folder for the DICOM results"), self._last_folder(), self.export_dicom))
         self.results.rowsChanged.connect(self._update_buttons)
 
-        self.summary_label = QLabel("Choose folders to scan.")
+        self.summary_label = QLabel(self.tr("Choose folders to scan."))
         self.summary_label.setObjectName("scanSummary")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -167,15 +167,15 @@ class ScanWindow(QWidget):
                 widget.deleteLater()
         self.model_checks = {}
         if info is None:
-            self.task_label.setText("Task: –")
-            self.models_row.addWidget(QLabel("loading…"))
+            self.task_label.setText(self.tr("Task: –"))
+            self.models_row.addWidget(QLabel(self.tr("loading…")))
         else:
-            title = TASKS[info.task].title if info.task in TASKS else (info.task or "–")
-            self.task_label.setText(f"Task: {title}")
+            title = task_title(info.task)
+            self.task_label.setText(self.tr("Task: {title}").format(title=title))
             keep = bool(ticked & {c.id for c in info.cards})
             for card in info.cards:
                 check = QCheckBox(family_name(card.config.arch))
-                demo = " - DEMO model, not diagnostic" if card.demo else ""
+                demo = self.tr(" - DEMO model, not diagnostic") if card.demo else ""
                 check.setToolTip(f"{card.id} (v{card.version}){demo}")
                 usable = card.id not in info.errors
                 check.setEnabled(usable)
@@ -184,7 +184,7 @@ class ScanWindow(QWidget):
                 self.models_row.addWidget(check)
                 self.model_checks[card.id] = check
             if not info.cards:
-                self.models_row.addWidget(QLabel("none installed"))
+                self.models_row.addWidget(QLabel(self.tr("none installed")))
         self._update_buttons()
 
     def selected_cards(self) -> list:
@@ -206,7 +206,7 @@ class ScanWindow(QWidget):
         """Folder dialog (several folders may be picked); accepting it starts the scan."""
         if self.scanning or self.closed:
             return None
-        dialog = file_dialog(self, "Scan folders", self._last_folder(), folders=True)
+        dialog = file_dialog(self, self.tr("Scan folders"), self._last_folder(), folders=True)
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # native ones pick a single folder
         for view in dialog.findChildren(QListView) + dialog.findChildren(QTreeView):
             view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -224,7 +224,7 @@ class ScanWindow(QWidget):
         if self.closed:
             return None
         if self.scanning:
-            self._set_summary("A scan is running: cancel it first.")
+            self._set_summary(self.tr("A scan is running: cancel it first."))
             return None
         paths = [os.path.abspath(os.fspath(p)) for p in paths]
         if models is not None:
@@ -233,15 +233,15 @@ class ScanWindow(QWidget):
         if recursive is not None:
             self.recursive_check.setChecked(bool(recursive))
         cards = self.selected_cards()
-        problem = ("The models are still loading." if self.info is None
-                   else "Tick at least one model." if not cards
-                   else "No folder chosen." if not paths
+        problem = (self.tr("The models are still loading.") if self.info is None
+                   else self.tr("Tick at least one model.") if not cards
+                   else self.tr("No folder chosen.") if not paths
                    else None)
         missing = [p for p in paths if not os.path.exists(p)]
         if problem is None and missing:
-            problem = f"No such folder: {missing[0]}"
+            problem = self.tr("No such folder: {missing}").format(missing=missing[0])
         if problem is not None:
-            self._report("Cannot scan", problem)
+            self._report(self.tr("Cannot scan"), problem)
             return None
         if self.settings is not None:
             self.settings.last_folder = paths[0] if os.path.isdir(paths[0]) else os.path.dirname(paths[0])
@@ -249,14 +249,14 @@ class ScanWindow(QWidget):
         self.scanned_cards = tuple(cards)
         self.scan_id, self.last_progress, self.dicom.scan_written = None, None, None
         csv_columns, _ = csv_functions()
-        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        shown = ", ".join(paths[:3]) + (self.tr(" and {value} more").format(value=len(paths) - 3) if len(paths) > 3 else "")
         self.results.reset(table_columns(csv_columns(cards)), [label for card in cards for label in card.labels],
-                           f"Folders: {shown}" + ("" if self.recursive_check.isChecked() else " (sub-folders left out)"))
+                           self.tr("Folders: {shown}").format(shown=shown) + ("" if self.recursive_check.isChecked() else self.tr(" (sub-folders left out)")))
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("Finding files…")
+        self.progress_bar.setFormat(self.tr("Finding files…"))
         self.rate_label.setText("")
-        self._set_summary(f"Loading {len(cards)} model(s)…")
+        self._set_summary(self.tr("Loading {len} model(s)…").format(len=len(cards)))
 
         self.stop_event = threading.Event()
         job = Job(run_scan, self.stop_event, self.scanned_cards, self.info.device, paths, self.recursive_check.isChecked(),
@@ -280,21 +280,21 @@ class ScanWindow(QWidget):
         if self.scanning and self.stop_event is not None and not self.stop_event.is_set():
             self.stop_event.set()
             self.cancel_button.setEnabled(False)
-            self._set_summary("Cancelling after the current batch…")
+            self._set_summary(self.tr("Cancelling after the current batch…"))
 
     @Slot(object)
     @gui_only
     def _on_job_progress(self, progress) -> None:
         if progress.text and self.last_progress is None:
-            self._set_summary(progress.text)
+            self._set_summary(core_text(progress.text))
 
     @Slot(object)
     @gui_only
     def _on_scan_event(self, event) -> None:
         if isinstance(event, ScanStarted):
             self.scan_id = event.scan_id
-            device = "CPU" if event.device == "cpu" else event.device.upper()
-            self._set_summary(f"Scanning with {len(event.models)} model(s) on {device}…")
+            device = self.tr("CPU") if event.device == "cpu" else event.device.upper()
+            self._set_summary(self.tr("Scanning with {len} model(s) on {device}…").format(len=len(event.models), device=device))
             return
         if isinstance(event, DicomWritten):
             self.dicom.scan_written = event
@@ -307,9 +307,9 @@ class ScanWindow(QWidget):
         self.last_progress = progress
         self.progress_bar.setRange(0, max(1, progress.total))
         self.progress_bar.setValue(progress.done)
-        self.progress_bar.setFormat(f"{progress.done} / {progress.total} files")
+        self.progress_bar.setFormat(self.tr("{done} / {total} files").format(done=progress.done, total=progress.total))
         if progress.done:
-            self.rate_label.setText(f"{progress.rate:.1f} files/s · ETA {duration_text(progress.eta_s)}")
+            self.rate_label.setText(self.tr("{rate:.1f} files/s · ETA {duration_text}").format(rate=progress.rate, duration_text=duration_text(progress.eta_s)))
         self.scanProgress.emit(progress)
 
     @Slot(object)
@@ -320,9 +320,9 @@ class ScanWindow(QWidget):
         cancelled = stopped and (last is None or last.done < last.total)
         text = summary_text(last, cancelled)
         if self.scanned_cards and any(card.demo for card in self.scanned_cards):
-            text += "  [DEMO model(s): not diagnostic]"
+            text += self.tr("  [DEMO model(s): not diagnostic]")
         if self.scan_id:
-            text += f"  (audit scan {self.scan_id[:8]})"
+            text += self.tr("  (audit scan {scan_id})").format(scan_id=self.scan_id[:8])
         if self.dicom.scan_written is not None:
             text += f"\n{self.dicom.scan_written.summary}"
         if last is not None and not cancelled:
@@ -336,7 +336,7 @@ class ScanWindow(QWidget):
     def _on_job_error(self, job: Job, error) -> None:
         if job.name == "scan":
             self.rate_label.setText("")
-        self._report(ERROR_TITLES.get(job.name, f"{job.name.capitalize()} failed"), error.message, error.details)
+        self._report(translate("ScanWindow", ERROR_TITLES.get(job.name, "Failed")), error.message, error.details)
 
     @Slot()
     @gui_only
@@ -344,7 +344,7 @@ class ScanWindow(QWidget):
         job = self.job
         if job is not None and job.state == "cancelled" and not self.closed:
             self._set_summary(summary_text(self.last_progress, cancelled=True))
-        if self.progress_bar.format() == "Finding files…":
+        if self.progress_bar.format() == self.tr("Finding files…"):
             self.progress_bar.setFormat("")
         self._update_buttons()
         if self._pending_info is not None:
@@ -359,7 +359,7 @@ class ScanWindow(QWidget):
     def choose_export_path(self) -> QFileDialog | None:
         if not self.results.export_button.isEnabled():
             return None
-        return open_csv_dialog(self, "Export scan results", os.path.join(self._last_folder(), "scan.csv"),
+        return open_csv_dialog(self, self.tr("Export scan results"), os.path.join(self._last_folder(), "scan.csv"),
                                self.export_csv)
 
     @gui_only
@@ -371,14 +371,14 @@ class ScanWindow(QWidget):
 
     @gui_only
     def _on_exported(self, path: str, count: int) -> None:
-        self.summary_label.setText(f"{self.summary}\nExported {count} rows to {os.path.basename(path)}.")
+        self.summary_label.setText(self.tr("{summary}\nExported {count} rows to {basename}.").format(summary=self.summary, count=count, basename=os.path.basename(path)))
         self.exportFinished.emit(path)
 
     @gui_only
     def choose_anonymize_folder(self) -> QFileDialog | None:
         if not self.results.anon_button.isEnabled():
             return None
-        return open_folder_dialog(self, "Folder for the anonymised copies", self._last_folder(), self.export_anonymized)
+        return open_folder_dialog(self, self.tr("Folder for the anonymised copies"), self._last_folder(), self.export_anonymized)
 
     @gui_only
     def export_anonymized(self, out_dir) -> Job | None:
@@ -403,7 +403,7 @@ class ScanWindow(QWidget):
     @gui_only
     def _on_dicom_exported(self, text: str) -> None:
         self.summary_label.setText(f"{self.summary}\n{text}")
-        dialogs.information(self, "DICOM results", text)
+        dialogs.information(self, self.tr("DICOM results"), text)
         self.dicomExportFinished.emit(text)
 
     # ================================================================== state, errors, closing

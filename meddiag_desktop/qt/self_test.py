@@ -139,7 +139,10 @@ def _run(store, task, sample, device, timeout_s, max_gap_ms, out, weights_dir) -
     from .main_window import MainWindow
     from .settings import Settings
 
-    create_application()
+    from .i18n import install, resolve_language
+
+    language = install(resolve_language("system"), create_application())  # MEDDIAG_LANGUAGE or the system's
+    out(f"language: {language}")
     errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="meddiag-selftest-") as tmp:
         window = MainWindow(store=store, settings=Settings(Path(tmp) / "self-test.ini"), device=device, task=task)

@@ -123,6 +123,22 @@ class Settings:
         self._q.setValue("appearance/theme", value)
 
     @property
+    def language(self) -> str:
+        """system | en | zh_CN (Settings → Language; the code only). Applies at the next start."""
+        from .i18n import CHOICES
+
+        value = self._str("appearance/language", "system")
+        return value if value in CHOICES else "system"
+
+    @language.setter
+    def language(self, value: str) -> None:
+        from .i18n import CHOICES
+
+        if value not in CHOICES:
+            raise ValueError(f"language must be one of {', '.join(CHOICES)}")
+        self._q.setValue("appearance/language", value)
+
+    @property
     def welcome_seen(self) -> bool:
         """The first-start panel was shown (and closed) once."""
         return self._bool("appearance/welcome_seen", False)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QT_TRANSLATE_NOOP, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
-NOTICE_TEXT = "Decision support only — not for diagnostic use."
-DEMO_TEXT = "DEMO — not trained for diagnosis"
-OOD_HEADLINE = "Out of scope"  # short: the headline is one line in a narrow column
-OOD_TEXT = "OOD score {score:.2f} (limit 1)"
-OOD_ADVICE = ("No decision: the image is unlike the training data, so the probabilities above are not "
+NOTICE_TEXT = QT_TRANSLATE_NOOP("Style", "Decision support only — not for diagnostic use.")
+DEMO_TEXT = QT_TRANSLATE_NOOP("Style", "DEMO — not trained for diagnosis")
+OOD_HEADLINE = QT_TRANSLATE_NOOP("Style", "Out of scope")  # short: the headline is one line in a narrow column
+OOD_TEXT = QT_TRANSLATE_NOOP("Style", "OOD score {score:.2f} (limit 1)")
+OOD_ADVICE = (QT_TRANSLATE_NOOP("Style", "No decision: the image is unlike the training data, so the probabilities above are not "
               "trustworthy. Check that it is the right kind of image for this task (modality, view, whole "
-              "image), or choose another task; otherwise read it without the assistant.")
+              "image), or choose another task; otherwise read it without the assistant."))
 
 THEME_CHOICES = ("system", "light", "dark")
 IMAGE_BACKGROUND = "#111315"  # the image area, both themes

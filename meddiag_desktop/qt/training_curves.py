@@ -21,7 +21,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
-from .display_names import metric_name
+from .core_text import metric_name
 from .guard import gui_only
 from .plot_theme import theme_curve, theme_plot
 from .style import Colours, on_theme_change
@@ -99,8 +99,8 @@ class TrainingCurves(QWidget):
         self.range_changes = 0  # loss-axis re-ranges (each re-generates the axis)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = self._plot("Loss", "loss")
-        self.metric_plot = self._plot("Validation metrics", "value")
+        self.loss_plot = self._plot(self.tr("Loss"), "loss")
+        self.metric_plot = self._plot(self.tr("Validation metrics"), "value")
         self.metric_plot.setYRange(0.0, 1.02, padding=0)
         self.metric_plot.setXLink(self.loss_plot)
         self._loss_range: tuple[float, float] | None = None
@@ -112,14 +112,14 @@ class TrainingCurves(QWidget):
         loss_item = self.loss_plot.getPlotItem()
         faint = QColor("#4a79c4")
         faint.setAlpha(70)
-        raw = loss_item.plot(pen=pg.mkPen(faint, width=1), name="train loss (per step)")
+        raw = loss_item.plot(pen=pg.mkPen(faint, width=1), name=self.tr("train loss (per step)"))
         raw.setClipToView(True)
         raw.setDownsampling(auto=True, method="peak")
-        smooth = loss_item.plot(pen=pg.mkPen("#1f4e9c", width=2), name="train loss (smoothed)")
+        smooth = loss_item.plot(pen=pg.mkPen("#1f4e9c", width=2), name=self.tr("train loss (smoothed)"))
         smooth.setClipToView(True)
         smooth.setDownsampling(auto=True, method="mean")
         val = loss_item.plot(pen=pg.mkPen("#c0392b", width=2), symbol="o", symbolSize=6,
-                             symbolBrush="#c0392b", symbolPen=None, name="validation loss")
+                             symbolBrush="#c0392b", symbolPen=None, name=self.tr("validation loss"))
         self.series = {"raw": _Series(raw), "smooth": _Series(smooth), "val_loss": _Series(val)}
         metric_item = self.metric_plot.getPlotItem()
         for key, colour in METRIC_COLOURS.items():
@@ -128,7 +128,7 @@ class TrainingCurves(QWidget):
             self.series[key] = _Series(item)
         self.best_line = pg.InfiniteLine(angle=90, movable=False,
                                          pen=pg.mkPen("#888888", width=1, style=Qt.PenStyle.DashLine),
-                                         label="best", labelOpts={"position": 0.08, "color": "#666666"})
+                                         label=self.tr("best"), labelOpts={"position": 0.08, "color": "#666666"})
         self.best_line.setVisible(False)
         self.loss_plot.addItem(self.best_line)
         on_theme_change(self.apply_theme)
@@ -139,8 +139,8 @@ class TrainingCurves(QWidget):
 
     def apply_theme(self, colours: Colours) -> None:
         """Plots and curves in the theme's colours (``qt.style``: at start and on every theme change)."""
-        theme_plot(self.loss_plot, colours, "Loss")
-        theme_plot(self.metric_plot, colours, "Validation metrics")
+        theme_plot(self.loss_plot, colours, self.tr("Loss"))
+        theme_plot(self.metric_plot, colours, self.tr("Validation metrics"))
         curves = colours.curves
         theme_curve(self.series["raw"].item, curves["raw"], width=1, alpha=70)
         theme_curve(self.series["smooth"].item, curves["smooth"])

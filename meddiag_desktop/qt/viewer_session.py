@@ -12,14 +12,14 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QStatusBar
 
-from .display_names import family_name, method_name
+from .i18n import translate
+from .core_text import core_text, family_name, heatmap_caption, method_name
 from .file_list import FileList
 from .guard import gui_only
 from .image_area import EMPTY_TEXT, ImageArea, file_name
 from .job_host import JobHost
 from .jobs import viewer as jobs
 from .predictions import PredictionsPanel
-from .reading_text import heatmap_caption
 from .viewer_cache import PredictionFailure, ViewerCache
 from .workers import Job, JobError, freeze_long_lived_objects
 
@@ -54,11 +54,11 @@ class ViewerSession(QObject):
             if job.key[1] != path:
                 job.cancel()
         if not path:
-            self.image_area.show_text(EMPTY_TEXT)
+            self.image_area.show_text(translate("ImageArea", EMPTY_TEXT))
             self.panel.clear_results(pending=False)
             self.panel.set_image_info(None)
         elif path in self.cache.image_errors:
-            self.image_area.show_text(f"Cannot open {file_name(path)}:\n{self.cache.image_errors[path]}")
+            self.image_area.show_text(self.tr("Cannot open {file_name}:\n{image_errors}").format(file_name=file_name(path), image_errors=self.cache.image_errors[path]))
             self.panel.clear_results(pending=False)
             self.panel.set_image_info(None)
         elif path in self.cache.images:
@@ -67,8 +67,8 @@ class ViewerSession(QObject):
         else:
             # The previous image and its results stay until this one is read (usually a few ms): no
             # flash, and no costly swap of the image view for the placeholder.
-            self.image_area.show_loading(f"Loading {file_name(path)}…")
-            self.status_bar.showMessage(f"Loading {file_name(path)}…", 2000)
+            self.image_area.show_loading(self.tr("Loading {file_name}…").format(file_name=file_name(path)))
+            self.status_bar.showMessage(self.tr("Loading {file_name}…").format(file_name=file_name(path)), 2000)
             if self.host.in_flight(("load", path)) is None:
                 job = Job(jobs.open_image, path, name="open image", tag="load", key=("load", path))
                 job.returned.connect(lambda loaded, p=path: self._on_image_loaded(p, loaded))
@@ -93,11 +93,11 @@ class ViewerSession(QObject):
         self.cache.image_errors[path] = error.message
         self.file_list.set_state(path, "error", error.message)
         if path == self.current:
-            self.image_area.show_text(f"Cannot open {file_name(path)}:\n{error.message}")
+            self.image_area.show_text(self.tr("Cannot open {file_name}:\n{message}").format(file_name=file_name(path), message=error.message))
             self.status_bar.clearMessage()
             self.panel.clear_results(pending=False)
             self.panel.set_image_info(None)
-            self.errorOccurred.emit("Cannot open image", f"{file_name(path)}: {error.message}", error.details)
+            self.errorOccurred.emit(self.tr("Cannot open image"), f"{file_name(path)}: {error.message}", error.details)
 
     @gui_only
     def _display(self, path: str, loaded) -> None:
@@ -115,7 +115,7 @@ class ViewerSession(QObject):
         for tag in ("session", "predict", "prefetch", "explain"):
             self.lane.cancel(tag)
         self.info = None
-        self.panel.show_status("Loading models…")
+        self.panel.show_status(self.tr("Loading models…"))
         self.panel.set_models_enabled(False)
         job = Job(jobs.load_models, self.model_session, device, task, name="load models", tag="session", key=("session",))
         job.returned.connect(self._on_session)
@@ -132,12 +132,11 @@ class ViewerSession(QObject):
         if not info.cards:
             from meddiag_desktop.core.paths import shipped_weights_dir
 
-            self.panel.show_status(f"No models installed. The shipped weights are missing from "
-                                   f"{shipped_weights_dir()} (see the README), or add your own models.")
+            self.panel.show_status(self.tr("No models installed. The shipped weights are missing from {shipped_weights_dir} (see the README), or add your own models.").format(shipped_weights_dir=shipped_weights_dir()))
         elif info.errors:
-            self.panel.show_status(f"{len(info.errors)} model(s) could not be loaded - see their columns.")
+            self.panel.show_status(self.tr("{len} model(s) could not be loaded - see their columns.").format(len=len(info.errors)))
         else:
-            self.panel.show_status("" if self.current else "Open an image to see the predictions.")
+            self.panel.show_status("" if self.current else self.tr("Open an image to see the predictions."))
         freeze_long_lived_objects()  # torch and the models are loaded now
         self.sessionLoaded.emit(info)
         if self.current and self.current in self.cache.images:
@@ -245,7 +244,7 @@ class ViewerSession(QObject):
         for job in self.lane.jobs("explain"):
             if job.key[1:] != key:
                 job.cancel()
-        self.panel.set_explain_caption(f"Computing {method_name(method)}…")
+        self.panel.set_explain_caption(self.tr("Computing {method_name}…").format(method_name=method_name(method)))
         if self.host.in_flight(("explain", *key)) is None:
             job = Job(jobs.explain_image, self.model_session, path, self.cache.images[path].array, card_id, method,
                       name="explain", tag="explain", key=("explain", *key))
