@@ -151,7 +151,7 @@ class ModelColumn(QFrame):
             self.headline.update()
 
     def set_pending(self) -> None:
-        self.clear("computing…")
+        self.clear(self.tr("computing…"))
 
     @gui_only
     def set_result(self, result, device_label: str) -> None:

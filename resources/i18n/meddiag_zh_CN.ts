@@ -1173,6 +1173,10 @@ Train anyway?</source>
         <translation>此模型在其工作点上的预期表现：验证集灵敏度和特异度及其 95 % 置信区间</translation>
     </message>
     <message>
+        <source>computing…</source>
+        <translation>计算中…</translation>
+    </message>
+    <message>
         <source>Operating point:
 {parts}
 {parts2} → {parts3}</source>
