@@ -256,16 +256,18 @@ def evaluate_model(model: nn.Module, card: ModelCard, data: LabeledSet, n_boot: 
 def recalibrate(model: nn.Module, card: ModelCard, val: LabeledSet, rule: str = "youden",
                 target: float | None = None, device: str | torch.device = "cpu") -> ModelCard:
     """Refit the card's calibration and operating point on ``val`` (weights untouched) and
-    re-describe its validation metrics; returns the updated card (not saved)."""
+    re-describe its validation metrics and their scanner-shifted counterpart; returns the updated
+    card (not saved)."""
     logits, labels = card_logits(model, card, val, device)
     positive = positive_index(card.labels, card.task)
     counts = card.data.get("train", {}).get("class_counts")
     bias = prior_correction([counts[name] for name in card.labels]) \
         if counts and card.training.get("class_weighting", True) else None
     cal = calibrate(logits, labels, positive, rule, target, bias)
+    shifted = shifted_report(model.to(device), TensorDataset(align_labels(val, card.labels), card.config), positive, cal)
     return replace(card, temperature=cal.temperature, threshold=cal.threshold, logit_bias=cal.logit_bias,
                    metrics=metrics.to_jsonable({**card.metrics, "validation": describe(logits, labels, positive, cal),
-                                                "threshold_rule": cal.rule}))
+                                                "threshold_rule": cal.rule, "shifted": shifted}))
 
 
 def refit_ood(model: nn.Module, card: ModelCard, train: LabeledSet, val: LabeledSet) -> ModelCard:

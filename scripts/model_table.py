@@ -1,0 +1,93 @@
+#!/usr/bin/env python
+"""The README's table of the shipped models, read from their cards (``weights/*.json``).
+
+    python scripts/model_table.py [--before GIT_REV] [--write]
+
+One row per model: how its figures were obtained (5-fold cross-validated out-of-fold predictions of
+every labelled image, or the validation split), accuracy / sensitivity / specificity / AUC with
+bootstrap 95 % CIs at the card's operating threshold, calibrated ECE, the expected refusal of
+in-distribution images, and the same metrics on the scanner-shifted copy (``core.robustness``).
+``--before REV`` adds the accuracy / AUC of the cards at that git revision (read with ``git show``).
+``--write`` replaces the block between ``<!-- MODEL_TABLE -->`` markers in README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ("pneumonia-cnn", "pneumonia-rnn", "pneumonia-transformer", "breast-cnn", "breast-rnn", "breast-transformer")
+START, END = "<!-- MODEL_TABLE -->", "<!-- /MODEL_TABLE -->"
+
+
+def ci(entry: dict | None) -> str:
+    if not entry:
+        return "–"
+    return f"{entry['value']:.3f} ({entry['ci_low']:.3f}-{entry['ci_high']:.3f})"
+
+
+def value(entry: dict | None) -> str:
+    return "–" if not entry else f"{entry['value']:.3f}"
+
+
+def expected_refusal(card: dict) -> float | None:
+    """Share of in-distribution images the OOD detector refuses: nested out-of-fold for a
+    cross-validated card, else the validation split's."""
+    cv = card["metrics"].get("cross_validation")
+    if cv:
+        return cv["ood"]["refused_in_distribution_nested"]
+    return (card.get("ood") or {}).get("flagged", {}).get("validation (in-distribution)")
+
+
+def card_at(rev: str, model_id: str) -> dict:
+    text = subprocess.run(["git", "show", f"{rev}:weights/{model_id}.json"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout
+    return json.loads(text)
+
+
+def table(before: str | None = None) -> str:
+    head = ["model", "figures from", "ACC (95 % CI)", "AUC (95 % CI)", "sensitivity / specificity", "ECE",
+            "refused in-distribution", "shifted ACC / AUC", "threshold"]
+    if before:
+        head.append(f"before ({before}: validation split) ACC / AUC")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for model_id in MODELS:
+        card = json.loads((ROOT / "weights" / f"{model_id}.json").read_text())
+        m, shifted = card["metrics"]["validation"], card["metrics"].get("shifted", {})
+        refusal = expected_refusal(card)
+        row = [model_id, m.get("evaluation", f"validation split, n = {m['n']}"), ci(m["accuracy"]), ci(m["auc"]),
+               f"{value(m.get('sensitivity'))} / {value(m.get('specificity'))}", f"{m['ece']:.3f}",
+               "–" if refusal is None else f"{100 * refusal:.1f} %",
+               f"{value(shifted.get('accuracy'))} / {value(shifted.get('auc'))}" if shifted else "–",
+               f"{card['threshold']:.3f}" if card.get("threshold") is not None else "–"]
+        if before:
+            old = card_at(before, model_id)["metrics"]["validation"]
+            row.append(f"{value(old['accuracy'])} / {value(old['auc'])} (n = {old['n']})")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", help="git revision whose cards give the 'before' column")
+    parser.add_argument("--write", action="store_true", help=f"replace the {START} block in README.md")
+    args = parser.parse_args(argv)
+    text = table(args.before)
+    if not args.write:
+        print(text)
+        return 0
+    readme = ROOT / "README.md"
+    content = readme.read_text(encoding="utf-8")
+    if START not in content or END not in content:
+        print(f"README.md has no {START} ... {END} block", file=sys.stderr)
+        return 1
+    head, rest = content.split(START, 1)
+    readme.write_text(f"{head}{START}\n{text}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
