@@ -141,3 +141,32 @@ def test_nested_refusal_and_scanner_shift():
     plain = BatchAugment()(x)
     torch.manual_seed(0)
     assert torch.equal(BatchAugment(gamma=0.0, blur=0.0, noise=0.0, hflip=0.0)(x), plain)  # off: no extra draws
+
+
+def test_the_operating_point_picker_refits_on_the_out_of_fold_predictions():
+    """recalibrate_out_of_fold: the same fit cross_validate makes (Youden), a sensitivity target that
+    holds on the out-of-fold predictions, every image counted, the card's threshold and figures updated."""
+    from meddiag_desktop.core.finetune import recalibrate_out_of_fold
+    from meddiag_desktop.core.models import ModelConfig
+    from meddiag_desktop.core.pipeline import calibrate, prior_correction
+    from meddiag_desktop.core.storage import ModelCard
+    from meddiag_desktop.core.training_events import CrossValidated
+
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 80 + [1] * 40)  # class 1 = the finding (the second label), the minority
+    logits = np.stack([np.zeros(labels.size), np.where(labels == 1, 1.0, -1.0) + rng.normal(0, 1.2, labels.size)], 1)
+    validated = CrossValidated(5, labels.size, {}, {}, None, logits, labels)
+    config = ModelConfig(arch="cnn", task="demo", labels=("normal", "abnormal"))
+    card = ModelCard(id="demo-cnn@new", config=config, temperature=1.0, threshold=0.5, training={"class_weighting": True},
+                     metrics={"validation": {"evaluation": "stale"}})
+
+    youden, evaluation = recalibrate_out_of_fold(card, validated, "youden", None, n_boot=50)
+    positive = 1
+    expected = calibrate(logits, labels, positive, "youden", None, prior_correction(np.bincount(labels)))
+    assert youden.threshold == pytest.approx(expected.threshold) and youden.temperature == pytest.approx(expected.temperature)
+    assert youden.metrics["validation"]["evaluation"] == "5-fold cross-validated, n = 120"
+    assert sum(map(sum, evaluation.report["confusion_matrix"])) == 120 and evaluation.threshold == youden.threshold
+
+    strict, evaluation = recalibrate_out_of_fold(card, validated, "sensitivity", 0.95, n_boot=50)
+    assert strict.metrics["threshold_rule"] == "sensitivity>=0.95" and strict.threshold < youden.threshold
+    assert evaluation.report["sensitivity"]["value"] >= 0.95 and card.threshold == 0.5  # the input card untouched
