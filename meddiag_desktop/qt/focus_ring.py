@@ -2,9 +2,9 @@
 
 Fusion marks focus faintly (a 1-px tint on some controls, nothing on lists, plots or the image view,
 almost nothing in dark colours). ``show_focus_rings`` draws one ring over the edge of the focused
-widget instead: 2 px in the theme's focus colour, then 2 px in its base colour, so at least 2 px of
-it stand out (>= 3:1 against what they cover) on light controls, dark controls and the dark image
-area alike. The ring is a child of the focused widget (it moves, scrolls and hides with it) and is
+widget instead: 2 px in the theme's focus colour between two 1-px lines in its base colour, so at
+least 2 px of it stand out (>= 3:1 against what they cover) on light controls, dark controls, a
+default button's blue edge and the dark image area alike. The one ring is a child of the focused widget (it moves, scrolls and hides with it) and is
 masked to the edge, so repaints inside the widget (a new image, a live table row) never run its
 paint code. The current cell of a focused table or list is framed by the style sheet
 (``style.style_sheet``).
@@ -16,29 +16,36 @@ from PySide6.QtGui import QColor, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QWidget
 from shiboken6 import isValid
 
-RING_WIDTH = 2  # px in the focus colour, then as many in the inner colour
+RING_WIDTH = 2  # px in the focus colour; 1 px in the base colour on either side
 FOCUS_RING = "focusRing"  # the ring's object name
 
 
 class FocusRing(QWidget):
-    """The ring over the edge of ``target``."""
+    """The ring over the edge of its parent, the focused widget; moved to each new one."""
 
-    def __init__(self, target: QWidget, colour: str, inner: str) -> None:
-        super().__init__(target)
+    def __init__(self, colour: str, inner: str) -> None:
+        super().__init__()
         self.setObjectName(FOCUS_RING)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.colour, self.inner = QColor(colour), QColor(inner)
-        target.installEventFilter(self)
-        self._fit()
-        self.show()
-
-    def target(self) -> QWidget:
-        return self.parentWidget()
 
     def set_colours(self, colour: str, inner: str) -> None:
         self.colour, self.inner = QColor(colour), QColor(inner)
         self.update()
+
+    def follow(self, target: QWidget | None) -> None:
+        """Onto ``target`` (hidden when None)."""
+        previous = self.parentWidget()
+        if previous is not None:
+            previous.removeEventFilter(self)
+        if target is None:
+            self.hide()
+            return
+        self.setParent(target)  # hides it
+        target.installEventFilter(self)
+        self._fit()
+        self.show()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.parentWidget() and event.type() in (QEvent.Type.Resize, QEvent.Type.ChildAdded):
@@ -47,19 +54,21 @@ class FocusRing(QWidget):
 
     def _fit(self) -> None:
         rect = self.parentWidget().rect()
-        edge = 2 * RING_WIDTH
+        edge = RING_WIDTH + 2
         self.setGeometry(rect)
         self.setMask(QRegion(rect).subtracted(QRegion(rect.adjusted(edge, edge, -edge, -edge))))
         self.raise_()
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)  # clipped to the mask: the outer 4 px
-        painter.fillRect(self.rect(), self.colour)
-        painter.fillRect(self.rect().adjusted(RING_WIDTH, RING_WIDTH, -RING_WIDTH, -RING_WIDTH), self.inner)
+        painter.fillRect(self.rect(), self.inner)
+        painter.fillRect(self.rect().adjusted(1, 1, -1, -1), self.colour)
+        inside = RING_WIDTH + 1
+        painter.fillRect(self.rect().adjusted(inside, inside, -inside, -inside), self.inner)
         painter.end()
 
 
-_state: dict = {"ring": None, "colours": ("#2f63b8", "#ffffff"), "connected": False}
+_state: dict = {"ring": None, "colours": ("#1f4e9c", "#ffffff"), "connected": False}
 
 
 def show_focus_rings(app: QApplication, colour: str, inner: str) -> None:
@@ -69,32 +78,22 @@ def show_focus_rings(app: QApplication, colour: str, inner: str) -> None:
     if not _state["connected"]:
         app.focusChanged.connect(_focus_changed)
         _state["connected"] = True
-    ring = focus_ring()
-    if ring is not None:
+    ring = _state["ring"]
+    if ring is not None and isValid(ring):
         ring.set_colours(colour, inner)
-    elif app.focusWidget() is not None:
+    if app.focusWidget() is not None:
         _focus_changed(None, app.focusWidget())
 
 
 def focus_ring() -> FocusRing | None:
     """The ring on screen, None when no widget has the focus."""
     ring = _state["ring"]
-    return ring if ring is not None and isValid(ring) else None
-
-
-def ring_target(widget: QWidget) -> QWidget:
-    """The control that shows the focus of ``widget``: a spin box, not its line edit (its focus proxy)."""
-    while widget.parentWidget() is not None and widget.parentWidget().focusProxy() is widget \
-            and not widget.parentWidget().isWindow():
-        widget = widget.parentWidget()
-    return widget
+    return ring if ring is not None and isValid(ring) and ring.isVisible() else None
 
 
 def _focus_changed(_old: QWidget | None, new: QWidget | None) -> None:
-    ring = focus_ring()
-    if ring is not None:
-        ring.hide()
-        ring.deleteLater()
-    _state["ring"] = None
-    if new is not None and isValid(new) and not new.isWindow():
-        _state["ring"] = FocusRing(ring_target(new), *_state["colours"])
+    ring = _state["ring"]
+    if ring is None or not isValid(ring):  # first use, or deleted with the widget it was on
+        ring = _state["ring"] = FocusRing(*_state["colours"])
+    focused = new is not None and isValid(new) and not new.isWindow()
+    ring.follow(new if focused else None)

@@ -69,7 +69,7 @@ LIGHT = Colours(
 
 DARK = Colours(
     name="dark", window="#1e2125", base="#16181b", alt_base="#202328", text="#e6e9ed", muted="#a7b0bb",
-    button="#2b3036", border="#3d444d", highlight="#3d6db5", highlighted_text="#ffffff", focus="#8ab4f8",
+    button="#2b3036", border="#3d444d", highlight="#3d6db5", highlighted_text="#ffffff", focus="#a8c7fa",
     link="#8ab4f8",
     bar_track="#353b43", bar_fill="#6f9be0", error="#ff8a80", caution="#ffc266", ok_background="#1f3a24",
     warn_background="#3a3000", warn_text="#ffe08a", warn_border="#7a6520", placeholder_text="#8a949e",
