@@ -4,26 +4,29 @@ Fusion marks focus faintly (a 1-px tint on some controls, nothing on lists, plot
 almost nothing in dark colours). ``show_focus_rings`` draws one ring over the edge of the focused
 widget instead: 2 px in the theme's focus colour between two 1-px lines in its base colour, so at
 least 2 px of it stand out (>= 3:1 against what they cover) on light controls, dark controls, a
-default button's blue edge and the dark image area alike. The one ring is a child of the focused widget (it moves, scrolls and hides with it) and is
-masked to the edge, so repaints inside the widget (a new image, a live table row) never run its
-paint code. The current cell of a focused table or list is framed by the style sheet
-(``style.style_sheet``).
+default button's blue edge and the dark image area alike. The one ring is a child of the focused
+widget (it moves, scrolls and hides with it) and is masked to the edge, so repaints inside the
+widget (a new image, a live table row) never run its paint code. The current cell of a focused
+table or list is framed by the style sheet (``style.style_sheet``).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QColor, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QWidget
 from shiboken6 import isValid
 
 RING_WIDTH = 2  # px in the focus colour; 1 px in the base colour on either side
 FOCUS_RING = "focusRing"  # the ring's object name
+_REFIT = (QEvent.Type.Resize, QEvent.Type.ChildAdded, QEvent.Type.LayoutRequest)
 
 
 class FocusRing(QWidget):
     """The ring over the edge of its parent, the focused widget; moved to each new one."""
 
     def __init__(self, colour: str, inner: str) -> None:
+        from PySide6.QtCore import Qt  # not at import: building Qt's namespace costs ~25 ms
+
         super().__init__()
         self.setObjectName(FOCUS_RING)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -48,9 +51,14 @@ class FocusRing(QWidget):
         self.show()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.parentWidget() and event.type() in (QEvent.Type.Resize, QEvent.Type.ChildAdded):
-            self._fit()  # new children (a scroll bar) must not cover the ring
+        if watched is self.parentWidget() and event.type() in _REFIT:
+            self._fit()
+            QTimer.singleShot(0, self._raise_again)  # a scroll area lays out (raises) its scroll bars after this
         return False
+
+    def _raise_again(self) -> None:
+        if isValid(self) and self.isVisible():
+            self.raise_()
 
     def _fit(self) -> None:
         rect = self.parentWidget().rect()
@@ -68,7 +76,7 @@ class FocusRing(QWidget):
         painter.end()
 
 
-_state: dict = {"ring": None, "colours": ("#1f4e9c", "#ffffff"), "connected": False}
+_state: dict = {"ring": None, "colours": ("#1f4e9c", "#ffffff"), "connected": False, "pending": False}
 
 
 def show_focus_rings(app: QApplication, colour: str, inner: str) -> None:
@@ -81,8 +89,7 @@ def show_focus_rings(app: QApplication, colour: str, inner: str) -> None:
     ring = _state["ring"]
     if ring is not None and isValid(ring):
         ring.set_colours(colour, inner)
-    if app.focusWidget() is not None:
-        _focus_changed(None, app.focusWidget())
+    _focus_changed(None, None)
 
 
 def focus_ring() -> FocusRing | None:
@@ -91,9 +98,22 @@ def focus_ring() -> FocusRing | None:
     return ring if ring is not None and isValid(ring) and ring.isVisible() else None
 
 
-def _focus_changed(_old: QWidget | None, new: QWidget | None) -> None:
+def _focus_changed(_old, _new) -> None:
+    """The ring moves once the event loop is idle: after a window's first paint (its first focus comes
+    before it), and once for a burst of focus changes."""
+    if not _state["pending"]:
+        _state["pending"] = True
+        QTimer.singleShot(0, _follow_focus)
+
+
+def _follow_focus() -> None:
+    _state["pending"] = False
+    focused = QApplication.focusWidget()
     ring = _state["ring"]
+    if focused is not None and focused.isWindow():
+        focused = None
     if ring is None or not isValid(ring):  # first use, or deleted with the widget it was on
+        if focused is None:
+            return
         ring = _state["ring"] = FocusRing(*_state["colours"])
-    focused = new is not None and isValid(new) and not new.isWindow()
-    ring.follow(new if focused else None)
+    ring.follow(focused)

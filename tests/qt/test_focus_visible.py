@@ -92,6 +92,7 @@ def test_every_tab_stop_shows_its_focus(windows, theme, qtbot):
         for widget in stops:
             widget.setFocus(Qt.FocusReason.TabFocusReason)
             qtbot.waitUntil(lambda: focus_ring() is not None and focus_ring().parentWidget() is widget, timeout=5000)
+            qtbot.wait(20)  # what the user sees: after the layouts the focus change set off
             focused = luminance(widget.grab())
             height, width = focused.shape
             assert contrasting_pixels(unfocused[id(widget)], focused) >= 0.9 * band_pixels(width, height), \
