@@ -114,7 +114,9 @@ QLabel#placeholder {{ color: {placeholder_text}; font-size: 13pt; background: {i
 QLabel#panelStub {{ color: {muted}; font-style: italic; qproperty-alignment: 'AlignTop | AlignLeft'; padding: 12px; }}
 QLabel#jobStatus {{ color: {muted}; padding-right: 8px; }}
 QAbstractItemView::item:focus {{ border: 2px solid {focus}; }}
-QAbstractItemView::item:focus:selected {{ border-color: {highlighted_text}; }}
+QAbstractItemView::item:focus:selected {{
+    border-color: {highlighted_text}; background: {highlight}; color: {highlighted_text};
+}}
 """
 
 

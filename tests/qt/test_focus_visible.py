@@ -1,7 +1,8 @@
 """Keyboard focus is visible, in the light and the dark theme: every control that Tab stops at in the
 main, scan and fine-tune windows (the image view included), and the current cell of a focused table,
 look different when focused - by at least 3:1 in contrast (WCAG's non-text contrast) on a band at
-least 2 px wide around the control or cell (WCAG 2.4.13's focus-indicator area)."""
+least 2 px wide around the control or cell (WCAG 2.4.13's focus-indicator area); the focused cell's
+text stays readable (4.5:1)."""
 from __future__ import annotations
 
 import numpy as np
@@ -113,6 +114,12 @@ def test_the_current_cell_of_a_focused_table_is_framed(windows, theme, qtbot):
         focused = luminance(view.viewport().grab(cell))
         height, width = focused.shape
         assert contrasting_pixels(unfocused, focused) >= 0.9 * band_pixels(width, height), (theme, type(view).__name__)
+        icon = view.iconSize().width() + 8 if view.currentIndex().data(Qt.ItemDataRole.DecorationRole) else 0
+        inside = focused[3:-3, 3 + icon:-3]  # the text stays readable: anti-aliased glyphs >= 3:1 (colours: 4.5:1)
+        background = np.median(inside)
+        text = inside[np.abs(inside - background) > 0.05]
+        assert text.size and max((max(background, t) + 0.05) / (min(background, t) + 0.05) for t in text) >= 3.0, \
+            (theme, type(view).__name__)
 
 
 def test_the_ring_follows_the_focus_and_never_takes_it(window, qtbot):
