@@ -206,7 +206,7 @@ def measure_latency(args, home: Path, theme: str) -> dict:
 
 def latency_in_own_process(args, home: Path, theme: str) -> dict:
     """``measure_latency`` for one theme in a fresh process (a fresh window, torch loaded anew)."""
-    command = [sys.executable, __file__, "--images", str(args.images), "--size", str(args.size), "--models",
+    command = [sys.executable, "-X", "faulthandler", __file__, "--images", str(args.images), "--size", str(args.size), "--models",
                args.models, "--device", args.device, "--latency-theme", theme]
     env = dict(os.environ, MEDDIAG_HOME=str(home / f"latency-{theme}"))
     result = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, timeout=3600)

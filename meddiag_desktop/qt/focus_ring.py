@@ -38,12 +38,14 @@ class FocusRing(QWidget):
         self.update()
 
     def follow(self, target: QWidget | None) -> None:
-        """Onto ``target`` (hidden when None)."""
+        """Onto ``target``; off any widget when None (hidden, no parent: never deleted with a widget)."""
         previous = self.parentWidget()
         if previous is not None:
             previous.removeEventFilter(self)
         if target is None:
             self.hide()
+            if previous is not None:
+                self.setParent(None)
             return
         self.setParent(target)  # hides it
         target.installEventFilter(self)
@@ -98,9 +100,13 @@ def focus_ring() -> FocusRing | None:
     return ring if ring is not None and isValid(ring) and ring.isVisible() else None
 
 
-def _focus_changed(_old, _new) -> None:
-    """The ring moves once the event loop is idle: after a window's first paint (its first focus comes
-    before it), and once for a burst of focus changes."""
+def _focus_changed(_old, new) -> None:
+    """The ring leaves the old widget at once (a focused widget loses the focus before it is deleted,
+    so the ring never dies with it) and moves onto the new one once the event loop is idle: after a
+    window's first paint (its first focus comes before it), and once for a burst of focus changes."""
+    ring = _state["ring"]
+    if ring is not None and isValid(ring) and ring.parentWidget() is not None and ring.parentWidget() is not new:
+        ring.follow(None)
     if not _state["pending"]:
         _state["pending"] = True
         QTimer.singleShot(0, _follow_focus)

@@ -136,3 +136,21 @@ def test_the_ring_follows_the_focus_and_never_takes_it(window, qtbot):
                     timeout=5000)
     assert window.file_list.findChildren(QWidget, FOCUS_RING, Qt.FindChildOption.FindDirectChildrenOnly) == [] \
         or not any(r.isVisible() for r in window.file_list.findChildren(QWidget, FOCUS_RING))
+
+
+def test_the_ring_survives_its_widget_being_deleted(window, qtbot):
+    from PySide6.QtWidgets import QLineEdit
+    from shiboken6 import isValid
+
+    activate(window, qtbot)
+    edit = QLineEdit(window.panel)
+    edit.show()
+    edit.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: focus_ring() is not None and focus_ring().parentWidget() is edit, timeout=5000)
+    ring = focus_ring()
+    edit.deleteLater()  # deleted while focused, the ring on it
+    qtbot.waitUntil(lambda: not isValid(edit), timeout=5000)
+    assert isValid(ring) and ring.parentWidget() is None and not ring.isVisible()
+    window.file_list.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: focus_ring() is ring and ring.parentWidget() is window.file_list, timeout=5000)
+
