@@ -103,6 +103,31 @@ def icon_figures(window, app) -> dict:
             "window_icon_sources": [s.width() for s in app.windowIcon().availableSizes()]}
 
 
+def curves_figures() -> dict:
+    """The fine-tune curves paint their axes, legend and title from a device-coordinate pixmap cache:
+    the same pixels as without the cache (no cache made at 1x and scaled up)."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    from meddiag_desktop.qt.training_curves import TrainingCurves
+
+    curves = TrainingCurves()
+    curves.resize(640, 480)
+    curves.show()
+    curves.add_steps(np.linspace(0.1, 2.0, 20), np.linspace(1.0, 0.3, 20))
+    curves.add_epoch(1.0, 0.5, {"accuracy": 0.8, "auc": 0.85}, is_best=True)
+    curves.flush()
+    wait(0.3)
+    cached = curves.loss_plot.grab()
+    items = curves.loss_plot.getPlotItem().items + curves.loss_plot.scene().items()
+    for item in items:
+        item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    wait(0.3)
+    plain = curves.loss_plot.grab()
+    curves.close()
+    differing = int((np.abs(rgb(cached).astype(int) - rgb(plain).astype(int)).sum(-1) > 24).sum())
+    return {"grab_dpr": cached.devicePixelRatio(), "cache_diff_px": differing}
+
+
 def window_figures(window) -> dict:
     frame, minimum = window.frameGeometry(), window.minimumSizeHint().expandedTo(window.minimumSize())
     return {"frame": [frame.x(), frame.y(), frame.width(), frame.height()],
@@ -153,6 +178,7 @@ def main(out: str) -> int:
         wait(0.3)
         figures["refused_texts"] = painted_figures(window)["texts"]
         figures["image_view"] = image_view_figures(window.viewer)
+        figures["curves"] = curves_figures()
         others = {"scan": window.open_scan_window(), "fine_tune": window.open_finetune(),
                   "review": window.child_windows.open_review(window.device_choice, window.task_choice),
                   "models": window.open_models_page()}

@@ -5,7 +5,8 @@ laptop at 150 % is smaller still; the windows must fit this one).
 At every scale: the image view renders at device resolution (a grab has the scale's pixel ratio and
 hard edges, no upscaled half-tones); the heat-map lies on the image's pixels to the device pixel; no
 painted text of the predictions panel is cut off (also the long advice under a refused image); the
-probability bars are painted to their values; list icons come from sources of at least device size;
+probability bars are painted to their values; the fine-tune curves' pixmap-cached axes, legend and
+title match an uncached paint; list icons come from sources of at least device size;
 every window opens inside the screen and its minimum size fits it.
 """
 from __future__ import annotations
@@ -89,6 +90,12 @@ def test_probability_bars_are_painted_to_their_values(figures):
         assert abs(bar["device_height"] - height * scale) <= 1
         floor = height / width  # a rounded bar is never narrower than it is high
         assert bar["filled"] == pytest.approx(max(bar["value"], floor), abs=2 / width + 0.01), bar
+
+
+def test_cached_plot_parts_are_painted_at_device_resolution(figures):
+    scale, f = figures
+    assert f["curves"]["grab_dpr"] == pytest.approx(scale)
+    assert f["curves"]["cache_diff_px"] == 0  # axes, legend, title: the same pixels without the pixmap cache
 
 
 def test_icons_have_sources_of_at_least_device_size(figures):
