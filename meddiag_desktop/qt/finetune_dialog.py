@@ -29,6 +29,7 @@ from .finetune_training import TrainingPanel
 from .guard import gui_only
 from .job_host import JobHost
 from .jobs import finetune as jobs
+from .window_size import resize_to_fit
 from .workers import Job, freeze_long_lived_objects
 from .core_text import core_text
 
@@ -108,7 +109,7 @@ class FineTuneDialog(QDialog):
         notice.setWordWrap(True)
         layout.addWidget(notice)
         layout.addWidget(self.splitter, 1)
-        self.resize(1280, 800)
+        resize_to_fit(self, 1280, 800)
         self.refresh_models()
         warm_up = Job(jobs.warm_up, name="warm up training", tag="warm-up")
         warm_up.returned.connect(lambda _: freeze_long_lived_objects())  # the training imports are done

@@ -94,3 +94,13 @@ def show_shortcuts(window) -> QDialog:
     dialog.resize(520, 560)
     dialog.show()
     return dialog
+
+
+README_TABLE_START, README_TABLE_END = "<!-- shortcuts:start -->", "<!-- shortcuts:end -->"
+
+
+def shortcut_table_markdown(rows: list[tuple[str, str]]) -> str:
+    """The README's shortcut table (between ``README_TABLE_START`` / ``_END``): the dialog's rows as Markdown,
+    so both come from the window's actions (``scripts/shortcut_table.py`` writes it, a test compares)."""
+    lines = ["| keys | action |", "|---|---|"] + [f"| {keys} | {action} |" for action, keys in rows]
+    return "\n".join(lines)

@@ -8,7 +8,6 @@ image view. Background work goes through the window's ``JobHost`` and its two la
 
 * ``io``     - reading image files, so an image shows even while models load or explain;
 * ``models`` - loading models, predictions, explanations and background prefetch (by priority),
-
 both driven by ``viewer_session.ViewerSession`` (the window is the layout and the chrome).
 
 All results arrive through ``Job`` signals, i.e. in the GUI thread; caches are keyed by
@@ -35,6 +34,7 @@ from .jobs import viewer as jobs
 from .settings import Settings
 from .style import NOTICE_TEXT, apply_theme
 from .viewer_cache import ViewerCache
+from .window_size import resize_to_fit
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QScrollArea
@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         geometry = self.settings.geometry
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1440, 900)
+            resize_to_fit(self, 1440, 900)
 
     def _build_rest(self) -> None:
         from PySide6.QtWidgets import QScrollArea

@@ -2,13 +2,16 @@
 
 A QLabel's ``setText`` invalidates every layout up to the window: one relayout of the whole window
 per new text, measured as the largest GUI-thread cost per shown result. ``PaintedText`` has a
-fixed number of lines, so its size never depends on the text, and ``setText`` only repaints it.
+fixed number of lines, so its size never depends on the text, and ``setText`` only repaints it; a
+wrapped one grows only when a text or a narrower column (a 1366 x 768 screen at 150 %) needs more
+lines than that, so no text is ever cut off - one relayout then, not one per text (no height-for-width:
+Qt's layouts would call into Python ~100 times per shown image).
 Style sheets apply as to any widget (``color``, ``background``); margins give the padding.
 ``ElidedLabel`` (one line, elided) and ``ProbabilityBar`` (a value in [0, 1]) follow the same rule.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStyle, QStyleOption, QWidget
 
@@ -22,6 +25,7 @@ class PaintedText(QWidget):
                  align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._text, self._lines, self._wrap = "", lines, wrap
+        self._needed = 0  # height the wrapped text needs at the current width, when above the fixed lines
         self._align = align | Qt.AlignmentFlag.AlignTop
         self.setObjectName(object_name)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # a style sheet's background applies
@@ -30,7 +34,7 @@ class PaintedText(QWidget):
     def sizeHint(self) -> QSize:
         margins = self.contentsMargins()
         height = self._lines * self.fontMetrics().lineSpacing() + 2 + margins.top() + margins.bottom()
-        return QSize(max(40, self.minimumWidth()), height)
+        return QSize(max(40, self.minimumWidth()), max(height, self._needed))
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
@@ -39,10 +43,33 @@ class PaintedText(QWidget):
         if text != self._text:
             self._text = text
             self.setAccessibleName(text)  # read out by screen readers (cheap when none is active)
+            self._fit_lines()
             self.update()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit_lines()
+
+    def _fit_lines(self) -> None:
+        """Grow (or shrink back) when the wrapped text needs more lines than the fixed ones at this width."""
+        if not self._wrap or self.width() <= 0:
+            return
+        margins = self.contentsMargins()
+        box = QRect(0, 0, max(1, self.width() - margins.left() - margins.right()), 1 << 20)
+        needed = self.fontMetrics().boundingRect(box, int(self._align | Qt.TextFlag.TextWordWrap), self._text)
+        needed_height = needed.height() + 2 + margins.top() + margins.bottom()
+        fixed = self._lines * self.fontMetrics().lineSpacing() + 2 + margins.top() + margins.bottom()
+        needed_height = needed_height if needed_height > fixed else 0
+        if needed_height != self._needed:
+            self._needed = needed_height
+            self.updateGeometry()  # the one case that relayouts
 
     def text(self) -> str:
         return self._text
+
+    def wordWrap(self) -> bool:  # QLabel's name
+        return self._wrap
 
     set_full_text, full_text = setText, text  # ElidedLabel's names
 

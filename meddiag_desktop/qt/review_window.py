@@ -36,6 +36,7 @@ from .review_keys import ReviewKeys
 from .style import NOTICE_TEXT, ensure_theme
 from .viewer_cache import PredictionFailure, ViewerCache
 from .viewer_session import ViewerSession
+from .window_size import resize_to_fit
 from .workers import Job
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class ReviewWindow(QWidget):
         self.session.errorOccurred.connect(self._report)
         self.accuracy_timer = QTimer(self, singleShot=True, interval=400)
         self.accuracy_timer.timeout.connect(self.update_accuracy)
-        self.resize(1440, 900)
+        resize_to_fit(self, 1440, 900)
 
     # ================================================================== building
     def _build(self) -> None:

@@ -33,6 +33,7 @@ from .scan_exports import ScanExports, file_dialog, open_csv_dialog, open_folder
 from .scan_results import ScanResultsPanel, duration_text, summary_text
 from .scan_table import table_columns
 from .style import NOTICE_TEXT
+from .window_size import resize_to_fit
 from .workers import Job
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class ScanWindow(QWidget):
         self.model_checks: dict[str, QCheckBox] = {}
         self._build()
         self.set_session(info)
-        self.resize(1100, 700)
+        resize_to_fit(self, 1100, 700)
 
     # ================================================================== building
     def _build(self) -> None:

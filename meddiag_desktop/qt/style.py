@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QT_TRANSLATE_NOOP, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
+from .focus_ring import show_focus_rings
+
 NOTICE_TEXT = QT_TRANSLATE_NOOP("Style", "Decision support only — not for diagnostic use.")
 DEMO_TEXT = QT_TRANSLATE_NOOP("Style", "DEMO — not trained for diagnosis")
 OOD_HEADLINE = QT_TRANSLATE_NOOP("Style", "Out of scope")  # short: the headline is one line in a narrow column
@@ -37,6 +39,7 @@ class Colours:
     border: str
     highlight: str
     highlighted_text: str
+    focus: str  # the keyboard focus ring (focus_ring) and the focused cell's frame: >= 3:1 on every surface
     link: str
     bar_track: str
     bar_fill: str
@@ -55,7 +58,8 @@ class Colours:
 
 LIGHT = Colours(
     name="light", window="#eff1f4", base="#ffffff", alt_base="#f5f7fa", text="#1f2d3d", muted="#56606d",
-    button="#e6e9ed", border="#c9ced6", highlight="#2f63b8", highlighted_text="#ffffff", link="#1f4e9c",
+    button="#e6e9ed", border="#c9ced6", highlight="#2f63b8", highlighted_text="#ffffff", focus="#1f4e9c",
+    link="#1f4e9c",
     bar_track="#e3e7ec", bar_fill="#4a79c4", error="#b03a2e", caution="#8a4e00", ok_background="#e3f1e3",
     warn_background="#fff4ce", warn_text="#4d3800", warn_border="#e3c66b", placeholder_text="#8a949e",
     plot_background="#ffffff", plot_foreground="#1f2d3d", plot_grid_alpha=0.15,
@@ -65,7 +69,8 @@ LIGHT = Colours(
 
 DARK = Colours(
     name="dark", window="#1e2125", base="#16181b", alt_base="#202328", text="#e6e9ed", muted="#a7b0bb",
-    button="#2b3036", border="#3d444d", highlight="#3d6db5", highlighted_text="#ffffff", link="#8ab4f8",
+    button="#2b3036", border="#3d444d", highlight="#3d6db5", highlighted_text="#ffffff", focus="#a8c7fa",
+    link="#8ab4f8",
     bar_track="#353b43", bar_fill="#6f9be0", error="#ff8a80", caution="#ffc266", ok_background="#1f3a24",
     warn_background="#3a3000", warn_text="#ffe08a", warn_border="#7a6520", placeholder_text="#8a949e",
     plot_background="#16181b", plot_foreground="#d5dae0", plot_grid_alpha=0.25,
@@ -108,6 +113,10 @@ QLabel#placeholder {{ color: {placeholder_text}; font-size: 13pt; background: {i
                      qproperty-alignment: AlignCenter; }}
 QLabel#panelStub {{ color: {muted}; font-style: italic; qproperty-alignment: 'AlignTop | AlignLeft'; padding: 12px; }}
 QLabel#jobStatus {{ color: {muted}; padding-right: 8px; }}
+QAbstractItemView::item:focus {{ border: 2px solid {focus}; }}
+QAbstractItemView::item:focus:selected {{
+    border-color: {highlighted_text}; background: {highlight}; color: {highlighted_text};
+}}
 """
 
 
@@ -206,6 +215,7 @@ def apply_theme(choice: str) -> Colours:
         return new
     _follow_system(app)
     if changed:
+        show_focus_rings(app, new.focus, new.base)
         app.setPalette(palette(new))
         app.setStyleSheet(style_sheet(new))
         theme_notifier().changed.emit(new)

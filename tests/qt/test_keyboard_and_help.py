@@ -1,6 +1,8 @@
 """Keyboard-only and screen-reader use, Help → Keyboard shortcuts, the first-start panel, Help → About."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QLabel, QTableWidget, QTextBrowser
@@ -8,7 +10,8 @@ from PySide6.QtWidgets import QDialog, QLabel, QTableWidget, QTextBrowser
 from meddiag_desktop.core.paths import resource_path
 from meddiag_desktop.qt.a11y import interactive_widgets, tab_unreachable, unnamed_interactive_widgets
 from meddiag_desktop.qt.help_dialogs import ABOUT_DIALOG, show_welcome_once
-from meddiag_desktop.qt.keyboard import SHORTCUTS_DIALOG
+from meddiag_desktop.qt.keyboard import (README_TABLE_END, README_TABLE_START, SHORTCUTS_DIALOG, shortcut_rows,
+                                         shortcut_table_markdown)
 
 WAIT = 60_000
 CHEST = str(resource_path("samples", "chest_xray_pneumonia_val0.png"))
@@ -39,6 +42,17 @@ def test_the_shortcuts_dialog_lists_every_shortcut(window, qtbot):
     listed = {table.item(r, 1).text() for r in range(table.rowCount())}
     for key in keys:
         assert any(key in cell for cell in listed), key
+
+
+def test_the_readme_shortcut_table_is_the_dialogs(window):
+    """README's table = Help → Keyboard shortcuts' rows (scripts/shortcut_table.py --write remakes it)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index(README_TABLE_START) + len(README_TABLE_START):readme.index(README_TABLE_END)]
+    window.menu_actions.shortcuts_action.trigger()
+    table = window.findChildren(QDialog, SHORTCUTS_DIALOG)[-1].findChild(QTableWidget)
+    shown = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
+    assert shown == shortcut_rows(window)
+    assert block.strip() == shortcut_table_markdown(shown)
 
 
 def test_presets_and_family_cycling_by_keyboard(window, qtbot):

@@ -32,6 +32,17 @@ def test_main_text_contrast_is_at_least_4_5(colours, qapp):
         assert contrast_ratio(fg, bg) >= 4.5, (colours.name, fg, bg)
 
 
+@pytest.mark.parametrize("colours", [LIGHT, DARK], ids=["light", "dark"])
+def test_the_focus_colour_stands_out_on_every_surface(colours):
+    """The focus ring (focus colour between base-coloured lines) and the focused cell's frame: >= 3:1."""
+    for surface in (colours.window, colours.base, colours.alt_base, colours.button, colours.border):
+        assert contrast_ratio(colours.focus, surface) >= 3.0, (colours.name, surface)
+    assert max(contrast_ratio(colours.focus, style.IMAGE_BACKGROUND),
+               contrast_ratio(colours.base, style.IMAGE_BACKGROUND)) >= 3.0  # the image view, dark in both
+    assert contrast_ratio(colours.focus, colours.base) >= 3.0  # the ring against its own lines
+    assert contrast_ratio(colours.highlighted_text, colours.highlight) >= 3.0  # a focused, selected cell
+
+
 def test_contrast_ratio_matches_wcag_examples():
     assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
     assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
