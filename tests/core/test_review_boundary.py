@@ -113,3 +113,10 @@ def test_a_task_without_binary_models_ranks_by_score():
     assert [i.reason for i in queue.items] == ["uncertain", "uncertain"]
     with pytest.raises(QueueError):
         build_queue(rows, 2, rules=multi, rule="nearest")
+
+
+def test_an_image_no_binary_model_read_comes_last_without_error():
+    mixed = dict(rules(0.5), m=ModelRule("m", "t", ("normal", "abnormal")))
+    rows = clinic(4) + [ScanRow("only_multi", "m", "ok", {"normal": 0.5, "abnormal": 0.5})]
+    queue = build_queue(rows, 5, rules=mixed, random_share=0.0, diversity=False, hash_files=False)
+    assert queue.summary.rule == "boundary" and queue.items[-1].path == "only_multi"

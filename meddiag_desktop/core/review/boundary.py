@@ -19,7 +19,8 @@ The rule, for a task with binary models (a positive label and a threshold on the
    stratum allows (the diversity step: penalty ``max(0, 1 - dist / delta)``, ``delta`` = half the median
    distance in the band). Strata are visited from the boundary outwards, and the picks are returned in
    that order (closest to the boundary first).
-4. Images every family refused come last, by their ranking score, when the band cannot fill the places.
+4. Images every family refused (and any that no binary model read) come last, by their ranking score,
+   when the band cannot fill the places.
 """
 from __future__ import annotations
 
@@ -90,8 +91,8 @@ def boundary_picks(candidates: Sequence[ImageScore], k: int, rules: dict[str, Mo
     None when the task has no binary model (the caller then ranks by score)."""
     if not any(_binary(rules, image) for image in candidates):
         return None
-    accepted = [s for s in candidates if not s.refused]
-    ordered = sorted(accepted, key=lambda s: (positive_probability(s, rules), s.path))
+    p = {s.path: positive_probability(s, rules) for s in candidates}
+    ordered = sorted((s for s in candidates if not s.refused and p[s.path] is not None), key=lambda s: (p[s.path], s.path))
     share = boundary_share(ordered, rules)
     band = _band(len(ordered), k, share)
     centre = share * len(ordered)
@@ -108,5 +109,5 @@ def boundary_picks(candidates: Sequence[ImageScore], k: int, rules: dict[str, Mo
         choice = int(order[int(np.argmin(penalty))])  # the first of equals in the seeded order
         picked.append(choice)
         nearest = np.minimum(nearest, dist[choice])
-    refused = sorted((s for s in candidates if s.refused), key=lambda s: (-s.score, s.path))
-    return ([items[i] for i in picked] + refused)[:k]
+    rest = sorted((s for s in candidates if s.refused or p[s.path] is None), key=lambda s: (-s.score, s.path))
+    return ([items[i] for i in picked] + rest)[:k]
