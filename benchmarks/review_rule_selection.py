@@ -16,6 +16,13 @@ bench shift with pneumonia images dropped to 62 %, as in the MedMNIST test split
 1 500 shifted *training* images, held out: the shifted validation images; the models saw these
 images unshifted, so this condition only checks a larger pool).
 
+Needs scipy (the blur, the t-intervals). ``--replay N`` mixes N shipped training images (unshifted) into every
+fine-tune. The rule names: ``random``, ``core`` (``build_queue``'s default), ``current`` (``--rule score``),
+``band`` / ``bandmix`` / ``bandd`` (prototypes of the boundary rule), ``strat`` / ``stratu`` / ``low`` (by ranks of
+the mean P(positive)), ``ud`` / ``bal`` (uncertainty + disagreement, class-balanced by predicted side),
+``clu`` / ``rep`` / ``clubal`` / ``clutop`` (k-means on penultimate features), ``*_rs50`` (half random),
+``oracle50`` / ``oracle40`` / ``oracle15`` (analysis only: random with that share of normal images).
+
     python benchmarks/review_rule_selection.py prepare --out out/rules.pkl      # scans, features (minutes)
     python benchmarks/review_rule_selection.py run out/rules.pkl --seeds 8 --workers 2 --json out/r.json
     python benchmarks/review_rule_selection.py report out/r.json
