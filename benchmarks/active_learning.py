@@ -3,12 +3,14 @@
 A shifted "clinic" set is made from the bundled PneumoniaMNIST validation images as another scanner
 would give them (gamma, lower contrast, noise), written as PNG files. Per seed: a stratified split into
 a clinic pool (60 %) and a held-out part (40 %); the pool is scanned by the three shipped pneumonia
-models (``core.scan``), ``core.review.queue.build_queue`` picks 100 (its default 20 % random share
-included, diversity on the CNN's penultimate features), and 100 images are drawn at random from the
-same pool. The shipped pneumonia CNN is fine-tuned on each 100 (true labels, same recipe and seed)
-and scored by AUC on the held-out part. Mean over the seeds; the last line is key=value.
+models (``core.scan``), ``core.review.queue.build_queue`` picks 100 with its defaults (the "boundary"
+rule, 20 % random share, diversity on the CNN's penultimate features; ``--rule score`` for the earlier
+rule), and 100 images are drawn at random from the same pool. The shipped pneumonia CNN is fine-tuned
+on each 100 (true labels, same recipe and seed) and scored by AUC on the held-out part. Printed: each
+seed, the means, and the paired difference queue - random with a 95 % bootstrap interval over the
+seeds; the last line is key=value.
 
-    nice -n 10 python benchmarks/active_learning.py [--seeds 3] [--budget 100] [--epochs 15]
+    nice -n 10 python benchmarks/active_learning.py [--seeds 10] [--budget 100] [--epochs 15] [--rule boundary]
 """
 from __future__ import annotations
 
@@ -73,11 +75,18 @@ def auc(model, x: torch.Tensor, y: np.ndarray, positive: int) -> float:
     return float(roc_auc(y, torch.softmax(model(x), 1)[:, positive].numpy()))
 
 
+def paired_interval(diffs: np.ndarray, n_boot: int = 10000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of the mean of paired differences."""
+    means = np.random.default_rng(seed).choice(diffs, (n_boot, len(diffs)), replace=True).mean(1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--rule", choices=("boundary", "score"), default="boundary")
     args = parser.parse_args()
     torch.set_num_threads(1)
     store = ModelStore()
@@ -96,7 +105,7 @@ def main() -> None:
             events = scan(pool, predictors, workers=0)
             rows = rows_from_results(e for e in events if not isinstance(e, Progress))
             queue = build_queue(rows, args.budget, seed=seed, store=store, task="pneumonia",
-                                features=ModelFeatures(cnn), hash_files=False)
+                                features=ModelFeatures(cnn), hash_files=False, rule=args.rule)
             picked = {"queue": [i.path for i in queue.items],
                       "random": list(np.random.default_rng(1000 + seed).choice(pool, args.budget, replace=False))}
             results["shipped"].append(auc(load_weights(cnn, "cpu").eval(), held_x, held_y, pos))
@@ -108,10 +117,17 @@ def main() -> None:
             print(f"seed {seed}: pool {len(pool)}, held-out {len(held_y)}; queue reasons {reasons}; "
                   f"queue positives {sum(truth[p] == pos for p in picked['queue'])}/{args.budget}, random "
                   f"{sum(truth[p] == pos for p in picked['random'])}/{args.budget}; AUC shipped "
-                  f"{results['shipped'][-1]:.4f}, queue {results['queue'][-1]:.4f}, random {results['random'][-1]:.4f}")
+                  f"{results['shipped'][-1]:.4f}, queue {results['queue'][-1]:.4f}, random {results['random'][-1]:.4f}",
+                  flush=True)
     mean = {k: float(np.mean(v)) for k, v in results.items()}
+    diffs = np.array(results["queue"]) - np.array(results["random"])
+    low, high = paired_interval(diffs)
+    wins = int((diffs > 0).sum())
+    print(f"queue - random: mean {diffs.mean():+.4f}, 95 % bootstrap interval [{low:+.4f}, {high:+.4f}], "
+          f"queue ahead in {wins} of {len(diffs)} seeds (rule {args.rule!r})")
     print(f"auc_queue={mean['queue']:.4f} auc_random={mean['random']:.4f} auc_shipped={mean['shipped']:.4f} "
-          f"gain={mean['queue'] - mean['random']:+.4f} seeds={args.seeds} budget={args.budget}")
+          f"gain={diffs.mean():+.4f} gain_ci_low={low:+.4f} gain_ci_high={high:+.4f} wins={wins}/{len(diffs)} "
+          f"rule={args.rule} seeds={args.seeds} budget={args.budget}")
 
 
 if __name__ == "__main__":

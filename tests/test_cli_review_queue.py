@@ -15,7 +15,7 @@ from meddiag_desktop.core.paths import resource_path, user_models_dir
 from meddiag_desktop.core.storage import sha256_file
 from testkit import save_demo_models
 
-REASONS = {"uncertain", "disagreement", "near-OOD", "refused", "random"}
+REASONS = {"boundary", "uncertain", "disagreement", "near-OOD", "refused", "random"}
 
 
 def read_csv(path):
@@ -30,7 +30,7 @@ def test_review_queue_of_the_bundled_samples(tmp_path, capsys):
     assert main(["review-queue", str(scan_csv), "--budget", "4", "--out", str(queue_csv)]) == 0
     err = capsys.readouterr().err
     assert "task pneumonia" in err and "random share: 1 images (20% of the budget, seed 0)" in err
-    assert "penultimate features of pneumonia-cnn" in err
+    assert "penultimate features of pneumonia-cnn" in err and "by the 'boundary' rule" in err
     header, rows = read_csv(queue_csv)
     assert header == ["rank", "path", "reason", "score", "pneumonia-cnn:p_pneumonia", "pneumonia-rnn:p_pneumonia",
                       "pneumonia-transformer:p_pneumonia", "refused_by", "sha256"]
@@ -47,6 +47,9 @@ def test_review_queue_of_the_bundled_samples(tmp_path, capsys):
     again = tmp_path / "again.csv"
     assert main(["review-queue", str(scan_csv), "--budget", "4", "--out", str(again)]) == 0
     assert again.read_bytes() == queue_csv.read_bytes()  # deterministic
+    by_score = tmp_path / "score.csv"
+    assert main(["review-queue", str(scan_csv), "--budget", "4", "--rule", "score", "--out", str(by_score)]) == 0
+    assert "by the 'score' rule" in capsys.readouterr().err and len(read_csv(by_score)[1]) == 4
 
 
 def test_review_queue_errors(tmp_path, capsys):

@@ -3,8 +3,9 @@
 Reads a ``meddiag scan`` CSV (one or more model families; of several tasks, ``--task`` picks one, default
 the task whose models accept most images) and writes ``--out``: ``rank,path,reason,score``, one
 ``<model>:p_<label>`` column per model, ``refused_by``, ``sha256`` (``core.review.queue_csv``). The
-ranking rule is in ``core.review.ranking`` / ``core.review.queue``; the summary (task, refused images,
-random share and seed, what the diversity step measured) goes to stderr. Label the queue (add a
+rules are in ``core.review.queue`` (default ``--rule boundary``: ``core.review.boundary``; ``--rule score``:
+``core.review.ranking``'s scores); the summary (task, refused images, random share and seed, the rule,
+what the diversity step measured) goes to stderr. Label the queue (add a
 ``label`` column) and ``meddiag train --data queue.csv`` trains on it.
 """
 from __future__ import annotations
@@ -50,7 +51,7 @@ def cmd_review_queue(args) -> int:
         task = args.task or choose_task(rows, rules)
         features = _feature_source(args.features, [r for r in rules.values() if r.task == task], store)
         queue = build_queue(rows, args.budget, random_share=args.random_share, seed=args.seed, task=task,
-                            features=features, rules=rules, diversity=features is not None)
+                            features=features, rules=rules, diversity=features is not None, rule=args.rule)
     except QueueError as exc:
         raise CliError(str(exc)) from None
     try:
@@ -79,4 +80,7 @@ def register(subparsers) -> None:
                                   "models accept most images)")
     p.add_argument("--features", choices=FEATURES, default="model",
                    help="diversity step on the model's penultimate features (default), pixels, or none")
+    p.add_argument("--rule", choices=("boundary", "score"), default="boundary",
+                   help="boundary (default): picks spread along the clinic's own decision boundary; score: the "
+                        "highest uncertainty + disagreement + near-OOD scores (see README, Review queue)")
     p.set_defaults(func=cmd_review_queue)

@@ -1,6 +1,7 @@
-"""The review queue's ranking rule (core.review): uncertainty at the operating threshold, disagreement,
-near-OOD, refused images, ties, a single family, near-duplicates, the random share; the queue CSV and
-the CSV-injection guard (core.csv_cells)."""
+"""The review queue's rules (core.review): the "score" rule (uncertainty at the operating threshold,
+disagreement, near-OOD, refused images, ties, a single family, near-duplicates), the default "boundary"
+rule (tests/core/test_review_boundary.py has more), the random share; the queue CSV and the
+CSV-injection guard (core.csv_cells)."""
 from __future__ import annotations
 
 import csv
@@ -29,6 +30,7 @@ def rows_for(path, ps, ood=(None, None, None), families=FAMILIES):
 
 def queue_paths(rows, budget, **kw):
     kw.setdefault("random_share", 0.0)
+    kw.setdefault("rule", "score")
     kw.setdefault("diversity", False)
     return [(i.path, i.reason) for i in build_queue(rows, budget, rules=RULES, hash_files=False, **kw).items]
 
@@ -49,7 +51,7 @@ def test_disagreement_between_families_ranks_first_and_says_so():
 def test_a_single_family_has_no_disagreement_and_ranks_by_uncertainty():
     rows = [r for r in rows_for("x", [0.9] * 3) + rows_for("y", [0.72] * 3) + rows_for("z", [0.1] * 3)
             if r.model == "t-cnn"]
-    queue = build_queue(rows, 3, rules=RULES, random_share=0.0, diversity=False, hash_files=False)
+    queue = build_queue(rows, 3, rules=RULES, random_share=0.0, diversity=False, hash_files=False, rule="score")
     assert [i.path for i in queue.items] == ["y", "x", "z"]
     assert all(i.image.disagreement == 0 and i.reason == "uncertain" for i in queue.items)
     assert [m.model for m in queue.models] == ["t-cnn"]
@@ -75,7 +77,7 @@ def test_refused_images_are_flagged_never_dropped_and_far_ones_sink():
             + rows_for("refused_edge", [0.99] * 3, ood=(1.05, 1.1, 1.02))
             + rows_for("refused_by_one", [0.99] * 3, ood=(1.5, 0.5, 0.5))
             + [ScanRow("unreadable", f"t-{f}", "error") for f in FAMILIES])
-    queue = build_queue(rows, 10, rules=RULES, random_share=0.0, diversity=False, hash_files=False)
+    queue = build_queue(rows, 10, rules=RULES, random_share=0.0, diversity=False, hash_files=False, rule="score")
     order = [(i.path, i.reason) for i in queue.items]
     assert order == [("refused_edge", "refused"), ("refused_by_one", "disagreement"), ("ok_sure", "uncertain"),
                      ("refused_far", "refused")]  # score o alone: 3.0 is far outside, 0 points

@@ -94,12 +94,14 @@ class ModelRule:
     labels: tuple[str, ...]
     positive: str | None = None
     threshold: float | None = None
+    negative_share: float | None = None  # share of the card's validation images that are not positive
 
     @classmethod
     def from_card(cls, card) -> "ModelRule":
         binary = len(card.labels) == 2 and card.threshold is not None and card.positive_label is not None
         return cls(card.id, card.task, tuple(card.labels), card.positive_label if binary else None,
-                   float(card.threshold) if binary else None)
+                   float(card.threshold) if binary else None,
+                   _negative_share(card, card.labels.index(card.positive_label)) if binary else None)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -118,6 +120,17 @@ class ModelRule:
             return 1.0 - min(1.0, abs(p - t) / side) if side > 0 else 0.0
         top = sorted((probs.get(label, 0.0) for label in self.labels), reverse=True) + [0.0]
         return 1.0 - (top[0] - top[1])
+
+
+def _negative_share(card, positive: int) -> float | None:
+    """From the confusion matrix (rows: true classes) of the card's validation metrics, if it has one."""
+    matrix = ((card.metrics or {}).get("validation") or {}).get("confusion_matrix")
+    try:
+        per_class = [float(sum(row)) for row in matrix]
+    except TypeError:
+        return None
+    total = sum(per_class)
+    return (total - per_class[positive]) / total if len(per_class) == 2 and total > 0 else None
 
 
 def _other(labels: Sequence[str], label: str) -> str:
