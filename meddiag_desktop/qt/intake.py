@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel
 
 from . import dialogs
 from .inbox import InboxPanel
-from .intake_settings import IntakeSettings
+from .intake_settings import LIMITS, IntakeSettings
 from .jobs import intake as jobs
 from .workers import Job
 
@@ -85,7 +85,8 @@ class Intake(QObject):
             dialogs.error_box(self.window, "Cannot start the DICOM node", problem)
             return False
         self._save(options)
-        self.node_wanted = jobs.StartNode(options.ae_title, options.port, options.bind, options.allow_list)
+        self.node_wanted = jobs.StartNode(options.ae_title, options.port, options.bind, options.allow_list,
+                                          options.min_free_mb, options.max_associations)
         self._command(self.node_wanted)
         return True
 
@@ -102,11 +103,16 @@ class Intake(QObject):
         if folder:
             self.start_watch(folder)
 
-    def start_watch(self, folder: str) -> bool:
+    def start_watch(self, folder: str, options: IntakeSettings | None = None) -> bool:
+        """Watch ``folder`` with ``options`` (saved; default: the saved ones)."""
         if not folder or not os.path.isdir(folder):
             dialogs.error_box(self.window, "Cannot watch the folder", f"No such folder: {folder or '(none)'}")
             return False
-        self._save(self.settings.with_(watch_folder=folder))
+        problem = _check(options) if options is not None else None
+        if problem is not None:
+            dialogs.error_box(self.window, "Cannot watch the folder", problem)
+            return False
+        self._save((options or self.settings).with_(watch_folder=folder))
         self.watch_wanted = jobs.StartWatch(folder)
         self._command(self.watch_wanted)
         return True
@@ -148,7 +154,8 @@ class Intake(QObject):
         if info is None:
             return None
         s = self.settings
-        return (s.output_folder, s.send_to, s.ae_title, tuple(c.id for c in info.cards), self.window.device_choice)
+        return (s.output_folder, s.send_to, s.ae_title, tuple(c.id for c in info.cards), self.window.device_choice,
+                s.writes_dicom, s.routing_file, info.task if s.routing_file else None)
 
     def _command(self, command) -> None:
         """Hand ``command`` to the running job, or (re)start the job with every wanted command."""
@@ -168,9 +175,10 @@ class Intake(QObject):
             self.control.show_identity.set()
         for wanted in self._wanted():
             self.control.send(wanted)
-        out_dir, send_to, ae_title, _ids, device = setup
+        out_dir, send_to, ae_title, _ids, device, dicom_results, routing_file, task = setup
         job = Job(jobs.run_intake, self.control, self.window.info.cards, device, out_dir, send_to or None, ae_title,
-                  name="intake", tag="intake")
+                  task, dicom_results=dicom_results, routing_file=routing_file or None,
+                  store_spec=self.window.store, name="intake", tag="intake")
         job.yielded.connect(self._on_event)
         job.errored.connect(self._on_error)
         job.finished.connect(lambda: self._on_finished(job))
@@ -246,8 +254,18 @@ def _check(options: IntakeSettings) -> str | None:
     from meddiag_desktop.core.intake.node import Peer
     from meddiag_desktop.core.intake.sender import Destination
 
+    from meddiag_desktop.core.intake.routing import Routing, RoutingError
+
     if not options.ae_title or len(options.ae_title) > 16 or "\\" in options.ae_title:
         return "The AE title must be 1 to 16 characters, without a backslash."
+    for name, low, high in LIMITS:
+        if not low <= getattr(options, name) <= high:
+            return f"{name.replace('_', ' ').capitalize()} must be {low} to {high}."
+    if options.routing_file:
+        try:
+            Routing.from_json(options.routing_file)
+        except RoutingError as exc:
+            return str(exc)
     try:
         for text in options.allow_list:
             Peer.parse(text)
