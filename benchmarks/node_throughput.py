@@ -36,22 +36,30 @@ sys.path.insert(0, str(REPO))  # this checkout's package, not another install
 TASK = "pneumonia"
 SAMPLE = REPO / "resources" / "samples" / "chest_xray_pneumonia_val0.dcm"
 
-# The modality: C-STOREs the files named on stdin to 127.0.0.1:PORT in one association; prints
-# the wall-clock time of its first C-STORE, then one status per file.
+# The modality: C-STOREs the files named on stdin to 127.0.0.1:PORT in ASSOCIATIONS associations
+# (one by default; several: the files dealt out, all associations open before the first C-STORE);
+# prints the wall-clock time of its first C-STORE, then the number of failed ones.
 SCU = r"""
-import sys, time
+import sys, threading, time
 import pydicom
 from pynetdicom import AE
-port, paths = int(sys.argv[1]), sys.stdin.read().split()
+port, count, paths = int(sys.argv[1]), int(sys.argv[2]), sys.stdin.read().split()
 ds = pydicom.dcmread(paths[0], stop_before_pixels=True)
 ae = AE(ae_title="MODALITY")
 ae.add_requested_context(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID)
-assoc = ae.associate("127.0.0.1", port, ae_title="MEDDIAG")
-assert assoc.is_established, "no association"
+assocs = [ae.associate("127.0.0.1", port, ae_title="MEDDIAG") for _ in range(count)]
+assert all(a.is_established for a in assocs), "no association"
+bad = []
+def send(assoc, share):
+    bad.append(sum(getattr(assoc.send_c_store(p), "Status", None) != 0 for p in share))
+    assoc.release()
+threads = [threading.Thread(target=send, args=(a, paths[i::count])) for i, a in enumerate(assocs)]
 print(f"START {time.time():.6f}", flush=True)
-bad = sum(getattr(assoc.send_c_store(p), "Status", None) != 0 for p in paths)
-assoc.release()
-print(f"FAILED {bad}", flush=True)
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(f"FAILED {sum(bad)}", flush=True)
 """
 
 
@@ -70,9 +78,9 @@ def make_instances(folder: Path, count: int) -> list[str]:
     return paths
 
 
-def send(paths: list[str], port: int) -> float:
+def send(paths: list[str], port: int, associations: int = 1) -> float:
     """Run the modality SCU; the wall-clock time of its first C-STORE."""
-    result = subprocess.run([sys.executable, "-c", SCU, str(port)], input="\n".join(paths), capture_output=True,
+    result = subprocess.run([sys.executable, "-c", SCU, str(port), str(associations)], input="\n".join(paths), capture_output=True,
                             text=True, timeout=1800)
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
     if result.returncode or lines.get("FAILED") != "0":
@@ -80,7 +88,7 @@ def send(paths: list[str], port: int) -> float:
     return float(lines["START"])
 
 
-def node_rate(paths: list[str], predictors, home: Path) -> float:
+def node_rate(paths: list[str], predictors, home: Path, associations: int = 1) -> float:
     from meddiag_desktop.core.audit import AuditLog
     from meddiag_desktop.core.intake.assembly import build_engine
     from meddiag_desktop.core.intake.events import ItemAnalysed
@@ -102,7 +110,7 @@ def node_rate(paths: list[str], predictors, home: Path) -> float:
     thread.start()
     node = DicomNode(NodeConfig(port=0, min_free_bytes=0), store, engine.submit).start()
     try:
-        started = send(paths, node.port)
+        started = send(paths, node.port, associations)
         while len(analysed) < len(paths):
             time.sleep(0.01)
     finally:

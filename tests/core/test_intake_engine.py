@@ -221,3 +221,23 @@ def test_the_outbox_retries_until_delivered_and_survives_a_restart(tmp_path):
     outbox.stop()
     assert sorted(sent) == ["a.dcm", "b.dcm"] and outbox.waiting() == []
     assert (tmp_path / "a.dcm").is_file()  # the original results stay where they were written
+
+
+def test_build_engine_shortens_the_gil_switch_interval(tmp_path, predictors):
+    """The node's association threads wait for the GIL at most ~1 ms while the engine runs Python."""
+    import sys
+
+    from meddiag_desktop.core.intake.assembly import GIL_SWITCH_S, build_engine
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        build_engine(IntakeStore(tmp_path / "intake"), predictors, tmp_path / "results.csv",
+                     audit=AuditLog(tmp_path / "audit.jsonl"))
+        assert sys.getswitchinterval() <= GIL_SWITCH_S
+        sys.setswitchinterval(0.0002)
+        build_engine(IntakeStore(tmp_path / "intake"), predictors, tmp_path / "results.csv",
+                     audit=AuditLog(tmp_path / "audit.jsonl"))
+        assert sys.getswitchinterval() < GIL_SWITCH_S  # never raised
+    finally:
+        sys.setswitchinterval(before)
