@@ -164,7 +164,8 @@ def window_gap(paths: list[str], device: str, home: Path, associations: int = 1)
             raise SystemExit("the window's node is not listening")
         probe = GapProbe()
         probe.start()
-        sender = threading.Thread(target=lambda: started.append(send(paths, intake.status.port, associations)), daemon=True)
+        sender = threading.Thread(target=lambda: started.append(send(paths, intake.status.port, associations)),
+                                  daemon=True)
         started: list[float] = []
         sender.start()
         filled = wait_for(lambda: len(intake.panel.model.items) >= len(paths), 1800)

@@ -116,10 +116,7 @@ class IntakeEngine:
         del work[: self.batch_size]
         deadline = None if not batch else time.monotonic() + self.gather_s
         while len(batch) < self.batch_size:
-            if deadline is None:
-                timeout = POLL_S
-            else:
-                timeout = deadline - time.monotonic()
+            timeout = POLL_S if deadline is None else deadline - time.monotonic()
             try:
                 message = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
             except queue.Empty:
@@ -174,7 +171,8 @@ class IntakeEngine:
             names.add(arrival.name)
             shas.add(sha)
             tally.count(item_rows)
-            yield ItemAnalysed(arrival.name, str(self.store.path(arrival.name)), tuple(item_rows), facts.modality, tuple(written))
+            yield ItemAnalysed(arrival.name, str(self.store.path(arrival.name)), tuple(item_rows), facts.modality,
+                               tuple(written))
 
     def _route(self, facts: ItemFacts) -> tuple[Predictor, ...]:
         task = self.routing.task_for(facts) or self.default_task
