@@ -193,13 +193,14 @@ class IntakeEngine:
 
     def _record(self, rows: Sequence[ScanResult], audit) -> None:
         """The CSV rows and audit records that are not there yet: one fsync each for the lot."""
-        new = [r for r in rows if not self.csv.has(r.path, r.model)]
+        present = [self.csv.has(r.path, r.model) for r in rows]
+        new = [r for r, there in zip(rows, present) if not there]
         if new:
             numbers = self.csv.append(new)  # contiguous rows
             audit.rows = numbers[0] - 1
             audit.record(new)
-        for row in rows:
-            if row not in new and not self._was_audited(row):  # a restart after a kill
+        for row, there in zip(rows, present):
+            if there and not self._was_audited(row):  # a restart after a kill
                 audit.rows = self.csv.present[(row.path, row.model)] - 1
                 audit.record([row])
 
