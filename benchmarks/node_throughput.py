@@ -10,9 +10,8 @@ results (SR + SC: `meddiag scan` only with --dicom-out, the window's intake only
 
 1. node: the intake engine in this process with the node on 127.0.0.1 (ephemeral port), as `meddiag
    listen` builds it (``build_engine`` + ``DicomNode``, models loaded first) but without its SR + SC
-   (see above); a modality SCU in
-   another process (the modality is another machine) sends every instance in one association
-   (``--associations K``: K associations at once, the files dealt out). Instances/s from its first
+   (see above); a modality SCU in another process (the modality is another machine) sends every
+   instance in one association (``--associations K``: K associations at once, the files dealt out). Instances/s from its first
    C-STORE to the last ``ItemAnalysed`` (stored, analysed, CSV row, audit record, index).
 2. scan: `meddiag scan` (in-process CLI main, the same models, default engine) of the same files,
    end to end (includes loading the already cached models: ~0.1 s). Goal: node / scan >= 0.8.
