@@ -101,20 +101,28 @@ def node_rate(paths: list[str], predictors, home: Path, associations: int = 1) -
     store = IntakeStore(home / "node")
     engine = build_engine(store, predictors, home / "node" / "results.csv", default_task=TASK,
                           audit=AuditLog(home / "node-audit.jsonl"))
-    cancel, analysed, last = threading.Event(), [], [0.0]
+    cancel, analysed, last, ended = threading.Event(), [], [0.0], []
 
     def drive():
-        for event in engine.run(cancel=cancel):
-            if isinstance(event, ItemAnalysed):
-                analysed.append(event)
-                last[0] = time.time()
+        try:
+            for event in engine.run(cancel=cancel):
+                if isinstance(event, ItemAnalysed):
+                    analysed.append(event)
+                    last[0] = time.time()
+        except BaseException as exc:  # reported below instead of a silent wait
+            ended.append(exc)
+            raise
 
     thread = threading.Thread(target=drive, daemon=True)
     thread.start()
     node = DicomNode(NodeConfig(port=0, min_free_bytes=0), store, engine.submit).start()
     try:
         started = send(paths, node.port, associations)
+        deadline = time.monotonic() + 600
         while len(analysed) < len(paths):
+            if ended or time.monotonic() > deadline:
+                why = f"{ended[0]!r} ended the engine" if ended else "10 min after the last C-STORE"
+                raise SystemExit(f"the node analysed {len(analysed)} of {len(paths)} acknowledged instances ({why})")
             time.sleep(0.01)
     finally:
         node.stop()
