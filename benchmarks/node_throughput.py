@@ -2,23 +2,26 @@
 """Throughput of the DICOM node against `meddiag scan`, and the window's responsiveness while its
 Inbox fills from the node.
 
-    python benchmarks/node_throughput.py [--n 300] [--device cpu]
+    python benchmarks/node_throughput.py [--n 300] [--device cpu] [--associations 1]
 
 ``--n`` DICOM instances (the bundled chest X-ray sample with new UIDs), analysed by every model of
-the pneumonia task (shipped weights):
+the pneumonia task (shipped weights). Like with like: neither the node nor the scan writes DICOM
+results (SR + SC: `meddiag scan` only with --dicom-out, the window's intake only when asked).
 
 1. node: the intake engine in this process with the node on 127.0.0.1 (ephemeral port), as `meddiag
-   listen` builds it (``build_engine`` + ``DicomNode``, models loaded first); a modality SCU in
-   another process (the modality is another machine) sends every instance in one association.
-   Instances/s from its first C-STORE to the last ``ItemAnalysed`` (stored, analysed, CSV row,
-   audit record, index).
+   listen` builds it (``build_engine`` + ``DicomNode``, models loaded first) but without its SR + SC
+   (see above); a modality SCU in another process (the modality is another machine) sends every
+   instance in one association (``--associations K``: K associations at once, the files dealt out). Instances/s from its first
+   C-STORE to the last ``ItemAnalysed`` (stored, analysed, CSV row, audit record, index).
 2. scan: `meddiag scan` (in-process CLI main, the same models, default engine) of the same files,
    end to end (includes loading the already cached models: ~0.1 s). Goal: node / scan >= 0.8.
 3. window: the main window (offscreen) starts the node from its intake (Settings → DICOM node) on
    an ephemeral port; the SCU sends the same number of fresh instances; a 20 ms QTimer in the GUI
    thread records its longest gap until the Inbox holds all of them. Goal: max gap <= 50 ms.
 
-Everything, audit logs included, goes to a temporary MEDDIAG_HOME. The last line is ``key=value``.
+Everything, audit logs included, goes to a temporary MEDDIAG_HOME. The 1-minute load average is
+printed before and after (the figures are only comparable on a quiet machine). The last line is
+``key=value``.
 """
 from __future__ import annotations
 
@@ -36,22 +39,30 @@ sys.path.insert(0, str(REPO))  # this checkout's package, not another install
 TASK = "pneumonia"
 SAMPLE = REPO / "resources" / "samples" / "chest_xray_pneumonia_val0.dcm"
 
-# The modality: C-STOREs the files named on stdin to 127.0.0.1:PORT in one association; prints
-# the wall-clock time of its first C-STORE, then one status per file.
+# The modality: C-STOREs the files named on stdin to 127.0.0.1:PORT in ASSOCIATIONS associations
+# (one by default; several: the files dealt out, all associations open before the first C-STORE);
+# prints the wall-clock time of its first C-STORE, then the number of failed ones.
 SCU = r"""
-import sys, time
+import sys, threading, time
 import pydicom
 from pynetdicom import AE
-port, paths = int(sys.argv[1]), sys.stdin.read().split()
+port, count, paths = int(sys.argv[1]), int(sys.argv[2]), sys.stdin.read().split()
 ds = pydicom.dcmread(paths[0], stop_before_pixels=True)
 ae = AE(ae_title="MODALITY")
 ae.add_requested_context(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID)
-assoc = ae.associate("127.0.0.1", port, ae_title="MEDDIAG")
-assert assoc.is_established, "no association"
+assocs = [ae.associate("127.0.0.1", port, ae_title="MEDDIAG") for _ in range(count)]
+assert all(a.is_established for a in assocs), "no association"
+bad = []
+def send(assoc, share):
+    bad.append(sum(getattr(assoc.send_c_store(p), "Status", None) != 0 for p in share))
+    assoc.release()
+threads = [threading.Thread(target=send, args=(a, paths[i::count])) for i, a in enumerate(assocs)]
 print(f"START {time.time():.6f}", flush=True)
-bad = sum(getattr(assoc.send_c_store(p), "Status", None) != 0 for p in paths)
-assoc.release()
-print(f"FAILED {bad}", flush=True)
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(f"FAILED {sum(bad)}", flush=True)
 """
 
 
@@ -70,17 +81,17 @@ def make_instances(folder: Path, count: int) -> list[str]:
     return paths
 
 
-def send(paths: list[str], port: int) -> float:
+def send(paths: list[str], port: int, associations: int = 1) -> float:
     """Run the modality SCU; the wall-clock time of its first C-STORE."""
-    result = subprocess.run([sys.executable, "-c", SCU, str(port)], input="\n".join(paths), capture_output=True,
-                            text=True, timeout=1800)
+    result = subprocess.run([sys.executable, "-c", SCU, str(port), str(associations)], input="\n".join(paths),
+                            capture_output=True, text=True, timeout=1800)
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
     if result.returncode or lines.get("FAILED") != "0":
         raise SystemExit(f"the modality failed:\n{result.stdout}\n{result.stderr}")
     return float(lines["START"])
 
 
-def node_rate(paths: list[str], predictors, home: Path) -> float:
+def node_rate(paths: list[str], predictors, home: Path, associations: int = 1) -> float:
     from meddiag_desktop.core.audit import AuditLog
     from meddiag_desktop.core.intake.assembly import build_engine
     from meddiag_desktop.core.intake.events import ItemAnalysed
@@ -90,20 +101,28 @@ def node_rate(paths: list[str], predictors, home: Path) -> float:
     store = IntakeStore(home / "node")
     engine = build_engine(store, predictors, home / "node" / "results.csv", default_task=TASK,
                           audit=AuditLog(home / "node-audit.jsonl"))
-    cancel, analysed, last = threading.Event(), [], [0.0]
+    cancel, analysed, last, ended = threading.Event(), [], [0.0], []
 
     def drive():
-        for event in engine.run(cancel=cancel):
-            if isinstance(event, ItemAnalysed):
-                analysed.append(event)
-                last[0] = time.time()
+        try:
+            for event in engine.run(cancel=cancel):
+                if isinstance(event, ItemAnalysed):
+                    analysed.append(event)
+                    last[0] = time.time()
+        except BaseException as exc:  # reported below instead of a silent wait
+            ended.append(exc)
+            raise
 
     thread = threading.Thread(target=drive, daemon=True)
     thread.start()
     node = DicomNode(NodeConfig(port=0, min_free_bytes=0), store, engine.submit).start()
     try:
-        started = send(paths, node.port)
+        started = send(paths, node.port, associations)
+        deadline = time.monotonic() + 600
         while len(analysed) < len(paths):
+            if ended or time.monotonic() > deadline:
+                why = f"{ended[0]!r} ended the engine" if ended else "10 min after the last C-STORE"
+                raise SystemExit(f"the node analysed {len(analysed)} of {len(paths)} acknowledged instances ({why})")
             time.sleep(0.01)
     finally:
         node.stop()
@@ -128,7 +147,7 @@ def scan_rate(folder: Path, model_ids: str, device: str, home: Path) -> float:
     return len(list(folder.iterdir())) / seconds
 
 
-def window_gap(paths: list[str], device: str, home: Path) -> tuple[float, float, float]:
+def window_gap(paths: list[str], device: str, home: Path, associations: int = 1) -> tuple[float, float, float]:
     """(max gap ms, p99 gap ms, instances/s) while the window's Inbox fills from its node."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from meddiag_desktop.qt import dialogs
@@ -153,7 +172,8 @@ def window_gap(paths: list[str], device: str, home: Path) -> tuple[float, float,
             raise SystemExit("the window's node is not listening")
         probe = GapProbe()
         probe.start()
-        sender = threading.Thread(target=lambda: started.append(send(paths, intake.status.port)), daemon=True)
+        sender = threading.Thread(target=lambda: started.append(send(paths, intake.status.port, associations)),
+                                  daemon=True)
         started: list[float] = []
         sender.start()
         filled = wait_for(lambda: len(intake.panel.model.items) >= len(paths), 1800)
@@ -173,6 +193,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="instances per run (default 300)")
     parser.add_argument("--device", choices=("cpu", "auto"), default="cpu")
+    parser.add_argument("--associations", type=int, default=1, help="the modality's associations (default 1)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="meddiag-bench-"))
     os.environ["MEDDIAG_HOME"] = str(home)
@@ -184,22 +205,27 @@ def main() -> int:
     cards = ModelStore().resolve("all", TASK)
     predictors = last(load_predictors(cards, args.device)).predictors
     model_ids = ",".join(p.card.id for p in predictors)
-    print(f"models: {model_ids} on {args.device}; {args.n} instances of {SAMPLE.name}", flush=True)
+    load_before = os.getloadavg()[0]
+    print(f"models: {model_ids} on {args.device}; {args.n} instances of {SAMPLE.name}; "
+          f"{args.associations} association(s); load average {load_before:.2f}", flush=True)
 
     files = home / "modality"
     paths = make_instances(files, args.n)
     make_instances(home / "warm", 4)
     scan_rate(home / "warm", model_ids, args.device, home)  # imports, caches: not measured
 
-    node = node_rate(paths, predictors, home)
+    node = node_rate(paths, predictors, home, args.associations)
     print(f"node: {node:.1f} instances/s received and analysed", flush=True)
     scan = scan_rate(files, model_ids, args.device, home)
     print(f"meddiag scan: {scan:.1f} files/s (ratio {node / scan:.2f}, goal >= 0.8)", flush=True)
-    max_gap, p99_gap, window_rate = window_gap(make_instances(home / "window", args.n), args.device, home)
+    max_gap, p99_gap, window_rate = window_gap(make_instances(home / "window", args.n), args.device, home,
+                                               args.associations)
     print(f"window: Inbox filled at {window_rate:.1f} instances/s; GUI timer gaps max {max_gap:.0f} ms, "
           f"p99 {p99_gap:.0f} ms (goal: max <= 50 ms)", flush=True)
+    load_after = os.getloadavg()[0]
     print(f"ratio={node / scan:.2f} max_gap_ms={max_gap:.2f} p99_gap_ms={p99_gap:.2f} node_per_s={node:.1f} "
-          f"scan_per_s={scan:.1f} window_per_s={window_rate:.1f} n={args.n}")
+          f"scan_per_s={scan:.1f} window_per_s={window_rate:.1f} n={args.n} associations={args.associations} "
+          f"load_before={load_before:.2f} load_after={load_after:.2f}")
     return 0
 
 

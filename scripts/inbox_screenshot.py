@@ -6,7 +6,9 @@
 Starts the window's DICOM node on a free loopback port (shipped pneumonia models), sends it copies
 of the bundled chest X-ray DICOMs and pydicom's CT / MR test files (new UIDs, made-up accession
 numbers) from an in-process fake modality, watches a folder holding the PNG samples, opens the top
-row with its heat-map and writes ``inbox.png``. Nothing leaves 127.0.0.1.
+row with its heat-map and writes ``inbox.png``; then ``node_dialog.png``: Settings → DICOM node
+filled in as the README's how-to connects a PACS (example addresses, shown, never used). Nothing
+leaves 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -55,6 +57,24 @@ def send(paths: list[str], port: int) -> None:
             assoc.send_c_store(path)
     finally:
         assoc.release()
+
+
+def node_dialog(intake):
+    """The dialog as the README's how-to fills it in (not started: these addresses are examples)."""
+    dialog = intake.show_dialog()
+    dialog.ae_title.setText("MEDDIAG")
+    dialog.port.setValue(11112)
+    dialog.bind.setText("192.168.1.10")
+    dialog.allow.setText("CR01@192.168.1.20 PACS@192.168.1.5")
+    dialog.send_to.setText("PACS@192.168.1.5:104")
+    dialog.out_dir.setText("~/meddiag-node")
+    dialog.watch_folder.setText("")
+    dialog.dicom_results.setChecked(True)
+    dialog.adjustSize()
+    from meddiag_desktop.qt.self_test import wait_for
+
+    wait_for(lambda: False, 0.3)
+    return dialog
 
 
 def main() -> int:
@@ -114,6 +134,10 @@ def main() -> int:
         print(f"wrote {target}")
         intake.stop_node()
         intake.stop_watch()
+        wait_for(lambda: not intake.lane.busy, 60)
+        target = args.out / "node_dialog.png"
+        node_dialog(intake).grab().save(str(target))
+        print(f"wrote {target}")
         window.close()
     return 0
 

@@ -103,6 +103,11 @@ NETWORK_API = re.compile(r"urlopen|requests|http\.client|urllib\.request|torch\.
 ALLOWED = {
     ("core/walk.py", "if st is None or not stat.S_ISREG(st.st_mode):  # dangling links, sockets, FIFOs"):
         "a comment: the folder walk skips socket *files* (S_ISREG), no network",
+    **{("core/intake/node.py", line): "the node's own accepted connection: an immediate-ACK option on it "
+       "(TCP_QUICKACK), no socket opened, nothing connected"
+       for line in ("import socket", 'quickack = getattr(socket, "TCP_QUICKACK", None)',
+                    'sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)',
+                    "sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)")},
 }
 
 

@@ -46,6 +46,7 @@ class InboxModel(QAbstractTableModel):
         super().__init__(parent)
         self.items: list = []  # InboxItem, in display (priority) order
         self._keys: list[tuple] = []  # their priority keys, ascending
+        self._positive = self._flagged = 0  # kept as rows go in: counts() never walks the list
         self.families: list[str] = []
         self.show_identity = False
         self.columns: list[str] = self._columns()
@@ -137,6 +138,8 @@ class InboxModel(QAbstractTableModel):
         if families:
             self.set_families([*self.families, *families])
         new = sorted(((item.priority(), item) for item in items), key=lambda pair: pair[0])
+        self._positive += sum(item.positive for item in items)
+        self._flagged += sum(item.flagged and not item.positive for item in items)
         positions = [bisect_left(self._keys, key) for key, _ in new]  # in the list before the batch
         j = 0
         while j < len(new):
@@ -153,12 +156,12 @@ class InboxModel(QAbstractTableModel):
     def clear(self) -> None:
         self.beginResetModel()
         self.items, self._keys = [], []
+        self._positive = self._flagged = 0
         self.endResetModel()
 
     def counts(self) -> tuple[int, int, int]:
         """(items, positive, flagged)."""
-        return len(self.items), sum(i.positive for i in self.items), sum(i.flagged and not i.positive
-                                                                         for i in self.items)
+        return len(self.items), self._positive, self._flagged
 
 
 class InboxPanel(QWidget):

@@ -15,18 +15,22 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QLabel
 
 from . import dialogs
 from .inbox import InboxPanel
-from .intake_settings import IntakeSettings
+from .intake_settings import LIMITS, IntakeSettings
 from .jobs import intake as jobs
 from .workers import Job
 from .i18n import translate
 
 if TYPE_CHECKING:
     from .node_dialog import NodeDialog
+
+LIMIT_NAMES = {"port": QT_TRANSLATE_NOOP("Intake", "Port"),
+               "max_associations": QT_TRANSLATE_NOOP("Intake", "Max associations"),
+               "min_free_mb": QT_TRANSLATE_NOOP("Intake", "Minimum free disk (MB)")}
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +90,8 @@ class Intake(QObject):
             dialogs.error_box(self.window, self.tr("Cannot start the DICOM node"), problem)
             return False
         self._save(options)
-        self.node_wanted = jobs.StartNode(options.ae_title, options.port, options.bind, options.allow_list)
+        self.node_wanted = jobs.StartNode(options.ae_title, options.port, options.bind, options.allow_list,
+                                          options.min_free_mb, options.max_associations)
         self._command(self.node_wanted)
         return True
 
@@ -103,11 +108,16 @@ class Intake(QObject):
         if folder:
             self.start_watch(folder)
 
-    def start_watch(self, folder: str) -> bool:
+    def start_watch(self, folder: str, options: IntakeSettings | None = None) -> bool:
+        """Watch ``folder`` with ``options`` (saved; default: the saved ones)."""
         if not folder or not os.path.isdir(folder):
             dialogs.error_box(self.window, self.tr("Cannot watch the folder"), self.tr("No such folder: {value}").format(value=folder or '(none)'))
             return False
-        self._save(self.settings.with_(watch_folder=folder))
+        problem = _check(options) if options is not None else None
+        if problem is not None:
+            dialogs.error_box(self.window, self.tr("Cannot watch the folder"), problem)
+            return False
+        self._save((options or self.settings).with_(watch_folder=folder))
         self.watch_wanted = jobs.StartWatch(folder)
         self._command(self.watch_wanted)
         return True
@@ -149,7 +159,8 @@ class Intake(QObject):
         if info is None:
             return None
         s = self.settings
-        return (s.output_folder, s.send_to, s.ae_title, tuple(c.id for c in info.cards), self.window.device_choice)
+        return (s.output_folder, s.send_to, s.ae_title, tuple(c.id for c in info.cards), self.window.device_choice,
+                s.writes_dicom, s.routing_file, info.task if s.routing_file else None)
 
     def _command(self, command) -> None:
         """Hand ``command`` to the running job, or (re)start the job with every wanted command."""
@@ -169,9 +180,10 @@ class Intake(QObject):
             self.control.show_identity.set()
         for wanted in self._wanted():
             self.control.send(wanted)
-        out_dir, send_to, ae_title, _ids, device = setup
+        out_dir, send_to, ae_title, _ids, device, dicom_results, routing_file, task = setup
         job = Job(jobs.run_intake, self.control, self.window.info.cards, device, out_dir, send_to or None, ae_title,
-                  name="intake", tag="intake")
+                  task, dicom_results=dicom_results, routing_file=routing_file or None,
+                  store_spec=self.window.store, name="intake", tag="intake")
         job.yielded.connect(self._on_event)
         job.errored.connect(self._on_error)
         job.finished.connect(lambda: self._on_finished(job))
@@ -247,8 +259,19 @@ def _check(options: IntakeSettings) -> str | None:
     from meddiag_desktop.core.intake.node import Peer
     from meddiag_desktop.core.intake.sender import Destination
 
+    from meddiag_desktop.core.intake.routing import Routing, RoutingError
+
     if not options.ae_title or len(options.ae_title) > 16 or "\\" in options.ae_title:
         return translate("Intake", "The AE title must be 1 to 16 characters, without a backslash.")
+    for name, low, high in LIMITS:
+        if not low <= getattr(options, name) <= high:
+            return translate("Intake", "{name} must be {low} to {high}.").format(
+                name=translate("Intake", LIMIT_NAMES.get(name, name)), low=low, high=high)
+    if options.routing_file:
+        try:
+            Routing.from_json(options.routing_file)
+        except RoutingError as exc:
+            return str(exc)
     try:
         for text in options.allow_list:
             Peer.parse(text)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields, replace
 from .settings import Settings
 
 PREFIX = "intake/"
+LIMITS = (("port", 0, 65535), ("max_associations", 1, 64), ("min_free_mb", 0, 1 << 20))  # name, lowest, highest
 
 
 def default_out_dir() -> str:
@@ -26,6 +27,14 @@ class IntakeSettings:
     out_dir: str = ""  # empty: default_out_dir()
     watch_folder: str = ""
     show_identity: bool = False  # patient name / ID in the inbox (never written anywhere)
+    max_associations: int = 4  # simultaneous associations the node accepts
+    min_free_mb: int = 1024  # below this much free disk the node refuses new data (A700)
+    routing_file: str = ""  # JSON rules modality / photometric / body part / folder -> task; empty: none
+    dicom_results: bool = False  # write an SR + heat-map SCs per item (always with a destination)
+
+    @property
+    def writes_dicom(self) -> bool:
+        return self.dicom_results or bool(self.send_to)
 
     @property
     def allow_list(self) -> tuple[str, ...]:
@@ -42,8 +51,9 @@ class IntakeSettings:
             default = getattr(cls, f.name)
             raw = settings.get(PREFIX + f.name, default)
             values[f.name] = _coerce(raw, default)
-        if not 0 <= values["port"] < 65536:
-            values["port"] = cls.port
+        for name, low, high in LIMITS:
+            if not low <= values[name] <= high:
+                values[name] = getattr(cls, name)
         return cls(**values)
 
     def save(self, settings: Settings) -> None:

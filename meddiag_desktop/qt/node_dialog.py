@@ -31,7 +31,7 @@ class IntakeControls(Protocol):
     def set_identity_visible(self, visible: bool) -> None: ...
     def start_node(self, options: IntakeSettings | None = None) -> bool: ...
     def stop_node(self) -> None: ...
-    def start_watch(self, folder: str) -> bool: ...
+    def start_watch(self, folder: str, options: IntakeSettings | None = None) -> bool: ...
     def stop_watch(self) -> None: ...
     def request_status(self) -> None: ...
 
@@ -67,6 +67,25 @@ class NodeDialog(QDialog):
         self.send_to = QLineEdit(s.send_to)
         self.send_to.setPlaceholderText(self.tr("AET@HOST:PORT (optional)"))
         self.send_to.setToolTip(self.tr("C-STORE every SR + SC made to this AE (kept in an outbox until delivered)"))
+        self.max_associations = QSpinBox()
+        self.max_associations.setRange(1, 64)
+        self.max_associations.setValue(s.max_associations)
+        self.max_associations.setToolTip(self.tr("Simultaneous associations the node accepts; more are rejected"))
+        self.min_free_mb = QSpinBox()
+        self.min_free_mb.setRange(0, 1 << 20)
+        self.min_free_mb.setSuffix(" MB")
+        self.min_free_mb.setValue(s.min_free_mb)
+        self.min_free_mb.setToolTip(self.tr("Below this much free disk new images are refused (status A700), never "
+                                            "half-stored"))
+        self.routing_file = QLineEdit(s.routing_file)
+        self.routing_file.setPlaceholderText(self.tr("none: every image goes to the active task's models"))
+        self.routing_file.setToolTip(self.tr("JSON rules sending images to a task by modality, photometric "
+                                             "interpretation, body part or watched sub-folder (see the README)"))
+        browse_routing = QPushButton(self.tr("Browse…"))
+        browse_routing.clicked.connect(self._browse_routing)
+        self.dicom_results = QCheckBox(self.tr("Write DICOM results (SR + heat-map SC) for every image"))
+        self.dicom_results.setChecked(s.dicom_results)
+        self.dicom_results.setToolTip(self.tr("Into the output folder's dicom/; always on when results are sent to a PACS"))
         self.out_dir = QLineEdit(s.output_folder)
         browse_out = QPushButton(self.tr("Browse…"))
         browse_out.clicked.connect(lambda: self._browse(self.out_dir, self.tr("Folder for received images and results")))
@@ -81,7 +100,11 @@ class NodeDialog(QDialog):
         form.addRow(self.tr("Listen on"), self.bind)
         form.addRow(self.tr("Allowed callers"), self.allow)
         form.addRow(self.tr("Send results to"), self.send_to)
+        form.addRow(self.tr("Max. associations"), self.max_associations)
+        form.addRow(self.tr("Min. free disk"), self.min_free_mb)
+        form.addRow(self.tr("Routing rules"), _row(self.routing_file, browse_routing))
         form.addRow(self.tr("Output folder"), _row(self.out_dir, browse_out))
+        form.addRow(self.dicom_results)
         self.start_button = QPushButton(self.tr("Start node"))
         self.start_button.clicked.connect(self.start_node)
         self.stop_button = QPushButton(self.tr("Stop node"))
@@ -94,7 +117,7 @@ class NodeDialog(QDialog):
         browse_watch = QPushButton(self.tr("Browse…"))
         browse_watch.clicked.connect(lambda: self._browse(self.watch_folder, self.tr("Folder to watch")))
         self.watch_button = QPushButton(self.tr("Start watching"))
-        self.watch_button.clicked.connect(lambda: intake.start_watch(self.watch_folder.text().strip()))
+        self.watch_button.clicked.connect(lambda: intake.start_watch(self.watch_folder.text().strip(), self.options()))
         self.unwatch_button = QPushButton(self.tr("Stop watching"))
         self.unwatch_button.clicked.connect(intake.stop_watch)
         watch_layout = QVBoxLayout(watch_box)
@@ -124,13 +147,20 @@ class NodeDialog(QDialog):
         if folder:
             edit.setText(folder)
 
+    def _browse_routing(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Routing rules"), self.routing_file.text(), "JSON (*.json)")
+        if path:
+            self.routing_file.setText(path)
+
     def options(self):
         """The form as ``IntakeSettings`` (not saved)."""
         return self.intake.settings.with_(
             ae_title=self.ae_title.text().strip() or "MEDDIAG", port=self.port.value(),
             bind=self.bind.text().strip() or "127.0.0.1", allow=self.allow.text().strip(),
             send_to=self.send_to.text().strip(), out_dir=self.out_dir.text().strip(),
-            watch_folder=self.watch_folder.text().strip(), show_identity=self.show_identity.isChecked())
+            watch_folder=self.watch_folder.text().strip(), show_identity=self.show_identity.isChecked(),
+            max_associations=self.max_associations.value(), min_free_mb=self.min_free_mb.value(),
+            routing_file=self.routing_file.text().strip(), dicom_results=self.dicom_results.isChecked())
 
     @Slot()
     def start_node(self) -> None:
@@ -152,7 +182,8 @@ class NodeDialog(QDialog):
         self.stop_button.setEnabled(listening)
         self.watch_button.setEnabled(not watching)
         self.unwatch_button.setEnabled(watching)
-        for edit in (self.ae_title, self.port, self.bind, self.allow, self.send_to, self.out_dir):
+        for edit in (self.ae_title, self.port, self.bind, self.allow, self.send_to, self.out_dir, self.max_associations,
+                     self.min_free_mb, self.routing_file, self.dicom_results):
             edit.setEnabled(not listening and not watching)  # one intake folder and engine for both
         self.status_label.setText(status_text(status, self.intake.loading))
 

@@ -654,6 +654,18 @@ Train anyway?</source>
 <context>
     <name>Intake</name>
     <message>
+        <source>Port</source>
+        <translation>端口</translation>
+    </message>
+    <message>
+        <source>Max associations</source>
+        <translation>最大关联数</translation>
+    </message>
+    <message>
+        <source>Minimum free disk (MB)</source>
+        <translation>最小可用磁盘空间（MB）</translation>
+    </message>
+    <message>
         <source>Inbox</source>
         <translation>收件箱</translation>
     </message>
@@ -704,6 +716,10 @@ Train anyway?</source>
     <message>
         <source>The AE title must be 1 to 16 characters, without a backslash.</source>
         <translation>AE 标题须为 1 至 16 个字符，且不含反斜杠。</translation>
+    </message>
+    <message>
+        <source>{name} must be {low} to {high}.</source>
+        <translation>{name}必须在 {low} 到 {high} 之间。</translation>
     </message>
 </context>
 <context>
@@ -1407,8 +1423,32 @@ DEMO: not trained for diagnosis</source>
         <translation>将生成的每个 SR + SC 通过 C-STORE 发送到此 AE（送达前保存在发件箱中）</translation>
     </message>
     <message>
+        <source>Simultaneous associations the node accepts; more are rejected</source>
+        <translation>节点同时接受的关联数；超出的将被拒绝</translation>
+    </message>
+    <message>
+        <source>Below this much free disk new images are refused (status A700), never half-stored</source>
+        <translation>可用磁盘空间低于此值时拒收新图像（状态 A700），绝不会只存储一半</translation>
+    </message>
+    <message>
+        <source>none: every image goes to the active task&apos;s models</source>
+        <translation>无：所有图像都交给当前任务的模型</translation>
+    </message>
+    <message>
+        <source>JSON rules sending images to a task by modality, photometric interpretation, body part or watched sub-folder (see the README)</source>
+        <translation>按模态、光度解释、检查部位或监视子文件夹将图像分派到任务的 JSON 规则（见 README）</translation>
+    </message>
+    <message>
         <source>Browse…</source>
         <translation>浏览…</translation>
+    </message>
+    <message>
+        <source>Write DICOM results (SR + heat-map SC) for every image</source>
+        <translation>为每张图像写入 DICOM 结果（SR + 热力图 SC）</translation>
+    </message>
+    <message>
+        <source>Into the output folder&apos;s dicom/; always on when results are sent to a PACS</source>
+        <translation>写入输出文件夹的 dicom/；向 PACS 发送结果时始终开启</translation>
     </message>
     <message>
         <source>Folder for received images and results</source>
@@ -1441,6 +1481,18 @@ DEMO: not trained for diagnosis</source>
     <message>
         <source>Send results to</source>
         <translation>结果发送到</translation>
+    </message>
+    <message>
+        <source>Max. associations</source>
+        <translation>最大关联数</translation>
+    </message>
+    <message>
+        <source>Min. free disk</source>
+        <translation>最小可用磁盘</translation>
+    </message>
+    <message>
+        <source>Routing rules</source>
+        <translation>路由规则</translation>
     </message>
     <message>
         <source>Output folder</source>

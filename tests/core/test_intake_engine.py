@@ -8,6 +8,7 @@ import csv
 import os
 import shutil
 import threading
+import time
 
 import pydicom
 import pytest
@@ -78,6 +79,26 @@ def test_items_are_analysed_once_into_csv_audit_and_index(tmp_path, predictors):
     assert len({a["scan_id"] for a in audit}) == 1 and all(a["model_sha256"] for a in audit)
     assert "path" not in audit[0]
     assert store.load_index()[0] == {*names, "photo.png"}
+
+
+def test_a_batch_is_committed_with_one_fsync_per_file(tmp_path, predictors, monkeypatch):
+    """Group commit: items arriving together share the CSV's, the audit log's and the index's
+    fsync (three per batch, not three per item)."""
+    store, engine = _engine(tmp_path, predictors, gather_s=0.5)
+    names = _store_copies(store, tmp_path, 8)
+    run = Running(engine)
+    run.wait_for("Progress", 0)
+    time.sleep(0.3)  # the job is idle: the CSV header and the folder's state are written
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    for name in names:
+        engine.submit(Arrival(name))
+    run.wait_for("ItemAnalysed", 8)
+    run.stop()
+    assert 3 <= len(synced) <= 6  # one batch (two if the first arrivals were taken alone)
+    assert len(_rows(tmp_path)) == 8 and len(read_audit(tmp_path / "audit.jsonl")) == 8
+    assert store.load_index()[0] == set(names)
 
 
 def test_a_restart_analyses_what_was_stored_but_not_analysed(tmp_path, predictors):
@@ -200,3 +221,23 @@ def test_the_outbox_retries_until_delivered_and_survives_a_restart(tmp_path):
     outbox.stop()
     assert sorted(sent) == ["a.dcm", "b.dcm"] and outbox.waiting() == []
     assert (tmp_path / "a.dcm").is_file()  # the original results stay where they were written
+
+
+def test_build_engine_shortens_the_gil_switch_interval(tmp_path, predictors):
+    """The node's association threads wait for the GIL at most ~1 ms while the engine runs Python."""
+    import sys
+
+    from meddiag_desktop.core.intake.assembly import GIL_SWITCH_S, build_engine
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        build_engine(IntakeStore(tmp_path / "intake"), predictors, tmp_path / "results.csv",
+                     audit=AuditLog(tmp_path / "audit.jsonl"))
+        assert sys.getswitchinterval() <= GIL_SWITCH_S
+        sys.setswitchinterval(0.0002)
+        build_engine(IntakeStore(tmp_path / "intake"), predictors, tmp_path / "results.csv",
+                     audit=AuditLog(tmp_path / "audit.jsonl"))
+        assert sys.getswitchinterval() < GIL_SWITCH_S  # never raised
+    finally:
+        sys.setswitchinterval(before)

@@ -6,13 +6,16 @@ the intake folder and call :meth:`IntakeEngine.submit` (thread-safe, a queue). :
 returns the job - a generator with a keyword-only ``cancel`` - which
 
 1. takes over what a previous run left stored but not analysed (``ItemStored(origin="resumed")``);
-2. takes items off the queue in batches, skips content analysed before (sha256 index,
-   ``ItemSkipped``), routes each to its models (``routing``), runs ``core.scan.scan`` on the batch;
-3. per item, in this order: CSV rows (flushed + fsync'd), audit records (same records as a scan,
-   no paths; the audit ``row`` is the CSV row), DICOM SR + SC when asked (and into the outbox),
-   then the index line; yields ``ItemAnalysed``. A kill between two steps leaves the item
-   pending, and the next run writes only the rows and records that are missing, so every item
-   is in the CSV and the audit log exactly once;
+2. takes items off the queue in batches (what is queued, plus what arrives within ``gather_s``
+   of the first, up to ``batch_size``: a busy node fills big batches, a quiet one waits briefly),
+   skips content analysed before (sha256 index, ``ItemSkipped``), routes each to its models
+   (``routing``), runs ``core.scan.scan`` on the batch;
+3. per batch (group commit), in this order: the CSV rows of every item (one flush + fsync), their
+   audit records (same records as a scan, no paths; the audit ``row`` is the CSV row; one fsync),
+   DICOM SR + SC per item when asked (and into the outbox), then the index lines (one fsync);
+   then one ``ItemAnalysed`` per item. A kill between two steps leaves the batch's items pending,
+   and the next run writes only the rows and records that are missing, so every item is in the
+   CSV and the audit log exactly once;
 4. yields the outbox's ``Delivered`` / ``DeliveryFailed`` events and a ``Progress`` per batch.
 
 It ends when ``cancel`` is set, or after ``idle_exit_s`` seconds without work when that is given.
@@ -38,6 +41,7 @@ from .store import IntakeStore
 __all__ = ["IntakeEngine"]
 
 POLL_S = 0.1  # how often an idle engine looks at ``cancel``
+GATHER_S = 0.05  # how long a batch waits for more arrivals after its first
 
 
 class IntakeEngine:
@@ -46,8 +50,8 @@ class IntakeEngine:
 
     def __init__(self, store: IntakeStore, predictors: Sequence[Predictor], results_csv: str | os.PathLike, *,
                  audit: AuditLog | None = None, routing: Routing | None = None, default_task: str | None = None,
-                 dicom_out: str | os.PathLike | None = None, outbox: Outbox | None = None, batch_size: int = 16,
-                 workers: int = DEFAULT_WORKERS) -> None:
+                 dicom_out: str | os.PathLike | None = None, outbox: Outbox | None = None, batch_size: int = 32,
+                 workers: int = DEFAULT_WORKERS, gather_s: float = GATHER_S) -> None:
         if not predictors:
             raise ValueError("the intake needs at least one model")
         self.store, self.predictors = store, tuple(predictors)
@@ -55,7 +59,7 @@ class IntakeEngine:
         self.audit_log = audit if audit is not None else AuditLog()
         self.routing, self.default_task = routing or Routing(), default_task
         self.dicom_out = Path(dicom_out) if dicom_out is not None else None
-        self.outbox, self.batch_size, self.workers = outbox, batch_size, workers
+        self.outbox, self.batch_size, self.workers, self.gather_s = outbox, batch_size, workers, gather_s
         self._queue: queue.Queue = queue.Queue()
         self._audited: set | None = None  # (file_sha256, model) of this folder's audit, read on demand
 
@@ -106,17 +110,25 @@ class IntakeEngine:
             self.csv.close()
 
     def _collect(self, work: list[Arrival]) -> tuple[list[Arrival], list]:
-        """Up to ``batch_size`` arrivals (left-overs first), and the notices that came with them."""
+        """Up to ``batch_size`` arrivals (left-overs first, then what is queued or arrives within
+        ``gather_s`` of the first), and the notices that came with them (never waited for)."""
         batch, events = work[: self.batch_size], []
         del work[: self.batch_size]
-        timeout = None if batch else POLL_S
+        deadline = None if not batch else time.monotonic() + self.gather_s
         while len(batch) < self.batch_size:
+            timeout = POLL_S if deadline is None else deadline - time.monotonic()
             try:
-                message = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
+                message = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
-            timeout = None
-            (batch if isinstance(message, Arrival) else events).append(message)
+            if isinstance(message, Arrival):
+                batch.append(message)
+                if deadline is None:
+                    deadline = time.monotonic() + self.gather_s
+            else:
+                events.append(message)
+                if deadline is None:
+                    break  # a command or a delivery while idle: hand it over now
         return batch, events
 
     def _analyse(self, batch: list[Arrival], audit, names: set, shas: set, tally: "_Tally") -> Iterator:
@@ -143,17 +155,24 @@ class IntakeEngine:
             taken.add(arrival.name)
             facts = read_facts(path, arrival.folder)
             groups.setdefault(self._route(facts), []).append((arrival, sha, facts))
+        done = []  # (arrival, sha, facts, rows, predictors) in analysis order
         for predictors, items in groups.items():
             rows = self._scan([str(self.store.path(a.name)) for a, _, _ in items], predictors)
             for arrival, sha, facts in items:
                 path = str(self.store.path(arrival.name))
                 item_rows = rows.get(path) or [_error(path, p, sha, "could not analyse the image") for p in predictors]
-                outputs = self._record(item_rows, audit, predictors)
-                self.store.mark_analysed(arrival.name, sha)
-                names.add(arrival.name)
-                shas.add(sha)
-                tally.count(item_rows)
-                yield ItemAnalysed(arrival.name, path, tuple(item_rows), facts.modality, tuple(outputs))
+                done.append((arrival, sha, facts, item_rows, predictors))
+        if not done:
+            return
+        self._record([row for *_, item_rows, _ in done for row in item_rows], audit)
+        outputs = [self._dicom_results(item_rows, predictors) for *_, item_rows, predictors in done]
+        self.store.mark_analysed_many([(arrival.name, sha) for arrival, sha, *_ in done])
+        for (arrival, sha, facts, item_rows, _), written in zip(done, outputs):
+            names.add(arrival.name)
+            shas.add(sha)
+            tally.count(item_rows)
+            yield ItemAnalysed(arrival.name, str(self.store.path(arrival.name)), tuple(item_rows), facts.modality,
+                               tuple(written))
 
     def _route(self, facts: ItemFacts) -> tuple[Predictor, ...]:
         task = self.routing.task_for(facts) or self.default_task
@@ -172,17 +191,21 @@ class IntakeEngine:
                 rows.setdefault(path, [_error(path, p, file_sha256(path), reason) for p in predictors])
         return rows
 
-    def _record(self, rows: Sequence[ScanResult], audit, predictors: Sequence[Predictor]) -> list:
-        """CSV rows and audit records that are not there yet; then the DICOM results."""
-        new = [r for r in rows if not self.csv.has(r.path, r.model)]
+    def _record(self, rows: Sequence[ScanResult], audit) -> None:
+        """The CSV rows and audit records that are not there yet: one fsync each for the lot."""
+        present = [self.csv.has(r.path, r.model) for r in rows]
+        new = [r for r, there in zip(rows, present) if not there]
         if new:
-            numbers = self.csv.append(new)
+            numbers = self.csv.append(new)  # contiguous rows
             audit.rows = numbers[0] - 1
             audit.record(new)
-        for row in rows:
-            if row not in new and not self._was_audited(row):  # a restart after a kill
+        for row, there in zip(rows, present):
+            if there and not self._was_audited(row):  # a restart after a kill
                 audit.rows = self.csv.present[(row.path, row.model)] - 1
                 audit.record([row])
+
+    def _dicom_results(self, rows: Sequence[ScanResult], predictors: Sequence[Predictor]) -> list:
+        """An item's SR + SC when asked for (and into the outbox)."""
         if self.dicom_out is None or not any(r.status == "ok" for r in rows):
             return []
         from ..dicom_results.writer import write_dicom_results
@@ -206,7 +229,7 @@ class IntakeEngine:
         path = str(self.store.rejected / arrival.name) if arrival.name else ""
         row = ScanResult(path=path, model="", status="error", error=arrival.rejected,
                          file_sha256=file_sha256(path) if path else None)
-        self._record([row], audit, ())
+        self._record([row], audit)
         tally.errors += 1
         return ItemFailed(arrival.name, arrival.rejected)
 

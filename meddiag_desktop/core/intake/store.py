@@ -4,7 +4,7 @@ Layout of ``root``::
 
     instances/      the stored items, <SOP Instance UID>.dcm or <sha256><suffix>, written atomically
     rejected/       data sets the node refused (corrupt), <sha256>.dcm, for a human look
-    analysed.jsonl  the index: one {"name", "sha256"} line per analysed item, appended + fsync'd
+    analysed.jsonl  the index: one {"name", "sha256"} line per analysed item, appended + fsync'd per batch
     intake.json     the audit scan id of this intake folder (its rows continue across restarts)
 
 Producers call ``store`` (any thread: each write goes to its own temporary file, then an atomic
@@ -41,7 +41,12 @@ def instance_name(sop_instance_uid: str | None, data: bytes) -> str:
 
 def append_line(path: Path, record: dict) -> None:
     """One JSON line with O_APPEND + fsync; a torn last line (a kill) is closed off first."""
-    data = (json.dumps(record, allow_nan=False) + "\n").encode("utf-8")
+    append_lines(path, [record])
+
+
+def append_lines(path: Path, records: list[dict]) -> None:
+    """JSON lines in one write with O_APPEND, one fsync; a torn last line (a kill) is closed off first."""
+    data = "".join(json.dumps(record, allow_nan=False) + "\n" for record in records).encode("utf-8")
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
     try:
         size = os.fstat(fd).st_size
@@ -122,6 +127,11 @@ class IntakeStore:
 
     def mark_analysed(self, name: str, sha256: str | None) -> None:
         append_line(self.index_path, {"name": name, "sha256": sha256})
+
+    def mark_analysed_many(self, items: list[tuple[str, str | None]]) -> None:
+        """Index lines for a batch: one write, one fsync (group commit)."""
+        if items:
+            append_lines(self.index_path, [{"name": name, "sha256": sha} for name, sha in items])
 
     def pending(self, analysed_names: set[str]) -> list[str]:
         """Stored items not yet analysed, oldest first."""

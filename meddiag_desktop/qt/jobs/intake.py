@@ -39,6 +39,7 @@ class StartNode:
     bind: str = "127.0.0.1"
     allow: tuple[str, ...] = ()
     min_free_mb: int = 1024
+    max_associations: int = 4
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ class _Producers:
         try:
             allow = tuple(Peer.parse(text) for text in command.allow)
             config = NodeConfig(ae_title=command.ae_title, port=command.port, bind=command.bind, allow=allow,
+                                max_associations=max(1, command.max_associations),
                                 min_free_bytes=max(0, command.min_free_mb) << 20)
             self.node = DicomNode(config, self.store, self.submit).start()
         except (OSError, ValueError, OverflowError) as exc:
@@ -272,24 +274,40 @@ class _Producers:
 
 
 def run_intake(progress, cancel, control: IntakeControl, cards: Sequence, device: str, out_dir: str,
-               destination: str | None = None, ae_title: str = "MEDDIAG",
-               default_task: str | None = None) -> Iterator[InboxBatch | IntakeStatus]:
+               destination: str | None = None, ae_title: str = "MEDDIAG", default_task: str | None = None, *,
+               dicom_results: bool = False, routing_file: str | None = None,
+               store_spec=None) -> Iterator[InboxBatch | IntakeStatus]:
     """Analyse what the node and the watcher (started by ``control``'s commands) bring into
-    ``out_dir`` (``instances/``, ``results.csv``, ``dicom/``, ``outbox/``) until cancelled."""
+    ``out_dir`` (``instances/``, ``results.csv``, ``outbox/``; ``dicom/`` with ``dicom_results`` or
+    a ``destination``) until cancelled. ``routing_file``: rules sending items to other tasks, whose
+    active models (from ``store_spec``, see ``jobs.models.make_store``) are loaded too."""
     from meddiag_desktop.core.intake import events as ev
     from meddiag_desktop.core.intake.assembly import build_engine
     from meddiag_desktop.core.intake.sender import Destination
     from meddiag_desktop.core.intake.store import IntakeStore
     from meddiag_desktop.core.jobs import Progress
 
+    routing = None
+    if routing_file:
+        from meddiag_desktop.core.intake.routing import Routing
+
+        from .models import make_store
+
+        routing = Routing.from_json(routing_file)  # RoutingError: the job's error, shown by the window
+        store_models = make_store(store_spec)
+        chosen = {c.id: c for c in cards}
+        for task in routing.tasks:
+            chosen.update({c.id: c for c in store_models.active_cards(task)})
+        cards = list(chosen.values())
     loaded = predictors_for_job(progress, cancel, cards, device)
     if loaded is None or not loaded.predictors:
         raise RuntimeError("no model could be loaded for the intake")
     dest = Destination.parse(destination) if destination else None
     out = Path(out_dir)
     store = IntakeStore(out)
-    engine = build_engine(store, loaded.predictors, out / RESULTS_CSV, default_task=default_task,
-                          dicom_out=out / "dicom", destination=dest, ae_title=ae_title)
+    engine = build_engine(store, loaded.predictors, out / RESULTS_CSV, routing=routing, default_task=default_task,
+                          dicom_out=out / "dicom" if dicom_results or dest else None, destination=dest,
+                          ae_title=ae_title)
     by_id = {p.card.id: p.card for p in loaded.predictors}
     producers = _Producers(store, engine.submit)
     counts = dict(received=0, analysed=0, failed=0, skipped=0, delivered=0)
