@@ -33,7 +33,8 @@ from typing import Iterator, Mapping, Sequence
 
 from .scan_decode import DecodedFile, decode_file, decode_files
 
-__all__ = ["WORKERS_KINDS", "choose_kind", "decode_ahead", "default_workers", "usable_cores"]
+__all__ = ["WORKERS_KINDS", "choose_kind", "chunk_size", "decode_ahead", "default_workers", "forward_threads",
+           "prestart_processes", "usable_cores"]
 
 WORKERS_KINDS = ("auto", "thread", "process")
 LARGE_FILE_BYTES = 512 * 1024  # median file size from which "auto" picks processes
@@ -48,6 +49,17 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def median_size(files: Sequence[str], sample: int = 16) -> int | None:
+    """Median size in bytes of the first ``sample`` readable files (None when none is)."""
+    sizes = []
+    for path in files[:sample]:
+        try:
+            sizes.append(os.path.getsize(path))
+        except OSError:
+            pass
+    return int(statistics.median(sizes)) if sizes else None
+
+
 def choose_kind(files: Sequence[str], cores: int | None = None, sample: int = 16) -> str:
     """``"process"`` when there are >= 2 cores and either ``MANY_FILES`` files or enough files whose
     median size (of the first ``sample``) is large enough for decoding to dominate; else ``"thread"``."""
@@ -56,13 +68,26 @@ def choose_kind(files: Sequence[str], cores: int | None = None, sample: int = 16
         return "thread"
     if len(files) >= MANY_FILES:
         return "process"
-    sizes = []
-    for path in files[:sample]:
-        try:
-            sizes.append(os.path.getsize(path))
-        except OSError:
-            pass
-    return "process" if sizes and statistics.median(sizes) >= LARGE_FILE_BYTES else "thread"
+    size = median_size(files, sample)
+    return "process" if size is not None and size >= LARGE_FILE_BYTES else "thread"
+
+
+def chunk_size(files: Sequence[str], workers: int, lookahead: int) -> int:
+    """Files per task: large files one by one (a chunk of them would leave a core idle at the end),
+    small ones several (a task costs ~20 us in this process: a thread future, or an IPC message)."""
+    size = median_size(files)
+    if workers <= 0 or (size is not None and size >= LARGE_FILE_BYTES):
+        return 1
+    return max(1, min(8, lookahead // (2 * workers)))
+
+
+def forward_threads(kind: str, workers: int, cores: int | None = None) -> int:
+    """torch threads for the forward while ``workers`` decode beside it: the cores they leave (at
+    least 1). Decoding threads share one GIL, so they take about one core. Fewer threads than cores
+    matter: an OpenMP forward whose thread is pre-empted by a decoder stalls every thread of it."""
+    cores = usable_cores() if cores is None else cores
+    busy = 0 if workers <= 0 else 1 if kind == "thread" else workers
+    return max(1, cores - busy)
 
 
 def default_workers(kind: str, cores: int | None = None) -> int:
@@ -76,6 +101,15 @@ def process_context() -> multiprocessing.context.BaseContext:
         context.set_forkserver_preload(["meddiag_desktop.core.scan_decode"])
         return context
     return multiprocessing.get_context("spawn")
+
+
+def prestart_processes() -> None:
+    """Start the forkserver (Linux) now, so that it imports the decoder (torch included) beside the
+    caller's own start-up (loading models, listing files) rather than when the scan starts; no-op elsewhere."""
+    if process_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def _exit_with_parent() -> None:
@@ -106,16 +140,16 @@ def _chunks(files: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 
 
 def decode_ahead(files: Sequence[str], configs: Mapping, workers: int, kind: str = "thread",
-                 lookahead: int = 64) -> Iterator[DecodedFile]:
-    """Decoded files in input order; see the module docstring. ``workers <= 0`` decodes inline."""
+                 lookahead: int = 64, chunk: int | None = None) -> Iterator[DecodedFile]:
+    """Decoded files in input order; see the module docstring. ``workers <= 0`` decodes inline.
+    ``chunk``: files per task (default ``chunk_size``)."""
     if kind not in ("thread", "process"):
         raise ValueError(f"unknown workers kind {kind!r}; use thread or process")
     if workers <= 0:
         for path in files:
             yield decode_file(path, configs)
         return
-    # processes: a few files per message (IPC costs ~0.1 ms a message); threads: one file per task
-    chunk = max(1, min(8, lookahead // (2 * workers))) if kind == "process" else 1
+    chunk = chunk_size(files, workers, lookahead) if chunk is None else max(1, chunk)
     work = partial(decode_files, configs=configs)
     executor = _executor(kind, workers)
     pending: deque[Future] = deque()
@@ -123,13 +157,12 @@ def decode_ahead(files: Sequence[str], configs: Mapping, workers: int, kind: str
     try:
         for part in todo:
             pending.append(executor.submit(work, part))
-            if len(pending) * chunk >= lookahead:
+            if (len(pending) + 1) * chunk > lookahead:
                 break
         while pending:
-            done = pending.popleft().result()
+            yield from pending.popleft().result()  # the chunk being handed out counts in the look-ahead
             part = next(todo, None)
             if part is not None:
                 pending.append(executor.submit(work, part))
-            yield from done
     finally:  # cancel, Ctrl-C or an early close: drop the look-ahead, wait for running chunks
         executor.shutdown(wait=True, cancel_futures=True)
