@@ -152,17 +152,47 @@ def decode_ahead(files: Sequence[str], configs: Mapping, workers: int, kind: str
     chunk = chunk_size(files, workers, lookahead) if chunk is None else max(1, chunk)
     work = partial(decode_files, configs=configs)
     executor = _executor(kind, workers)
-    pending: deque[Future] = deque()
+    pending: deque[_Task] = deque()
     todo = _chunks(files, chunk)
+    warm = kind == "thread"  # threads start at once; processes take a second or two (imports)
     try:
         for part in todo:
-            pending.append(executor.submit(work, part))
+            pending.append(_Task(part, executor.submit(work, part)))
             if (len(pending) + 1) * chunk > lookahead:
                 break
         while pending:
-            yield from pending.popleft().result()  # the chunk being handed out counts in the look-ahead
+            head = pending[0]
+            while not warm and not head.ready() and _decode_one_here(pending, configs):
+                pass  # the pool is still starting: this process decodes queued chunks meanwhile
+            pending.popleft()
+            if head.decoded is None:
+                warm = True
+            yield from head.result()  # the chunk being handed out counts in the look-ahead
             part = next(todo, None)
             if part is not None:
-                pending.append(executor.submit(work, part))
+                pending.append(_Task(part, executor.submit(work, part)))
     finally:  # cancel, Ctrl-C or an early close: drop the look-ahead, wait for running chunks
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _Task:
+    """A chunk of paths sent to the pool, or taken back and decoded in this process."""
+
+    def __init__(self, paths: Sequence[str], future: Future) -> None:
+        self.paths, self.future = paths, future
+        self.decoded: list[DecodedFile] | None = None
+
+    def ready(self) -> bool:
+        return self.decoded is not None or self.future.done()
+
+    def result(self) -> list[DecodedFile]:
+        return self.decoded if self.decoded is not None else self.future.result()
+
+
+def _decode_one_here(pending: deque[_Task], configs: Mapping) -> bool:
+    """Take back the first queued chunk no worker has started and decode it here; False when none is left."""
+    for task in pending:
+        if task.decoded is None and task.future.cancel():
+            task.decoded = decode_files(task.paths, configs)
+            return True
+    return False
