@@ -170,7 +170,8 @@ def main() -> None:
     scan_rate, limit = args.n / seconds, cores * one_core
     print(f"ratio={scan_rate / limit:.2f} scan_files_per_s={scan_rate:.2f} decode_limit_files_per_s={limit:.2f} "
           f"one_core_files_per_s={one_core:.2f} cores={cores} peak_rss_tree_mb={tree.peak_mb:.0f} "
-          f"peak_rss_main_mb={vm_hwm_mb():.0f} n={args.n} workers_kind={args.workers_kind} model={model_id}")
+          f"peak_rss_main_mb={vm_hwm_mb():.0f} n={args.n} workers_kind={args.workers_kind} model={model_id} "
+          f"load_avg_1min={os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ from typing import Iterator, Mapping, Sequence
 
 from .scan_decode import DecodedFile, decode_file, decode_files
 
-__all__ = ["WORKERS_KINDS", "choose_kind", "chunk_size", "decode_ahead", "default_workers", "forward_threads",
-           "prestart_processes", "usable_cores"]
+__all__ = ["LARGE_FILE_BYTES", "WORKERS_KINDS", "choose_kind", "chunk_size", "decode_ahead", "default_workers",
+           "forward_threads", "median_size", "prestart_processes", "usable_cores"]
 
 WORKERS_KINDS = ("auto", "thread", "process")
 LARGE_FILE_BYTES = 512 * 1024  # median file size from which "auto" picks processes
