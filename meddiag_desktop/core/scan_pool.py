@@ -15,6 +15,10 @@ files there are. ``kind``:
   exit by themselves if the scan's process dies;
 * ``"auto"``: ``choose_kind`` (processes for large files, or for many files, when there are cores to use).
 
+Small files travel several to a task, large ones one by one (``chunk_size``). While the worker
+processes start, the calling process decodes queued chunks no worker has taken. The caller's forward
+should keep to the cores the decoders leave (``forward_threads``; ``core.scan`` does).
+
 Stopping (cancel, Ctrl-C, closing the generator): queued work is dropped, running chunks finish
 and every worker process has exited when the generator's ``close`` returns.
 """
