@@ -1,10 +1,10 @@
 """Benchmark `meddiag scan --engine ray` (the [cluster] extra) on real-size images, on this machine.
 
 The large files of ``scan_large.py`` (``--n``, default 200). One local Ray cluster
-(``ray.init(num_cpus=cores)``, workers at nice 0 as the CLI's own local cluster) is started first and reused, so the runs measure the engine (the
-actors' start and model load included), not the cluster's start. Runs, in order: Ray with 1 actor,
-Ray with 2 actors, the local process engine with 2 workers; each is the in-process CLI end to end
-(CSV and audit included). Goals: 2 actors / 1 actor >= 1.6, Ray 2 actors / local engine >= 0.8.
+(``ray.init(num_cpus=cores)``, workers at nice 0 as in the CLI's own local cluster) is started first
+and reused, so the runs measure the engine (the actors' start and model load included), not the
+cluster's start. Runs, in order: Ray with 1 actor, Ray with 2 actors, the local process engine with
+2 workers; each is the in-process CLI end to end (CSV and audit included). Goals: 2 actors / 1 actor >= 1.6, Ray 2 actors / local engine >= 0.8.
 
 Last line: ``speedup=<ray 2 / ray 1> ray_vs_local=<ray 2 / local> ...``
 
