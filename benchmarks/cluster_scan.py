@@ -1,10 +1,10 @@
 """Benchmark `meddiag scan --engine ray` (the [cluster] extra) on real-size images, on this machine.
 
 The large files of ``scan_large.py`` (``--n``, default 200). One local Ray cluster
-(``ray.init(num_cpus=cores)``) is started first and reused, so the runs measure the engine (the
-actors' start and model load included), not the cluster's start. Runs, in order: Ray with 1 actor,
-Ray with 2 actors, the local process engine with 2 workers; each is the in-process CLI end to end
-(CSV and audit included). Goals: 2 actors / 1 actor >= 1.6, Ray 2 actors / local engine >= 0.8.
+(``ray.init(num_cpus=cores)``, workers at nice 0 as in the CLI's own local cluster) is started first
+and reused, so the runs measure the engine (the actors' start and model load included), not the
+cluster's start. Runs, in order: Ray with 1 actor, Ray with 2 actors, the local process engine with
+2 workers; each is the in-process CLI end to end (CSV and audit included). Goals: 2 actors / 1 actor >= 1.6, Ray 2 actors / local engine >= 0.8.
 
 Last line: ``speedup=<ray 2 / ray 1> ray_vs_local=<ray 2 / local> ...``
 
@@ -40,7 +40,10 @@ def main() -> None:
         write_large_files(tmp / "large", args.n)
         print(f"model: {note}; {args.n} files", file=sys.stderr)
         start = time.perf_counter()
-        ray.init(num_cpus=max(2, usable_cores()), include_dashboard=False, log_to_driver=False)
+        # workers at the driver's priority, as the CLI's own local cluster runs them (Ray's default, nice 15,
+        # would measure the machine's other load against the local engine, not the engine's cost)
+        ray.init(num_cpus=max(2, usable_cores()), include_dashboard=False, log_to_driver=False,
+                 _system_config={"worker_niceness": 0})
         print(f"cluster started in {time.perf_counter() - start:.1f} s", file=sys.stderr)
         try:
             rates = {}
@@ -53,7 +56,8 @@ def main() -> None:
             ray.shutdown()
     print(f"speedup={rates['ray2'] / rates['ray1']:.2f} ray_vs_local={rates['ray2'] / rates['local']:.2f} "
           f"ray1_files_per_s={rates['ray1']:.2f} ray2_files_per_s={rates['ray2']:.2f} "
-          f"local_files_per_s={rates['local']:.2f} identical_csv={same} n={args.n} model={model_id}")
+          f"local_files_per_s={rates['local']:.2f} identical_csv={same} n={args.n} model={model_id} "
+          f"load_avg_1min={os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -95,3 +95,15 @@ def test_resume_after_a_kill_leaves_no_duplicate_and_no_gap(cluster, demo_models
 
     resumed = scan_csv(folder, out, demo_models, "--engine", "ray", "--workers", "2", "--resume")
     assert resumed == full  # every (file, model) once, in scan order
+
+
+def test_task_rows_give_each_actor_several_tasks_and_large_files_small_ones(tmp_path):
+    from meddiag_desktop.cli.ray_engine import task_rows
+
+    small, large = tmp_path / "s.png", tmp_path / "l.dcm"
+    small.write_bytes(b"x" * 1000)
+    large.write_bytes(b"x" * 4_000_000)
+    assert task_rows([str(small)] * 24, batch_size=32, actors=2) == 3  # 8 tasks, not one of 24 files
+    assert task_rows([str(small)] * 10_000, batch_size=32, actors=2) == 32
+    assert task_rows([str(large)] * 200, batch_size=32, actors=2) == 4
+    assert task_rows([str(small)], batch_size=32, actors=4) == 1

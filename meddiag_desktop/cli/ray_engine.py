@@ -26,7 +26,7 @@ from typing import Iterator, Sequence
 
 from .common import CliError
 
-__all__ = ["MISSING_EXTRA", "ScanActor", "model_shipment", "ray_runner"]
+__all__ = ["MISSING_EXTRA", "ScanActor", "model_shipment", "ray_runner", "task_rows"]
 
 MISSING_EXTRA = ("the Ray engine needs the cluster extra: pip install 'meddiag-desktop[cluster]' "
                  "(or run without --engine ray)")
@@ -106,6 +106,9 @@ def _connect(ray, address: str | None, workers: int | None) -> bool:
     options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     if address is None:
         options["num_cpus"] = workers  # None: every core of this machine
+        # Ray runs its workers at nice 15 (keeping its daemons responsive on a shared node); on a
+        # cluster of this one machine the scan's actors run at the user's priority, as the local engine does
+        options["_system_config"] = {"worker_niceness": 0}
     else:
         options["address"] = address
     try:
@@ -130,15 +133,29 @@ def ray_runner(address: str | None = None, workers: int | None = None):
             context.execution_options.preserve_order = True
             size = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
             items = [{"index": i, "path": os.fsencode(f)} for i, f in enumerate(files)]
-            rows = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * size))).map_batches(
+            rows_per_task = task_rows(files, batch_size, size)
+            rows = ray.data.from_items(items, override_num_blocks=-(-len(items) // rows_per_task)).map_batches(
                 ScanActor, fn_constructor_kwargs={"models": model_shipment(predictors)},
-                compute=ActorPoolStrategy(size=size), num_cpus=1, batch_size=batch_size, batch_format="numpy")
+                compute=ActorPoolStrategy(size=size), num_cpus=1, batch_size=rows_per_task, batch_format="numpy")
             yield from _in_order(rows.iter_batches(batch_size=None, batch_format="numpy"), batch_size)
         finally:
             if started:
                 ray.shutdown()
 
     return run
+
+
+def task_rows(files: Sequence[str], batch_size: int, actors: int) -> int:
+    """Files per Ray task: about four tasks per actor (Ray Data bundles blocks up to the batch size,
+    so a batch of 32 small blocks was one task for one actor), at most ``batch_size``, and at most 4
+    large files (a task of 2-3 k px images takes ~0.2 s a file: big tasks leave an actor idle at the end)."""
+    from ..core.scan_pool import LARGE_FILE_BYTES, median_size
+
+    rows = min(batch_size, -(-len(files) // (4 * actors)))
+    size = median_size(files)
+    if size is not None and size >= LARGE_FILE_BYTES:
+        rows = min(rows, 4)
+    return max(1, rows)
 
 
 def _in_order(batches, batch_size: int) -> Iterator[list]:

@@ -142,6 +142,10 @@ def cmd_scan(args) -> int:
     if args.batch_size < 1 or (args.workers is not None and args.workers < (1 if args.engine == "ray" else 0)):
         raise CliError("--batch-size must be at least 1 and --workers at least 0 (1 with --engine ray)")
     _check_inputs(args.paths)
+    if args.engine == "local" and args.workers_kind != "thread" and args.workers != 0:
+        from ..core.scan_pool import prestart_processes
+
+        prestart_processes()  # a folder scan may decode in processes: their server imports torch meanwhile
     predictors = _load_predictors(args)
     out = Path(args.out)
     columns = csv_columns([p.card for p in predictors])

@@ -98,26 +98,42 @@ class Predictor:
     def predict_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
         return self.score_arrays(arrays)[0]
 
-    def decide(self, probs: np.ndarray) -> tuple[str, float]:
-        """Label at the operating point (binary cards with a threshold), else the top class."""
+    def decisions(self, probs: np.ndarray) -> np.ndarray:
+        """Label index per row of ``probs`` (N, C): the operating point (binary cards with a
+        threshold, compared in the probabilities' dtype), else the top class."""
         labels, pos = self.card.labels, self.card.positive_index
         if self.card.threshold is not None and pos is not None and len(labels) == 2:
-            index = pos if probs[pos] >= self.card.threshold else 1 - pos
-        else:
-            index = int(np.argmax(probs))
-        return labels[index], float(probs[index])
+            return np.where(probs[:, pos] >= self.card.threshold, pos, 1 - pos)
+        return np.argmax(probs, axis=1)
+
+    def decide(self, probs: np.ndarray) -> tuple[str, float]:
+        """Label at the operating point (binary cards with a threshold), else the top class."""
+        probs = np.asarray(probs)
+        index = int(self.decisions(probs[None])[0])
+        return self.card.labels[index], float(probs[index])
+
+    def results(self, paths: Sequence[str], scores: tuple[np.ndarray, np.ndarray | None], *,
+                cls: type[Result] = Result) -> list[Result]:
+        """The decision for every row of a batch's ``scores()`` (row i is ``paths[i]``); an image
+        outside the training distribution gets no label. ``cls``: a ``Result`` subclass to build
+        (its extra fields keep their defaults). One pass over the batch: a scan makes thousands."""
+        probs, ood = np.asarray(scores[0]), scores[1]
+        labels, model = self.card.labels, self.card.id
+        inside = [None] * len(paths) if ood is None else (np.asarray(ood) <= 1.0).tolist()
+        ood_scores = [None] * len(paths) if ood is None else [round(v, 4) for v in np.asarray(ood).tolist()]
+        rows = probs.tolist()  # Python floats, as float() of each element gives
+        out = []
+        for path, row, index, ins, score in zip(paths, rows, self.decisions(probs).tolist(), inside, ood_scores):
+            label, probability = (labels[index], row[index]) if ins is not False else (None, None)
+            out.append(cls(path=path, model=model, status="ok", label=label, probability=probability,
+                           probabilities=dict(zip(labels, row)), ood_score=score, in_distribution=ins))
+        return out
 
     def make_result(self, path: str, probs: np.ndarray, ood_ratio: float | None = None, *,
                     cls: type[Result] = Result) -> Result:
-        """The decision for one image; an image outside the training distribution gets no label.
-        ``cls``: a ``Result`` subclass to build (its extra fields keep their defaults)."""
-        inside = None if ood_ratio is None else bool(ood_ratio <= 1.0)
-        label, probability = self.decide(probs) if inside is not False else (None, None)
-        return cls(
-            path=path, model=self.card.id, status="ok", label=label, probability=probability,
-            probabilities=dict(zip(self.card.labels, np.asarray(probs).tolist())),  # Python floats
-            ood_score=None if ood_ratio is None else round(float(ood_ratio), 4), in_distribution=inside,
-        )
+        """``results`` for one image."""
+        ood = None if ood_ratio is None else np.asarray([ood_ratio])
+        return self.results([path], (np.asarray(probs)[None], ood), cls=cls)[0]
 
     def result_at(self, path: str, scores: tuple[np.ndarray, np.ndarray | None], row: int, *,
                   cls: type[Result] = Result) -> Result:

@@ -45,13 +45,14 @@ def centre_square(chw: np.ndarray) -> np.ndarray:
 def prepare(array: np.ndarray, config: ModelConfig) -> torch.Tensor:
     """One image in [0, 1] -> model-sized float32 tensor (C, img_size, img_size), still in [0, 1]."""
     chw = centre_square(to_channels(np.asarray(array, dtype=np.float32), config.in_chans))
-    tensor = torch.from_numpy(np.array(chw, dtype=np.float32, copy=True))  # never alias the caller's image
-    if tensor.shape[1] != config.img_size:
-        tensor = F.interpolate(
-            tensor[None], size=(config.img_size, config.img_size), mode="bilinear",
-            antialias=True, align_corners=False,
-        )[0].clamp_(0.0, 1.0)
-    return tensor
+    if chw.shape[1] == config.img_size:
+        return torch.from_numpy(np.array(chw, dtype=np.float32, copy=True))  # never alias the caller's image
+    # the resize reads the image (no copy of a 2-3 k px image unless it is read-only) and returns a new tensor
+    source = np.ascontiguousarray(chw) if chw.flags.writeable else np.array(chw, dtype=np.float32, copy=True)
+    return F.interpolate(
+        torch.from_numpy(source)[None], size=(config.img_size, config.img_size),
+        mode="bilinear", antialias=True, align_corners=False,
+    )[0].clamp_(0.0, 1.0)
 
 
 def normalize(tensor: torch.Tensor, config: ModelConfig) -> torch.Tensor:

@@ -32,7 +32,7 @@ import torch
 from .inference import Predictor, Result
 from .jobs import CancelFlag, Progress, is_cancelled
 from .scan_decode import ConfigKey, DecodedFile, config_key, input_configs
-from .scan_pool import WORKERS_KINDS, choose_kind, decode_ahead, default_workers
+from .scan_pool import WORKERS_KINDS, choose_kind, decode_ahead, default_workers, forward_threads
 from .walk import WalkStats, iter_image_files
 
 __all__ = ["DEFAULT_WORKERS", "WORKERS_KINDS", "ConfigKey", "ScanResult", "config_key", "BatchRunner", "local_runner",
@@ -66,24 +66,26 @@ def predict_decoded(batch: Sequence[DecodedFile], predictors: Sequence[Predictor
     """Rows for a batch of decoded files (file then predictor order): each distinct model input is
     stacked once, every model runs once. The one forward-and-result step of every scan engine."""
     good = [item for item in batch if item.error is None]
-    scores: list[tuple[np.ndarray, np.ndarray | None] | None] = [None] * len(predictors)
     stacked: dict[ConfigKey, torch.Tensor] = {}
-    for i, predictor in enumerate(predictors if good else ()):
+    per_model: list[Iterator[ScanResult]] = []  # each model's rows of the good files, in file order
+    for predictor in predictors if good else ():
         key = config_key(predictor.card.config)
         if key not in stacked:
             stacked[key] = torch.from_numpy(np.stack([item.inputs[key] for item in good]))
-        scores[i] = predictor.scores(stacked[key])
-    weights = [predictor.card.sha256 or None for predictor in predictors]
-    rows, index = [], 0
+        made = predictor.results([item.path for item in good], predictor.scores(stacked[key]), cls=ScanResult)
+        weights = predictor.card.sha256 or None
+        for row, item in zip(made, good):
+            row.file_sha256, row.model_sha256 = item.sha256, weights
+        per_model.append(iter(made))
+    rows = []
     for item in batch:
-        for i, predictor in enumerate(predictors):
-            if item.error is None:
-                row = predictor.result_at(item.path, scores[i], index, cls=ScanResult)
-            else:
-                row = predictor.error_result(item.path, item.error, cls=ScanResult)
-            row.file_sha256, row.model_sha256 = item.sha256, weights[i]
+        if item.error is None:
+            rows += [next(made) for made in per_model]
+            continue
+        for predictor in predictors:
+            row = predictor.error_result(item.path, item.error, cls=ScanResult)
+            row.file_sha256, row.model_sha256 = item.sha256, predictor.card.sha256 or None
             rows.append(row)
-        index += item.error is None
     return rows
 
 
@@ -123,9 +125,14 @@ def local_runner(workers: int | None = DEFAULT_WORKERS, workers_kind: str = "aut
         kind = choose_kind(files) if workers_kind == "auto" else workers_kind
         count = default_workers(kind) if workers is None else workers
         decoded = decode_ahead(files, input_configs(predictors), count, kind, lookahead=2 * batch_size)
-        with closing(decoded):
-            for batch in _batches(decoded, batch_size):
-                yield predict_decoded(batch, predictors)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(min(threads, forward_threads(kind, count)))  # the decoders keep their cores
+        try:
+            with closing(decoded):
+                for batch in _batches(decoded, batch_size):
+                    yield predict_decoded(batch, predictors)
+        finally:
+            torch.set_num_threads(threads)
 
     return run
 

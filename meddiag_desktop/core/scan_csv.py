@@ -27,12 +27,15 @@ def _text(value: str | None) -> str:
     return "" if not value else neutralize(value) if value.startswith(FORMULA_STARTS) else value
 
 
+def _base_cells(result) -> list[str]:
+    """The ``BASE_COLUMNS`` cells of one result, in order."""
+    return [safe_path(result.path), result.status, _text(result.error), _text(result.model), _text(result.label),
+            "" if result.probability is None else f"{result.probability:.6f}", OOD_TEXT[result.in_distribution],
+            "" if result.ood_score is None else f"{result.ood_score:.3f}"]
+
+
 def csv_row(result) -> dict:
-    row = {"path": safe_path(result.path), "status": result.status, "error": _text(result.error),
-           "model": _text(result.model), "label": _text(result.label),
-           "probability": "" if result.probability is None else f"{result.probability:.6f}",
-           "in_distribution": OOD_TEXT[result.in_distribution],
-           "ood_score": "" if result.ood_score is None else f"{result.ood_score:.3f}"}
+    row = dict(zip(BASE_COLUMNS, _base_cells(result)))
     if result.probabilities:
         for name, value in result.probabilities.items():
             row[f"p_{name}"] = f"{value:.6f}"
@@ -40,9 +43,14 @@ def csv_row(result) -> dict:
 
 
 def csv_values(result, columns) -> list[str]:
-    """``csv_row`` as a list in ``columns`` order ('' where a model lacks a class): for ``csv.writer``."""
-    row = csv_row(result)
-    return [row.get(column, "") for column in columns]
+    """``csv_row`` as a list in ``columns`` order ('' where a model lacks a class): for ``csv.writer``.
+    Built as a list directly (a scan writes one per file and model)."""
+    cells = _base_cells(result)
+    probabilities = result.probabilities or {}
+    for column in columns[len(BASE_COLUMNS):]:
+        value = probabilities.get(column[2:])  # column "p_<label>"
+        cells.append("" if value is None else f"{value:.6f}")
+    return cells
 
 
 def path_cell(path: str) -> str:

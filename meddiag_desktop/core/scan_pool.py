@@ -15,6 +15,10 @@ files there are. ``kind``:
   exit by themselves if the scan's process dies;
 * ``"auto"``: ``choose_kind`` (processes for large files, or for many files, when there are cores to use).
 
+Small files travel several to a task, large ones one by one (``chunk_size``). While the worker
+processes start, the calling process decodes queued chunks no worker has taken. The caller's forward
+should keep to the cores the decoders leave (``forward_threads``; ``core.scan`` does).
+
 Stopping (cancel, Ctrl-C, closing the generator): queued work is dropped, running chunks finish
 and every worker process has exited when the generator's ``close`` returns.
 """
@@ -33,7 +37,8 @@ from typing import Iterator, Mapping, Sequence
 
 from .scan_decode import DecodedFile, decode_file, decode_files
 
-__all__ = ["WORKERS_KINDS", "choose_kind", "decode_ahead", "default_workers", "usable_cores"]
+__all__ = ["LARGE_FILE_BYTES", "WORKERS_KINDS", "choose_kind", "chunk_size", "decode_ahead", "default_workers",
+           "forward_threads", "median_size", "prestart_processes", "usable_cores"]
 
 WORKERS_KINDS = ("auto", "thread", "process")
 LARGE_FILE_BYTES = 512 * 1024  # median file size from which "auto" picks processes
@@ -48,6 +53,17 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def median_size(files: Sequence[str], sample: int = 16) -> int | None:
+    """Median size in bytes of the first ``sample`` readable files (None when none is)."""
+    sizes = []
+    for path in files[:sample]:
+        try:
+            sizes.append(os.path.getsize(path))
+        except OSError:
+            pass
+    return int(statistics.median(sizes)) if sizes else None
+
+
 def choose_kind(files: Sequence[str], cores: int | None = None, sample: int = 16) -> str:
     """``"process"`` when there are >= 2 cores and either ``MANY_FILES`` files or enough files whose
     median size (of the first ``sample``) is large enough for decoding to dominate; else ``"thread"``."""
@@ -56,13 +72,26 @@ def choose_kind(files: Sequence[str], cores: int | None = None, sample: int = 16
         return "thread"
     if len(files) >= MANY_FILES:
         return "process"
-    sizes = []
-    for path in files[:sample]:
-        try:
-            sizes.append(os.path.getsize(path))
-        except OSError:
-            pass
-    return "process" if sizes and statistics.median(sizes) >= LARGE_FILE_BYTES else "thread"
+    size = median_size(files, sample)
+    return "process" if size is not None and size >= LARGE_FILE_BYTES else "thread"
+
+
+def chunk_size(files: Sequence[str], workers: int, lookahead: int) -> int:
+    """Files per task: large files one by one (a chunk of them would leave a core idle at the end),
+    small ones several (a task costs ~20 us in this process: a thread future, or an IPC message)."""
+    size = median_size(files)
+    if workers <= 0 or (size is not None and size >= LARGE_FILE_BYTES):
+        return 1
+    return max(1, min(8, lookahead // (2 * workers)))
+
+
+def forward_threads(kind: str, workers: int, cores: int | None = None) -> int:
+    """torch threads for the forward while ``workers`` decode beside it: the cores they leave (at
+    least 1). Decoding threads share one GIL, so they take about one core. Fewer threads than cores
+    matter: an OpenMP forward whose thread is pre-empted by a decoder stalls every thread of it."""
+    cores = usable_cores() if cores is None else cores
+    busy = 0 if workers <= 0 else 1 if kind == "thread" else workers
+    return max(1, cores - busy)
 
 
 def default_workers(kind: str, cores: int | None = None) -> int:
@@ -76,6 +105,15 @@ def process_context() -> multiprocessing.context.BaseContext:
         context.set_forkserver_preload(["meddiag_desktop.core.scan_decode"])
         return context
     return multiprocessing.get_context("spawn")
+
+
+def prestart_processes() -> None:
+    """Start the forkserver (Linux) now, so that it imports the decoder (torch included) beside the
+    caller's own start-up (loading models, listing files) rather than when the scan starts; no-op elsewhere."""
+    if process_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def _exit_with_parent() -> None:
@@ -106,30 +144,59 @@ def _chunks(files: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 
 
 def decode_ahead(files: Sequence[str], configs: Mapping, workers: int, kind: str = "thread",
-                 lookahead: int = 64) -> Iterator[DecodedFile]:
-    """Decoded files in input order; see the module docstring. ``workers <= 0`` decodes inline."""
+                 lookahead: int = 64, chunk: int | None = None) -> Iterator[DecodedFile]:
+    """Decoded files in input order; see the module docstring. ``workers <= 0`` decodes inline.
+    ``chunk``: files per task (default ``chunk_size``)."""
     if kind not in ("thread", "process"):
         raise ValueError(f"unknown workers kind {kind!r}; use thread or process")
     if workers <= 0:
         for path in files:
             yield decode_file(path, configs)
         return
-    # processes: a few files per message (IPC costs ~0.1 ms a message); threads: one file per task
-    chunk = max(1, min(8, lookahead // (2 * workers))) if kind == "process" else 1
+    chunk = chunk_size(files, workers, lookahead) if chunk is None else max(1, chunk)
     work = partial(decode_files, configs=configs)
     executor = _executor(kind, workers)
-    pending: deque[Future] = deque()
+    pending: deque[_Task] = deque()
     todo = _chunks(files, chunk)
+    warm = kind == "thread"  # threads start at once; processes take a second or two (imports)
     try:
         for part in todo:
-            pending.append(executor.submit(work, part))
-            if len(pending) * chunk >= lookahead:
+            pending.append(_Task(part, executor.submit(work, part)))
+            if (len(pending) + 1) * chunk > lookahead:
                 break
         while pending:
-            done = pending.popleft().result()
+            head = pending[0]
+            while not warm and not head.ready() and _decode_one_here(pending, configs):
+                pass  # the pool is still starting: this process decodes queued chunks meanwhile
+            pending.popleft()
+            if head.decoded is None:
+                warm = True
+            yield from head.result()  # the chunk being handed out counts in the look-ahead
             part = next(todo, None)
             if part is not None:
-                pending.append(executor.submit(work, part))
-            yield from done
+                pending.append(_Task(part, executor.submit(work, part)))
     finally:  # cancel, Ctrl-C or an early close: drop the look-ahead, wait for running chunks
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _Task:
+    """A chunk of paths sent to the pool, or taken back and decoded in this process."""
+
+    def __init__(self, paths: Sequence[str], future: Future) -> None:
+        self.paths, self.future = paths, future
+        self.decoded: list[DecodedFile] | None = None
+
+    def ready(self) -> bool:
+        return self.decoded is not None or self.future.done()
+
+    def result(self) -> list[DecodedFile]:
+        return self.decoded if self.decoded is not None else self.future.result()
+
+
+def _decode_one_here(pending: deque[_Task], configs: Mapping) -> bool:
+    """Take back the first queued chunk no worker has started and decode it here; False when none is left."""
+    for task in pending:
+        if task.decoded is None and task.future.cancel():
+            task.decoded = decode_files(task.paths, configs)
+            return True
+    return False

@@ -201,3 +201,37 @@ def test_auto_kind_takes_processes_for_large_files_or_very_many(tmp_path):
     assert choose_kind([str(large)] * 500, cores=8) == "process"
     assert choose_kind([str(large)] * 500, cores=1) == "thread"
     assert choose_kind([str(large)] * 3, cores=8) == "thread"  # start-up would cost more than it saves
+
+
+def test_batch_results_are_the_single_image_results(predictors):
+    """Predictor.results (a scan's rows, in one pass) gives make_result's rows; the operating point is
+    compared in the probabilities' float32, as before (a probability equal to float32(threshold) is positive)."""
+    from dataclasses import replace
+
+    predictor = predictors[0]
+    predictor.card = replace(predictor.card, threshold=0.7)  # float32(0.7) < 0.7: a float64 compare says "normal"
+    at = np.float32(0.7)
+    probs = np.array([[1 - at, at], [0.9, 0.1], [0.2, 0.8], [np.nextafter(1 - at, 1), np.nextafter(at, 0)]],
+                     np.float32)
+    ood = np.array([0.5, 1.0, 1.5, 0.99])
+    paths = [f"f{i}.png" for i in range(len(probs))]
+    batch = predictor.results(paths, (probs, ood), cls=ScanResult)
+    assert batch == [predictor.make_result(p, probs[i], ood[i], cls=ScanResult) for i, p in enumerate(paths)]
+    assert [r.label for r in batch] == ["abnormal", "normal", None, "normal"]  # the third is outside the data
+    assert batch[0].probability == float(at) and batch[2].in_distribution is False
+    without_ood = predictor.results(paths, (probs, None))
+    assert [r.in_distribution for r in without_ood] == [None] * 4 and without_ood[2].label == "abnormal"
+
+
+def test_forward_threads_leave_the_decoders_their_cores_and_large_files_go_one_by_one(tmp_path):
+    from meddiag_desktop.core.scan_pool import chunk_size, forward_threads
+
+    assert forward_threads("process", 2, cores=2) == 1
+    assert forward_threads("process", 3, cores=8) == 5
+    assert forward_threads("thread", 2, cores=4) == 3  # decoding threads share one GIL: about one core
+    assert forward_threads("thread", 0, cores=4) == 4  # decoded inline: nothing runs beside the forward
+    small, large = tmp_path / "s.png", tmp_path / "l.dcm"
+    small.write_bytes(b"x" * 1000)
+    large.write_bytes(b"x" * 4_000_000)
+    assert chunk_size([str(small)] * 100, workers=2, lookahead=64) == 8
+    assert chunk_size([str(large)] * 100, workers=2, lookahead=64) == 1

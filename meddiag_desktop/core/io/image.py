@@ -60,21 +60,28 @@ def to_finite(values: np.ndarray) -> np.ndarray:
     return np.nan_to_num(values, nan=lo, posinf=hi, neginf=lo)
 
 
-def scale_to_unit(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """lo..hi mapped to 0..1, clipped (zeros when the range is empty)."""
+def scale_to_unit(values: np.ndarray, lo: float, hi: float, *, in_place: bool = False) -> np.ndarray:
+    """lo..hi mapped to 0..1, clipped (zeros when the range is empty). ``in_place``: computed in
+    ``values`` (a float array the caller owns): a 2-3 k px image is 20 MB a pass, so the passes share one array."""
     if not hi > lo:
         return np.zeros(values.shape, np.float32)
-    return np.clip((values - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    out = np.subtract(values, lo, out=values) if in_place else values - lo
+    out /= hi - lo
+    np.clip(out, 0.0, 1.0, out=out)
+    return out.astype(np.float32, copy=False)
 
 
 def to_unit(values: np.ndarray) -> np.ndarray:
     """8-bit / 1-bit data by its full range, anything else by its min..max."""
     if values.dtype == np.uint8:
-        return values.astype(np.float32) / 255.0
+        out = values.astype(np.float32)
+        out /= 255.0
+        return out
     if values.dtype == bool:
         return values.astype(np.float32)
-    values = to_finite(values)
-    return scale_to_unit(values, float(values.min()), float(values.max()))
+    finite = to_finite(values)
+    owned = finite is not values and not np.may_share_memory(finite, values)  # a converted copy
+    return scale_to_unit(finite, float(finite.min()), float(finite.max()), in_place=owned)
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
