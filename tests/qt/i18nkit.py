@@ -13,7 +13,7 @@ ALLOWED = set("""
 MedDiag Desktop DICOM CSV PDF AUC ECE F1 CT OOD CNN RNN Transformer Grad CAM GPU CPU CUDA PyTorch MedMNIST
 PNG JPEG TIFF BMP SR SC SCP AE AET HOST PORT TCP PACS sha sha256 ID px mm Ctrl Shift Alt Tab Page Up Down Delete
 Enter Esc Home End PgUp PgDown Del Backspace Space Left Right Ins F1 ETA path label val README zip json png
-jpg jpeg tif tiff bmp gif webp jp2 j2k pgm ppm pnm dcm dicom ima pdf csv meddiag review-queue English en C-STORE
+jpg jpeg tif tiff bmp gif webp jp2 j2k pgm ppm pnm dcm dicom ima pdf csv meddiag review-queue English en C-STORE JSON MB
 """.split())  # "English": the language menu names each language in its own words
 TOKEN = re.compile(r"[A-Za-z0-9_.\-/\\:@+]+")
 TAG = re.compile(r"<[^>]+>")
