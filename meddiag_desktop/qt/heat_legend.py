@@ -6,9 +6,9 @@ own lookup table (``image_view.heat_lookup_table``, alpha ramp included) at the 
 composited as the overlay looks over the image: the top half over dark tissue, the bottom half over
 bright tissue (``TISSUE_GREYS``), so weak evidence shows as the grey it leaves untouched.
 
-Cheap per image: everything is painted once into a pixmap at the device pixel ratio and repainted
-only when the caption, opacity, size, scale, font or colours change; a new image with the same kind
-of map only shows the pixmap again. It sits over the caption row's left part as a child of that row
+Cheap per image: everything is painted once into a pixmap at the device pixel ratio (~0.3 ms) and
+repainted only when the caption, opacity, size, scale, font or colours change; the last few pixmaps are
+kept, so a new image with a look seen before (a map, an empty map) only shows its pixmap again. It sits over the caption row's left part as a child of that row
 (a widget without a layout), so showing and hiding it never relayouts the window.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 TISSUE_GREYS = (64, 192)  # backdrops of the bar's top and bottom halves: dark and bright parts of an image
 BAR_WIDTH = 96  # logical pixels
 CAPTION_RESERVE = "W 00000 · L 00000   zoom 0000 %   "  # the row's right part, where the W/L caption is
+PIXMAPS_KEPT = 4
 
 
 def composite(lut: np.ndarray, opacity: float, grey: float) -> np.ndarray:
@@ -51,8 +52,7 @@ class HeatLegend(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # the pixmap covers every pixel
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self._lut, self._opacity, self._caption = np.asarray(lut, np.uint8), float(opacity), ""
-        self._cache: QPixmap | None = None
-        self._cache_key = None
+        self._pixmaps: dict[tuple, QPixmap] = {}  # the last few looks (a map and an empty one alternate)
         self.bar_rect = QRect()  # where the bar is, logical pixels (tests read its pixels there)
         self.renders = 0  # how often the pixmap was painted anew (it should not be, per image)
         self.setAccessibleName(self.tr("Heat-map legend"))
@@ -110,10 +110,13 @@ class HeatLegend(QWidget):
         palette = self.palette()
         key = (self.width(), self.height(), dpr, self._caption, self._opacity, self.font().key(),
                palette.color(self.foregroundRole()).rgba(), palette.color(self.backgroundRole()).rgba())
-        if key != self._cache_key:
-            self._cache, self._cache_key = self._render(dpr), key
+        pixmap = self._pixmaps.get(key)
+        if pixmap is None:
+            if len(self._pixmaps) >= PIXMAPS_KEPT:
+                del self._pixmaps[next(iter(self._pixmaps))]
+            pixmap = self._pixmaps[key] = self._render(dpr)
         painter = QPainter(self)
-        painter.drawPixmap(0, 0, self._cache)
+        painter.drawPixmap(0, 0, pixmap)
         painter.end()
 
     def _render(self, dpr: float) -> QPixmap:

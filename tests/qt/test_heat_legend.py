@@ -110,13 +110,16 @@ def test_the_bar_follows_the_overlay_opacity_and_repaints_only_on_a_change(viewe
     qtbot.waitUntil(viewer.legend.isVisible)
     top_before = legend_bar(viewer.legend)[0]
     renders = viewer.legend.renders
-    for i in range(5):  # new images with the same kind of map: the pixmap is only shown again
+    empty = "Grad-CAM of the CNN for “abnormal”: empty map (no region raised this prediction)"
+    for i in range(6):  # new images, a map and an empty one in turn: each look is painted once, then shown again
         viewer.set_image(loaded)
         assert not viewer.legend.isVisible()  # no map for the new image yet
-        viewer.set_heatmap(heat, key=(f"b{i}", "cnn", "gradcam"), caption="Grad-CAM of the CNN for “abnormal”")
-        assert viewer.legend.isVisible()
+        caption = empty if i % 2 else "Grad-CAM of the CNN for “abnormal”"
+        viewer.set_heatmap(heat, key=(f"b{i}", "cnn", "gradcam"), caption=caption)
+        assert viewer.legend.isVisible() and viewer.legend.caption() == caption
         viewer.legend.repaint()
-    assert viewer.legend.renders == renders
+    assert viewer.legend.renders == renders + 1  # the empty map's look, once
+    renders += 1
     viewer.set_overlay_opacity(0.9)
     assert viewer.legend.opacity() == pytest.approx(0.9)
     top_after = legend_bar(viewer.legend)[0]
