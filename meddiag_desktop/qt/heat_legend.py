@@ -7,9 +7,11 @@ composited as the overlay looks over the image: the top half over dark tissue, t
 bright tissue (``TISSUE_GREYS``), so weak evidence shows as the grey it leaves untouched.
 
 Cheap per image: everything is painted once into a pixmap at the device pixel ratio (~0.3 ms) and
-repainted only when the caption, opacity, size, scale, font or colours change; the last few pixmaps are
-kept, so a new image with a look seen before (a map, an empty map) only shows its pixmap again. It sits over the caption row's left part as a child of that row
-(a widget without a layout), so showing and hiding it never relayouts the window.
+repainted only when the caption, opacity, size, scale, font or colours change; the last few pixmaps
+are kept, so a new image with a look seen before (a map, an empty map) only shows its pixmap again.
+It sits over the caption row's left part as a child of that row (a widget without a layout), so
+showing and hiding it never relayouts the window. In a narrow row the caption is elided, then the
+bar shrinks (to ``MIN_BAR_WIDTH``), so "low" and "high" stay whole.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 TISSUE_GREYS = (64, 192)  # backdrops of the bar's top and bottom halves: dark and bright parts of an image
-BAR_WIDTH = 96  # logical pixels
+BAR_WIDTH, MIN_BAR_WIDTH = 96, 32  # logical pixels
 CAPTION_RESERVE = "W 00000 · L 00000   zoom 0000 %   "  # the row's right part, where the W/L caption is
 PIXMAPS_KEPT = 4
 
@@ -134,9 +136,10 @@ class HeatLegend(QWidget):
         painter.drawText(QRect(x, 0, metrics.horizontalAdvance(low), height), int(Qt.AlignmentFlag.AlignVCenter), low)
         x += metrics.horizontalAdvance(low) + gap
         bar_height = max(4, min(12, height - 6))
-        self.bar_rect = QRect(x, (height - bar_height) // 2, BAR_WIDTH, bar_height)
+        bar_width = max(MIN_BAR_WIDTH, min(BAR_WIDTH, self.width() - x - 2 * gap - metrics.horizontalAdvance(high)))
+        self.bar_rect = QRect(x, (height - bar_height) // 2, bar_width, bar_height)
         self._draw_bar(painter, dpr)
-        x += BAR_WIDTH + gap
+        x += bar_width + gap
         painter.drawText(QRect(x, 0, metrics.horizontalAdvance(high), height), int(Qt.AlignmentFlag.AlignVCenter), high)
         x += metrics.horizontalAdvance(high) + 3 * gap
         if self._caption and self.width() - x > 8:

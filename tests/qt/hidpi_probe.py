@@ -83,7 +83,8 @@ def legend_figures(legend) -> dict:
     metrics = legend.fontMetrics()
     return {"visible": legend.isVisible(), "grab_dpr": dpr, "grab_size": [grab.width(), grab.height()],
             "logical_size": [legend.width(), legend.height()], "bar_diff": min(diffs),
-            "label_height": metrics.height(), "caption": legend.caption()}
+            "label_height": metrics.height(), "caption": legend.caption(),
+            "labels_fit": rect.right() + 4 + metrics.horizontalAdvance(legend.tr("high")) <= legend.width()}
 
 
 def painted_figures(window) -> dict:

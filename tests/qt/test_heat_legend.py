@@ -227,3 +227,17 @@ def test_the_legend_in_chinese(qtbot):
         assert legend.accessibleName() == "热力图图例" and "热力图" in legend.accessibleDescription()
         for text in (legend.full_text(), legend.accessibleName(), legend.accessibleDescription(), legend.toolTip()):
             assert not english_words(text), text
+
+
+def test_in_a_narrow_row_the_bar_shrinks_and_both_labels_stay_whole(viewer, qtbot):
+    viewer.set_image(grey_image([10, 200], 4))
+    viewer.set_overlay_enabled(True)
+    viewer.set_heatmap(np.full((2, 4), 0.5, np.float32), key=("a", "cnn", "gradcam"), caption="Grad-CAM")
+    for width in (800, 330):
+        viewer.resize(width, 300)
+        qtbot.waitUntil(lambda w=width: viewer.width() == w)
+        legend = viewer.legend
+        legend.repaint()
+        high = legend.fontMetrics().horizontalAdvance("high")
+        assert legend.width() < viewer.width()  # the W/L caption keeps the row's right part
+        assert legend.bar_rect.width() >= 32 and legend.bar_rect.right() + 4 + high <= legend.width(), width

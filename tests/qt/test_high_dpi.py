@@ -77,7 +77,7 @@ def test_the_heat_map_legend_is_painted_at_device_resolution(figures):
     for logical, device in zip(legend["logical_size"], legend["grab_size"]):
         assert abs(device - logical * scale) <= 1
     assert legend["bar_diff"] <= 2  # one lookup-table column per device pixel, not a 1x bar scaled up
-    assert legend["label_height"] <= legend["logical_size"][1]  # "low" / "high" fit the row
+    assert legend["label_height"] <= legend["logical_size"][1] and legend["labels_fit"]  # "low" / "high" fit the row
 
 
 @pytest.mark.parametrize("key", ["texts", "refused_texts"])
