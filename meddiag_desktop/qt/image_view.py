@@ -11,7 +11,8 @@ pyqtgraph's Python paint code in the GUI thread, so it is kept small. The heat-m
 ready uint8 colour-table indices (made in the worker by ``jobs.viewer.explain_image``, see
 ``jobs.viewer.HeatMap.overlay``): pyqtgraph wraps them in an indexed QImage without a float rescale.
 The caption (W/L, zoom) is a ``PaintedText``: a new caption per image repaints only the caption
-(a QLabel in the layout re-laid out the whole window, once per image).
+(a QLabel in the layout re-laid out the whole window, once per image); the heat-map's colour scale
+(``heat_legend.HeatLegend``) lies over its left part while the overlay is shown.
 The main window imports this module only after its first paint: pyqtgraph takes ~1 s to import.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from .guard import gui_only
+from .heat_legend import HeatLegend
 from .painted_text import PaintedText
 
 HEAT_COLORMAP = "turbo"
@@ -83,6 +85,7 @@ class ImageViewer(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.caption)
+        self.legend = HeatLegend(self.caption, heat_lookup_table(), self.overlay.opacity())  # over the row's left part
         self.graphics.setToolTip(self.tr("Wheel: zoom · left drag: pan · right drag: window/level · F: fit · R: reset W/L"))
 
         self._loaded = None
@@ -207,10 +210,11 @@ class ImageViewer(QWidget):
 
     # ------------------------------------------------------------------ heat-map
     @gui_only
-    def set_heatmap(self, heatmap: np.ndarray | None, key=None, indices: np.ndarray | None = None) -> None:
+    def set_heatmap(self, heatmap: np.ndarray | None, key=None, indices: np.ndarray | None = None,
+                    caption: str = "") -> None:
         """Heat-map in [0, 1] with the image's (H, W); None removes it. ``indices``: the same map as
         uint8 colour-table indices (``jobs.viewer.HeatMap.overlay``, made in the worker); computed here
-        when not given."""
+        when not given. ``caption``: which class it explains and how, for the legend."""
         from .jobs.viewer import heat_indices
 
         self._heatmap_key = key if heatmap is not None else None
@@ -221,6 +225,7 @@ class ImageViewer(QWidget):
                 indices = heat_indices(heatmap)
             self.overlay.setImage(indices, levels=None, autoLevels=False)
             self.overlay.setRect(self._rect())
+            self.legend.set_caption(caption)
         self._apply_overlay_visibility()
 
     @property
@@ -235,9 +240,13 @@ class ImageViewer(QWidget):
     @gui_only
     def set_overlay_opacity(self, opacity: float) -> None:
         self.overlay.setOpacity(min(1.0, max(0.0, float(opacity))))
+        self.legend.set_opacity(self.overlay.opacity())
 
     def overlay_shown(self) -> bool:
         return self.overlay.isVisible()
 
     def _apply_overlay_visibility(self) -> None:
-        self.overlay.setVisible(self._overlay_enabled and self._heatmap_key is not None)
+        shown = self._overlay_enabled and self._heatmap_key is not None
+        self.overlay.setVisible(shown)
+        if self.legend.isHidden() == shown:  # the legend with the overlay, only when that changes
+            self.legend.setVisible(shown)

@@ -99,7 +99,7 @@ QFrame#modelColumn {{
 QFrame#modelColumn[demo="true"] {{ border: 1px solid #c0392b; }}
 QLabel#familyTitle {{ font-size: 12pt; font-weight: 700; }}
 QLabel#modelMeta, #modelFooter, QLabel#explainCaption, #operatingMetrics {{ color: {muted}; }}
-#viewerCaption {{ background: {image_background}; color: #aeb6bf; padding: 2px; }}
+#viewerCaption, #heatLegend {{ background: {image_background}; color: #aeb6bf; padding: 2px; }}
 QLabel#demoBadge {{
     background: #c0392b; color: white; border-radius: 3px; padding: 2px 6px; font-weight: 700;
 }}

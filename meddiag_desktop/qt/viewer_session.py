@@ -229,14 +229,14 @@ class ViewerSession(QObject):
         key = (path, card_id, method)
         heat = self.cache.heatmaps.get(key)
         if heat is not None:
-            if viewer.heatmap_key != key:
-                viewer.set_heatmap(heat.heatmap, key, indices=heat.overlay)
             arch = next((c.config.arch for c in self.info.cards if c.id == card_id), "")
             result = self.cache.results.get((path, card_id))
             decision = getattr(result, "label", None) if not getattr(result, "refused", True) else None
-            self.panel.set_explain_caption(heatmap_caption(
-                method_name(method), family_name(arch), heat.target_label, decision,
-                class_agnostic=method == "attention", empty=not float(heat.heatmap.max()) > 0.0))
+            words = (method_name(method), family_name(arch), heat.target_label)
+            kind = dict(class_agnostic=method == "attention", empty=not float(heat.heatmap.max()) > 0.0)
+            if viewer.heatmap_key != key:  # the legend names the class and method, not the decision
+                viewer.set_heatmap(heat.heatmap, key, indices=heat.overlay, caption=heatmap_caption(*words, None, **kind))
+            self.panel.set_explain_caption(heatmap_caption(*words, decision, **kind))
             self.overlayUpdated.emit()
             return
         if viewer.heatmap_key != key:

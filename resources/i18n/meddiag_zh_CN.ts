@@ -534,6 +534,25 @@ Train anyway?</source>
     </message>
 </context>
 <context>
+    <name>HeatLegend</name>
+    <message>
+        <source>Heat-map legend</source>
+        <translation>热力图图例</translation>
+    </message>
+    <message>
+        <source>low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <source>high</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <source>Colour scale of the heat-map: low attribution is transparent, high attribution is red. {caption}</source>
+        <translation>热力图色标：低归因为透明，高归因为红色。{caption}</translation>
+    </message>
+</context>
+<context>
     <name>HelpDialogs</name>
     <message>
         <source>The shipped models were trained on MedMNIST v2 (Yang J. et al., “MedMNIST v2 — A large-scale lightweight benchmark for 2D and 3D biomedical image classification”, Scientific Data 10, 41, 2023), licensed CC BY 4.0: PneumoniaMNIST, derived from Kermany D. S. et al., Cell 2018 (paediatric chest X-rays), and BreastMNIST, derived from Al-Dhabyani W. et al., Data in Brief 2020 (breast ultrasound). The images were resized to 28 × 28 pixels by the MedMNIST authors; no endorsement by them is implied.</source>

@@ -58,11 +58,33 @@ def image_view_figures(viewer) -> dict:
     middle = (bbox(white)[0] + bbox(white)[2]) // 2
     row = pixels[middle].mean(-1)
     red = (overlaid[..., 0].astype(int) - overlaid[..., 2].astype(int)) > 60  # turbo at 1.0: dark red
-    return {"grab_size": [plain.width(), plain.height()], "grab_dpr": plain.devicePixelRatio(),
+    return {"legend": legend_figures(viewer.legend),
+            "grab_size": [plain.width(), plain.height()], "grab_dpr": plain.devicePixelRatio(),
             "logical_size": [viewer.graphics.width(), viewer.graphics.height()],
             "viewport_dpr": viewer.graphics.viewport().devicePixelRatioF(),
             "square_px": bbox(white), "heat_px": bbox(red),
             "edge_grey_px": int(((row > 30) & (row < 225)).sum())}  # half-tones across the square's row
+
+
+def legend_figures(legend) -> dict:
+    """The heat-map legend: its grab's pixel ratio and size, and how far its bar's device pixels are from the
+    lookup table computed at device width (a bar painted at 1x and scaled up would be far off)."""
+    from meddiag_desktop.qt.heat_legend import bar_pixels
+    from meddiag_desktop.qt.image_view import heat_lookup_table
+
+    grab = legend.grab()
+    dpr = grab.devicePixelRatio()
+    rect = legend.bar_rect
+    width, height = round(rect.width() * dpr), round(rect.height() * dpr)
+    left, top = round(rect.left() * dpr), round(rect.top() * dpr)
+    shown = rgb(grab)[top + 1: top + height - 1, left + 1: left + width - 1].astype(int)
+    expected = bar_pixels(heat_lookup_table(), legend.opacity(), width, height)[1:-1].astype(int)
+    diffs = [int(np.abs(shown - expected[:, 1 + shift: width - 1 + shift]).max()) for shift in (-1, 0, 1)]
+    metrics = legend.fontMetrics()
+    return {"visible": legend.isVisible(), "grab_dpr": dpr, "grab_size": [grab.width(), grab.height()],
+            "logical_size": [legend.width(), legend.height()], "bar_diff": min(diffs),
+            "label_height": metrics.height(), "caption": legend.caption(),
+            "labels_fit": rect.right() + 4 + metrics.horizontalAdvance(legend.tr("high")) <= legend.width()}
 
 
 def painted_figures(window) -> dict:

@@ -5,7 +5,8 @@ laptop at 150 % is smaller still; the windows must fit this one).
 At every scale: the image view renders at device resolution (a grab has the scale's pixel ratio and
 hard edges, no upscaled half-tones); the heat-map lies on the image's pixels to the device pixel; no
 painted text of the predictions panel is cut off (also the long advice under a refused image); the
-probability bars are painted to their values; the fine-tune curves' pixmap-cached axes, legend and
+probability bars are painted to their values; the heat-map legend's bar and labels are painted at device
+resolution; the fine-tune curves' pixmap-cached axes, legend and
 title match an uncached paint; list icons come from sources of at least device size;
 every window opens inside the screen and its minimum size fits it.
 """
@@ -67,6 +68,16 @@ def test_the_heat_map_lies_on_the_image_pixels(figures):
     _scale, f = figures
     heat, square = f["image_view"]["heat_px"], f["image_view"]["square_px"]
     assert heat and all(abs(a - b) <= 1 for a, b in zip(heat, square)), (heat, square)
+
+
+def test_the_heat_map_legend_is_painted_at_device_resolution(figures):
+    scale, f = figures
+    legend = f["image_view"]["legend"]
+    assert legend["visible"] and legend["grab_dpr"] == pytest.approx(scale)
+    for logical, device in zip(legend["logical_size"], legend["grab_size"]):
+        assert abs(device - logical * scale) <= 1
+    assert legend["bar_diff"] <= 2  # one lookup-table column per device pixel, not a 1x bar scaled up
+    assert legend["label_height"] <= legend["logical_size"][1] and legend["labels_fit"]  # "low" / "high" fit the row
 
 
 @pytest.mark.parametrize("key", ["texts", "refused_texts"])
