@@ -54,9 +54,21 @@ def test_validation_performance_is_reproduced(store, model_id):
                                            threshold=card.threshold)
     acc_floor, auc_floor = FLOORS[card.task]
     assert report["accuracy"] >= acc_floor and report["auc"] >= auc_floor
+    validation = card.metrics["validation"]
+    if "cross_validation" in card.metrics:
+        # trained on train + val: its figures are the out-of-fold ones of every image, which the refit
+        # (it has seen them all) cannot reproduce; they must describe all of them, fold by fold
+        cv = card.metrics["cross_validation"]
+        n = len(data) + len(load_npz(resource_path("datasets", DATA[card.task]), "train", card.labels))
+        assert validation["n"] == cv["n"] == n == sum(fold["n"] for fold in cv["per_fold"])
+        assert validation["evaluation"] == f"{cv['folds']}-fold cross-validated, n = {n}"
+        matrix = np.array(validation["confusion_matrix"])
+        assert matrix.sum() == n and validation["accuracy"]["value"] == pytest.approx(np.trace(matrix) / n)
+        assert card.ood["threshold"] == pytest.approx(cv["ood"]["threshold"])  # the OOD threshold is the OOF one
+        return
     # the card's numbers are what this model really does on this data
-    assert report["accuracy"] == pytest.approx(card.metrics["validation"]["accuracy"]["value"], abs=1e-6)
-    assert report["auc"] == pytest.approx(card.metrics["validation"]["auc"]["value"], abs=1e-6)
+    assert report["accuracy"] == pytest.approx(validation["accuracy"]["value"], abs=1e-6)
+    assert report["auc"] == pytest.approx(validation["auc"]["value"], abs=1e-6)
 
 
 def test_bundled_samples_are_predicted_by_every_family(store):
