@@ -32,6 +32,7 @@ CATALOGUE = (
     QT_TRANSLATE_NOOP("CoreText", "Preparing the images…"),
     QT_TRANSLATE_NOOP("CoreText", "Evaluating the base and the new model on the validation set…"),
     QT_TRANSLATE_NOOP("CoreText", "Re-fitting the operating point on the validation set…"),
+    QT_TRANSLATE_NOOP("CoreText", "Re-fitting the operating point on the out-of-fold predictions…"),
     QT_TRANSLATE_NOOP("CoreText", "Saving the new version…"), QT_TRANSLATE_NOOP("CoreText", "Reading patient names…"),
     QT_TRANSLATE_NOOP("CoreText", "Reading the queue…"), QT_TRANSLATE_NOOP("CoreText", "Ranking the scanned images…"),
     QT_TRANSLATE_NOOP("CoreText", "Estimating the local accuracy…"), QT_TRANSLATE_NOOP("CoreText", "Writing CSV…"),

@@ -146,6 +146,10 @@
         <translation>正在验证集上重新拟合工作点…</translation>
     </message>
     <message>
+        <source>Re-fitting the operating point on the out-of-fold predictions…</source>
+        <translation>正在基于折外预测重新拟合工作点…</translation>
+    </message>
+    <message>
         <source>Saving the new version…</source>
         <translation>正在保存新版本…</translation>
     </message>
