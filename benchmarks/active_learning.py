@@ -56,10 +56,13 @@ def tensors(card, paths):
     return torch.stack([preprocess(np.asarray(Image.open(p), np.float32) / 255.0, card.config) for p in paths])
 
 
-def fine_tune(card, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int) -> torch.nn.Module:
+def fine_tune(card, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, replay=None) -> torch.nn.Module:
+    """The benchmark's fine-tune (also review_rule_selection's): ``replay`` = (x, y) mixed into every epoch."""
     torch.manual_seed(seed)
     model = load_weights(card, "cpu").train()
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
+    if replay is not None:
+        x, y = torch.cat([x, replay[0]]), torch.cat([y, replay[1]])
     weights = len(y) / (2.0 * torch.bincount(y, minlength=2).clamp(min=1).float())
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     for _ in range(epochs):

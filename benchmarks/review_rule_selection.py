@@ -267,23 +267,11 @@ def pick(rule: str, pool: list[str], cond: dict, seed: int, budget: int = BUDGET
 
 # ------------------------------------------------------------------------------------------------ run
 def fine_tune(card, x, y, epochs: int, seed: int, replay=None):
-    import torch
+    """active_learning.fine_tune: the benchmark's own fine-tune, so both compare the same thing."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from active_learning import fine_tune as benchmark_fine_tune
 
-    from meddiag_desktop.core.storage import load_weights
-
-    torch.manual_seed(seed)
-    model = load_weights(card, "cpu").train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
-    if replay is not None:
-        x, y = torch.cat([x, replay[0]]), torch.cat([y, replay[1]])
-    weights = len(y) / (2.0 * torch.bincount(y, minlength=2).clamp(min=1).float())
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
-    for _ in range(epochs):
-        for batch in torch.randperm(len(y)).split(20):
-            optimizer.zero_grad()
-            loss_fn(model(x[batch]), y[batch]).backward()
-            optimizer.step()
-    return model.eval()
+    return benchmark_fine_tune(card, x, y, epochs, seed, replay)
 
 
 def trial(job) -> list[dict]:
