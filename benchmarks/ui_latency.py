@@ -94,8 +94,13 @@ def theme_home(home: str, theme: str) -> str:
 
 
 def measure_first_window(runs: int, home: str, themes) -> tuple[float, dict[str, float]]:
-    """Median seconds to the first paint: a bare PySide6 window, and ours in each theme (interleaved)."""
-    base = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    """Median seconds to the first paint: a bare PySide6 window, and ours in each theme (interleaved).
+    Bytecode is cached (in a temporary prefix) as on an installed machine: pip compiles a package at
+    install and the bundle carries .pyc files, so a start never compiles our sources - where
+    PYTHONDONTWRITEBYTECODE is set (as on this VM) every run would, which the bare window never pays."""
+    base = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+                PYTHONPYCACHEPREFIX=str(Path(home) / "pycache"))
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
     envs = {theme: dict(base, MEDDIAG_HOME=theme_home(home, theme)) for theme in themes}
     first_paint_seconds(BARE_WINDOW, base)  # warm the disk cache for all
     for env in envs.values():
