@@ -114,7 +114,8 @@ def test_sr_reads_back_to_the_results(written, predictors):
 
 
 def test_refused_images_are_not_assessed(written):
-    _, results, outputs = written["ct"]  # a CT is outside what both models were trained on
+    # an RGB photograph (SC, JPEG) is outside what both models were trained on; both refuse it
+    _, results, outputs = written["jpeg"]
     assert all(r.refused for r in results)
     report = read_sr(next(o.path for o in outputs if o.kind == "SR"))
     assert {m["evaluation"] for m in report.values()} == {coding.NOT_EVALUATED}
