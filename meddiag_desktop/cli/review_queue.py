@@ -1,7 +1,7 @@
 """`meddiag review-queue`: the scanned images a clinician should label first, as a CSV.
 
 Reads a ``meddiag scan`` CSV (one or more model families; of several tasks, ``--task`` picks one, default
-the task whose models accept most images) and writes ``--out``: ``rank,path,reason,score``, one
+the task whose models find most images most typical: ``core.review.ranking.choose_task``) and writes ``--out``: ``rank,path,reason,score``, one
 ``<model>:p_<label>`` column per model, ``refused_by``, ``sha256`` (``core.review.queue_csv``). The
 rules are in ``core.review.queue`` (default ``--rule boundary``: ``core.review.boundary``; ``--rule score``:
 ``core.review.ranking``'s scores); the summary (task, refused images, random share and seed, the rule,
@@ -77,7 +77,7 @@ def register(subparsers) -> None:
                    help="share of the budget drawn at random, for an unbiased local accuracy (default 0.2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random share (default 0)")
     p.add_argument("--task", help="the task to queue when the CSV holds several (default: the one whose "
-                                  "models accept most images)")
+                                  "models find most images most typical, by their OOD scores)")
     p.add_argument("--features", choices=FEATURES, default="model",
                    help="diversity step on the model's penultimate features (default), pixels, or none")
     p.add_argument("--rule", choices=("boundary", "score"), default="boundary",

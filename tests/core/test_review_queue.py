@@ -193,3 +193,24 @@ def test_queue_csv_round_trip_and_neutralised_cells(tmp_path):
     entries = read_queue_csv(out)
     assert [e.rank for e in entries] == [1, 2] and {e.sha256 for e in entries} == {"ab" * 32, "cd" * 32}
     assert sum(e.random for e in entries) == 1
+
+
+def test_the_task_is_the_one_the_images_belong_to_not_the_one_that_accepts_most():
+    """A chest scan run with both tasks' models: the breast models accept more (image, model) pairs
+    (their detectors are loose on chest X-rays) but find every image less typical than the chest models."""
+    from meddiag_desktop.core.review.ranking import ModelRule, ScanRow, choose_task
+
+    rules = {f"{task}-{arch}": ModelRule(f"{task}-{arch}", task, ("a", "b"), "b", 0.5)
+             for task in ("breast", "pneumonia") for arch in ("cnn", "rnn")}
+    rows = []
+    for i in range(5):
+        rows += [ScanRow(f"x{i}.png", "pneumonia-cnn", "ok", ood_score=1.2, in_distribution=False),  # shifted
+                 ScanRow(f"x{i}.png", "pneumonia-rnn", "ok", ood_score=0.6, in_distribution=True),
+                 ScanRow(f"x{i}.png", "breast-cnn", "ok", ood_score=0.95, in_distribution=True),
+                 ScanRow(f"x{i}.png", "breast-rnn", "ok", ood_score=0.9, in_distribution=True)]
+    assert choose_task(rows, rules) == "pneumonia"  # 5 votes; accepted pairs would say breast (10 vs 5)
+    rows.append(ScanRow("us.png", "breast-cnn", "ok", ood_score=0.3, in_distribution=True))
+    assert choose_task(rows, rules) == "pneumonia"
+    no_scores = [ScanRow("y.png", "breast-cnn", "ok", in_distribution=True),
+                 ScanRow("y.png", "pneumonia-cnn", "error")]
+    assert choose_task(no_scores, rules) == "breast"  # no detector: counted at its threshold; an error: no vote

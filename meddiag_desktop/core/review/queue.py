@@ -128,7 +128,7 @@ def build_queue(rows: Sequence[ScanRow], budget: int, *, random_share: float = D
                 hash_files: bool = True, rule: str = "boundary") -> ReviewQueue:
     """The review queue of ``rows`` (see the module docstring).
 
-    ``task``: default the task whose models accept most images. ``features``: default ``PixelFeatures()``;
+    ``task``: default ``ranking.choose_task`` (the task most images belong to, by OOD scores). ``features``: default ``PixelFeatures()``;
     ``diversity=False`` skips the near-duplicate step. ``rule``: one of ``RULES``.
     ``store``: where model cards (thresholds) are looked up, default ``ModelStore()``; ``rules`` overrides
     it. ``hash_files``: fill in the sha256 of queued files the rows do not carry (a CSV has none)."""

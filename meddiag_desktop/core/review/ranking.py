@@ -160,14 +160,28 @@ def model_rules(rows: Sequence[ScanRow], store=None) -> dict[str, ModelRule]:
 
 
 def choose_task(rows: Sequence[ScanRow], rules: dict[str, ModelRule]) -> str:
-    """The task whose models accept the most (image, model) pairs (read, not refused); ties by name."""
+    """The task the scanned images belong to, when a scan ran the models of several tasks: each image
+    votes for the task whose models find it most typical (the lowest mean OOD score relative to their
+    thresholds), the task with most votes wins, then the one accepting most (image, model) pairs, then
+    the name. A task's detector may accept images of
+    another modality (the breast models accept many chest X-rays), so counting accepted images alone
+    could pick the wrong task; it breaks ties between votes. A model without an OOD detector counts
+    as at its threshold (score 1)."""
+    if not rows:
+        raise QueueError("no scan results")
+    scores: dict[str, dict[str, list[float]]] = {}
     accepted: dict[str, int] = {rule.task: 0 for rule in rules.values()}
     for row in rows:
+        task = rules[row.model].task
         if row.status == "ok" and row.in_distribution is not False:
-            accepted[rules[row.model].task] += 1
-    if not accepted:
-        raise QueueError("no scan results")
-    return min(accepted, key=lambda task: (-accepted[task], task))
+            accepted[task] += 1
+        if row.status == "ok":  # a model without an OOD detector counts as at its threshold (1)
+            scores.setdefault(row.path, {}).setdefault(task, []).append(
+                1.0 if row.ood_score is None else row.ood_score)
+    votes: dict[str, int] = {task: 0 for task in accepted}
+    for by_task in scores.values():
+        votes[min(by_task, key=lambda task: (sum(by_task[task]) / len(by_task[task]), task))] += 1
+    return min(accepted, key=lambda task: (-votes[task], -accepted[task], task))
 
 
 @dataclass(frozen=True)
