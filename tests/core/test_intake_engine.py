@@ -241,3 +241,19 @@ def test_build_engine_shortens_the_gil_switch_interval(tmp_path, predictors):
         assert sys.getswitchinterval() < GIL_SWITCH_S  # never raised
     finally:
         sys.setswitchinterval(before)
+
+
+def test_a_store_interrupted_by_a_kill_leaves_no_temporary_file_after_restart(tmp_path):
+    """A kill during an atomic store leaves ``.<name>.<random>.tmp``: the next engine start deletes the
+    ones older than itself (that item was never acknowledged) and keeps a write in progress."""
+    from meddiag_desktop.core.intake.store import IntakeStore
+
+    store = IntakeStore(tmp_path / "node")
+    store.store("kept.dcm", b"data")
+    stale = store.instances / ".lost.dcm.abc123.tmp"
+    stale.write_bytes(b"half")
+    os.utime(stale, (time.time() - 5, time.time() - 5))
+    live = store.instances / ".live.dcm.def456.tmp"
+    live.write_bytes(b"in progress")
+    assert store.remove_interrupted_writes(before=time.time() - 1) == 1
+    assert sorted(os.listdir(store.instances)) == [".live.dcm.def456.tmp", "kept.dcm"]

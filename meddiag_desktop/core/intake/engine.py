@@ -55,6 +55,7 @@ class IntakeEngine:
         if not predictors:
             raise ValueError("the intake needs at least one model")
         self.store, self.predictors = store, tuple(predictors)
+        self.created = time.time()  # temporary files older than this are a previous process's
         self.csv = ResultsCsv(results_csv, [p.card for p in self.predictors])
         self.audit_log = audit if audit is not None else AuditLog()
         self.routing, self.default_task = routing or Routing(), default_task
@@ -82,6 +83,7 @@ class IntakeEngine:
         return self._run(cancel, idle_exit_s)
 
     def _run(self, cancel: CancelFlag | None, idle_exit_s: float | None) -> Iterator:
+        self.store.remove_interrupted_writes(before=self.created)  # a previous process's, never a live one
         audit = self.audit_log.scan(self.store.scan_id())
         names, shas = self.store.load_index()
         tally = _Tally()

@@ -133,6 +133,16 @@ class IntakeStore:
         if items:
             append_lines(self.index_path, [{"name": name, "sha256": sha} for name, sha in items])
 
+    def remove_interrupted_writes(self, before: float) -> int:
+        """Delete the temporary files of stores a kill interrupted (``.<name>.<random>.tmp``, older than
+        ``before``, a time.time()): such an item was never acknowledged, so its sender sends it again."""
+        removed = 0
+        for entry in os.scandir(self.instances):
+            if entry.name.startswith(".") and entry.name.endswith(".tmp") and entry.stat().st_mtime < before:
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def pending(self, analysed_names: set[str]) -> list[str]:
         """Stored items not yet analysed, oldest first."""
         entries = []
