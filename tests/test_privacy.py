@@ -26,6 +26,14 @@ MARKERS = ("MARKER^SECRET", "ID-SECRET-123", "19010101")
 NEEDLES = MARKERS + ("MARKER", "SECRET")
 
 
+def close_file_handlers(logger, log_path) -> None:
+    """Flush, close and remove ``logger``'s handlers that write ``log_path``."""
+    for handler in [h for h in logger.handlers if getattr(h, "baseFilename", None) == str(log_path)]:
+        handler.flush()
+        handler.close()
+        logger.removeHandler(handler)
+
+
 def assert_clean(text: str, where: str) -> None:
     found = [m for m in NEEDLES if m.lower() in text.lower()]
     assert not found, f"patient data {found} in {where}"
@@ -133,10 +141,7 @@ def test_gui_log_widgets_and_settings_have_no_patient_data(patient_dicom, qtbot,
     finally:
         window.close()
         window.shutdown()
-        for handler in [h for h in logger.handlers if getattr(h, "baseFilename", None) == str(log_path)]:
-            handler.flush()
-            handler.close()
-            logger.removeHandler(handler)
+        close_file_handlers(logger, log_path)
     logs = sorted(user_log_dir().glob("*"))
     assert log_path in logs and log_path.stat().st_size > 0
     for log in logs:
@@ -293,10 +298,7 @@ def test_inbox_shows_patient_identity_only_when_asked_and_never_writes_it(patien
     finally:
         window.close()
         window.shutdown()
-        for handler in [h for h in logger.handlers if getattr(h, "baseFilename", None) == str(log_path)]:
-            handler.flush()
-            handler.close()
-            logger.removeHandler(handler)
+        close_file_handlers(logger, log_path)
     assert_clean(caplog.text, "log records")
     for log in sorted(user_log_dir().glob("*")):
         assert_clean(log.read_text(encoding="utf-8", errors="replace"), f"log file {log.name}")

@@ -74,3 +74,14 @@ def save_demo_models(directory, task: str = "demo", labels=("normal", "abnormal"
         card = ModelCard(id=f"{task}-{arch}", config=config, demo=True, **card_fields)
         cards.append(save_model(create_model_from_config(config), card, directory))
     return cards
+
+
+class StubFeatures:
+    """Review-queue features from a dict path -> vector (``core.review``'s feature-source protocol)."""
+    name = "stub"
+
+    def __init__(self, vectors):
+        self.vectors = vectors
+
+    def __call__(self, paths):
+        return {p: np.asarray(self.vectors[p], float) for p in paths if p in self.vectors}

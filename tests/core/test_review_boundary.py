@@ -11,6 +11,7 @@ from meddiag_desktop.core.review.boundary import BAND_HALF_WIDTH, boundary_picks
 from meddiag_desktop.core.review.queue import build_queue
 from meddiag_desktop.core.review.ranking import ModelRule, QueueError, ScanRow, score_images
 from meddiag_desktop.core.storage import ModelCard
+from testkit import StubFeatures
 
 FAMILIES = ("cnn", "rnn", "transformer")
 
@@ -69,16 +70,6 @@ def test_seeded_whatever_the_row_order_and_the_random_share_stays():
     assert [(i.path, i.reason) for i in first.items] == [(i.path, i.reason) for i in again.items]
     assert [i.path for i in first.items] != [i.path for i in other.items]
     assert [i.rank for i in first.items if i.random] == [5, 10] and len({i.path for i in first.items}) == 10
-
-
-class StubFeatures:
-    name = "stub"
-
-    def __init__(self, vectors):
-        self.vectors = vectors
-
-    def __call__(self, paths):
-        return {p: np.asarray(self.vectors[p], float) for p in paths if p in self.vectors}
 
 
 def test_a_near_duplicate_of_a_pick_is_passed_over_when_its_stratum_has_another_image():

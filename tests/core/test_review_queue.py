@@ -16,7 +16,7 @@ from meddiag_desktop.core.review.features import PixelFeatures
 from meddiag_desktop.core.review.queue import build_queue, diversify
 from meddiag_desktop.core.review.queue_csv import read_queue_csv, write_queue_csv
 from meddiag_desktop.core.review.ranking import ModelRule, QueueError, ScanRow, model_rules, score_images
-from testkit import save_demo_models
+from testkit import StubFeatures, save_demo_models
 
 FAMILIES = ("cnn", "rnn", "transformer")
 RULES = {f"t-{f}": ModelRule(f"t-{f}", "t", ("normal", "abnormal"), "abnormal", 0.7) for f in FAMILIES}
@@ -107,16 +107,6 @@ def test_a_budget_larger_than_the_images_queues_them_all():
     assert len(build_queue(rows, 50, rules=RULES, diversity=False, hash_files=False).items) == 2
     with pytest.raises(QueueError):
         build_queue(rows, 0, rules=RULES)
-
-
-class StubFeatures:
-    name = "stub"
-
-    def __init__(self, vectors):
-        self.vectors = vectors
-
-    def __call__(self, paths):
-        return {p: np.asarray(self.vectors[p], float) for p in paths if p in self.vectors}
 
 
 def test_near_duplicates_are_pushed_apart():
