@@ -5,7 +5,8 @@ and half PNG (~7 MB), from the bundled PneumoniaMNIST images upsampled with nois
 what real chest X-rays cost. Measured in the same run:
 
 * the decode limit: cores x the one-core rate of ``load_image`` + ``preprocess`` (+ sha256, as
-  the scan does) on the first ``--probe`` files, in this process with torch on one thread;
+  the scan does) on the first ``--probe`` files, in this process set up as a decode worker (torch on
+  one thread, ``scan_pool.keep_freed_buffers``);
 * `meddiag scan` end to end (in-process CLI: walk, decode in worker processes, forward, CSV, audit)
   with ``--workers-kind`` (default auto) -> files/s; goal >= 0.85 x the decode limit;
 * the peak RSS of the scan's whole process tree (sampled every 100 ms) and of this process alone.
@@ -81,13 +82,16 @@ def write_large_files(folder: Path, n: int, seed: int = 0) -> list[Path]:
 
 
 def one_core_decode_rate(paths: list[Path], model_id: str) -> float:
-    """Files/s of the scan's per-file work (sha256, load_image, preprocess) on one core."""
+    """Files/s of the scan's per-file work (sha256, load_image, preprocess) on one core, in a process set
+    up as a decode worker is (torch on one thread, freed image buffers kept for the next file)."""
     import torch
 
     from meddiag_desktop.core.model_store import ModelStore
     from meddiag_desktop.core.scan_decode import decode_file, input_configs
+    from meddiag_desktop.core.scan_pool import keep_freed_buffers
 
     torch.set_num_threads(1)
+    keep_freed_buffers()
     configs = input_configs([ModelStore().find(model_id)])
     decode_file(str(paths[0]), configs)  # warm-up
     start = time.perf_counter()

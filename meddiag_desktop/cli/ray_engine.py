@@ -72,8 +72,10 @@ class ScanActor:
         import torch
 
         from ..core.scan_decode import input_configs
+        from ..core.scan_pool import keep_freed_buffers
 
         torch.set_num_threads(1)  # one actor per CPU
+        keep_freed_buffers()  # as a local decode process: no page faults afresh for every file
         with tempfile.TemporaryDirectory(prefix="meddiag-ray-") as folder:
             self.predictors = [_load(card, blob, Path(folder)) for card, blob in models]
         self.configs = input_configs(self.predictors)

@@ -146,6 +146,10 @@ def cmd_scan(args) -> int:
         from ..core.scan_pool import prestart_processes
 
         prestart_processes()  # a folder scan may decode in processes: their server imports torch meanwhile
+    if args.engine == "local":
+        from ..core.scan_pool import keep_freed_buffers
+
+        keep_freed_buffers()  # this process decodes too (threads, or while the worker processes start)
     predictors = _load_predictors(args)
     out = Path(args.out)
     columns = csv_columns([p.card for p in predictors])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -177,6 +180,9 @@ def test_worker_processes_give_the_same_rows_and_leave_no_process_behind(folder,
     events = scan([tmp_path / "many"], predictors, batch_size=4, workers=2, workers_kind="process", cancel=cancel)
     for event in events:
         if isinstance(event, Progress) and event.done:
+            deadline = time.monotonic() + 30  # the first files may be decoded here while the pool starts
+            while not multiprocessing.active_children() and time.monotonic() < deadline:
+                time.sleep(0.01)
             assert multiprocessing.active_children()  # the pool is running
             cancel.set()
     assert multiprocessing.active_children() == []  # cancel shut the pool down
@@ -188,6 +194,41 @@ def test_worker_processes_give_the_same_rows_and_leave_no_process_behind(folder,
     with pytest.raises(KeyboardInterrupt):
         list(scan([tmp_path / "many"], predictors, batch_size=4, workers=2, workers_kind="process"))
     assert multiprocessing.active_children() == []
+
+
+def test_the_scan_decodes_in_its_own_process_while_the_worker_processes_start(tmp_path, predictors, monkeypatch):
+    write_tiny_files(tmp_path / "many", 40)
+    here, real_load = [], scan_decode.load_image  # worker processes do not see this patch
+    monkeypatch.setattr(scan_decode, "load_image", lambda path, **kw: here.append(path) or real_load(path, **kw))
+    processes = [vars(e) for e in scan([tmp_path / "many"], predictors, batch_size=4, workers=2,
+                                       workers_kind="process") if isinstance(e, ScanResult)]
+    assert here and here == sorted(here)[:len(here)]  # the first files, in order, not after the pool was up
+    threads = [vars(e) for e in scan([tmp_path / "many"], predictors, batch_size=4, workers=2, workers_kind="thread")
+               if isinstance(e, ScanResult)]
+    assert processes == threads
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_a_decode_process_reuses_the_buffers_of_the_previous_file(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 65535, (1280, 1024), dtype=np.uint16)).save(path)
+    probe = ("import resource, sys\n"
+             "from meddiag_desktop.core.scan_decode import decode_file\n"
+             "from meddiag_desktop.core.scan_pool import keep_freed_buffers\n"
+             "from meddiag_desktop.core.models import ModelConfig\n"
+             "if sys.argv[2] == 'keep': keep_freed_buffers()\n"
+             "configs = {0: ModelConfig(arch='cnn', task='t', labels=('a', 'b'))}\n"
+             "decode_file(sys.argv[1], configs)\n"
+             "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+             "for _ in range(4): assert decode_file(sys.argv[1], configs).error is None\n"
+             "print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 4)\n")
+    faults = {how: int(subprocess.run([sys.executable, "-c", probe, str(path), how], check=True, text=True,
+                                      capture_output=True).stdout) for how in ("default", "keep")}
+    pages = 1280 * 1024 * 4 // 4096  # one float32 copy of the image
+    assert faults["default"] > pages  # each file's arrays are faulted in afresh ...
+    assert faults["keep"] < pages // 4, faults  # ... unless the process keeps them
 
 
 def test_auto_kind_takes_processes_for_large_files_or_very_many(tmp_path):
