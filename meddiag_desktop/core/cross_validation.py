@@ -31,7 +31,7 @@ from .jobs import CancelFlag, Progress, any_of, is_cancelled
 from .models import ModelConfig
 from .pipeline import (
     N_BOOT, Calibration, align_labels, augmenter, calibrate, describe, fit_ood, hardware, initial_model,
-    positive_index, prior_correction,
+    other_task_statistics, positive_index, prior_correction,
 )
 from .robustness import DESCRIPTION as SHIFT_DESCRIPTION
 from .robustness import scanner_shift
@@ -156,7 +156,8 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     shifted_all = everything.subset(range(n))
     shifted_all.inputs = scanner_shift(shifted_all.inputs)
     oof, oof_shifted = np.zeros((n, config.num_classes)), np.zeros((n, config.num_classes))
-    ood_scores = np.zeros(n)
+    ood_parts, other = None, other_task_statistics(config)
+    normalization = (config.mean, config.std)
     runs = _Runs(folds + 1 if refit else folds, cfg.epochs)
     stop_after, stopping = None, threading.Event()
     per_fold, fold_seconds, histories, started = [], [], [], time.time()
@@ -182,9 +183,11 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         oof[held] = end.val_logits
         model = model.cpu().eval()
         _, oof_shifted[held], _ = evaluate(model, batch_loader(shifted_all.subset(held), 256), torch.device("cpu"))
-        features = ood.extract_features(model, (x for x, _ in batch_loader(everything.subset(rest), 256)))
-        held_features = ood.extract_features(model, (x for x, _ in batch_loader(everything.subset(held), 256)))
-        ood_scores[held] = ood.held_out_scores(features, labels[rest], held_features)
+        fitted = ood.extract(model, (x for x, _ in batch_loader(everything.subset(rest), 256)), "cpu", normalization)
+        scored = ood.extract(model, (x for x, _ in batch_loader(everything.subset(held), 256)), "cpu", normalization)
+        parts = ood.held_out_parts(fitted, labels[rest], scored, other)
+        ood_parts = np.zeros((n, parts.shape[1])) if ood_parts is None else ood_parts
+        ood_parts[held] = parts
         record = {"fold": fold + 1, "n": int(len(held)), "epochs_run": end.epochs_run,
                   "best_epoch_held_out": end.best_epoch, **epoch_metrics(end.val_logits, labels[held], positive)}
         per_fold.append(record)  # no timings in the metrics: a rerun reproduces them bit for bit
@@ -198,15 +201,19 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     report = {**describe(oof, labels, positive, cal, n_boot), "evaluation": cv_text(folds, n)}
     shifted = {**describe(oof_shifted, labels, positive, cal, n_boot), "shift": SHIFT_DESCRIPTION,
                "evaluation": cv_text(folds, n)}
+    ood_scales = ood.part_scales(ood_parts, ood_percentile)
+    ood_scores = ood.combine(ood_parts, ood_scales)
     ood_threshold = float(np.percentile(ood_scores, ood_percentile))
+    refused_by_part = ood_parts / np.array([*ood_scales, 1.0][:ood_parts.shape[1]]) > ood_threshold
     common = min(len(h) for h in histories)
     summary = {
         "text": cv_text(folds, n), "folds": folds, "n": n, "seed": cfg.seed, "stratified": True,
         "per_fold": per_fold,
         "mean_held_out_auc_by_epoch": [float(np.mean([_auc(h[e]) for h in histories])) for e in range(common)],
-        "ood": {"percentile": ood_percentile, "threshold": ood_threshold,
+        "ood": {"percentile": ood_percentile, "threshold": ood_threshold, "scales": list(ood_scales),
                 "refused_in_distribution": float((ood_scores > ood_threshold).mean()),
-                "refused_in_distribution_nested": ood.nested_refusal(ood_scores, fold_ids, ood_percentile)},
+                "refused_in_distribution_nested": ood.nested_refusal(ood_scores, fold_ids, ood_percentile),
+                "refused_by_part": dict(zip(ood.PART_NAMES, refused_by_part.mean(0).tolist()))},
         "shipped": "one refit on all images with the same schedule, last epoch kept",
     }
     if config.num_classes == 2:
@@ -226,11 +233,14 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     yield replace(end, elapsed_s=time.time() - started)
     card = _card(model_id, config, cal, report, summary, shifted, cfg, end, augment, command, description,
                  base, train, val, fold_ids, time.time() - started)
+    out_of_fold = {"logits": oof.tolist(), "ood_parts": ood_parts.tolist(), "ood_part_names": list(ood.PART_NAMES),
+                   "labels": labels.tolist()}  # in pooled train + val order: refits without retraining
     card = replace(card, training={**card.training, "cross_validation": {
-        **card.training["cross_validation"], "fold_seconds": fold_seconds}})
+        **card.training["cross_validation"], "fold_seconds": fold_seconds, "out_of_fold": out_of_fold}})
     model = model.cpu().eval()
     card = replace(card, ood=fit_ood(model, card, everything, None, threshold=ood_threshold,
-                                     in_distribution_scores=ood_scores, percentile=ood_percentile))
+                                     in_distribution_scores=ood_scores, percentile=ood_percentile, scales=ood_scales,
+                                     other=other))
     yield TrainedModel(model, card, end)
 
 
