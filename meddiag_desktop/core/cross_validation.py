@@ -185,9 +185,12 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         _, oof_shifted[held], _ = evaluate(model, batch_loader(shifted_all.subset(held), 256), torch.device("cpu"))
         fitted = ood.extract(model, (x for x, _ in batch_loader(everything.subset(rest), 256)), "cpu", normalization)
         scored = ood.extract(model, (x for x, _ in batch_loader(everything.subset(held), 256)), "cpu", normalization)
-        parts = ood.held_out_parts(fitted, labels[rest], scored, other)
-        ood_parts = np.zeros((n, parts.shape[1])) if ood_parts is None else ood_parts
-        ood_parts[held] = parts
+        shifted_scored = ood.extract(model, (x for x, _ in batch_loader(shifted_all.subset(held), 256)), "cpu",
+                                     normalization)
+        parts, shifted_parts = ood.held_out_parts(fitted, labels[rest], scored, shifted_scored, other=other)
+        if ood_parts is None:
+            ood_parts, ood_parts_shifted = np.zeros((n, parts.shape[1])), np.zeros((n, parts.shape[1]))
+        ood_parts[held], ood_parts_shifted[held] = parts, shifted_parts
         record = {"fold": fold + 1, "n": int(len(held)), "epochs_run": end.epochs_run,
                   "best_epoch_held_out": end.best_epoch, **epoch_metrics(end.val_logits, labels[held], positive)}
         per_fold.append(record)  # no timings in the metrics: a rerun reproduces them bit for bit
@@ -213,7 +216,8 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         "ood": {"percentile": ood_percentile, "threshold": ood_threshold, "scales": list(ood_scales),
                 "refused_in_distribution": float((ood_scores > ood_threshold).mean()),
                 "refused_in_distribution_nested": ood.nested_refusal(ood_scores, fold_ids, ood_percentile),
-                "refused_by_part": dict(zip(ood.PART_NAMES, refused_by_part.mean(0).tolist()))},
+                "refused_by_part": dict(zip(ood.PART_NAMES, refused_by_part.mean(0).tolist())),
+                "refused_scanner_shifted": float((ood.combine(ood_parts_shifted, ood_scales) > ood_threshold).mean())},
         "shipped": "one refit on all images with the same schedule, last epoch kept",
     }
     if config.num_classes == 2:
@@ -233,8 +237,9 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     yield replace(end, elapsed_s=time.time() - started)
     card = _card(model_id, config, cal, report, summary, shifted, cfg, end, augment, command, description,
                  base, train, val, fold_ids, time.time() - started)
-    out_of_fold = {"logits": oof.tolist(), "ood_parts": ood_parts.tolist(), "ood_part_names": list(ood.PART_NAMES),
-                   "labels": labels.tolist()}  # in pooled train + val order: refits without retraining
+    out_of_fold = {"labels": labels.tolist(), "logits": oof.tolist(), "shifted_logits": oof_shifted.tolist(),
+                   "ood_parts": ood_parts.tolist(), "shifted_ood_parts": ood_parts_shifted.tolist(),
+                   "ood_part_names": list(ood.PART_NAMES)}  # unscaled; refits without retraining
     card = replace(card, training={**card.training, "cross_validation": {
         **card.training["cross_validation"], "fold_seconds": fold_seconds, "out_of_fold": out_of_fold}})
     model = model.cpu().eval()

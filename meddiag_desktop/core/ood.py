@@ -365,16 +365,19 @@ def held_out_scores(train_features: np.ndarray, train_labels: np.ndarray, held_o
 
 
 def held_out_parts(train: tuple[np.ndarray, np.ndarray], train_labels: np.ndarray,
-                   held_out: tuple[np.ndarray, np.ndarray], other: tuple[str, np.ndarray] | None = None,
-                   k: int = 16) -> np.ndarray:
-    """Unscaled part scores (N, P) of held-out images under a detector fitted on the training part
-    (one CV fold); ``train`` / ``held_out`` are (features, input statistics)."""
+                   *held_out: tuple[np.ndarray, np.ndarray], other: tuple[str, np.ndarray] | None = None,
+                   k: int = 16) -> list[np.ndarray]:
+    """Unscaled part scores (N, P) of each set of held-out images under a detector fitted on the training
+    part (one CV fold); ``train`` and every ``held_out`` set are (features, input statistics)."""
     detector = fit_detector(train[0], train_labels, train[0][:0], k=k, threshold=1.0, statistics=train[1],
                             other=other, scales=(1.0, 1.0))
-    parts = detector.parts(*held_out)
-    if other is not None and detector.modality is None:  # the sets did not separate: a check that never fires
-        parts = np.column_stack([parts, np.zeros(len(parts))])
-    return parts
+    out = []
+    for features, statistics in held_out:
+        parts = detector.parts(features, statistics)
+        if other is not None and detector.modality is None:  # the sets did not separate: a check that never fires
+            parts = np.column_stack([parts, np.zeros(len(parts))])
+        out.append(parts)
+    return out
 
 
 def nested_refusal(scores: np.ndarray, fold_ids: np.ndarray, percentile: float) -> float:
