@@ -109,6 +109,29 @@ def nested_check(logits: np.ndarray, labels: np.ndarray, fold_ids: np.ndarray, p
             "auc": report.get("auc")}
 
 
+def out_of_fold_figures(oof, oof_shifted, ood_parts, ood_parts_shifted, labels, fold_ids, positive, bias,
+                        rule: str, target: float | None, n_boot: int, percentile: float):
+    """What the out-of-fold predictions give the card: the calibration and operating point, the clean and
+    scanner-shifted reports, the OOD summary (part scales, threshold, refusals), the combined OOD score
+    of every image and the nested check (binary tasks, else None)."""
+    folds, n = len(np.unique(fold_ids)), len(labels)
+    cal = calibrate(oof, labels, positive, rule, target, bias)
+    report = {**describe(oof, labels, positive, cal, n_boot), "evaluation": cv_text(folds, n)}
+    shifted = {**describe(oof_shifted, labels, positive, cal, n_boot), "shift": SHIFT_DESCRIPTION,
+               "evaluation": cv_text(folds, n)}
+    scales = ood.part_scales(ood_parts, percentile)
+    scores = ood.combine(ood_parts, scales)
+    threshold = float(np.percentile(scores, percentile))
+    refused_by_part = ood_parts / np.array([*scales, 1.0][:ood_parts.shape[1]]) > threshold
+    ood_summary = {"percentile": percentile, "threshold": threshold, "scales": list(scales),
+                   "refused_in_distribution": float((scores > threshold).mean()),
+                   "refused_in_distribution_nested": ood.nested_refusal(scores, fold_ids, percentile),
+                   "refused_by_part": dict(zip(ood.PART_NAMES, refused_by_part.mean(0).tolist())),
+                   "refused_scanner_shifted": float((ood.combine(ood_parts_shifted, scales) > threshold).mean())}
+    nested = nested_check(oof, labels, fold_ids, positive, rule, target, bias) if oof.shape[1] == 2 else None
+    return cal, report, shifted, ood_summary, scores, nested
+
+
 class _Runs:
     """Renumbers the fit events of run ``r`` of ``runs`` as one long run and tracks an ETA."""
 
@@ -198,30 +221,20 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         histories.append(end.history)
         yield FoldEnd(fold + 1, folds, len(held), record, end.elapsed_s)
 
-    counts = np.bincount(labels, minlength=config.num_classes)
-    bias = prior_correction(counts) if cfg.class_weighting else None
-    cal = calibrate(oof, labels, positive, threshold_rule, threshold_target, bias)
-    report = {**describe(oof, labels, positive, cal, n_boot), "evaluation": cv_text(folds, n)}
-    shifted = {**describe(oof_shifted, labels, positive, cal, n_boot), "shift": SHIFT_DESCRIPTION,
-               "evaluation": cv_text(folds, n)}
-    ood_scales = ood.part_scales(ood_parts, ood_percentile)
-    ood_scores = ood.combine(ood_parts, ood_scales)
-    ood_threshold = float(np.percentile(ood_scores, ood_percentile))
-    refused_by_part = ood_parts / np.array([*ood_scales, 1.0][:ood_parts.shape[1]]) > ood_threshold
+    bias = prior_correction(np.bincount(labels, minlength=config.num_classes)) if cfg.class_weighting else None
+    cal, report, shifted, ood_summary, ood_scores, nested = out_of_fold_figures(
+        oof, oof_shifted, ood_parts, ood_parts_shifted, labels, fold_ids, positive, bias, threshold_rule,
+        threshold_target, n_boot, ood_percentile)
+    ood_threshold, ood_scales = ood_summary["threshold"], tuple(ood_summary["scales"])
     common = min(len(h) for h in histories)
     summary = {
         "text": cv_text(folds, n), "folds": folds, "n": n, "seed": cfg.seed, "stratified": True,
         "per_fold": per_fold,
         "mean_held_out_auc_by_epoch": [float(np.mean([_auc(h[e]) for h in histories])) for e in range(common)],
-        "ood": {"percentile": ood_percentile, "threshold": ood_threshold, "scales": list(ood_scales),
-                "refused_in_distribution": float((ood_scores > ood_threshold).mean()),
-                "refused_in_distribution_nested": ood.nested_refusal(ood_scores, fold_ids, ood_percentile),
-                "refused_by_part": dict(zip(ood.PART_NAMES, refused_by_part.mean(0).tolist())),
-                "refused_scanner_shifted": float((ood.combine(ood_parts_shifted, ood_scales) > ood_threshold).mean())},
-        "shipped": "one refit on all images with the same schedule, last epoch kept",
+        "ood": ood_summary, "shipped": "one refit on all images with the same schedule, last epoch kept",
     }
-    if config.num_classes == 2:
-        summary["nested"] = nested_check(oof, labels, fold_ids, positive, threshold_rule, threshold_target, bias)
+    if nested is not None:
+        summary["nested"] = nested
     summary = metrics.to_jsonable(summary)
     yield CrossValidated(folds, n, metrics.to_jsonable(report), summary, metrics.to_jsonable(shifted), oof, labels,
                          ood_scores)
@@ -267,3 +280,38 @@ def _card(model_id, config, cal: Calibration, report, summary, shifted, cfg, end
         base_model=base.id if base else None,
         app_version=__version__,
     )
+
+
+def refit_out_of_fold(model, card: ModelCard, train: LabeledSet, val: LabeledSet, rule: str = "youden",
+                      target: float | None = None, n_boot: int = N_BOOT) -> ModelCard:
+    """Refit a cross-validated card's calibration, operating point, OOF figures and OOD detector from the
+    out-of-fold predictions it stores (``training.cross_validation.out_of_fold``), weights untouched:
+    what a retrain would give them, without training the folds again. Returns the updated card (not
+    saved); raises ``ValueError`` for a card without them or data that are not the ones it was trained on."""
+    stored = card.training.get("cross_validation", {}).get("out_of_fold")
+    if not stored or "ood_parts" not in stored:
+        raise ValueError(f"{card.id}: the card stores no out-of-fold predictions - retrain it instead")
+    config = card.config
+    train, val = align_labels(train, config.labels), align_labels(val, config.labels)
+    everything = TensorDataset(join(train, val), config)
+    labels = everything.labels.numpy()
+    cv = card.data["cross_validation"]
+    fold_ids = stratified_folds(labels, cv["folds"], cv["seed"])
+    if labels.tolist() != stored["labels"] or hashlib.sha256(fold_ids.tobytes()).hexdigest() != cv["fold_ids_sha256"]:
+        raise ValueError(f"{card.id}: these images are not the ones the card was cross-validated on")
+    positive = positive_index(config.labels, config.task)
+    bias = prior_correction(np.bincount(labels, minlength=config.num_classes)) \
+        if card.training.get("class_weighting", True) else None
+    summary = card.metrics["cross_validation"]
+    percentile = summary.get("ood", {}).get("percentile", OOD_PERCENTILE)
+    parts = [np.asarray(stored[key], dtype=np.float64) for key in ("ood_parts", "shifted_ood_parts")]
+    cal, report, shifted, ood_summary, ood_scores, nested = out_of_fold_figures(
+        np.asarray(stored["logits"]), np.asarray(stored["shifted_logits"]), *parts, labels, fold_ids, positive, bias,
+        rule, target, n_boot, percentile)
+    summary = {**summary, "ood": ood_summary, **({"nested": nested} if nested is not None else {})}
+    card = replace(card, temperature=cal.temperature, threshold=cal.threshold, logit_bias=cal.logit_bias,
+                   metrics=metrics.to_jsonable({**card.metrics, "validation": report, "threshold_rule": cal.rule,
+                                                "cross_validation": summary, "shifted": shifted}))
+    detector = fit_ood(model.cpu().eval(), card, everything, None, threshold=ood_summary["threshold"],
+                       in_distribution_scores=ood_scores, percentile=percentile, scales=tuple(ood_summary["scales"]))
+    return replace(card, ood=detector)
