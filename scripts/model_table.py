@@ -6,7 +6,9 @@
 One row per model: how its figures were obtained (5-fold cross-validated out-of-fold predictions of
 every labelled image, or the validation split), accuracy / sensitivity / specificity / AUC with
 bootstrap 95 % CIs at the card's operating threshold, calibrated ECE, the expected refusal of
-in-distribution images, and the same metrics on the scanner-shifted copy (``core.robustness``).
+in-distribution images, the share of foreign images its OOD detector refuses (the other shipped
+task's validation images; pydicom's CT, MR and colour photographs), and the same metrics on the
+scanner-shifted copy (``core.robustness``).
 ``--before REV`` adds the accuracy / AUC of the cards at that git revision (read with ``git show``).
 ``--write`` replaces the block between ``<!-- MODEL_TABLE -->`` markers in README.md.
 """
@@ -42,6 +44,17 @@ def expected_refusal(card: dict) -> float | None:
     return (card.get("ood") or {}).get("flagged", {}).get("validation (in-distribution)")
 
 
+FOREIGN = ("pydicom CT", "pydicom MR", "pydicom RGB photograph")
+
+
+def foreign_refusal(card: dict) -> str:
+    """Refused by the OOD detector: the other task's validation images / pydicom CT / MR / RGB photographs."""
+    flagged = (card.get("ood") or {}).get("flagged", {})
+    other = next((v for k, v in flagged.items() if k.endswith("mnist validation")), None)
+    cells = [other, *(flagged.get(name) for name in FOREIGN)]
+    return " / ".join("–" if v is None else "100" if v == 1 else f"{100 * v:.1f}" for v in cells) + " %"
+
+
 def card_at(rev: str, model_id: str) -> dict:
     text = subprocess.run(["git", "show", f"{rev}:weights/{model_id}.json"], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout
@@ -50,7 +63,7 @@ def card_at(rev: str, model_id: str) -> dict:
 
 def table(before: str | None = None) -> str:
     head = ["model", "figures from", "ACC (95 % CI)", "AUC (95 % CI)", "sensitivity / specificity", "ECE",
-            "refused in-distribution", "shifted ACC / AUC", "threshold"]
+            "refused in-distribution", "refused: other task / CT / MR / RGB", "shifted ACC / AUC", "threshold"]
     if before:
         head.append(f"before ({before}: validation split) ACC / AUC")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -60,7 +73,7 @@ def table(before: str | None = None) -> str:
         refusal = expected_refusal(card)
         row = [model_id, m.get("evaluation", f"validation split, n = {m['n']}"), ci(m["accuracy"]), ci(m["auc"]),
                f"{value(m.get('sensitivity'))} / {value(m.get('specificity'))}", f"{m['ece']:.3f}",
-               "–" if refusal is None else f"{100 * refusal:.1f} %",
+               "–" if refusal is None else f"{100 * refusal:.1f} %", foreign_refusal(card),
                f"{value(shifted.get('accuracy'))} / {value(shifted.get('auc'))}" if shifted else "–",
                f"{card['threshold']:.3f}" if card.get("threshold") is not None else "–"]
         if before:
