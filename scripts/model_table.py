@@ -10,7 +10,9 @@ in-distribution images, the share of foreign images its OOD detector refuses (th
 task's validation images; pydicom's CT, MR and colour photographs), and the same metrics on the
 scanner-shifted copy (``core.robustness``).
 ``--before REV`` adds the accuracy / AUC of the cards at that git revision (read with ``git show``).
-``--write`` replaces the block between ``<!-- MODEL_TABLE -->`` markers in README.md.
+``--ood``: the OOD detectors' table instead (per reference set, AUROC and the share refused at the
+card's threshold), between ``<!-- OOD_TABLE -->`` markers.
+``--write`` replaces the block between ``<!-- MODEL_TABLE -->`` (or ``<!-- OOD_TABLE -->``) markers in README.md.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("pneumonia-cnn", "pneumonia-rnn", "pneumonia-transformer", "breast-cnn", "breast-rnn", "breast-transformer")
 START, END = "<!-- MODEL_TABLE -->", "<!-- /MODEL_TABLE -->"
+OOD_START, OOD_END = "<!-- OOD_TABLE -->", "<!-- /OOD_TABLE -->"
+OOD_SETS = ("pydicom CT", "pydicom MR", "pydicom RGB photograph", "pydicom US", "uniform noise")
 
 
 def ci(entry: dict | None) -> str:
@@ -83,22 +87,48 @@ def table(before: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def ood_table() -> str:
+    """AUROC (refused at the threshold) per reference set, and the refusal of in-distribution images."""
+    head = ["model", "detector", "other task's validation images", *OOD_SETS, "own images refused",
+            "own scanner-shifted images refused"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for model_id in MODELS:
+        card = json.loads((ROOT / "weights" / f"{model_id}.json").read_text())
+        detector = card.get("ood") or {}
+        auroc, flagged = detector.get("auroc", {}), detector.get("flagged", {})
+
+        def cell(name):
+            return "–" if name not in auroc else f"{auroc[name]:.3f} ({100 * flagged[name]:.1f} %)"
+
+        other = next((k for k in auroc if k.endswith("mnist validation")), "")
+        cv_ood = (card["metrics"].get("cross_validation") or {}).get("ood", {})
+        shifted = cv_ood.get("refused_scanner_shifted")
+        own = expected_refusal(card)
+        lines.append("| " + " | ".join([
+            model_id, "features + input statistics + modality check" if "input_statistics" in detector else "features",
+            cell(other), *(cell(name) for name in OOD_SETS), "–" if own is None else f"{100 * own:.1f} %",
+            "–" if shifted is None else f"{100 * shifted:.1f} % (out-of-fold)"]) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", help="git revision whose cards give the 'before' column")
-    parser.add_argument("--write", action="store_true", help=f"replace the {START} block in README.md")
+    parser.add_argument("--ood", action="store_true", help="the OOD detectors' table instead")
+    parser.add_argument("--write", action="store_true", help=f"replace the {START} (or {OOD_START}) block in README.md")
     args = parser.parse_args(argv)
-    text = table(args.before)
+    text = ood_table() if args.ood else table(args.before)
+    start, end = (OOD_START, OOD_END) if args.ood else (START, END)
     if not args.write:
         print(text)
         return 0
     readme = ROOT / "README.md"
     content = readme.read_text(encoding="utf-8")
-    if START not in content or END not in content:
-        print(f"README.md has no {START} ... {END} block", file=sys.stderr)
+    if start not in content or end not in content:
+        print(f"README.md has no {start} ... {end} block", file=sys.stderr)
         return 1
-    head, rest = content.split(START, 1)
-    readme.write_text(f"{head}{START}\n{text}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
+    head, rest = content.split(start, 1)
+    readme.write_text(f"{head}{start}\n{text}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
     return 0
 
 

@@ -282,11 +282,31 @@ def _card(model_id, config, cal: Calibration, report, summary, shifted, cfg, end
     )
 
 
+def _input_parts(everything: TensorDataset, labels: np.ndarray, fold_ids: np.ndarray,
+                 config: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The model-independent OOD parts of every image (clean, scanner-shifted), out of fold, batched as
+    ``cross_validate`` batches them: only the feature part needs the fold models."""
+    shifted_all = everything.subset(range(len(labels)))
+    shifted_all.inputs = scanner_shift(shifted_all.inputs)
+    other, normalization = other_task_statistics(config), (config.mean, config.std)
+    clean, shifted = None, None
+    for fold in np.unique(fold_ids):
+        held, rest = np.flatnonzero(fold_ids == fold), np.flatnonzero(fold_ids != fold)
+        sets = [ood.batch_statistics((x for x, _ in batch_loader(data.subset(indices), 256)), normalization)
+                for data, indices in ((everything, rest), (everything, held), (shifted_all, held))]
+        parts, shifted_parts = ood.held_out_input_parts(*sets, other=other)
+        if clean is None:
+            clean, shifted = np.zeros((len(labels), parts.shape[1])), np.zeros((len(labels), parts.shape[1]))
+        clean[held], shifted[held] = parts, shifted_parts
+    return clean, shifted
+
+
 def refit_out_of_fold(model, card: ModelCard, train: LabeledSet, val: LabeledSet, rule: str = "youden",
                       target: float | None = None, n_boot: int = N_BOOT) -> ModelCard:
     """Refit a cross-validated card's calibration, operating point, OOF figures and OOD detector from the
-    out-of-fold predictions it stores (``training.cross_validation.out_of_fold``), weights untouched:
-    what a retrain would give them, without training the folds again. Returns the updated card (not
+    out-of-fold predictions it stores (``training.cross_validation.out_of_fold``: logits and the feature
+    part of the OOD scores; the model-independent parts are recomputed from the images), weights
+    untouched: what a retrain with this code would give them, without training the folds again. Returns the updated card (not
     saved); raises ``ValueError`` for a card without them or data that are not the ones it was trained on."""
     stored = card.training.get("cross_validation", {}).get("out_of_fold")
     if not stored or "ood_parts" not in stored:
@@ -304,7 +324,8 @@ def refit_out_of_fold(model, card: ModelCard, train: LabeledSet, val: LabeledSet
         if card.training.get("class_weighting", True) else None
     summary = card.metrics["cross_validation"]
     percentile = summary.get("ood", {}).get("percentile", OOD_PERCENTILE)
-    parts = [np.asarray(stored[key], dtype=np.float64) for key in ("ood_parts", "shifted_ood_parts")]
+    parts = [np.column_stack([np.asarray(stored[key], dtype=np.float64)[:, 0], inputs]) for key, inputs in
+             zip(("ood_parts", "shifted_ood_parts"), _input_parts(everything, labels, fold_ids, config))]
     cal, report, shifted, ood_summary, ood_scores, nested = out_of_fold_figures(
         np.asarray(stored["logits"]), np.asarray(stored["shifted_logits"]), *parts, labels, fold_ids, positive, bias,
         rule, target, n_boot, percentile)

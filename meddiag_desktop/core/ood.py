@@ -369,15 +369,30 @@ def held_out_parts(train: tuple[np.ndarray, np.ndarray], train_labels: np.ndarra
                    k: int = 16) -> list[np.ndarray]:
     """Unscaled part scores (N, P) of each set of held-out images under a detector fitted on the training
     part (one CV fold); ``train`` and every ``held_out`` set are (features, input statistics)."""
-    detector = fit_detector(train[0], train_labels, train[0][:0], k=k, threshold=1.0, statistics=train[1],
-                            other=other, scales=(1.0, 1.0))
+    features = Gaussian.fit(train[0], train_labels, k)
+    inputs = held_out_input_parts(train[1], *(statistics for _, statistics in held_out), other=other, k=k)
+    return [np.column_stack([features.distance(f), parts]) for (f, _), parts in zip(held_out, inputs)]
+
+
+def held_out_input_parts(train_statistics: np.ndarray, *held_out_statistics: np.ndarray,
+                         other: tuple[str, np.ndarray] | None = None, k: int = 16) -> list[np.ndarray]:
+    """The model-independent columns of ``held_out_parts`` (input distance, modality check): they need
+    no fold model, so a stored card's can be recomputed from its images."""
+    inputs = Gaussian.fit(train_statistics, np.zeros(len(train_statistics), int), k)
+    check = ModalityCheck.fit(train_statistics, other[1], other[0]) if other is not None else None
     out = []
-    for features, statistics in held_out:
-        parts = detector.parts(features, statistics)
-        if other is not None and detector.modality is None:  # the sets did not separate: a check that never fires
-            parts = np.column_stack([parts, np.zeros(len(parts))])
-        out.append(parts)
+    for statistics in held_out_statistics:
+        columns = [inputs.distance(statistics)]
+        if other is not None:  # a check that did not separate the sets never fires
+            columns.append(check.score(statistics) if check is not None else np.zeros(len(statistics)))
+        out.append(np.stack(columns, axis=1))
     return out
+
+
+def batch_statistics(batches: Iterable[torch.Tensor], normalization: Normalization) -> np.ndarray:
+    """``input_statistics`` of every batch (an iterable of normalised input tensors), (N, 85)."""
+    out = [input_statistics(x, *normalization) for x in batches]
+    return np.concatenate(out) if out else input_statistics(torch.zeros(0), (), ())
 
 
 def nested_refusal(scores: np.ndarray, fold_ids: np.ndarray, percentile: float) -> float:
