@@ -35,6 +35,9 @@ METHOD = "mahalanobis-ppca"
 METHOD_WITH_INPUTS = "mahalanobis-ppca+input-statistics"
 GAUSSIAN_KEYS = ("means", "components", "variances")
 PART_NAMES = ("features", "input statistics", "modality check")  # the columns of ``OODDetector.parts``
+# Principal directions kept for the input-statistics Gaussian (of 85): chosen among 16 / 24 / 32 / 48 on
+# the breast models' nested out-of-fold refusal and foreign refusal (README, "Trust and safety").
+INPUT_COMPONENTS = 48
 
 
 def _rounded(values) -> list:
@@ -205,7 +208,7 @@ def fit_detector(features: np.ndarray, labels: np.ndarray, val_features: np.ndar
     g = Gaussian.fit(features, labels, k)
     detector = OODDetector(g.means, g.components, g.variances, g.residual_variance, percentile=percentile)
     if statistics is not None:
-        detector.inputs = Gaussian.fit(statistics, np.zeros(len(statistics), int), k)
+        detector.inputs = Gaussian.fit(statistics, np.zeros(len(statistics), int), INPUT_COMPONENTS)
         if other is not None:
             detector.modality = ModalityCheck.fit(statistics, other[1], other[0])
         detector.scales = tuple(scales) if scales is not None else \
@@ -370,12 +373,13 @@ def held_out_parts(train: tuple[np.ndarray, np.ndarray], train_labels: np.ndarra
     """Unscaled part scores (N, P) of each set of held-out images under a detector fitted on the training
     part (one CV fold); ``train`` and every ``held_out`` set are (features, input statistics)."""
     features = Gaussian.fit(train[0], train_labels, k)
-    inputs = held_out_input_parts(train[1], *(statistics for _, statistics in held_out), other=other, k=k)
+    inputs = held_out_input_parts(train[1], *(statistics for _, statistics in held_out), other=other)
     return [np.column_stack([features.distance(f), parts]) for (f, _), parts in zip(held_out, inputs)]
 
 
 def held_out_input_parts(train_statistics: np.ndarray, *held_out_statistics: np.ndarray,
-                         other: tuple[str, np.ndarray] | None = None, k: int = 16) -> list[np.ndarray]:
+                         other: tuple[str, np.ndarray] | None = None,
+                         k: int = INPUT_COMPONENTS) -> list[np.ndarray]:
     """The model-independent columns of ``held_out_parts`` (input distance, modality check): they need
     no fold model, so a stored card's can be recomputed from its images."""
     inputs = Gaussian.fit(train_statistics, np.zeros(len(train_statistics), int), k)
