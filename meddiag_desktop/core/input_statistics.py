@@ -30,7 +30,8 @@ def input_statistics(inputs: torch.Tensor, mean: Sequence[float], std: Sequence[
     n = len(image)
     parts = _texture(image) + [F.adaptive_avg_pool2d(image, BLOCKS).reshape(n, -1)]
     bins = (image.reshape(n, -1) * BINS).floor().clamp(0, BINS - 1).long()
-    parts.append(F.one_hot(bins, BINS).float().mean(dim=1))
+    counts = torch.bincount((bins + BINS * torch.arange(n)[:, None]).reshape(-1), minlength=BINS * n)
+    parts.append(counts.view(n, BINS).float() / bins.shape[1])  # the share of pixels in each bin
     return torch.cat([p if p.ndim == 2 else p[:, None] for p in parts], dim=1).double().numpy()
 
 
