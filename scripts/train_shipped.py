@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from meddiag_desktop.core.cross_validation import cross_validate, folds_for
+from meddiag_desktop.core.cross_validation import cross_validate, folds_for, refit_out_of_fold
 from meddiag_desktop.core.data import load_npz
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.pipeline import recalibrate, refit_ood, train_model
@@ -140,14 +140,20 @@ def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int, threads: 
 
 
 def recalibrate_one(model_id: str, data_dir: Path, out_dir: Path) -> None:
-    """Refit calibration, threshold and validation metrics of an already trained model (weights kept)."""
+    """Refit calibration, threshold and validation metrics of an already trained model (weights kept).
+    A cross-validated card (its refit trained on val) is refitted from the out-of-fold predictions it stores."""
     model, card = load_model(out_dir / f"{model_id}.json")
-    if "cross_validation" in card.metrics:  # the refit trained on val: only the out-of-fold figures may calibrate it
-        print(f"{model_id}: cross-validated card, calibrated out-of-fold - retrain it instead (--only {model_id})")
-        return
     data = data_dir / DATA_FILES[card.task]
     train, val = load_npz(data, "train", card.labels), load_npz(data, "val", card.labels)
-    card = replace(refit_ood(model, recalibrate(model, card, val), train, val), description=model_description(model_id))
+    if "cross_validation" in card.metrics:
+        if "out_of_fold" not in card.training.get("cross_validation", {}):
+            print(f"{model_id}: cross-validated card without stored out-of-fold predictions - retrain it instead "
+                  f"(--only {model_id})")
+            return
+        card = refit_out_of_fold(model, card, train, val)
+    else:
+        card = replace(refit_ood(model, recalibrate(model, card, val), train, val),
+                       description=model_description(model_id))
     card = save_model(model, card, out_dir)
     print(f"recalibrated {model_id}: T={card.temperature:.3f} threshold={card.threshold:.3f} "
           f"acc {card.metric('accuracy').value:.3f} auc {card.metric('auc').value:.4f} "
@@ -171,7 +177,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cv", type=int, metavar="K", default=None,
                         help="K-fold cross-validation (default: 5 folds for sets below 2000 images, else none; 0: none)")
     parser.add_argument("--recalibrate-only", action="store_true",
-                        help="keep the weights in --out; refit calibration, threshold, validation metrics and the OOD detector")
+                        help="keep the weights in --out; refit calibration, threshold, validation metrics and the OOD "
+                             "detector (cross-validated cards: from their stored out-of-fold predictions)")
     args = parser.parse_args(argv)
     ids = args.only.split(",") if args.only else list(RECIPES)
     start = time.time()

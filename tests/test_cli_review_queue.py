@@ -28,7 +28,7 @@ def test_review_queue_of_the_bundled_samples(tmp_path, capsys):
     scan_csv, queue_csv = tmp_path / "results.csv", tmp_path / "queue.csv"
     assert main(["scan", str(resource_path("samples")), "--out", str(scan_csv)]) == 0
     # 4 chest X-rays and 2 breast ultrasounds, scanned by both tasks' models: the chest task is chosen
-    # although the breast RNN and Transformer accept most chest X-rays too (README: their detectors)
+    # (each task's models refuse the other's images: README, "Trust and safety")
     assert main(["review-queue", str(scan_csv), "--budget", "4", "--out", str(queue_csv)]) == 0
     err = capsys.readouterr().err
     assert "task pneumonia" in err and "random share: 1 images (20% of the budget, seed 0)" in err

@@ -31,7 +31,7 @@ from .jobs import CancelFlag, Progress, any_of, is_cancelled
 from .models import ModelConfig
 from .pipeline import (
     N_BOOT, Calibration, align_labels, augmenter, calibrate, describe, fit_ood, hardware, initial_model,
-    positive_index, prior_correction,
+    other_task_statistics, positive_index, prior_correction,
 )
 from .robustness import DESCRIPTION as SHIFT_DESCRIPTION
 from .robustness import scanner_shift
@@ -109,6 +109,29 @@ def nested_check(logits: np.ndarray, labels: np.ndarray, fold_ids: np.ndarray, p
             "auc": report.get("auc")}
 
 
+def out_of_fold_figures(oof, oof_shifted, ood_parts, ood_parts_shifted, labels, fold_ids, positive, bias,
+                        rule: str, target: float | None, n_boot: int, percentile: float):
+    """What the out-of-fold predictions give the card: the calibration and operating point, the clean and
+    scanner-shifted reports, the OOD summary (part scales, threshold, refusals), the combined OOD score
+    of every image and the nested check (binary tasks, else None)."""
+    folds, n = len(np.unique(fold_ids)), len(labels)
+    cal = calibrate(oof, labels, positive, rule, target, bias)
+    report = {**describe(oof, labels, positive, cal, n_boot), "evaluation": cv_text(folds, n)}
+    shifted = {**describe(oof_shifted, labels, positive, cal, n_boot), "shift": SHIFT_DESCRIPTION,
+               "evaluation": cv_text(folds, n)}
+    scales = ood.part_scales(ood_parts, percentile)
+    scores = ood.combine(ood_parts, scales)
+    threshold = float(np.percentile(scores, percentile))
+    refused_by_part = ood_parts / np.array([*scales, 1.0][:ood_parts.shape[1]]) > threshold
+    ood_summary = {"percentile": percentile, "threshold": threshold, "scales": list(scales),
+                   "refused_in_distribution": float((scores > threshold).mean()),
+                   "refused_in_distribution_nested": ood.nested_refusal(scores, fold_ids, percentile),
+                   "refused_by_part": dict(zip(ood.PART_NAMES, refused_by_part.mean(0).tolist())),
+                   "refused_scanner_shifted": float((ood.combine(ood_parts_shifted, scales) > threshold).mean())}
+    nested = nested_check(oof, labels, fold_ids, positive, rule, target, bias) if oof.shape[1] == 2 else None
+    return cal, report, shifted, ood_summary, scores, nested
+
+
 class _Runs:
     """Renumbers the fit events of run ``r`` of ``runs`` as one long run and tracks an ETA."""
 
@@ -156,7 +179,8 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     shifted_all = everything.subset(range(n))
     shifted_all.inputs = scanner_shift(shifted_all.inputs)
     oof, oof_shifted = np.zeros((n, config.num_classes)), np.zeros((n, config.num_classes))
-    ood_scores = np.zeros(n)
+    ood_parts, other = None, other_task_statistics(config)
+    normalization = (config.mean, config.std)
     runs = _Runs(folds + 1 if refit else folds, cfg.epochs)
     stop_after, stopping = None, threading.Event()
     per_fold, fold_seconds, histories, started = [], [], [], time.time()
@@ -182,9 +206,14 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         oof[held] = end.val_logits
         model = model.cpu().eval()
         _, oof_shifted[held], _ = evaluate(model, batch_loader(shifted_all.subset(held), 256), torch.device("cpu"))
-        features = ood.extract_features(model, (x for x, _ in batch_loader(everything.subset(rest), 256)))
-        held_features = ood.extract_features(model, (x for x, _ in batch_loader(everything.subset(held), 256)))
-        ood_scores[held] = ood.held_out_scores(features, labels[rest], held_features)
+        fitted = ood.extract(model, (x for x, _ in batch_loader(everything.subset(rest), 256)), "cpu", normalization)
+        scored = ood.extract(model, (x for x, _ in batch_loader(everything.subset(held), 256)), "cpu", normalization)
+        shifted_scored = ood.extract(model, (x for x, _ in batch_loader(shifted_all.subset(held), 256)), "cpu",
+                                     normalization)
+        parts, shifted_parts = ood.held_out_parts(fitted, labels[rest], scored, shifted_scored, other=other)
+        if ood_parts is None:
+            ood_parts, ood_parts_shifted = np.zeros((n, parts.shape[1])), np.zeros((n, parts.shape[1]))
+        ood_parts[held], ood_parts_shifted[held] = parts, shifted_parts
         record = {"fold": fold + 1, "n": int(len(held)), "epochs_run": end.epochs_run,
                   "best_epoch_held_out": end.best_epoch, **epoch_metrics(end.val_logits, labels[held], positive)}
         per_fold.append(record)  # no timings in the metrics: a rerun reproduces them bit for bit
@@ -192,25 +221,20 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         histories.append(end.history)
         yield FoldEnd(fold + 1, folds, len(held), record, end.elapsed_s)
 
-    counts = np.bincount(labels, minlength=config.num_classes)
-    bias = prior_correction(counts) if cfg.class_weighting else None
-    cal = calibrate(oof, labels, positive, threshold_rule, threshold_target, bias)
-    report = {**describe(oof, labels, positive, cal, n_boot), "evaluation": cv_text(folds, n)}
-    shifted = {**describe(oof_shifted, labels, positive, cal, n_boot), "shift": SHIFT_DESCRIPTION,
-               "evaluation": cv_text(folds, n)}
-    ood_threshold = float(np.percentile(ood_scores, ood_percentile))
+    bias = prior_correction(np.bincount(labels, minlength=config.num_classes)) if cfg.class_weighting else None
+    cal, report, shifted, ood_summary, ood_scores, nested = out_of_fold_figures(
+        oof, oof_shifted, ood_parts, ood_parts_shifted, labels, fold_ids, positive, bias, threshold_rule,
+        threshold_target, n_boot, ood_percentile)
+    ood_threshold, ood_scales = ood_summary["threshold"], tuple(ood_summary["scales"])
     common = min(len(h) for h in histories)
     summary = {
         "text": cv_text(folds, n), "folds": folds, "n": n, "seed": cfg.seed, "stratified": True,
         "per_fold": per_fold,
         "mean_held_out_auc_by_epoch": [float(np.mean([_auc(h[e]) for h in histories])) for e in range(common)],
-        "ood": {"percentile": ood_percentile, "threshold": ood_threshold,
-                "refused_in_distribution": float((ood_scores > ood_threshold).mean()),
-                "refused_in_distribution_nested": ood.nested_refusal(ood_scores, fold_ids, ood_percentile)},
-        "shipped": "one refit on all images with the same schedule, last epoch kept",
+        "ood": ood_summary, "shipped": "one refit on all images with the same schedule, last epoch kept",
     }
-    if config.num_classes == 2:
-        summary["nested"] = nested_check(oof, labels, fold_ids, positive, threshold_rule, threshold_target, bias)
+    if nested is not None:
+        summary["nested"] = nested
     summary = metrics.to_jsonable(summary)
     yield CrossValidated(folds, n, metrics.to_jsonable(report), summary, metrics.to_jsonable(shifted), oof, labels,
                          ood_scores)
@@ -226,11 +250,15 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     yield replace(end, elapsed_s=time.time() - started)
     card = _card(model_id, config, cal, report, summary, shifted, cfg, end, augment, command, description,
                  base, train, val, fold_ids, time.time() - started)
+    out_of_fold = {"labels": labels.tolist(), "logits": oof.tolist(), "shifted_logits": oof_shifted.tolist(),
+                   "ood_parts": ood_parts.tolist(), "shifted_ood_parts": ood_parts_shifted.tolist(),
+                   "ood_part_names": list(ood.PART_NAMES)}  # unscaled; refits without retraining
     card = replace(card, training={**card.training, "cross_validation": {
-        **card.training["cross_validation"], "fold_seconds": fold_seconds}})
+        **card.training["cross_validation"], "fold_seconds": fold_seconds, "out_of_fold": out_of_fold}})
     model = model.cpu().eval()
     card = replace(card, ood=fit_ood(model, card, everything, None, threshold=ood_threshold,
-                                     in_distribution_scores=ood_scores, percentile=ood_percentile))
+                                     in_distribution_scores=ood_scores, percentile=ood_percentile, scales=ood_scales,
+                                     other=other))
     yield TrainedModel(model, card, end)
 
 
@@ -252,3 +280,59 @@ def _card(model_id, config, cal: Calibration, report, summary, shifted, cfg, end
         base_model=base.id if base else None,
         app_version=__version__,
     )
+
+
+def _input_parts(everything: TensorDataset, labels: np.ndarray, fold_ids: np.ndarray,
+                 config: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The model-independent OOD parts of every image (clean, scanner-shifted), out of fold, batched as
+    ``cross_validate`` batches them: only the feature part needs the fold models."""
+    shifted_all = everything.subset(range(len(labels)))
+    shifted_all.inputs = scanner_shift(shifted_all.inputs)
+    other, normalization = other_task_statistics(config), (config.mean, config.std)
+    clean, shifted = None, None
+    for fold in np.unique(fold_ids):
+        held, rest = np.flatnonzero(fold_ids == fold), np.flatnonzero(fold_ids != fold)
+        sets = [ood.batch_statistics((x for x, _ in batch_loader(data.subset(indices), 256)), normalization)
+                for data, indices in ((everything, rest), (everything, held), (shifted_all, held))]
+        parts, shifted_parts = ood.held_out_input_parts(*sets, other=other)
+        if clean is None:
+            clean, shifted = np.zeros((len(labels), parts.shape[1])), np.zeros((len(labels), parts.shape[1]))
+        clean[held], shifted[held] = parts, shifted_parts
+    return clean, shifted
+
+
+def refit_out_of_fold(model, card: ModelCard, train: LabeledSet, val: LabeledSet, rule: str = "youden",
+                      target: float | None = None, n_boot: int = N_BOOT) -> ModelCard:
+    """Refit a cross-validated card's calibration, operating point, OOF figures and OOD detector from the
+    out-of-fold predictions it stores (``training.cross_validation.out_of_fold``: logits and the feature
+    part of the OOD scores; the model-independent parts are recomputed from the images), weights
+    untouched: what a retrain with this code would give them, without training the folds again. Returns the updated card (not
+    saved); raises ``ValueError`` for a card without them or data that are not the ones it was trained on."""
+    stored = card.training.get("cross_validation", {}).get("out_of_fold")
+    if not stored or "ood_parts" not in stored:
+        raise ValueError(f"{card.id}: the card stores no out-of-fold predictions - retrain it instead")
+    config = card.config
+    train, val = align_labels(train, config.labels), align_labels(val, config.labels)
+    everything = TensorDataset(join(train, val), config)
+    labels = everything.labels.numpy()
+    cv = card.data["cross_validation"]
+    fold_ids = stratified_folds(labels, cv["folds"], cv["seed"])
+    if labels.tolist() != stored["labels"] or hashlib.sha256(fold_ids.tobytes()).hexdigest() != cv["fold_ids_sha256"]:
+        raise ValueError(f"{card.id}: these images are not the ones the card was cross-validated on")
+    positive = positive_index(config.labels, config.task)
+    bias = prior_correction(np.bincount(labels, minlength=config.num_classes)) \
+        if card.training.get("class_weighting", True) else None
+    summary = card.metrics["cross_validation"]
+    percentile = summary.get("ood", {}).get("percentile", OOD_PERCENTILE)
+    parts = [np.column_stack([np.asarray(stored[key], dtype=np.float64)[:, 0], inputs]) for key, inputs in
+             zip(("ood_parts", "shifted_ood_parts"), _input_parts(everything, labels, fold_ids, config))]
+    cal, report, shifted, ood_summary, ood_scores, nested = out_of_fold_figures(
+        np.asarray(stored["logits"]), np.asarray(stored["shifted_logits"]), *parts, labels, fold_ids, positive, bias,
+        rule, target, n_boot, percentile)
+    summary = {**summary, "ood": ood_summary, **({"nested": nested} if nested is not None else {})}
+    card = replace(card, temperature=cal.temperature, threshold=cal.threshold, logit_bias=cal.logit_bias,
+                   metrics=metrics.to_jsonable({**card.metrics, "validation": report, "threshold_rule": cal.rule,
+                                                "cross_validation": summary, "shifted": shifted}))
+    detector = fit_ood(model.cpu().eval(), card, everything, None, threshold=ood_summary["threshold"],
+                       in_distribution_scores=ood_scores, percentile=percentile, scales=tuple(ood_summary["scales"]))
+    return replace(card, ood=detector)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .device import configure_torch, resolve_device
+from .input_statistics import input_statistics
 from .io import ImageLoadError, load_image
 from .ood import OODDetector
 from .preprocess import preprocess, preprocess_batch
@@ -76,7 +77,8 @@ class Predictor:
         if self.ood is None:
             return self.model(x).float().cpu(), None
         features = self.model.forward_features(x)  # eval mode: forward == head(forward_features)
-        return self.model.head(features).float().cpu(), self.ood.ratio(features.float().cpu().numpy())
+        statistics = input_statistics(batch, self.config.mean, self.config.std) if self.ood.uses_inputs else None
+        return self.model.head(features).float().cpu(), self.ood.ratio(features.float().cpu().numpy(), statistics)
 
     def calibrate(self, logits: torch.Tensor) -> np.ndarray:
         """Calibrated probabilities softmax((logits + logit_bias) / T), (N, num_classes)."""

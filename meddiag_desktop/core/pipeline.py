@@ -19,6 +19,7 @@ from torch import nn
 from .. import __version__
 from . import metrics, ood
 from .data import BatchAugment, LabeledSet, TensorDataset, batch_loader
+from .input_statistics import input_statistics
 from .models import ModelConfig, create_model_from_config
 from .preprocess import preprocess_batch
 from .robustness import DESCRIPTION as SHIFT_DESCRIPTION
@@ -283,21 +284,34 @@ def _inputs(data: TensorDataset, batch_size: int = 256) -> Iterator[torch.Tensor
 def fit_ood(model: nn.Module, card: ModelCard, train: TensorDataset | LabeledSet,
             val: TensorDataset | LabeledSet | None, references: dict[str, list[np.ndarray]] | None = None, *,
             threshold: float | None = None, in_distribution_scores: np.ndarray | None = None,
-            percentile: float = 99.0) -> dict:
-    """The card's out-of-distribution detector (``core.ood``): Mahalanobis on penultimate features of
-    the un-augmented training images, threshold at the 99th percentile of validation scores (or the
-    ``threshold`` / ``in_distribution_scores`` a cross-validation estimated out-of-fold), AUROC
-    against the reference sets (default: ``ood.reference_sets(task)``)."""
+            percentile: float = 99.0, scales: tuple[float, float] | None = None,
+            other: tuple[str, np.ndarray] | None = None) -> dict:
+    """The card's out-of-distribution detector (``core.ood``): Mahalanobis on penultimate features and on
+    the input statistics of the un-augmented training images, plus a modality check against ``other``
+    = (name, input statistics) (default: ``other_task_statistics``: the other shipped task's training
+    images, when installed); scales and threshold at the 99th percentile of validation scores (or the ``scales`` /
+    ``threshold`` / ``in_distribution_scores`` a cross-validation estimated out-of-fold), AUROC against
+    the reference sets (default: ``ood.reference_sets(task)``)."""
     train, val = (d if d is None or isinstance(d, TensorDataset)
                   else TensorDataset(align_labels(d, card.labels), card.config) for d in (train, val))
     plain_train = copy.copy(train)
     plain_train.augment = None  # the same cached inputs, without augmentation
     references = ood.reference_sets(card.task) if references is None else references
+    other = other_task_statistics(card.config) if other is None else other
     detector = ood.calibrate_detector(
         model, _inputs(plain_train), plain_train.labels.numpy(), _inputs(val) if val is not None else None,
         {name: [preprocess_batch(arrays, card.config)] for name, arrays in references.items()}, percentile,
-        threshold=threshold, in_distribution_scores=in_distribution_scores)
+        threshold=threshold, in_distribution_scores=in_distribution_scores,
+        normalization=(card.config.mean, card.config.std), scales=scales, other=other)
     out = detector.to_dict()
     if in_distribution_scores is not None:
         out["threshold_source"] = f"{percentile:g}th percentile of out-of-fold scores (n = {len(in_distribution_scores)})"
     return out
+
+
+def other_task_statistics(config: ModelConfig) -> tuple[str, np.ndarray] | None:
+    """(name, input statistics) of the images the modality check is fitted against, for ``config``'s task."""
+    other = ood.modality_references(config.task)
+    if other is None:
+        return None
+    return other[0], input_statistics(preprocess_batch(other[1], config), config.mean, config.std)

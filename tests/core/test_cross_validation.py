@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from meddiag_desktop.core.cross_validation import (
-    DEFAULT_FOLDS, SMALL_SET, cross_validate, folds_for, join, stratified_folds,
+    DEFAULT_FOLDS, SMALL_SET, cross_validate, folds_for, join, refit_out_of_fold, stratified_folds,
 )
 from meddiag_desktop.core.data import BatchAugment, load_npz
 from meddiag_desktop.core.finetune import DataPlan, run_finetune
@@ -83,6 +83,16 @@ def test_cross_validation_fits_everything_on_out_of_fold_predictions(tiny_npz, t
     saved = save_model(trained.model, card, tmp_path)
     again = read_card(saved.path)
     assert again.metrics == json.loads(json.dumps(card.metrics)) and again.metric("auc").value == card.metric("auc").value
+    # the out-of-fold predictions it stores refit calibration, figures and OOD detector as the run did
+    stored = again.training["cross_validation"]["out_of_fold"]
+    assert np.array_equal(stored["logits"], validated.logits) and np.shape(stored["ood_parts"]) == (96, 3)
+    train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
+    refitted = refit_out_of_fold(trained.model, again, train, val, n_boot=50)
+    assert (refitted.temperature, refitted.threshold, refitted.logit_bias) == (card.temperature, card.threshold,
+                                                                               card.logit_bias)
+    assert refitted.metrics == again.metrics and refitted.ood == json.loads(json.dumps(card.ood))
+    with pytest.raises(ValueError, match="not the ones"):
+        refit_out_of_fold(trained.model, again, val, val)
 
 
 def test_cross_validation_is_deterministic(tiny_npz):
