@@ -9,8 +9,11 @@ File selection: see :mod:`core.walk` (``iter_image_files``). The per-file work (
 it runs ahead of the forward in threads or worker processes (:mod:`core.scan_pool`,
 ``workers_kind``), with a bounded look-ahead of ``2 * batch_size`` files, so at most about
 ``3 * batch_size`` decoded inputs are alive however many files there are; the full-size image never
-leaves the worker. The forward runs here, batch by batch (:func:`predict_decoded`: the same code a
-cluster actor runs), and rows come out in file order.
+leaves the worker. The forward runs here, batch by batch (``core.scan_predict.predict_decoded``:
+the same code a cluster actor runs), and rows come out in file order. Worker processes on small
+files with CPU models (``forward_in_workers``) run the forward too: each loads the models once and
+turns whole batches of the scan into rows (``core.scan_predict``), this process only orders them;
+per file this process then spends ~0.12 ms instead of ~0.7 ms (forward + rows) on 28 px files.
 
 Threads or processes (``workers_kind="auto"`` picks, see ``core.scan_pool.choose_kind``): tiny
 files are GIL-bound Python work where two threads overlapping decoding with the forward (torch

@@ -13,6 +13,8 @@ files there are. ``kind``:
   cheap children; never ``fork``, which would copy torch's thread pools mid-state). Workers
   ignore SIGINT (Ctrl-C reaches the scan, which shuts the pool down), run torch on one thread and
   exit by themselves if the scan's process dies;
+  ``run_ahead`` is the same pool for any per-chunk work, e.g. decoding and predicting whole
+  batches (``core.scan``: the models loaded once per process by a ``setup`` function);
 * ``"auto"``: ``choose_kind`` (processes for large files, or for many files, when there are cores to use).
 
 Small files travel several to a task, large ones one by one (``chunk_size``). While the worker

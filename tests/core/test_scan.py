@@ -341,3 +341,18 @@ def test_forward_threads_leave_the_decoders_their_cores_and_large_files_go_one_b
     large.write_bytes(b"x" * 4_000_000)
     assert chunk_size([str(small)] * 100, workers=2, lookahead=64) == 8
     assert chunk_size([str(large)] * 100, workers=2, lookahead=64) == 1
+
+
+def test_the_forward_goes_to_the_workers_for_small_files_and_loadable_cpu_models(tmp_path, predictors):
+    from dataclasses import replace
+
+    from meddiag_desktop.core.scan import forward_in_workers
+
+    small, large = tmp_path / "s.png", tmp_path / "l.dcm"
+    small.write_bytes(png_bytes())
+    large.write_bytes(b"x" * 4_000_000)
+    assert forward_in_workers([str(small)] * 100, predictors)
+    assert not forward_in_workers([str(large)] * 100, predictors)  # decode-bound: one file per task, forward here
+    unsaved = Predictor.__new__(Predictor)  # a model with no weights file a worker could load
+    vars(unsaved).update(vars(predictors[0]), card=replace(predictors[0].card, path=None))
+    assert not forward_in_workers([str(small)] * 100, [predictors[0], unsaved])
