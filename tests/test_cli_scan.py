@@ -161,3 +161,42 @@ def test_engine_ray_without_the_extra_says_how_to_install_it(folder, demo_models
     code = main(["scan", str(folder), "--out", str(tmp_path / "r.csv"), "--engine", "ray"])
     assert code == 2
     assert "pip install 'meddiag-desktop[cluster]'" in capsys.readouterr().err
+
+
+def test_process_engine_resumes_after_a_kill_with_no_duplicate_and_no_gap(demo_models, tmp_path):
+    """Worker processes decode and predict (small files, CPU models); SIGKILL mid-scan, then --resume."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(400):
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(folder / f"{i:04d}.png")
+    (folder / "0300_truncated.png").write_bytes((folder / "0300.png").read_bytes()[:40])
+    models = ",".join(demo_models)
+
+    def scan_to(out, *extra):
+        assert main(["scan", str(folder), "--out", str(out), "--model", models, "--batch-size", "4", *extra]) == 0
+        return out.read_bytes()
+
+    full = scan_to(tmp_path / "full.csv", "--workers-kind", "thread")
+    out = tmp_path / "killed.csv"
+    partial = out.with_name(f".{out.name}.partial")
+    proc = subprocess.Popen([sys.executable, "-m", "meddiag_desktop.cli", "scan", str(folder), "--out", str(out),
+                             "--model", models, "--batch-size", "4", "--workers", "2", "--workers-kind", "process"],
+                            cwd=Path(__file__).resolve().parents[1], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not partial.exists() or partial.read_bytes().count(b"\n") < 120):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and partial.exists()  # killed mid-scan
+    assert 0 < partial.read_bytes().count(b"\n") - 1 < 2 * 401
+    assert scan_to(out, "--workers", "2", "--workers-kind", "process", "--resume") == full
+    assert b"truncated" in full

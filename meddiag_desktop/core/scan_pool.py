@@ -13,6 +13,8 @@ files there are. ``kind``:
   cheap children; never ``fork``, which would copy torch's thread pools mid-state). Workers
   ignore SIGINT (Ctrl-C reaches the scan, which shuts the pool down), run torch on one thread and
   exit by themselves if the scan's process dies;
+  ``run_ahead`` is the same pool for any per-chunk work, e.g. decoding and predicting whole
+  batches (``core.scan``: the models loaded once per process by a ``setup`` function);
 * ``"auto"``: ``choose_kind`` (processes for large files, or for many files, when there are cores to use).
 
 Small files travel several to a task, large ones one by one (``chunk_size``). While the worker
@@ -35,13 +37,15 @@ import sys
 import threading
 from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import closing
 from functools import partial
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from .scan_decode import DecodedFile, decode_file, decode_files
 
 __all__ = ["LARGE_FILE_BYTES", "WORKERS_KINDS", "choose_kind", "chunk_size", "decode_ahead", "default_workers",
-           "forward_threads", "keep_freed_buffers", "median_size", "prestart_processes", "usable_cores"]
+           "forward_threads", "keep_freed_buffers", "median_size", "prestart_processes", "run_ahead",
+           "usable_cores"]
 
 WORKERS_KINDS = ("auto", "thread", "process")
 LARGE_FILE_BYTES = 512 * 1024  # median file size from which "auto" picks processes
@@ -109,7 +113,7 @@ def default_workers(kind: str, cores: int | None = None) -> int:
 def process_context() -> multiprocessing.context.BaseContext:
     if sys.platform.startswith("linux") and not getattr(sys, "frozen", False):
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["meddiag_desktop.core.scan_decode"])
+        context.set_forkserver_preload(["meddiag_desktop.core.scan_decode", "meddiag_desktop.core.scan_predict"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -150,20 +154,22 @@ def keep_freed_buffers() -> None:
     mallopt(_M_MMAP_THRESHOLD, _MMAP_BYTES)
 
 
-def worker_setup() -> None:
+def worker_setup(then: Callable[[], None] | None = None) -> None:
     """Initializer of a decode process: Ctrl-C is the scan's business, torch on one thread, freed
-    image buffers kept for the next file."""
+    image buffers kept for the next file; then ``then`` (e.g. loading the scan's models)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     keep_freed_buffers()
     import torch
 
     torch.set_num_threads(1)
     threading.Thread(target=_exit_with_parent, daemon=True, name="meddiag-parent-watch").start()
+    if then is not None:
+        then()
 
 
-def _executor(kind: str, workers: int) -> Executor:
+def _executor(kind: str, workers: int, setup: Callable[[], None] | None = None) -> Executor:
     if kind == "process":
-        return ProcessPoolExecutor(workers, mp_context=process_context(), initializer=worker_setup)
+        return ProcessPoolExecutor(workers, mp_context=process_context(), initializer=partial(worker_setup, setup))
     return ThreadPoolExecutor(workers, thread_name_prefix="meddiag-scan")
 
 
@@ -184,33 +190,45 @@ def decode_ahead(files: Sequence[str], configs: Mapping, workers: int, kind: str
         return
     chunk = chunk_size(files, workers, lookahead) if chunk is None else max(1, chunk)
     work = partial(decode_files, configs=configs)
-    executor = _executor(kind, workers)
+    with closing(run_ahead(files, work, work, workers, kind, lookahead, chunk)) as parts:
+        for part in parts:
+            yield from part
+
+
+def run_ahead(files: Sequence[str], here: Callable[[Sequence[str]], list], there: Callable[[Sequence[str]], list],
+              workers: int, kind: str, lookahead: int, chunk: int,
+              setup: Callable[[], None] | None = None) -> Iterator[list]:
+    """``there(part)`` per chunk of ``chunk`` files in ``workers`` threads or processes, the lists in
+    input order, at most ``lookahead`` files submitted but not yet taken. ``here``: the same work in
+    this process (while the processes start); ``there`` and ``setup`` (run once per worker process
+    after ``worker_setup``) must pickle for processes. Stopping: see the module docstring."""
+    executor = _executor(kind, workers, setup)
     starter = _PoolStart(executor, workers) if kind == "process" else None
     pending: deque[_Task] = deque()
     todo = _chunks(files, chunk)
     warm = kind == "thread"  # threads start at once; processes take a second or two (imports)
     try:
         if starter is not None:
-            for part in todo:  # the processes are being started: this process decodes, in order, meanwhile
-                yield from decode_files(part, configs)
+            for part in todo:  # the processes are being started: this process works, in order, meanwhile
+                yield here(part)
                 if not starter.running():
                     break
             starter.join()  # raises what starting the pool raised
         for part in todo:
-            pending.append(_Task(part, executor.submit(work, part)))
+            pending.append(_Task(part, executor.submit(there, part)))
             if (len(pending) + 1) * chunk > lookahead:
                 break
         while pending:
             head = pending[0]
-            while not warm and not head.ready() and _decode_one_here(pending, configs):
-                pass  # the pool is still starting: this process decodes queued chunks meanwhile
+            while not warm and not head.ready() and _work_one_here(pending, here):
+                pass  # the pool is still starting: this process works on queued chunks meanwhile
             pending.popleft()
-            if head.decoded is None:
+            if head.done_here is None:
                 warm = True
-            yield from head.result()  # the chunk being handed out counts in the look-ahead
+            yield head.result()  # the chunk being handed out counts in the look-ahead
             part = next(todo, None)
             if part is not None:
-                pending.append(_Task(part, executor.submit(work, part)))
+                pending.append(_Task(part, executor.submit(there, part)))
     finally:  # cancel, Ctrl-C or an early close: drop the look-ahead, wait for running chunks
         if starter is not None:
             starter.join(reraise=False)
@@ -244,23 +262,23 @@ class _PoolStart:
 
 
 class _Task:
-    """A chunk of paths sent to the pool, or taken back and decoded in this process."""
+    """A chunk of paths sent to the pool, or taken back and done in this process."""
 
     def __init__(self, paths: Sequence[str], future: Future) -> None:
         self.paths, self.future = paths, future
-        self.decoded: list[DecodedFile] | None = None
+        self.done_here: list | None = None
 
     def ready(self) -> bool:
-        return self.decoded is not None or self.future.done()
+        return self.done_here is not None or self.future.done()
 
-    def result(self) -> list[DecodedFile]:
-        return self.decoded if self.decoded is not None else self.future.result()
+    def result(self) -> list:
+        return self.done_here if self.done_here is not None else self.future.result()
 
 
-def _decode_one_here(pending: deque[_Task], configs: Mapping) -> bool:
-    """Take back the first queued chunk no worker has started and decode it here; False when none is left."""
+def _work_one_here(pending: deque[_Task], here: Callable[[Sequence[str]], list]) -> bool:
+    """Take back the first queued chunk no worker has started and do it here; False when none is left."""
     for task in pending:
-        if task.decoded is None and task.future.cancel():
-            task.decoded = decode_files(task.paths, configs)
+        if task.done_here is None and task.future.cancel():
+            task.done_here = here(task.paths)
             return True
     return False

@@ -190,9 +190,74 @@ def test_worker_processes_give_the_same_rows_and_leave_no_process_behind(folder,
     def interrupted(batch):
         raise KeyboardInterrupt
 
-    predictors[0].scores = interrupted  # Ctrl-C lands in the forward, in this process
+    predictors[0].scores = interrupted  # Ctrl-C lands in the forward of the first batch, done in this process
     with pytest.raises(KeyboardInterrupt):
         list(scan([tmp_path / "many"], predictors, batch_size=4, workers=2, workers_kind="process"))
+    assert multiprocessing.active_children() == []
+
+
+def write_varied_files(folder, n: int) -> None:
+    from PIL import Image
+
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(folder / f"{i:05d}.png")
+
+
+def slow_here(monkeypatch, batches: list):
+    """Forwards done in this process are counted and slowed (the worker processes do not see this
+    patch), so the pool starts before this process has done every batch itself."""
+    from meddiag_desktop.core import scan as scan_module
+
+    real = scan_module.predict_decoded
+
+    def counted(batch, predictors):
+        batches.append(len(batch))
+        time.sleep(0.2)
+        return real(batch, predictors)
+
+    monkeypatch.setattr(scan_module, "predict_decoded", counted)
+
+
+@pytest.mark.parametrize("start_method", ["default", "spawn"])
+def test_worker_processes_run_the_forward_on_the_scans_batches(tmp_path, predictors, monkeypatch, start_method):
+    import multiprocessing
+
+    from meddiag_desktop.core import scan_pool
+
+    if start_method == "spawn":  # Windows, macOS and the frozen app
+        monkeypatch.setattr(scan_pool, "process_context", lambda: multiprocessing.get_context("spawn"))
+    write_varied_files(tmp_path / "many", 301)
+    threads = [vars(e) for e in scan([tmp_path / "many"], predictors, batch_size=8, workers=2, workers_kind="thread")
+               if isinstance(e, ScanResult)]
+    here: list[int] = []
+    slow_here(monkeypatch, here)
+    events = list(scan([tmp_path / "many"], predictors, batch_size=8, workers=2, workers_kind="process"))
+    processes = [vars(e) for e in events if isinstance(e, ScanResult)]
+    assert processes == threads and len(processes) == 2 * 301
+    assert 1 <= len(here) < 301 // 8, here  # this process did the first batches, the workers the rest ...
+    assert set(here) <= {8, 301 % 8}  # ... on whole batches of the scan
+    assert [e.done for e in events if isinstance(e, Progress)][1:-1] == list(range(8, 301, 8))
+    assert multiprocessing.active_children() == []
+
+
+def test_ctrl_c_while_the_workers_predict_stops_the_pool(tmp_path, predictors, monkeypatch):
+    import multiprocessing
+    import signal
+    from contextlib import closing
+
+    write_varied_files(tmp_path / "many", 400)
+    here: list[int] = []
+    slow_here(monkeypatch, here)
+    timer = None
+    with pytest.raises(KeyboardInterrupt):
+        with closing(scan([tmp_path / "many"], predictors, batch_size=4, workers=2, workers_kind="process")) as events:
+            for event in events:
+                if timer is None and multiprocessing.active_children() and len(here) >= 1:
+                    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))  # a real Ctrl-C
+                    timer.start()
+    timer.join()
     assert multiprocessing.active_children() == []
 
 
@@ -276,3 +341,18 @@ def test_forward_threads_leave_the_decoders_their_cores_and_large_files_go_one_b
     large.write_bytes(b"x" * 4_000_000)
     assert chunk_size([str(small)] * 100, workers=2, lookahead=64) == 8
     assert chunk_size([str(large)] * 100, workers=2, lookahead=64) == 1
+
+
+def test_the_forward_goes_to_the_workers_for_small_files_and_loadable_cpu_models(tmp_path, predictors):
+    from dataclasses import replace
+
+    from meddiag_desktop.core.scan import forward_in_workers
+
+    small, large = tmp_path / "s.png", tmp_path / "l.dcm"
+    small.write_bytes(png_bytes())
+    large.write_bytes(b"x" * 4_000_000)
+    assert forward_in_workers([str(small)] * 100, predictors)
+    assert not forward_in_workers([str(large)] * 100, predictors)  # decode-bound: one file per task, forward here
+    unsaved = Predictor.__new__(Predictor)  # a model with no weights file a worker could load
+    vars(unsaved).update(vars(predictors[0]), card=replace(predictors[0].card, path=None))
+    assert not forward_in_workers([str(small)] * 100, [predictors[0], unsaved])
