@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .routing import ItemFacts
+
 ORIGINS = ("dicom", "folder", "resumed")
 
 
@@ -19,6 +21,8 @@ class Arrival:
     origin: str = "dicom"  # one of ORIGINS
     folder: str = ""  # watch: the sub-folder it appeared in (for routing); node: empty
     rejected: str | None = None  # why it could not be accepted (path-free)
+    sha256: str | None = None  # the stored bytes' sha256 when the producer had them (saves a re-read)
+    facts: ItemFacts | None = None  # the routing facts when the producer read the header
 
 
 @dataclass(frozen=True)

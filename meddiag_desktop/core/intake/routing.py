@@ -82,5 +82,9 @@ def read_facts(path: str | os.PathLike, folder: str = "") -> ItemFacts:
         header = dcmread(path, stop_before_pixels=True, specific_tags=list(FACT_TAGS))
     except Exception:  # not DICOM, or damaged: routed by folder only
         return ItemFacts(folder=folder)
-    values = [str(header.get(tag) or "") for tag in FACT_TAGS]
-    return ItemFacts(*values, folder=folder)
+    return facts_of(header, folder)
+
+
+def facts_of(header, folder: str = "") -> ItemFacts:
+    """The routing facts of a DICOM header already read (a pydicom ``Dataset``)."""
+    return ItemFacts(*(str(header.get(tag) or "") for tag in FACT_TAGS), folder=folder)
