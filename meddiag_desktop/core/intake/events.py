@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .routing import ItemFacts
-
 ORIGINS = ("dicom", "folder", "resumed")
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What routing knows of an item (``routing``): DICOM header values and the watched sub-folder."""
+
+    modality: str = ""
+    photometric: str = ""
+    body_part: str = ""
+    folder: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,11 @@ from pathlib import Path
 
 from pydicom import dcmread
 
+from .events import ItemFacts
+
+__all__ = ["FACT_TAGS", "ItemFacts", "Routing", "RoutingError", "Rule", "facts_of", "read_facts"]
+
 FACT_TAGS = ("Modality", "PhotometricInterpretation", "BodyPartExamined")
-
-
-@dataclass(frozen=True)
-class ItemFacts:
-    modality: str = ""
-    photometric: str = ""
-    body_part: str = ""
-    folder: str = ""
 
 
 @dataclass(frozen=True)
