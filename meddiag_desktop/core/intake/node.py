@@ -28,8 +28,8 @@ from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, Ex
                          JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, RLELossless)
 from pydicom.uid import JPEGLossless as JPEGLosslessP14
 
-from .events import Arrival
-from .routing import ItemFacts, facts_of
+from .events import Arrival, ItemFacts
+from .routing import facts_of
 from .sender import quiet_pynetdicom
 from .store import IntakeStore, instance_name, sha256_bytes
 
