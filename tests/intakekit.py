@@ -124,7 +124,21 @@ def send(paths, port: int, calling: str = "MODALITY", called: str = "MEDDIAG") -
         ae.add_requested_context(*context)
     assoc = ae.associate("127.0.0.1", port, ae_title=called)
     assert assoc.is_established, "association not established"
+    statuses = []
     try:
-        return [getattr(assoc.send_c_store(p), "Status", None) for p in paths]
+        for path in paths:
+            statuses.append(getattr(assoc.send_c_store(path), "Status", None))
+            reactor_resumed(assoc)
+        return statuses
     finally:
         assoc.release()
+
+
+def reactor_resumed(assoc, timeout: float = 1.0) -> None:
+    """Between two send_c_store calls: wait until the association's reactor has resumed. pynetdicom
+    3's requestor otherwise races - the next call sees a stale "paused" flag, the reactor takes its
+    C-STORE response ("Received unexpected C-STORE service message") and the call waits out the
+    DIMSE timeout (seen in benchmarks/node_throughput.py under load)."""
+    deadline = time.monotonic() + timeout
+    while getattr(assoc, "_is_paused", False) and assoc.is_established and time.monotonic() < deadline:
+        time.sleep(0.0001)

@@ -19,7 +19,8 @@ from meddiag_desktop.core.intake.engine import IntakeEngine
 from meddiag_desktop.core.intake.node import DicomNode, NodeConfig, Peer
 from meddiag_desktop.core.intake.outbox import Outbox
 from meddiag_desktop.core.intake.sender import CStoreSender, Destination
-from meddiag_desktop.core.intake.store import IntakeStore
+from meddiag_desktop.core.intake.routing import read_facts
+from meddiag_desktop.core.intake.store import IntakeStore, sha256_bytes
 from meddiag_desktop.core.jobs import last
 from meddiag_desktop.core.loading import load_predictors
 from meddiag_desktop.core.model_store import ModelStore
@@ -164,6 +165,19 @@ def test_low_disk_refuses_new_data_with_a700(node_factory, tmp_path):
     node = node_factory(min_free_bytes=1 << 62)
     assert send(copies("CT_small.dcm", tmp_path, 1), node.port) == [0xA700]
     assert list(node.store.instances.iterdir()) == []
+
+
+def test_the_node_hands_over_the_sha256_and_routing_facts_it_read(tmp_path):
+    store, arrivals = IntakeStore(tmp_path / "intake"), []
+    node = DicomNode(NodeConfig(port=0, min_free_bytes=0), store, arrivals.append).start()
+    try:
+        assert send(copies("CT_small.dcm", tmp_path, 1), node.port) == [0]
+    finally:
+        node.stop()
+    (arrival,) = arrivals
+    stored = store.path(arrival.name)
+    assert arrival.sha256 == sha256_bytes(stored.read_bytes())
+    assert arrival.facts == read_facts(stored) and arrival.facts.modality == "CT"
 
 
 def test_four_associations_sending_200_instances(node_factory, tmp_path):

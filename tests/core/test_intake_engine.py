@@ -15,11 +15,12 @@ import pytest
 
 from meddiag_desktop.core.audit import AuditLog, read_audit
 from meddiag_desktop.core.intake.engine import IntakeEngine
-from meddiag_desktop.core.intake.events import Arrival, Delivered, DeliveryFailed
+from meddiag_desktop.core.intake import engine as engine_module
+from meddiag_desktop.core.intake.events import Arrival, Delivered, DeliveryFailed, ItemFacts
 from meddiag_desktop.core.intake.outbox import Outbox
 from meddiag_desktop.core.intake.results_csv import ResultsCsvError
 from meddiag_desktop.core.intake.routing import Routing, Rule, read_facts
-from meddiag_desktop.core.intake.store import IntakeStore, instance_name
+from meddiag_desktop.core.intake.store import IntakeStore, instance_name, sha256_bytes
 from meddiag_desktop.core.jobs import last
 from meddiag_desktop.core.loading import load_predictors
 from meddiag_desktop.core.model_store import ModelStore
@@ -168,6 +169,24 @@ def test_routing_sends_an_item_to_its_task(tmp_path, predictors):
     assert [r.model for r in done[mr].rows] == ["breast-cnn"] and done[mr].modality == "MR"
     assert [r.model for r in done[ct].rows] == ["pneumonia-cnn"]  # no rule: the default task
     assert [r.model for r in done["x.png"].rows] == ["pneumonia-cnn"]
+
+
+def test_what_the_producer_read_is_not_read_again(tmp_path, predictors, monkeypatch):
+    """The node hands over the sha256 and routing facts of what it received: the engine uses them."""
+    store, engine = _engine(tmp_path, predictors, routing=Routing((Rule("breast", modality="mr"),)))
+    ct = _store_copies(store, tmp_path, 1, "CT_small.dcm")[0]
+    sha = sha256_bytes(store.path(ct).read_bytes())
+    monkeypatch.setattr(store, "pending", lambda analysed: [])  # handed over below, not resumed
+    reads = []
+    monkeypatch.setattr(engine_module, "read_facts", lambda *args: reads.append(args) or ItemFacts())
+    monkeypatch.setattr(engine_module, "file_sha256", lambda path: reads.append(path))
+    run = Running(engine)
+    engine.submit(Arrival(ct, sha256=sha, facts=ItemFacts(modality="MR")))
+    done = run.wait_for("ItemAnalysed", 1)
+    run.stop()
+    assert reads == []
+    assert [r.model for r in done[0].rows] == ["breast-cnn"]  # routed by the facts handed over (the file is a CT)
+    assert store.load_index() == ({ct}, {sha})
 
 
 def test_a_refused_data_set_is_one_error_row(tmp_path, predictors):

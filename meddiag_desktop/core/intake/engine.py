@@ -32,6 +32,7 @@ from ..audit import AuditLog, file_sha256, iter_audit
 from ..inference import Predictor
 from ..jobs import CancelFlag, Progress, is_cancelled
 from ..scan import DEFAULT_WORKERS, ScanResult, scan
+from ..scan_pool import LARGE_FILE_BYTES, median_size
 from .events import Arrival, Delivered, DeliveryFailed, ItemAnalysed, ItemFailed, ItemSkipped, ItemStored
 from .outbox import Outbox
 from .results_csv import ResultsCsv
@@ -41,7 +42,10 @@ from .store import IntakeStore
 __all__ = ["IntakeEngine"]
 
 POLL_S = 0.1  # how often an idle engine looks at ``cancel``
-GATHER_S = 0.05  # how long a batch waits for more arrivals after its first
+# How long a batch waits for more arrivals after its first. A node receiving ~100 instances/s made
+# batches of ~6 with 50 ms: the forward costs ~1.5x per image at that size (vs 16-32), and the
+# engine's CPU is taken from the association threads beside it (benchmarks/node_throughput.py).
+GATHER_S = 0.2
 
 
 class IntakeEngine:
@@ -141,7 +145,7 @@ class IntakeEngine:
                 yield self._rejected(arrival, audit, tally)
                 continue
             path = self.store.path(arrival.name)
-            sha = file_sha256(path)
+            sha = arrival.sha256 if arrival.sha256 and path.is_file() else file_sha256(path)
             if sha is None:
                 continue  # removed by hand meanwhile
             if arrival.name in taken:
@@ -155,7 +159,7 @@ class IntakeEngine:
                 yield ItemSkipped(arrival.name)
                 continue
             taken.add(arrival.name)
-            facts = read_facts(path, arrival.folder)
+            facts = arrival.facts or read_facts(path, arrival.folder)
             groups.setdefault(self._route(facts), []).append((arrival, sha, facts))
         done = []  # (arrival, sha, facts, rows, predictors) in analysis order
         for predictors, items in groups.items():
@@ -183,8 +187,11 @@ class IntakeEngine:
 
     def _scan(self, paths: list[str], predictors: Sequence[Predictor]) -> dict[str, list[ScanResult]]:
         rows: dict[str, list[ScanResult]] = {}
+        # One batch is one scan, so decode threads have no forward to run beside: they pay only where
+        # decoding leaves the GIL (large images); small files decode here, without a pool per batch.
+        workers = self.workers if (median_size(paths) or 0) >= LARGE_FILE_BYTES else 0
         try:
-            for event in scan(paths, predictors, batch_size=max(1, len(paths)), workers=self.workers):
+            for event in scan(paths, predictors, batch_size=max(1, len(paths)), workers=workers):
                 if isinstance(event, ScanResult):
                     rows.setdefault(event.path, []).append(event)
         except Exception as exc:  # an item removed meanwhile, a surprise: error rows, never the end

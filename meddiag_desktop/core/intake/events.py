@@ -11,6 +11,16 @@ ORIGINS = ("dicom", "folder", "resumed")
 
 
 @dataclass(frozen=True)
+class ItemFacts:
+    """What routing knows of an item (``routing``): DICOM header values and the watched sub-folder."""
+
+    modality: str = ""
+    photometric: str = ""
+    body_part: str = ""
+    folder: str = ""
+
+
+@dataclass(frozen=True)
 class Arrival:
     """An item a producer has stored in the intake folder (``name`` under ``store.instances``),
     or - ``rejected`` set - one it refused (kept under ``store.rejected`` when ``name`` is set)."""
@@ -19,6 +29,8 @@ class Arrival:
     origin: str = "dicom"  # one of ORIGINS
     folder: str = ""  # watch: the sub-folder it appeared in (for routing); node: empty
     rejected: str | None = None  # why it could not be accepted (path-free)
+    sha256: str | None = None  # the stored bytes' sha256 when the producer had them (saves a re-read)
+    facts: ItemFacts | None = None  # the routing facts when the producer read the header
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, Ex
                          JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, RLELossless)
 from pydicom.uid import JPEGLossless as JPEGLosslessP14
 
-from .events import Arrival
+from .events import Arrival, ItemFacts
+from .routing import facts_of
 from .sender import quiet_pynetdicom
-from .store import IntakeStore, instance_name
+from .store import IntakeStore, instance_name, sha256_bytes
 
 # Image storage SOP classes whose pixel data core.io reads.
 STORAGE_CLASSES = {
@@ -164,7 +165,7 @@ class DicomNode:
             data = event.encoded_dataset()
         except Exception:
             return CANNOT_UNDERSTAND
-        uid, reason = _check(data)
+        uid, facts, reason = _check(data)
         try:
             if reason is not None:
                 self.submit(Arrival(self.store.reject(data), "dicom", rejected=reason))
@@ -173,7 +174,7 @@ class DicomNode:
             self.store.store(name, data)
         except OSError:  # disk full meanwhile, permissions
             return OUT_OF_RESOURCES
-        self.submit(Arrival(name, "dicom"))
+        self.submit(Arrival(name, "dicom", sha256=sha256_bytes(data), facts=facts))
         return SUCCESS
 
 
@@ -190,15 +191,16 @@ def _ack_at_once(event) -> None:
             pass
 
 
-def _check(data: bytes) -> tuple[str | None, str | None]:
-    """(SOP Instance UID, None) for a readable header, else (None, a path-free reason)."""
+def _check(data: bytes) -> tuple[str | None, ItemFacts | None, str | None]:
+    """(SOP Instance UID, routing facts, None) for a readable header, else (None, None, a path-free reason)."""
     try:
         header = dcmread(io.BytesIO(data), stop_before_pixels=True)
         for _element in header:  # decode every element now: a corrupt one fails here
             pass
         uid = str(header.SOPInstanceUID)
+        facts = facts_of(header)
     except Exception as exc:  # the type only: pydicom's messages can quote values
-        return None, f"DICOM data set cannot be decoded ({type(exc).__name__})"
+        return None, None, f"DICOM data set cannot be decoded ({type(exc).__name__})"
     if not uid.strip():
-        return None, "DICOM data set has no SOP Instance UID"
-    return uid, None
+        return None, None, "DICOM data set has no SOP Instance UID"
+    return uid, facts, None

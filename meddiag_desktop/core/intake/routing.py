@@ -21,15 +21,11 @@ from pathlib import Path
 
 from pydicom import dcmread
 
+from .events import ItemFacts
+
+__all__ = ["FACT_TAGS", "ItemFacts", "Routing", "RoutingError", "Rule", "facts_of", "read_facts"]
+
 FACT_TAGS = ("Modality", "PhotometricInterpretation", "BodyPartExamined")
-
-
-@dataclass(frozen=True)
-class ItemFacts:
-    modality: str = ""
-    photometric: str = ""
-    body_part: str = ""
-    folder: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,5 +78,9 @@ def read_facts(path: str | os.PathLike, folder: str = "") -> ItemFacts:
         header = dcmread(path, stop_before_pixels=True, specific_tags=list(FACT_TAGS))
     except Exception:  # not DICOM, or damaged: routed by folder only
         return ItemFacts(folder=folder)
-    values = [str(header.get(tag) or "") for tag in FACT_TAGS]
-    return ItemFacts(*values, folder=folder)
+    return facts_of(header, folder)
+
+
+def facts_of(header, folder: str = "") -> ItemFacts:
+    """The routing facts of a DICOM header already read (a pydicom ``Dataset``)."""
+    return ItemFacts(*(str(header.get(tag) or "") for tag in FACT_TAGS), folder=folder)

@@ -161,7 +161,8 @@ class FolderWatcher:
         suffix = os.path.splitext(path)[1].lower()
         if suffix not in IMAGE_SUFFIXES:
             suffix = ".dcm" if sniff_format(path) == "dicom" else ".img"
-        name = f"{hashlib.sha256(data).hexdigest()}{suffix}"
+        sha = hashlib.sha256(data).hexdigest()
+        name = f"{sha}{suffix}"
         self._done[path] = signature
         self._forget(path)
         if self.store.has(name):
@@ -172,7 +173,7 @@ class FolderWatcher:
             self._done.pop(path, None)  # disk full: tried again at the next rescan
             return
         rel = Path(os.path.relpath(path, self.folder)).parts
-        self.submit(Arrival(name, "folder", folder=rel[0] if len(rel) > 1 else ""))
+        self.submit(Arrival(name, "folder", folder=rel[0] if len(rel) > 1 else "", sha256=sha))
 
 
 def _start_observer(folder: Path, notice: Callable[[str], None]):
