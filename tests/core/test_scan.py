@@ -247,17 +247,24 @@ def test_ctrl_c_while_the_workers_predict_stops_the_pool(tmp_path, predictors, m
     import signal
     from contextlib import closing
 
-    write_varied_files(tmp_path / "many", 400)
+    # 2000 files: once the pool is up the workers scan 400 such files in ~0.2 s on a quiet machine,
+    # which beat a 0.2 s timer; the Ctrl-C now comes 20 ms after the workers took over.
+    write_varied_files(tmp_path / "many", 2000)
     here: list[int] = []
     slow_here(monkeypatch, here)
     timer = None
-    with pytest.raises(KeyboardInterrupt):
-        with closing(scan([tmp_path / "many"], predictors, batch_size=4, workers=2, workers_kind="process")) as events:
-            for event in events:
-                if timer is None and multiprocessing.active_children() and len(here) >= 1:
-                    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))  # a real Ctrl-C
-                    timer.start()
-    timer.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with closing(scan([tmp_path / "many"], predictors, batch_size=4, workers=2,
+                              workers_kind="process")) as events:
+                for event in events:
+                    if timer is None and multiprocessing.active_children() and len(here) >= 1:
+                        timer = threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT))  # a real Ctrl-C
+                        timer.start()
+    finally:
+        if timer is not None:
+            timer.cancel()  # never a stray Ctrl-C into the next test
+            timer.join()
     assert multiprocessing.active_children() == []
 
 
