@@ -47,7 +47,16 @@ def no_network(monkeypatch):
             raise NetworkUsed(f"network access attempted: {name}{args!r}")
         return blocked
 
-    monkeypatch.setattr(socket, "socket", refuse("socket.socket"))
+    real_socket, refuse_socket = socket.socket, refuse("socket.socket")
+
+    def inet_refused(family=-1, *args, **kwargs):
+        # A Unix socket is local IPC and cannot reach a network (multiprocessing's forkserver
+        # starts with one: the scan's worker processes); every other family is refused.
+        if family == socket.AF_UNIX:
+            return real_socket(family, *args, **kwargs)
+        return refuse_socket(family, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "socket", inet_refused)
     monkeypatch.setattr(socket, "create_connection", refuse("socket.create_connection"))
     monkeypatch.setattr(socket, "getaddrinfo", refuse("socket.getaddrinfo"))
     yield attempts
@@ -55,6 +64,10 @@ def no_network(monkeypatch):
 
 
 def test_the_fixture_really_blocks(no_network):
+    with pytest.raises(NetworkUsed):
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with pytest.raises(NetworkUsed):
+        socket.socket()
     with pytest.raises(NetworkUsed):
         socket.create_connection(("example.org", 80))
     with pytest.raises(NetworkUsed):
