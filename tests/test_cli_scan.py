@@ -99,11 +99,12 @@ def test_interrupt_keeps_complete_rows_and_exits_130(folder, demo_models, tmp_pa
     calls = {"n": 0}
     real = Predictor.scores
 
-    def interrupt_on_second_batch(self, batch):  # batches: [ct.dcm, empty.png], [good.png, huge.png], ...
+    # batches: [ct.dcm, empty.png], [good.png, huge.png], ...
+    def interrupt_on_second_batch(self, batch, statistics=None):
         calls["n"] += 1
         if calls["n"] > len(demo_models):
             raise KeyboardInterrupt
-        return real(self, batch)
+        return real(self, batch, statistics)
 
     monkeypatch.setattr(Predictor, "scores", interrupt_on_second_batch)
     out = tmp_path / "partial.csv"

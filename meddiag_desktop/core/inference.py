@@ -71,14 +71,23 @@ class Predictor:
         return preprocess(array, self.card.config)
 
     @torch.inference_mode()
-    def forward(self, batch: torch.Tensor) -> tuple[torch.Tensor, np.ndarray | None]:
-        """Logits (N, C) and, when the card has an OOD detector, its score ratios (N,)."""
+    def forward(self, batch: torch.Tensor,
+                statistics: np.ndarray | None = None) -> tuple[torch.Tensor, np.ndarray | None]:
+        """Logits (N, C) and, when the card has an OOD detector, its score ratios (N,). ``statistics``:
+        the batch's ``input_statistics`` when the caller has them (models sharing an input share them)."""
         x = batch.to(self.device, non_blocking=True)
         if self.ood is None:
             return self.model(x).float().cpu(), None
         features = self.model.forward_features(x)  # eval mode: forward == head(forward_features)
-        statistics = input_statistics(batch, self.config.mean, self.config.std) if self.ood.uses_inputs else None
+        if not self.ood.uses_inputs:
+            statistics = None
+        elif statistics is None:
+            statistics = input_statistics(batch, self.config.mean, self.config.std)
         return self.model.head(features).float().cpu(), self.ood.ratio(features.float().cpu().numpy(), statistics)
+
+    @property
+    def uses_input_statistics(self) -> bool:
+        return self.ood is not None and self.ood.uses_inputs
 
     def calibrate(self, logits: torch.Tensor) -> np.ndarray:
         """Calibrated probabilities softmax((logits + logit_bias) / T), (N, num_classes)."""
@@ -86,9 +95,9 @@ class Predictor:
             logits = logits + torch.tensor(self.card.logit_bias, dtype=logits.dtype)
         return torch.softmax(logits / self.card.temperature, dim=1).numpy()
 
-    def scores(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+    def scores(self, batch: torch.Tensor, statistics: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Calibrated probabilities and OOD ratios (None without a detector) of a prepared batch."""
-        logits, ood = self.forward(batch)
+        logits, ood = self.forward(batch, statistics)
         return self.calibrate(logits), ood
 
     def probabilities(self, batch: torch.Tensor) -> np.ndarray:

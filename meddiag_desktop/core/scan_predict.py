@@ -5,7 +5,8 @@ a Ray actor). For CPU scans of small files the local process engine runs it in i
 processes too: each loads the models once (``load_worker_models``, from the cards: the weights'
 files, checked by sha256 again), then decodes, preprocesses and predicts a whole batch of paths
 (``predict_paths``); only the rows travel back. The batches are the scan's own, so the rows are
-the same whichever process computes them.
+the same whichever process computes them. Models that share an input share its stacked tensor and
+the OOD check's input statistics.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from .inference import Predictor, Result
+from .input_statistics import input_statistics
 from .scan_decode import ConfigKey, DecodedFile, config_key, decode_files, input_configs
 
 __all__ = ["ScanResult", "can_predict_in_workers", "load_worker_models", "predict_decoded", "predict_paths"]
@@ -34,12 +36,17 @@ def predict_decoded(batch: Sequence[DecodedFile], predictors: Sequence[Predictor
     stacked once, every model runs once. The one forward-and-result step of every scan engine."""
     good = [item for item in batch if item.error is None]
     stacked: dict[ConfigKey, torch.Tensor] = {}
+    statistics: dict[ConfigKey, np.ndarray] = {}  # the OOD check's input statistics, once per input too
     per_model: list[Iterator[ScanResult]] = []  # each model's rows of the good files, in file order
     for predictor in predictors if good else ():
-        key = config_key(predictor.card.config)
+        config = predictor.card.config
+        key = config_key(config)
         if key not in stacked:
             stacked[key] = torch.from_numpy(np.stack([item.inputs[key] for item in good]))
-        made = predictor.results([item.path for item in good], predictor.scores(stacked[key]), cls=ScanResult)
+        if predictor.uses_input_statistics and key not in statistics:
+            statistics[key] = input_statistics(stacked[key], config.mean, config.std)
+        scores = predictor.scores(stacked[key], statistics.get(key))
+        made = predictor.results([item.path for item in good], scores, cls=ScanResult)
         weights = predictor.card.sha256 or None
         for row, item in zip(made, good):
             row.file_sha256, row.model_sha256 = item.sha256, weights

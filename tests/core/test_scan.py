@@ -156,7 +156,7 @@ def test_look_ahead_bounds_the_decoded_images_alive(tmp_path, predictors, monkey
 
     monkeypatch.setattr(scan_decode, "load_image", counting_load)
     fast = predictors[0]
-    monkeypatch.setattr(fast, "scores", lambda x: (np.full((len(x), 2), 0.5, np.float32), None))
+    monkeypatch.setattr(fast, "scores", lambda x, statistics=None: (np.full((len(x), 2), 0.5, np.float32), None))
     for event in scan([tmp_path / "many"], [fast], batch_size=batch, workers=workers, workers_kind="thread"):
         if isinstance(event, ScanResult):
             count["yielded"] += 1
@@ -187,7 +187,7 @@ def test_worker_processes_give_the_same_rows_and_leave_no_process_behind(folder,
             cancel.set()
     assert multiprocessing.active_children() == []  # cancel shut the pool down
 
-    def interrupted(batch):
+    def interrupted(batch, statistics=None):
         raise KeyboardInterrupt
 
     predictors[0].scores = interrupted  # Ctrl-C lands in the forward of the first batch, done in this process
