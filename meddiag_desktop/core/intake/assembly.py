@@ -15,12 +15,15 @@ from .routing import Routing
 from .sender import CStoreSender, Destination
 from .store import IntakeStore
 
-__all__ = ["GIL_SWITCH_S", "build_engine"]
+__all__ = ["FORWARD_WORKERS", "GIL_SWITCH_S", "build_engine"]
 
 # The interpreter's GIL switch interval while an intake runs (Python's default: 5 ms). The node's
 # association threads (and the window's GUI thread) wait up to one interval for the GIL each time
 # they wake while the engine runs Python code; with 5 ms a C-STORE round trip took ~25 % longer.
 GIL_SWITCH_S = 0.001
+# Worker processes that decode and predict the engine's batches (``forward.ForwardPool``): the node's
+# own process then spends its GIL on receiving. One: the receiving process keeps the other core.
+FORWARD_WORKERS = 1
 
 
 def build_engine(store: IntakeStore, predictors: Sequence[Predictor], results_csv: str | os.PathLike, *,
@@ -28,11 +31,13 @@ def build_engine(store: IntakeStore, predictors: Sequence[Predictor], results_cs
                  dicom_out: str | os.PathLike | None = None, destination: Destination | None = None,
                  ae_title: str = "MEDDIAG", audit: AuditLog | None = None) -> IntakeEngine:
     """The engine; with ``destination``, its outbox (``store.root / "outbox"``) sends every SR + SC
-    there as ``ae_title`` (``dicom_out`` must then be set). Lowers this process's GIL switch
+    there as ``ae_title`` (``dicom_out`` must then be set); batches of small files are decoded and
+    predicted in ``FORWARD_WORKERS`` worker processes where the models allow it. Lowers this process's GIL switch
     interval to ``GIL_SWITCH_S`` (never raises it)."""
     sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
     engine = IntakeEngine(store, predictors, results_csv, audit=audit if audit is not None else AuditLog(),
-                          routing=routing, default_task=default_task, dicom_out=dicom_out)
+                          routing=routing, default_task=default_task, dicom_out=dicom_out,
+                          forward_workers=FORWARD_WORKERS)
     if destination is not None:
         engine.outbox = Outbox(store.root / "outbox", CStoreSender(destination, ae_title), str(destination),
                                notify=engine.notify)

@@ -33,6 +33,7 @@ from ..inference import Predictor
 from ..jobs import CancelFlag, Progress, is_cancelled
 from ..scan import DEFAULT_WORKERS, ScanResult, scan
 from ..scan_pool import LARGE_FILE_BYTES, median_size
+from .forward import ForwardPool
 from .events import Arrival, Delivered, DeliveryFailed, ItemAnalysed, ItemFailed, ItemSkipped, ItemStored
 from .outbox import Outbox
 from .results_csv import ResultsCsv
@@ -55,7 +56,7 @@ class IntakeEngine:
     def __init__(self, store: IntakeStore, predictors: Sequence[Predictor], results_csv: str | os.PathLike, *,
                  audit: AuditLog | None = None, routing: Routing | None = None, default_task: str | None = None,
                  dicom_out: str | os.PathLike | None = None, outbox: Outbox | None = None, batch_size: int = 32,
-                 workers: int = DEFAULT_WORKERS, gather_s: float = GATHER_S) -> None:
+                 workers: int = DEFAULT_WORKERS, gather_s: float = GATHER_S, forward_workers: int = 0) -> None:
         if not predictors:
             raise ValueError("the intake needs at least one model")
         self.store, self.predictors = store, tuple(predictors)
@@ -66,6 +67,8 @@ class IntakeEngine:
         self.dicom_out = Path(dicom_out) if dicom_out is not None else None
         self.outbox, self.batch_size, self.workers, self.gather_s = outbox, batch_size, workers, gather_s
         self._queue: queue.Queue = queue.Queue()
+        # Small files with models a worker process can load: decoded and predicted there (forward.py).
+        self.forward = ForwardPool(self.predictors, forward_workers)
         self._audited: set | None = None  # (file_sha256, model) of this folder's audit, read on demand
 
     # ---------------------------------------------------------------- producers (any thread)
@@ -94,6 +97,7 @@ class IntakeEngine:
         work = [Arrival(name, "resumed") for name in self.store.pending(names)]
         if self.outbox is not None:
             self.outbox.start()
+        self.forward.start()
         try:
             idle_since = time.monotonic()
             while not is_cancelled(cancel):
@@ -113,6 +117,7 @@ class IntakeEngine:
         finally:
             if self.outbox is not None:
                 self.outbox.stop()
+            self.forward.stop()
             self.csv.close()
 
     def _collect(self, work: list[Arrival]) -> tuple[list[Arrival], list]:
@@ -187,9 +192,18 @@ class IntakeEngine:
 
     def _scan(self, paths: list[str], predictors: Sequence[Predictor]) -> dict[str, list[ScanResult]]:
         rows: dict[str, list[ScanResult]] = {}
+        small = (median_size(paths) or 0) < LARGE_FILE_BYTES
+        try:
+            made = self.forward.predict(paths, predictors) if small else None
+        except Exception:  # a surprise in the worker: analysed here instead
+            made = None
+        if made is not None:
+            for row in made:
+                rows.setdefault(row.path, []).append(row)
+            return rows
         # One batch is one scan, so decode threads have no forward to run beside: they pay only where
         # decoding leaves the GIL (large images); small files decode here, without a pool per batch.
-        workers = self.workers if (median_size(paths) or 0) >= LARGE_FILE_BYTES else 0
+        workers = 0 if small else self.workers
         try:
             for event in scan(paths, predictors, batch_size=max(1, len(paths)), workers=workers):
                 if isinstance(event, ScanResult):

@@ -194,9 +194,9 @@ def _ack_at_once(event) -> None:
 def _check(data: bytes) -> tuple[str | None, ItemFacts | None, str | None]:
     """(SOP Instance UID, routing facts, None) for a readable header, else (None, None, a path-free reason)."""
     try:
+        # Read to the pixel data: a length past the end or a torn element stops the read, so the UID
+        # after it is missing. Values are not converted here; the analysis decodes the instance anyway.
         header = dcmread(io.BytesIO(data), stop_before_pixels=True)
-        for _element in header:  # decode every element now: a corrupt one fails here
-            pass
         uid = str(header.SOPInstanceUID)
         facts = facts_of(header)
     except Exception as exc:  # the type only: pydicom's messages can quote values

@@ -1,0 +1,72 @@
+"""The intake engine's forward in a worker process: decode, preprocess and predict a batch there.
+
+The node's process holds one GIL for its association threads (receiving, checking, storing) and
+the engine; decoding small DICOM files and the models' Python around the forward take as much of
+it as receiving does. A worker process (the scan's machinery: ``core.scan_pool.worker_setup``, the
+forkserver with the decoder pre-imported) loads every model of the engine once from its card and
+returns the rows of a batch (``core.scan_predict.predict_decoded``: the same rows as a scan); the
+node's process keeps receiving meanwhile. Only where every model can be rebuilt from its card on
+the CPU (``can_predict_in_workers``) and the files are small; a pool that breaks (a killed worker)
+is replaced on the next batch, the failed one analysed here.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from typing import Sequence
+
+from ..inference import Predictor
+from ..scan_decode import decode_files, input_configs
+from ..scan_pool import process_context, worker_setup
+from ..scan_predict import ScanResult, can_predict_in_workers, predict_decoded
+
+__all__ = ["ForwardPool", "load_models", "predict_batch"]
+
+_models: list[Predictor] = []  # in a worker: the engine's models, in its order
+
+
+def load_models(cards: Sequence) -> None:
+    """Worker-process initializer: every model of the engine, once, on the CPU."""
+    _models[:] = [Predictor(card, "cpu") for card in cards]
+
+
+def predict_batch(paths: Sequence[str], models: Sequence[int]) -> list[ScanResult]:
+    """In a worker: rows of ``paths`` (file then model order) by the engine's models at ``models``."""
+    chosen = [_models[i] for i in models]
+    return predict_decoded(decode_files(paths, input_configs(chosen)), chosen)
+
+
+class ForwardPool:
+    """``workers`` processes that run ``predict_batch`` for the engine; ``usable`` says whether its
+    models can run there at all. ``start()`` (the engine's start) begins loading them in the background."""
+
+    def __init__(self, predictors: Sequence[Predictor], workers: int = 1) -> None:
+        self.predictors = list(predictors)
+        self.workers = workers
+        self.usable = workers > 0 and can_predict_in_workers(predictors)
+        self._executor: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        if self.usable and self._executor is None:
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=process_context(),
+                                                 initializer=partial(worker_setup, partial(load_models, [p.card for p in self.predictors])))
+            for _ in range(self.workers):  # start the processes (and their model loading) now
+                self._executor.submit(int)
+
+    def predict(self, paths: Sequence[str], predictors: Sequence[Predictor]) -> list[ScanResult] | None:
+        """The batch's rows from a worker; None when the pool is not usable or broke (analyse here)."""
+        if not self.usable:
+            return None
+        self.start()
+        try:
+            return self._executor.submit(predict_batch, list(paths),
+                                         [self.predictors.index(p) for p in predictors]).result()
+        except BrokenProcessPool:
+            self.stop()
+            return None
+
+    def stop(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
