@@ -13,7 +13,8 @@ returns the job - a generator with a keyword-only ``cancel`` - which
 3. per batch (group commit), in this order: the CSV rows of every item (one flush + fsync), their
    audit records (same records as a scan, no paths; the audit ``row`` is the CSV row; one fsync),
    DICOM SR + SC per item when asked (and into the outbox), then the index lines (one fsync);
-   then one ``ItemAnalysed`` per item. A kill between two steps leaves the batch's items pending,
+   then one ``ItemAnalysed`` per item; now and then (and whenever idle) a checkpoint of the store's
+   receive journal. A kill between two steps leaves the batch's items pending,
    and the next run writes only the rows and records that are missing, so every item is in the
    CSV and the audit log exactly once;
 4. yields the outbox's ``Delivered`` / ``DeliveryFailed`` events and a ``Progress`` per batch.
@@ -105,6 +106,7 @@ class IntakeEngine:
                 for event in events:
                     yield event
                 if not batch:
+                    self.store.checkpoint(force=True)  # idle: the journal's files made durable
                     if idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
                         return
                     continue
@@ -112,12 +114,14 @@ class IntakeEngine:
                     if arrival.rejected is None:
                         yield ItemStored(arrival.name, arrival.origin)
                 yield from self._analyse(batch, audit, names, shas, tally)
+                self.store.checkpoint()
                 yield tally.progress(self._queue.qsize())
                 idle_since = time.monotonic()
         finally:
             if self.outbox is not None:
                 self.outbox.stop()
             self.forward.stop()
+            self.store.checkpoint(force=True)
             self.csv.close()
 
     def _collect(self, work: list[Arrival]) -> tuple[list[Arrival], list]:

@@ -46,13 +46,26 @@ class ForwardPool:
         self.workers = workers
         self.usable = workers > 0 and can_predict_in_workers(predictors)
         self._executor: ProcessPoolExecutor | None = None
+        self._started: list = []
 
     def start(self) -> None:
         if self.usable and self._executor is None:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=process_context(),
                                                  initializer=partial(worker_setup, partial(load_models, [p.card for p in self.predictors])))
-            for _ in range(self.workers):  # start the processes (and their model loading) now
-                self._executor.submit(int)
+            # start the processes (and their model loading) now
+            self._started = [self._executor.submit(int) for _ in range(self.workers)]
+
+    def ready(self, timeout: float | None = None) -> bool:
+        """Wait until the workers have loaded their models (True; at once when not usable)."""
+        if not self.usable:
+            return True
+        self.start()
+        try:
+            for future in self._started:
+                future.result(timeout)
+        except Exception:  # a timeout, a broken pool: not ready
+            return False
+        return True
 
     def predict(self, paths: Sequence[str], predictors: Sequence[Predictor]) -> list[ScanResult] | None:
         """The batch's rows from a worker; None when the pool is not usable or broke (analyse here)."""

@@ -2,8 +2,9 @@
 compressed included) and Verification (C-ECHO), on pynetdicom.
 
 Association threads only store and hand over: each received data set is checked (header readable,
-SOP Instance UID present), written atomically as ``instances/<SOP Instance UID>.dcm`` in the
-intake folder and submitted to the engine (``IntakeEngine.submit``) before Success is answered -
+SOP Instance UID present), stored as ``instances/<SOP Instance UID>.dcm`` in the intake folder
+(``IntakeStore.receive``: durable through the receive journal, one flush shared by concurrent
+associations) and submitted to the engine (``IntakeEngine.submit``) before Success is answered -
 so an instance acknowledged to the sender is on disk, whatever happens next.
 
 Safe by default: binds 127.0.0.1; with an allow-list, any other calling AE title or host gets an
@@ -170,11 +171,11 @@ class DicomNode:
             if reason is not None:
                 self.submit(Arrival(self.store.reject(data), "dicom", rejected=reason))
                 return CANNOT_UNDERSTAND
-            name = instance_name(uid, data)
-            self.store.store(name, data)
+            name, sha = instance_name(uid, data), sha256_bytes(data)
+            self.store.receive(name, data, sha)
         except OSError:  # disk full meanwhile, permissions
             return OUT_OF_RESOURCES
-        self.submit(Arrival(name, "dicom", sha256=sha256_bytes(data), facts=facts))
+        self.submit(Arrival(name, "dicom", sha256=sha, facts=facts))
         return SUCCESS
 
 

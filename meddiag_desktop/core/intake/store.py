@@ -3,12 +3,16 @@
 Layout of ``root``::
 
     instances/      the stored items, <SOP Instance UID>.dcm or <sha256><suffix>, written atomically
+    journal/        the node's receive journal (``journal``): received instances are durable there
+                    first, their files behind it
     rejected/       data sets the node refused (corrupt), <sha256>.dcm, for a human look
     analysed.jsonl  the index: one {"name", "sha256"} line per analysed item, appended + fsync'd per batch
     intake.json     the audit scan id of this intake folder (its rows continue across restarts)
 
 Producers call ``store`` (any thread: each write goes to its own temporary file, then an atomic
-rename); only the engine appends to the index. An item is *pending* when it is in ``instances/``
+rename) or, the node, ``receive`` (the file renamed into place unflushed, then one journal flush:
+durable on return); only the engine appends to the index and checkpoints the journal. A new
+store settles what a killed process left in the journal. An item is *pending* when it is in ``instances/``
 but not in the index: a restart analyses exactly those.
 """
 from __future__ import annotations
@@ -17,12 +21,17 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import uuid
 from pathlib import Path
 
 from ..atomic import atomic_write_bytes, atomic_write_json
+from .journal import ReceiveJournal, fsync_path
 
 INDEX_FILE = "analysed.jsonl"
+# A checkpoint (files flushed, journal segment dropped) at least this often while busy; always when idle.
+CHECKPOINT_RECORDS = 512
+CHECKPOINT_BYTES = 64 << 20
 STATE_FILE = "intake.json"
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 
@@ -89,6 +98,8 @@ class IntakeStore:
         self.index_path = self.root / INDEX_FILE
         for folder in (self.instances, self.rejected):
             folder.mkdir(parents=True, exist_ok=True)
+        self.journal = ReceiveJournal(self.root / "journal", self._write_durable, self._flush_files)
+        self.journal.settle()  # what a killed process acknowledged: its files are made whole and durable
 
     # ---------------------------------------------------------------- producers (any thread)
     def store(self, name: str, data: bytes) -> Path:
@@ -96,6 +107,51 @@ class IntakeStore:
         path = self.instances / name
         atomic_write_bytes(path, data)
         return path
+
+    def receive(self, name: str, data: bytes, sha256_hex: str) -> Path:
+        """Store ``data`` as ``instances/<name>`` durably (journal, see the module docstring): the file
+        first (temporary, renamed, not flushed), then the journal record, flushed with others at once."""
+        path = self.instances / name
+        tmp = self.instances / f".{name}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        self.journal.append(name, data, sha256_hex)
+        return path
+
+    def checkpoint(self, force: bool = False) -> int:
+        """Make the journal's files durable and drop its segment (``force``: whatever it holds; else
+        only past ``CHECKPOINT_RECORDS`` / ``CHECKPOINT_BYTES``); the records it covered."""
+        records, size = self.journal.backlog()
+        if records and (force or records >= CHECKPOINT_RECORDS or size >= CHECKPOINT_BYTES):
+            return self.journal.checkpoint()
+        return 0
+
+    def _write_durable(self, name: str, data: bytes, sha256_hex: str) -> None:
+        """Settling a journal record: the file as received, flushed (rewritten when missing or different)."""
+        path = self.instances / name
+        try:
+            same = path.stat().st_size == len(data) and sha256_bytes(path.read_bytes()) == sha256_hex
+        except OSError:
+            same = False
+        if same:
+            fsync_path(path)
+        else:
+            atomic_write_bytes(path, data)
+        fsync_path(self.instances)
+
+    def _flush_files(self, names: list[str]) -> bool:
+        for name in dict.fromkeys(names):
+            if not (self.instances / name).is_file():
+                return False
+            fsync_path(self.instances / name)
+        fsync_path(self.instances)  # the renames
+        return True
 
     def reject(self, data: bytes) -> str:
         """Keep a refused data set as ``rejected/<sha256>.dcm``; its name."""
