@@ -10,6 +10,7 @@ import time
 import pydicom
 from pydicom.uid import generate_uid
 
+from meddiag_desktop.core.intake.sender import reactor_resumed
 from testkit import DICOM_DIR
 
 SR_SC_CLASSES = ("1.2.840.10008.5.1.4.1.1.88.34", "1.2.840.10008.5.1.4.1.1.7")  # Comprehensive 3D SR, SC
@@ -132,13 +133,3 @@ def send(paths, port: int, calling: str = "MODALITY", called: str = "MEDDIAG") -
         return statuses
     finally:
         assoc.release()
-
-
-def reactor_resumed(assoc, timeout: float = 1.0) -> None:
-    """Between two send_c_store calls: wait until the association's reactor has resumed. pynetdicom
-    3's requestor otherwise races - the next call sees a stale "paused" flag, the reactor takes its
-    C-STORE response ("Received unexpected C-STORE service message") and the call waits out the
-    DIMSE timeout (seen in benchmarks/node_throughput.py under load)."""
-    deadline = time.monotonic() + timeout
-    while getattr(assoc, "_is_paused", False) and assoc.is_established and time.monotonic() < deadline:
-        time.sleep(0.0001)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import pathlib
 import threading
 
 import pydicom
@@ -265,3 +266,28 @@ def test_no_presentation_context_is_a_permanent_refusal(node_factory, tmp_path):
     outbox = node.store.root / "outbox"
     assert [p.name for p in outbox.iterdir() if p.is_file()] == []
     assert (outbox / "failed" / refused.name).is_file() and len(pacs.received) == 1
+
+
+def test_the_outbox_sender_starts_every_c_store_with_the_reactor_running(tmp_path, monkeypatch):
+    """pynetdicom 3.0.4's requestor race: a C-STORE started while the association's reactor still
+    looks paused can lose its response to the reactor (then a 30 s wait and an abort). The sender
+    waits for the reactor between C-STOREs (``sender.reactor_resumed``); all are delivered at once."""
+    from pynetdicom.association import Association
+
+    ct_class = "1.2.840.10008.5.1.4.1.1.2"
+    pacs = FakePacs(classes=(ct_class,))
+    paused_at_start: list[bool] = []
+    real_send = Association.send_c_store
+
+    def spying_send(assoc, *args, **kwargs):
+        paused_at_start.append(bool(getattr(assoc, "_is_paused", False)))
+        return real_send(assoc, *args, **kwargs)
+
+    monkeypatch.setattr(Association, "send_c_store", spying_send)
+    try:
+        paths = [pathlib.Path(p) for p in copies("CT_small.dcm", tmp_path, 30)]
+        outcome = CStoreSender(Destination("PACS", "127.0.0.1", pacs.port), timeout_s=5)(paths)
+    finally:
+        pacs.shutdown()
+    assert outcome == {p: None for p in paths} and len(pacs.received) == 30
+    assert len(paused_at_start) == 30 and not any(paused_at_start[1:])

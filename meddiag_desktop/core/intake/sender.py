@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -61,6 +62,17 @@ def quiet_pynetdicom() -> None:
     _config.LOG_REQUEST_IDENTIFIERS = False
     _config.LOG_RESPONSE_IDENTIFIERS = False
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+
+
+def reactor_resumed(assoc, timeout_s: float = 1.0) -> None:
+    """Between two ``send_c_store`` calls of one association: wait until its reactor has resumed.
+    pynetdicom 3's requestor races otherwise: the next call sees a stale "paused" flag, the reactor
+    takes that call's C-STORE response off the queue ("Received unexpected C-STORE service
+    message") and the call waits out the DIMSE timeout, then aborts. Only where the flag exists
+    (the pynetdicom this was seen with); at most ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while getattr(assoc, "_is_paused", False) and assoc.is_established and time.monotonic() < deadline:
+        time.sleep(0.0001)
 
 
 def classify_status(code: int | None) -> None | str | Refused:
@@ -135,6 +147,7 @@ class CStoreSender:
                 outcome[path] = classify_status(code)
                 if not assoc.is_established:
                     break
+                reactor_resumed(assoc)
         finally:
             if assoc.is_established:
                 assoc.release()
