@@ -276,3 +276,22 @@ def test_a_store_interrupted_by_a_kill_leaves_no_temporary_file_after_restart(tm
     live.write_bytes(b"in progress")
     assert store.remove_interrupted_writes(before=time.time() - 1) == 1
     assert sorted(os.listdir(store.instances)) == [".live.dcm.def456.tmp", "kept.dcm"]
+
+
+def test_an_idle_engine_checkpoints_the_receive_journal(tmp_path, predictors):
+    """What the node received through the journal is made durable as files and the segment dropped
+    once the engine has analysed it and is idle."""
+    store, engine = _engine(tmp_path, predictors)
+    src = tmp_path / "src"
+    src.mkdir()
+    run = Running(engine)
+    for path in copies("CT_small.dcm", src, 3):
+        data = open(path, "rb").read()
+        name = instance_name(pydicom.dcmread(path).SOPInstanceUID, data)
+        store.receive(name, data, sha256_bytes(data))
+        engine.submit(Arrival(name, "dicom", sha256=sha256_bytes(data)))
+    assert list(store.journal.folder.glob("*.journal"))
+    run.wait_for("ItemAnalysed", 3)
+    wait_until(lambda: not list(store.journal.folder.glob("*.journal")), 10, "the checkpoint")
+    run.stop()
+    assert len(_rows(tmp_path)) == 3

@@ -29,7 +29,6 @@ __all__ = ["ReceiveJournal"]
 MAGIC = b"MDJ1"
 _HEADER = struct.Struct("<4sHI32sI")  # magic, name length, data length, sha256 of the data, crc32 of the name
 SUFFIX = ".journal"
-_fdatasync = getattr(os, "fdatasync", os.fsync)  # macOS and Windows have only fsync
 _live: set[str] = set()  # segments open in this process (another store object on the folder keeps off them)
 
 
@@ -39,6 +38,10 @@ class _Segment:
     fd: int
     names: list[str] = field(default_factory=list)
     size: int = 0
+
+
+def _fdatasync(fd: int) -> None:
+    getattr(os, "fdatasync", os.fsync)(fd)  # macOS and Windows have only fsync
 
 
 def _write_all(fd: int, data: bytes) -> None:
