@@ -291,3 +291,15 @@ def test_the_outbox_sender_starts_every_c_store_with_the_reactor_running(tmp_pat
         pacs.shutdown()
     assert outcome == {p: None for p in paths} and len(pacs.received) == 30
     assert len(paused_at_start) == 30 and not any(paused_at_start[1:])
+
+
+@pytest.mark.parametrize("uids", [("1.2.840.10008.5.1.4.1.1.2", "1.2.3.44", "1.2.840.10008.1.2.1"),
+                                  ("1.2.840.10008.5.1.4.1.1.7", "1.2.3.4", "1.2.840.10008.1.2.4.50")])
+def test_the_stored_file_meta_is_the_one_pynetdicom_would_write(uids):
+    """The node encodes the file meta group itself (cheaper): byte for byte what ``encoded_dataset`` writes."""
+    from pynetdicom.dsutils import create_file_meta, encode_file_meta
+
+    from meddiag_desktop.core.intake.node import file_meta_bytes
+
+    meta = create_file_meta(sop_class_uid=uids[0], sop_instance_uid=uids[1], transfer_syntax=uids[2])
+    assert file_meta_bytes(*uids) == b"\x00" * 128 + b"DICM" + encode_file_meta(meta)

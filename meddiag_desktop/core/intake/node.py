@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import shutil
 import socket
+import struct
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -163,7 +164,9 @@ class DicomNode:
         if free < self.config.min_free_bytes:
             return OUT_OF_RESOURCES
         try:
-            data = event.encoded_dataset()
+            request = event.request
+            data = b"".join((file_meta_bytes(request.AffectedSOPClassUID, request.AffectedSOPInstanceUID,
+                                             event.context.transfer_syntax), request.DataSet.getvalue()))
         except Exception:
             return CANNOT_UNDERSTAND
         uid, facts, reason = _check(data)
@@ -177,6 +180,26 @@ class DicomNode:
             return OUT_OF_RESOURCES
         self.submit(Arrival(name, "dicom", sha256=sha, facts=facts))
         return SUCCESS
+
+
+def file_meta_bytes(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str) -> bytes:
+    """Preamble, ``DICM`` and the file meta group of a received data set - the bytes pynetdicom's
+    ``Event.encoded_dataset`` puts before it, encoded here directly (it builds and writes a pydicom
+    data set: ~0.3 ms per C-STORE)."""
+    from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
+
+    def element(number: int, vr: bytes, value: bytes, pad: bytes = b"\x00") -> bytes:
+        value += pad * (len(value) % 2)
+        if vr == b"OB":
+            return struct.pack("<HH2s2xI", 2, number, vr, len(value)) + value
+        return struct.pack("<HH2sH", 2, number, vr, len(value)) + value
+
+    group = b"".join((element(0x0001, b"OB", b"\x00\x01"), element(0x0002, b"UI", str(sop_class_uid).encode("ascii")),
+                      element(0x0003, b"UI", str(sop_instance_uid).encode("ascii")),
+                      element(0x0010, b"UI", str(transfer_syntax).encode("ascii")),
+                      element(0x0012, b"UI", str(PYNETDICOM_IMPLEMENTATION_UID).encode("ascii")),
+                      element(0x0013, b"SH", str(PYNETDICOM_IMPLEMENTATION_VERSION).encode("ascii"), b" ")))
+    return b"\x00" * 128 + b"DICM" + element(0x0000, b"UL", struct.pack("<I", len(group))) + group
 
 
 def _ack_at_once(event) -> None:
