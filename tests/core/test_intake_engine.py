@@ -9,6 +9,7 @@ import os
 import shutil
 import threading
 import time
+from pathlib import Path
 
 import pydicom
 import pytest
@@ -28,6 +29,8 @@ from meddiag_desktop.core.scan_csv import csv_columns
 
 from intakekit import Running, copies, wait_until
 from testkit import DICOM_DIR, png_bytes
+
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 
 
 @pytest.fixture(scope="module")
@@ -295,3 +298,43 @@ def test_an_idle_engine_checkpoints_the_receive_journal(tmp_path, predictors):
     wait_until(lambda: not list(store.journal.folder.glob("*.journal")), 10, "the checkpoint")
     run.stop()
     assert len(_rows(tmp_path)) == 3
+
+
+def test_the_forward_worker_gives_the_rows_the_engine_would(tmp_path, predictors):
+    """Batches of small files decoded and predicted in a worker process (``forward_workers``): the
+    same CSV rows as the engine's own forward; a pool that cannot start leaves the forward here."""
+    from meddiag_desktop.core.intake import forward as forward_module
+
+    results = {}
+    for label, workers in (("here", 0), ("worker", 1)):
+        folder = tmp_path / label
+        store, engine = _engine(folder, predictors, forward_workers=workers)
+        assert engine.forward.usable == bool(workers)
+        names = []
+        for i, sample in enumerate(("chest_xray_pneumonia_val0.dcm", "chest_xray_pneumonia_val0_monochrome1.dcm") * 2):
+            names.append(f"{i}.dcm")
+            store.store(names[-1], (SAMPLES / sample).read_bytes())
+        run = Running(engine)
+        run.wait_for("ItemAnalysed", 4, timeout=120)
+        run.stop()
+        rows = _rows(folder)
+        results[label] = sorted((os.path.basename(r["path"]), r["model"], r["probability"], r["label"], r["ood_score"])
+                                for r in rows)
+        assert {os.path.basename(r["path"]) for r in rows} == set(names)
+    assert results["worker"] == results["here"] and len(results["here"]) == 4
+    assert all(probability for _, _, probability, _, _ in results["here"])  # analysed, not refused
+
+    def no_processes():
+        raise OSError("no process start-up here")
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(forward_module, "process_context", no_processes)
+    try:
+        store, engine = _engine(tmp_path / "fallback", predictors, forward_workers=1)
+        names = _store_copies(store, tmp_path / "fallback", 2)
+        run = Running(engine)
+        run.wait_for("ItemAnalysed", 2)
+        run.stop()
+        assert not engine.forward.usable and len(_rows(tmp_path / "fallback")) == 2
+    finally:
+        monkeypatch.undo()

@@ -7,7 +7,8 @@ forkserver with the decoder pre-imported) loads every model of the engine once f
 returns the rows of a batch (``core.scan_predict.predict_decoded``: the same rows as a scan); the
 node's process keeps receiving meanwhile. Only where every model can be rebuilt from its card on
 the CPU (``can_predict_in_workers``) and the files are small; a pool that breaks (a killed worker)
-is replaced on the next batch, the failed one analysed here.
+is replaced on the next batch, the failed one analysed here (after ``MAX_BROKEN`` pools, or when
+none can start, every batch is analysed here).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from ..scan_predict import ScanResult, can_predict_in_workers, predict_decoded
 
 __all__ = ["ForwardPool", "load_models", "predict_batch"]
 
+MAX_BROKEN = 3
 _models: list[Predictor] = []  # in a worker: the engine's models, in its order
 
 
@@ -47,19 +49,25 @@ class ForwardPool:
         self.usable = workers > 0 and can_predict_in_workers(predictors)
         self._executor: ProcessPoolExecutor | None = None
         self._started: list = []
+        self._broken = 0  # pools that broke: after MAX_BROKEN the engine's process does the forward
 
     def start(self) -> None:
+        """Start the workers (their model loading runs in the background); a pool that cannot start
+        (no process start-up here) leaves the forward in the engine's process."""
         if self.usable and self._executor is None:
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=process_context(),
-                                                 initializer=partial(worker_setup, partial(load_models, [p.card for p in self.predictors])))
-            # start the processes (and their model loading) now
-            self._started = [self._executor.submit(int) for _ in range(self.workers)]
+            setup = partial(worker_setup, partial(load_models, [p.card for p in self.predictors]))
+            try:
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=process_context(), initializer=setup)
+                self._started = [self._executor.submit(int) for _ in range(self.workers)]
+            except Exception:  # e.g. the forkserver failed to start
+                self.stop()
+                self.usable = False
 
     def ready(self, timeout: float | None = None) -> bool:
         """Wait until the workers have loaded their models (True; at once when not usable)."""
+        self.start()
         if not self.usable:
             return True
-        self.start()
         try:
             for future in self._started:
                 future.result(timeout)
@@ -72,14 +80,18 @@ class ForwardPool:
         if not self.usable:
             return None
         self.start()
+        if self._executor is None:
+            return None
         try:
             return self._executor.submit(predict_batch, list(paths),
                                          [self.predictors.index(p) for p in predictors]).result()
-        except BrokenProcessPool:
+        except (BrokenProcessPool, OSError):  # a killed worker, a failed start: a new pool next time
             self.stop()
+            self._broken += 1
+            self.usable = self._broken < MAX_BROKEN
             return None
 
     def stop(self) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+            executor, self._executor = self._executor, None
+            executor.shutdown(wait=True, cancel_futures=True)
