@@ -12,6 +12,7 @@ none can start, every batch is analysed here).
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -50,26 +51,34 @@ class ForwardPool:
         self._executor: ProcessPoolExecutor | None = None
         self._started: list = []
         self._broken = 0  # pools that broke: after MAX_BROKEN the engine's process does the forward
+        self._lock = threading.Lock()  # start / stop from the engine's thread and a caller's (``ready``)
 
     def start(self) -> None:
         """Start the workers (their model loading runs in the background); a pool that cannot start
         (no process start-up here) leaves the forward in the engine's process."""
-        if self.usable and self._executor is None:
+        with self._lock:
+            if not self.usable or self._executor is not None:
+                return
             setup = partial(worker_setup, partial(load_models, [p.card for p in self.predictors]))
+            executor = None
             try:
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=process_context(), initializer=setup)
-                self._started = [self._executor.submit(int) for _ in range(self.workers)]
+                executor = ProcessPoolExecutor(self.workers, mp_context=process_context(), initializer=setup)
+                self._started = [executor.submit(int) for _ in range(self.workers)]
+                self._executor = executor
             except Exception:  # e.g. the forkserver failed to start
-                self.stop()
+                if executor is not None:
+                    executor.shutdown(wait=False, cancel_futures=True)
                 self.usable = False
 
     def ready(self, timeout: float | None = None) -> bool:
         """Wait until the workers have loaded their models (True; at once when not usable)."""
         self.start()
-        if not self.usable:
+        with self._lock:
+            started, usable = list(self._started), self.usable
+        if not usable:
             return True
         try:
-            for future in self._started:
+            for future in started:
                 future.result(timeout)
         except Exception:  # a timeout, a broken pool: not ready
             return False
@@ -80,11 +89,11 @@ class ForwardPool:
         if not self.usable:
             return None
         self.start()
-        if self._executor is None:
+        executor = self._executor
+        if executor is None:
             return None
         try:
-            return self._executor.submit(predict_batch, list(paths),
-                                         [self.predictors.index(p) for p in predictors]).result()
+            return executor.submit(predict_batch, list(paths), [self.predictors.index(p) for p in predictors]).result()
         except (BrokenProcessPool, OSError):  # a killed worker, a failed start: a new pool next time
             self.stop()
             self._broken += 1
@@ -92,6 +101,7 @@ class ForwardPool:
             return None
 
     def stop(self) -> None:
-        if self._executor is not None:
-            executor, self._executor = self._executor, None
+        with self._lock:
+            executor, self._executor, self._started = self._executor, None, []
+        if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
