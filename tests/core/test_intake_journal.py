@@ -5,6 +5,8 @@ last record dropped, a segment still open in this process left alone."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -26,12 +28,17 @@ def _segments(store: IntakeStore) -> list:
     return sorted(store.journal.folder.glob("*.journal"))
 
 
-def _as_left_by_a_killed_process(store: IntakeStore):
-    """The open segment, renamed as another process's would be (no longer this process's live one)."""
-    (segment,) = _segments(store)
-    left = segment.with_name(f"{0:020d}-1.journal")
-    os.replace(segment, left)
-    return left
+def _received_by_a_killed_process(root, count: int):
+    """A process that receives ``count`` instances into ``root`` and dies (no checkpoint): its segment."""
+    code = ("import os, sys, hashlib; from meddiag_desktop.core.intake.store import IntakeStore; "
+            "s = IntakeStore(sys.argv[1]); "
+            "[s.receive(f'{i}.dcm', (f'instance {i} ' * (50 + i)).encode(), "
+            "hashlib.sha256((f'instance {i} ' * (50 + i)).encode()).hexdigest()) for i in range(int(sys.argv[2]))]; "
+            "os._exit(0)")
+    subprocess.run([sys.executable, "-c", code, str(root), str(count)], check=True, timeout=120,
+                   env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    (segment,) = sorted((root / "journal").glob("*.journal"))
+    return segment
 
 
 needs_fdatasync = pytest.mark.skipif(not hasattr(os, "fdatasync"), reason="counts fdatasync (Linux)")
@@ -97,13 +104,11 @@ def test_a_checkpoint_writes_a_file_gone_missing_from_the_journal(tmp_path):
 
 def test_a_new_store_settles_what_a_killed_process_left(tmp_path):
     root = tmp_path / "intake"
-    store = IntakeStore(root)
-    for i in range(4):
-        _receive(store, i)
-    left = _as_left_by_a_killed_process(store)
-    store.path("0.dcm").unlink()  # never renamed into place / lost in a power cut
-    store.path("1.dcm").write_bytes(b"")  # an unflushed file after a power cut
-    store.path("2.dcm").write_bytes(_data(2)[:10])
+    left = _received_by_a_killed_process(root, 4)
+    instances = root / "instances"
+    (instances / "0.dcm").unlink()  # never renamed into place / lost in a power cut
+    (instances / "1.dcm").write_bytes(b"")  # an unflushed file after a power cut
+    (instances / "2.dcm").write_bytes(_data(2)[:10])
     with open(left, "ab") as f:  # a record torn by the kill: never acknowledged
         f.write(journal_module.MAGIC + b"\x05\x00")
     restarted = IntakeStore(root)
@@ -113,11 +118,7 @@ def test_a_new_store_settles_what_a_killed_process_left(tmp_path):
 
 
 def test_a_damaged_record_ends_the_segment(tmp_path):
-    root = tmp_path / "intake"
-    store = IntakeStore(root)
-    for i in range(3):
-        _receive(store, i)
-    left = _as_left_by_a_killed_process(store)
+    left = _received_by_a_killed_process(tmp_path / "intake", 3)
     blob = bytearray(left.read_bytes())
     blob[-5] ^= 0xFF  # the last record's data no longer matches its sha256
     left.write_bytes(bytes(blob))
@@ -133,3 +134,24 @@ def test_a_segment_open_in_this_process_is_left_alone(tmp_path):
     assert segment.exists()
     _receive(store, 1)
     assert len(list(journal_module.records(segment))) == 2
+
+
+@pytest.mark.skipif(os.name != "posix", reason="advisory locks (POSIX)")
+def test_a_segment_another_process_has_open_is_left_alone(tmp_path):
+    root = tmp_path / "intake"
+    IntakeStore(root)
+    code = ("import sys, time; from meddiag_desktop.core.intake.store import IntakeStore; "
+            "s = IntakeStore(sys.argv[1]); s.receive('0.dcm', b'x' * 64, __import__('hashlib').sha256(b'x' * 64).hexdigest()); "
+            "print('ready', flush=True); sys.stdin.read()")
+    other = subprocess.Popen([sys.executable, "-c", code, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        assert other.stdout.readline().strip() == "ready"
+        (segment,) = sorted((root / "journal").glob("*.journal"))
+        IntakeStore(root)  # e.g. the window on a folder `meddiag listen` is filling
+        assert segment.exists()
+    finally:
+        other.stdin.close()
+        other.wait(30)
+    IntakeStore(root)  # that process is gone: its segment is settled now
+    assert not segment.exists()

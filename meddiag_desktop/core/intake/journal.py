@@ -30,6 +30,29 @@ MAGIC = b"MDJ1"
 _HEADER = struct.Struct("<4sHI32sI")  # magic, name length, data length, sha256 of the data, crc32 of the name
 SUFFIX = ".journal"
 _live: set[str] = set()  # segments open in this process (another store object on the folder keeps off them)
+try:  # and an advisory lock on each open segment keeps another process's settling off it (POSIX)
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+
+def _in_use(path: Path) -> bool:
+    """Whether a process holds ``path`` open as its current segment (its lock)."""
+    if str(path) in _live:
+        return True
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True  # gone meanwhile: nothing to settle
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's lock
+    return False
 
 
 @dataclass
@@ -141,7 +164,7 @@ class ReceiveJournal:
     def settle(self) -> int:
         """At start: the segments a previous process left, record by record; the records settled."""
         return sum(self._settle_segment(path) for path in sorted(self.folder.glob(f"*{SUFFIX}"))
-                   if str(path) not in _live)
+                   if not _in_use(path))
 
     def _settle_segment(self, path: Path) -> int:
         count = 0
@@ -154,6 +177,8 @@ class ReceiveJournal:
     def _open_segment(self) -> _Segment:
         path = self.folder / f"{time.time_ns():020d}-{os.getpid()}{SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held while open: see ``_in_use``
         fsync_path(self.folder)  # the new segment's entry is durable before a record in it is acknowledged
         _live.add(str(path))
         self._segment = _Segment(path, fd)
