@@ -84,13 +84,26 @@ def test_a_checkpoint_flushes_the_files_and_drops_the_segment(tmp_path, monkeypa
     for i in range(5):
         _receive(store, i)
     assert store.checkpoint() == 0  # below the thresholds: nothing yet
+    assert store.checkpoint(force=True) == 5
+    assert _segments(store) == []
+    _receive(store, 9)  # a new segment
+    assert len(_segments(store)) == 1
+    # Where the file system cannot be flushed at once (not Linux): every file, then the folder.
+    from meddiag_desktop.core.intake import store as store_module
+
+    monkeypatch.setattr(store_module, "sync_filesystem", lambda path: False)
     synced = []
     real = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
-    assert store.checkpoint(force=True) == 5
-    assert _segments(store) == [] and len(synced) >= 5 + 1  # every file, then the folder
-    _receive(store, 9)  # a new segment
-    assert len(_segments(store)) == 1
+    for i in range(3):
+        _receive(store, 10 + i)
+    assert store.checkpoint(force=True) == 4 and _segments(store) == []
+    assert len(synced) == 4 + 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs (Linux)")
+def test_a_checkpoint_flushes_the_file_system_at_once_on_linux(tmp_path):
+    assert journal_module.sync_filesystem(tmp_path)
 
 
 def test_a_checkpoint_writes_a_file_gone_missing_from_the_journal(tmp_path):

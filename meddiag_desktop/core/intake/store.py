@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 from ..atomic import atomic_write_bytes, atomic_write_json
-from .journal import ReceiveJournal, fsync_path
+from .journal import ReceiveJournal, fsync_path, sync_filesystem
 
 INDEX_FILE = "analysed.jsonl"
 # A checkpoint (files flushed, journal segment dropped) at least this often while busy; always when idle.
@@ -146,11 +146,13 @@ class IntakeStore:
         fsync_path(self.instances)
 
     def _flush_files(self, names: list[str]) -> bool:
-        for name in dict.fromkeys(names):
-            if not (self.instances / name).is_file():
-                return False
-            fsync_path(self.instances / name)
-        fsync_path(self.instances)  # the renames
+        names = list(dict.fromkeys(names))
+        if not all((self.instances / name).is_file() for name in names):
+            return False
+        if not sync_filesystem(self.instances):
+            for name in names:
+                fsync_path(self.instances / name)
+            fsync_path(self.instances)  # the renames
         return True
 
     def reject(self, data: bytes) -> str:
