@@ -25,14 +25,13 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]  # this checkout first
-from scan_throughput import DATASET, pick_model, vm_hwm_mb  # noqa: E402
+from scan_throughput import DATASET, TreeRss, pick_model, vm_hwm_mb  # noqa: E402
 
 HEIGHT, WIDTH = 2560, 2048
 
@@ -102,71 +101,6 @@ def one_core_decode_rate(paths: list[Path], model_id: str) -> tuple[float, float
     for path in paths:
         assert decode_file(str(path), configs).error is None
     return len(paths) / (time.perf_counter() - start), (time.process_time() - cpu) / len(paths)
-
-
-class TreeRss:
-    """Peak of the summed RSS of this process and all its descendants (Linux /proc), sampled, and the
-    CPU seconds they used while sampled (``cpu_s``: each process's last seen user + system time, less
-    what it had at the start; a process's last < 100 ms before it exits is missed)."""
-
-    def __init__(self, every_s: float = 0.1) -> None:
-        self.peak_mb, self.every_s, self._stop = 0.0, every_s, threading.Event()
-        self._cpu: dict[int, float] = {}
-        self._start_cpu = {pid: cpu for pid, (_, cpu) in tree_usage(os.getpid()).items()}
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
-
-    @property
-    def cpu_s(self) -> float:
-        return sum(cpu - self._start_cpu.get(pid, 0.0) for pid, cpu in self._cpu.items())
-
-    def _sample(self) -> None:
-        usage = tree_usage(os.getpid())
-        self.peak_mb = max(self.peak_mb, sum(rss for rss, _ in usage.values()))
-        self._cpu.update((pid, cpu) for pid, (_, cpu) in usage.items())
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
-            self._sample()
-
-
-def tree_usage(root: int) -> dict[int, tuple[float, float]]:
-    """pid -> (RSS MB, user + system CPU s) of ``root`` and its descendants, from each process's one-line
-    /proc/PID/stat (the multi-line status files cost ~10 ms a sample here: a sampler holding the GIL slows
-    the scan it measures)."""
-    parents, usage = {}, {}
-    page_mb, tick_s = os.sysconf("SC_PAGE_SIZE") / 2**20, 1 / os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                text = handle.read()
-        except OSError:
-            continue
-        fields = text[text.rindex(b")") + 2:].split()  # after "pid (comm) ": state, ppid, ... utime, stime, ... rss
-        parents[int(entry)] = int(fields[1])
-        usage[int(entry)] = (int(fields[21]) * page_mb, (int(fields[11]) + int(fields[12])) * tick_s)
-    tree, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in usage:
-            tree[pid] = usage[pid]
-        todo += [child for child, parent in parents.items() if parent == pid]
-    return tree
-
-
-def tree_rss_mb(root: int) -> float:
-    """Summed RSS of ``root`` and its descendants."""
-    return sum(rss for rss, _ in tree_usage(root).values())
 
 
 def run_scan(folder: Path, out: Path, model_id: str, extra: list[str]) -> float:
