@@ -75,11 +75,14 @@ def _may_decode_in_processes(args) -> bool:
         return True
     from itertools import islice
 
-    from ..core.scan_pool import may_choose_processes
+    from ..core.scan_pool import THREAD_DECODE_CORES, may_choose_processes, usable_cores
     from ..core.walk import iter_image_files
 
+    cores = usable_cores()
+    if not 2 <= cores <= THREAD_DECODE_CORES:  # the files' size does not matter here
+        return cores >= 2
     try:
-        return may_choose_processes(list(islice(iter_image_files(args.paths, not args.no_recursive), 16)))
+        return may_choose_processes(list(islice(iter_image_files(args.paths, not args.no_recursive), 16)), cores)
     except OSError:
         return True
 
