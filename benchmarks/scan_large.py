@@ -138,7 +138,8 @@ def main() -> None:
     print(f"ratio={scan_rate / limit:.2f} scan_files_per_s={scan_rate:.2f} decode_limit_files_per_s={limit:.2f} "
           f"one_core_files_per_s={one_core:.2f} cores={cores} peak_rss_tree_mb={tree.peak_mb:.0f} "
           f"peak_rss_main_mb={vm_hwm_mb():.0f} tree_cpu_ms_per_file={1000 * tree.cpu_s / args.n:.1f} "
-          f"decode_cpu_ms_per_file={1000 * decode_cpu_s:.1f} cpu_share={decode_cpu_s * args.n / tree.cpu_s:.2f} n={args.n} workers_kind={args.workers_kind} model={model_id} "
+          f"decode_cpu_ms_per_file={1000 * decode_cpu_s:.1f} cpu_share={decode_cpu_s * args.n / tree.cpu_s:.2f} "
+          f"n={args.n} workers_kind={args.workers_kind} model={model_id} "
           f"load_avg_1min={os.getloadavg()[0]:.1f}")
 
 

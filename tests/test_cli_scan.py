@@ -221,5 +221,6 @@ def test_forkserver_is_started_early_only_when_the_scan_may_use_processes(demo_m
         assert started == ([] if name == "large" else [True]), name
     started.clear()
     large = str(tmp_path / "large")
-    assert main(["scan", large, "--out", str(tmp_path / "p.csv"), "--model", demo_models[0], "--workers-kind", "process"]) == 0
+    out = str(tmp_path / "p.csv")
+    assert main(["scan", large, "--out", out, "--model", demo_models[0], "--workers-kind", "process"]) == 0
     assert started == [True]  # asked for processes
