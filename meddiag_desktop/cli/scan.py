@@ -162,14 +162,14 @@ def cmd_scan(args) -> int:
     if args.batch_size < 1 or (args.workers is not None and args.workers < (1 if args.engine == "ray" else 0)):
         raise CliError("--batch-size must be at least 1 and --workers at least 0 (1 with --engine ray)")
     _check_inputs(args.paths)
-    if _may_decode_in_processes(args):
-        from ..core.scan_pool import prestart_processes
-
-        prestart_processes()  # the scan may decode in processes: their server imports torch meanwhile
     if args.engine == "local":
         from ..core.scan_pool import keep_freed_buffers
 
         keep_freed_buffers()  # this process decodes too (threads, or while the worker processes start)
+    if _may_decode_in_processes(args):
+        from ..core.scan_pool import prestart_processes
+
+        prestart_processes()  # the scan may decode in processes: their server imports torch meanwhile
     predictors = _load_predictors(args)
     out = Path(args.out)
     columns = csv_columns([p.card for p in predictors])
