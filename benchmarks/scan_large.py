@@ -9,7 +9,11 @@ what real chest X-rays cost. Measured in the same run:
   one thread, ``scan_pool.keep_freed_buffers``);
 * `meddiag scan` end to end (in-process CLI: walk, decode in worker processes, forward, CSV, audit)
   with ``--workers-kind`` (default auto) -> files/s; goal >= 0.85 x the decode limit;
-* the peak RSS of the scan's whole process tree (sampled every 100 ms) and of this process alone.
+* the peak RSS of the scan's whole process tree (sampled every 100 ms) and of this process alone;
+* CPU per file, which survives other load on the machine: the scan's whole process tree
+  (``tree_cpu_ms_per_file``: start-up, decoding, forward, CSV, audit) against the one-core probe's
+  (``decode_cpu_ms_per_file``); ``cpu_share`` = probe / tree is the ratio a scan that keeps every core
+  busy reaches.
 
 Last line: ``ratio=<scan / decode limit> scan_files_per_s=... decode_limit_files_per_s=... ...``
 
@@ -21,14 +25,13 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]  # this checkout first
-from scan_throughput import DATASET, pick_model, vm_hwm_mb  # noqa: E402
+from scan_throughput import DATASET, TreeRss, pick_model, vm_hwm_mb  # noqa: E402
 
 HEIGHT, WIDTH = 2560, 2048
 
@@ -81,9 +84,9 @@ def write_large_files(folder: Path, n: int, seed: int = 0) -> list[Path]:
     return paths
 
 
-def one_core_decode_rate(paths: list[Path], model_id: str) -> float:
-    """Files/s of the scan's per-file work (sha256, load_image, preprocess) on one core, in a process set
-    up as a decode worker is (torch on one thread, freed image buffers kept for the next file)."""
+def one_core_decode_rate(paths: list[Path], model_id: str) -> tuple[float, float]:
+    """(files/s, CPU s per file) of the scan's per-file work (sha256, load_image, preprocess) on one
+    core, in a process set up as a decode worker is (torch on one thread, freed image buffers kept)."""
     import torch
 
     from meddiag_desktop.core.model_store import ModelStore
@@ -94,52 +97,10 @@ def one_core_decode_rate(paths: list[Path], model_id: str) -> float:
     keep_freed_buffers()
     configs = input_configs([ModelStore().find(model_id)])
     decode_file(str(paths[0]), configs)  # warm-up
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for path in paths:
         assert decode_file(str(path), configs).error is None
-    return len(paths) / (time.perf_counter() - start)
-
-
-class TreeRss:
-    """Peak of the summed RSS of this process and all its descendants (Linux /proc), sampled."""
-
-    def __init__(self, every_s: float = 0.1) -> None:
-        self.peak_mb, self.every_s, self._stop = 0.0, every_s, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
-            self.peak_mb = max(self.peak_mb, tree_rss_mb(os.getpid()))
-
-
-def tree_rss_mb(root: int) -> float:
-    """Summed RSS of ``root`` and its descendants, from each process's one-line /proc/PID/stat (the
-    multi-line status files cost ~10 ms a sample here: a sampler holding the GIL slows the scan it measures)."""
-    parents, rss, page_mb = {}, {}, os.sysconf("SC_PAGE_SIZE") / 2**20
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                text = handle.read()
-        except OSError:
-            continue
-        fields = text[text.rindex(b")") + 2:].split()  # after "pid (comm) ": state, ppid, ... rss is the 22nd
-        parents[int(entry)], rss[int(entry)] = int(fields[1]), int(fields[21]) * page_mb
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0.0)
-        todo += [child for child, parent in parents.items() if parent == pid]
-    return total
+    return len(paths) / (time.perf_counter() - start), (time.process_time() - cpu) / len(paths)
 
 
 def run_scan(folder: Path, out: Path, model_id: str, extra: list[str]) -> float:
@@ -168,7 +129,7 @@ def main() -> None:
         start = time.perf_counter()
         paths = write_large_files(tmp / "large", args.n)
         print(f"model: {note}; {args.n} files written in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-        one_core = one_core_decode_rate(paths[:args.probe], model_id)
+        one_core, decode_cpu_s = one_core_decode_rate(paths[:args.probe], model_id)
         cores = usable_cores()
         extra = ["--workers-kind", args.workers_kind] + (["--workers", str(args.workers)] if args.workers else [])
         with TreeRss() as tree:
@@ -176,7 +137,9 @@ def main() -> None:
     scan_rate, limit = args.n / seconds, cores * one_core
     print(f"ratio={scan_rate / limit:.2f} scan_files_per_s={scan_rate:.2f} decode_limit_files_per_s={limit:.2f} "
           f"one_core_files_per_s={one_core:.2f} cores={cores} peak_rss_tree_mb={tree.peak_mb:.0f} "
-          f"peak_rss_main_mb={vm_hwm_mb():.0f} n={args.n} workers_kind={args.workers_kind} model={model_id} "
+          f"peak_rss_main_mb={vm_hwm_mb():.0f} tree_cpu_ms_per_file={1000 * tree.cpu_s / args.n:.1f} "
+          f"decode_cpu_ms_per_file={1000 * decode_cpu_s:.1f} cpu_share={decode_cpu_s * args.n / tree.cpu_s:.2f} "
+          f"n={args.n} workers_kind={args.workers_kind} model={model_id} "
           f"load_avg_1min={os.getloadavg()[0]:.1f}")
 
 

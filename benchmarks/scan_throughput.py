@@ -7,6 +7,9 @@
    preprocess, forward, CSV, audit) against the model forward alone on the same images already
    decoded and preprocessed, same batch size and device, at its best thread count (torch's default
    or 1); goal ratio >= 0.8. The two are run alternately ``--repeat`` times and the best of each is kept.
+3. CPU per file, which survives other load on the machine: the scan's whole process tree (its worker
+   processes included) against the one-thread forward's; ``cpu_share`` = forward /
+   scan (the part of the scan's CPU that is the model forward).
 
 Model: the shipped ``pneumonia-cnn`` when weights/ has it, else a freshly initialised cnn card.
 Everything, the audit log included, goes to a temporary MEDDIAG_HOME. The last line is
@@ -23,6 +26,7 @@ import io
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +55,62 @@ def vm_hwm_mb() -> float:
 def reset_peak_rss() -> None:
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM := current RSS
+
+
+class TreeRss:
+    """Peak of the summed RSS of this process and all its descendants (Linux /proc), sampled every
+    ``every_s`` (None: not sampled), and ``cpu_s``: the CPU seconds the tree used from enter to exit
+    (user + system of every process alive at the end, plus that of the children they waited for: a
+    scan's worker processes are reaped by the forkserver; less the same sums at the start)."""
+
+    def __init__(self, every_s: float | None = 0.1) -> None:
+        self.peak_mb, self.cpu_s, self.every_s, self._stop = 0.0, 0.0, every_s, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._start: dict[int, float] = {}
+
+    def __enter__(self):
+        self._start = {pid: cpu for pid, (_, cpu) in tree_usage(os.getpid()).items()}
+        if self.every_s is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.every_s is not None:
+            self._stop.set()
+            self._thread.join()
+        end = tree_usage(os.getpid())
+        self.peak_mb = max(self.peak_mb, sum(rss for rss, _ in end.values()))
+        self.cpu_s = sum(cpu for _, cpu in end.values()) - sum(self._start.values())
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.peak_mb = max(self.peak_mb, sum(rss for rss, _ in tree_usage(os.getpid()).values()))
+
+
+def tree_usage(root: int) -> dict[int, tuple[float, float]]:
+    """pid -> (RSS MB, CPU s of it and of its waited-for children) of ``root`` and its descendants, from each
+    process's one-line /proc/PID/stat (the multi-line status files cost ~10 ms a sample here: a sampler
+    holding the GIL slows the scan it measures)."""
+    parents, usage = {}, {}
+    page_mb, tick_s = os.sysconf("SC_PAGE_SIZE") / 2**20, 1 / os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        fields = text[text.rindex(b")") + 2:].split()  # after "pid (comm) ": state, ppid, ... (stat(5) less 2)
+        parents[int(entry)] = int(fields[1])
+        usage[int(entry)] = (int(fields[21]) * page_mb, sum(map(int, fields[11:15])) * tick_s)  # utime..cstime
+    tree, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in usage:
+            tree[pid] = usage[pid]
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return tree
 
 
 def pick_model() -> tuple[str, str]:
@@ -108,10 +168,11 @@ def run_scan(folder: Path, out: Path, model_id: str, args) -> float:
     return seconds
 
 
-def forward_files_per_s(paths: list[Path], model_id: str, args) -> float:
+def forward_files_per_s(paths: list[Path], model_id: str, args) -> tuple[float, float]:
     """The model forward alone (plus the softmax) on already decoded, preprocessed tensors, at its
     best: torch's default thread count or one thread, whichever is faster now (on a loaded machine an
-    OpenMP forward whose threads are pre-empted can be ten times slower than one thread)."""
+    OpenMP forward whose threads are pre-empted can be ten times slower than one thread); and the CPU
+    seconds per file of the one-thread forward (the cheapest in CPU)."""
     import torch
 
     from meddiag_desktop.core.inference import Predictor
@@ -121,18 +182,19 @@ def forward_files_per_s(paths: list[Path], model_id: str, args) -> float:
     predictor = Predictor(ModelStore().find(model_id), args.device)
     inputs = torch.stack([predictor.preprocess(load_image(p).array) for p in paths])
     batches = list(torch.split(inputs, args.batch_size))
-    default_threads, best = torch.get_num_threads(), 0.0
+    default_threads, best, cpu = torch.get_num_threads(), 0.0, 0.0
     try:
         for threads in dict.fromkeys((default_threads, 1)):
             torch.set_num_threads(threads)
             predictor.probabilities(batches[0])  # warm-up
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             for batch in batches:
                 predictor.probabilities(batch)
             best = max(best, len(paths) / (time.perf_counter() - start))
+            cpu = (time.process_time() - cpu_start) / len(paths)  # the last pass: one thread
     finally:
         torch.set_num_threads(default_threads)
-    return best
+    return best, cpu
 
 
 def main() -> None:
@@ -164,12 +226,18 @@ def main() -> None:
 
         paths = write_dataset_pngs(tmp / "pngs", args.n)
         scan_rate = forward_rate = 0.0
+        scan_cpu, forward_cpu = float("inf"), float("inf")
         for _ in range(args.repeat):  # interleaved, best of each: the machine's load drifts
-            forward_rate = max(forward_rate, forward_files_per_s(paths, model_id, args))
-            scan_rate = max(scan_rate, args.n / run_scan(tmp / "pngs", tmp / "scan.csv", model_id, args))
+            rate, cpu = forward_files_per_s(paths, model_id, args)
+            forward_rate, forward_cpu = max(forward_rate, rate), min(forward_cpu, cpu)
+            with TreeRss(every_s=None) as tree:
+                scan_rate = max(scan_rate, args.n / run_scan(tmp / "pngs", tmp / "scan.csv", model_id, args))
+            scan_cpu = min(scan_cpu, tree.cpu_s / args.n)
 
     print(f"ratio={scan_rate / forward_rate:.2f} scan_files_per_s={scan_rate:.0f} "
-          f"forward_files_per_s={forward_rate:.0f} rss_growth_mb={rss_growth:.1f} n={args.n} "
+          f"forward_files_per_s={forward_rate:.0f} rss_growth_mb={rss_growth:.1f} "
+          f"scan_cpu_ms_per_file={1000 * scan_cpu:.3f} forward_cpu_ms_per_file={1000 * forward_cpu:.3f} "
+          f"cpu_share={forward_cpu / scan_cpu:.2f} n={args.n} "
           f"rss_n={args.rss_n} batch_size={args.batch_size} workers={workers} workers_kind={args.workers_kind} "
           f"model={model_id} load_avg_1min={os.getloadavg()[0]:.1f}")
 

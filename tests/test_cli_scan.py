@@ -201,3 +201,26 @@ def test_process_engine_resumes_after_a_kill_with_no_duplicate_and_no_gap(demo_m
     assert 0 < partial.read_bytes().count(b"\n") - 1 < 2 * 401
     assert scan_to(out, "--workers", "2", "--workers-kind", "process", "--resume") == full
     assert b"truncated" in full
+
+
+def test_forkserver_is_started_early_only_when_the_scan_may_use_processes(demo_models, tmp_path, monkeypatch):
+    """On 2 cores large files decode in threads, so the CLI does not start the forkserver (its torch import
+    would take a core from the scan); small files may still go to processes (>= 2000 of them), so it does."""
+    from meddiag_desktop.core import scan_pool
+
+    started = []
+    monkeypatch.setattr(scan_pool, "usable_cores", lambda: 2)
+    monkeypatch.setattr(scan_pool, "prestart_processes", lambda: started.append(True))
+    for name, size in (("large", 1 << 20), ("small", 1000)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for i in range(3):  # not images: error rows, but the walk names them by their suffix
+            (folder / f"{i}.png").write_bytes(b"x" * size)
+        started.clear()
+        assert main(["scan", str(folder), "--out", str(tmp_path / f"{name}.csv"), "--model", demo_models[0]]) == 0
+        assert started == ([] if name == "large" else [True]), name
+    started.clear()
+    large = str(tmp_path / "large")
+    out = str(tmp_path / "p.csv")
+    assert main(["scan", large, "--out", out, "--model", demo_models[0], "--workers-kind", "process"]) == 0
+    assert started == [True]  # asked for processes

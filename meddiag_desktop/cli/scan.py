@@ -67,6 +67,26 @@ def _check_inputs(paths: list[str]) -> None:
             raise CliError(f"no such file or folder: {path}")
 
 
+def _may_decode_in_processes(args) -> bool:
+    """Whether the local engine may pick worker processes (``auto``: judged from the walk's first files)."""
+    if args.engine != "local" or args.workers_kind == "thread" or args.workers == 0:
+        return False
+    if args.workers_kind == "process":
+        return True
+    from itertools import islice
+
+    from ..core.scan_pool import THREAD_DECODE_CORES, may_choose_processes, usable_cores
+    from ..core.walk import iter_image_files
+
+    cores = usable_cores()
+    if not 2 <= cores <= THREAD_DECODE_CORES:  # the files' size does not matter here
+        return cores >= 2
+    try:
+        return may_choose_processes(list(islice(iter_image_files(args.paths, not args.no_recursive), 16)), cores)
+    except OSError:
+        return True
+
+
 def _load_predictors(args):
     from ..core.device import DeviceError
     from ..core.jobs import last
@@ -142,14 +162,14 @@ def cmd_scan(args) -> int:
     if args.batch_size < 1 or (args.workers is not None and args.workers < (1 if args.engine == "ray" else 0)):
         raise CliError("--batch-size must be at least 1 and --workers at least 0 (1 with --engine ray)")
     _check_inputs(args.paths)
-    if args.engine == "local" and args.workers_kind != "thread" and args.workers != 0:
-        from ..core.scan_pool import prestart_processes
-
-        prestart_processes()  # a folder scan may decode in processes: their server imports torch meanwhile
     if args.engine == "local":
         from ..core.scan_pool import keep_freed_buffers
 
         keep_freed_buffers()  # this process decodes too (threads, or while the worker processes start)
+    if _may_decode_in_processes(args):
+        from ..core.scan_pool import prestart_processes
+
+        prestart_processes()  # the scan may decode in processes: their server imports torch meanwhile
     predictors = _load_predictors(args)
     out = Path(args.out)
     columns = csv_columns([p.card for p in predictors])

@@ -42,11 +42,19 @@ def centre_square(chw: np.ndarray) -> np.ndarray:
     return chw[:, top : top + side, left : left + side]
 
 
+def _square_channels(array: np.ndarray, config: ModelConfig) -> np.ndarray:
+    return centre_square(to_channels(np.asarray(array, dtype=np.float32), config.in_chans))
+
+
 def prepare(array: np.ndarray, config: ModelConfig) -> torch.Tensor:
     """One image in [0, 1] -> model-sized float32 tensor (C, img_size, img_size), still in [0, 1]."""
-    chw = centre_square(to_channels(np.asarray(array, dtype=np.float32), config.in_chans))
+    chw = _square_channels(array, config)
     if chw.shape[1] == config.img_size:
         return torch.from_numpy(np.array(chw, dtype=np.float32, copy=True))  # never alias the caller's image
+    return _resize(chw, config)
+
+
+def _resize(chw: np.ndarray, config: ModelConfig) -> torch.Tensor:
     # the resize reads the image (no copy of a 2-3 k px image unless it is read-only) and returns a new tensor
     source = np.ascontiguousarray(chw) if chw.flags.writeable else np.array(chw, dtype=np.float32, copy=True)
     return F.interpolate(
@@ -73,6 +81,26 @@ def preprocess(array: np.ndarray, config: ModelConfig) -> torch.Tensor:
     """One image in [0, 1] -> normalised model input (C, img_size, img_size). Training augments
     between ``prepare`` and ``normalize``; everything else calls this."""
     return normalize(prepare(array, config), config)
+
+
+def preprocess_array(array: np.ndarray, config: ModelConfig) -> np.ndarray:
+    """``preprocess`` as a new float32 numpy array, the same numbers (what a scan's decoder hands on). An
+    image already at the model's size is normalised in numpy: a scan of small files spends no torch call on it."""
+    chw = _square_channels(array, config)
+    if chw.shape[1] != config.img_size:
+        return normalize(_resize(chw, config), config).numpy()
+    mean, std = _mean_std_arrays(tuple(config.mean), tuple(config.std))
+    out = np.subtract(chw, mean, dtype=np.float32)  # float32 (x - mean) / std, as normalize computes it
+    out /= std
+    return out
+
+
+@lru_cache(maxsize=32)
+def _mean_std_arrays(mean: tuple, std: tuple) -> tuple[np.ndarray, np.ndarray]:
+    arrays = np.array(mean, dtype=np.float32).reshape(-1, 1, 1), np.array(std, dtype=np.float32).reshape(-1, 1, 1)
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
 
 def preprocess_batch(arrays, config: ModelConfig) -> torch.Tensor:

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from .io import ImageLoadError, load_image
-from .preprocess import preprocess
+from .preprocess import preprocess_array
 
 __all__ = ["ConfigKey", "DecodedFile", "config_key", "decode_file", "decode_files", "input_configs"]
 
@@ -68,7 +68,7 @@ def decode_file(path: str, configs: Mapping[ConfigKey, object]) -> DecodedFile:
     data, sha = _read(path)
     try:
         array = load_image(path, data=data).array
-        inputs = {key: np.ascontiguousarray(preprocess(array, cfg).numpy()) for key, cfg in configs.items()}
+        inputs = {key: np.ascontiguousarray(preprocess_array(array, cfg)) for key, cfg in configs.items()}
         return DecodedFile(path, sha, inputs)
     except ImageLoadError as err:
         return DecodedFile(path, sha, error=str(err))

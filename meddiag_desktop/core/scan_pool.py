@@ -15,7 +15,8 @@ files there are. ``kind``:
   exit by themselves if the scan's process dies;
   ``run_ahead`` is the same pool for any per-chunk work, e.g. decoding and predicting whole
   batches (``core.scan``: the models loaded once per process by a ``setup`` function);
-* ``"auto"``: ``choose_kind`` (processes for large files, or for many files, when there are cores to use).
+* ``"auto"``: ``choose_kind`` (processes for large files - in threads on 2 cores where this process keeps
+  freed buffers, as ``meddiag scan`` does - or for many small files).
 
 Small files travel several to a task, large ones one by one (``chunk_size``). While the worker
 processes start (a thread starts them: on Linux each start waits for the forkserver's imports), the
@@ -43,14 +44,15 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from .scan_decode import DecodedFile, decode_file, decode_files
 
-__all__ = ["LARGE_FILE_BYTES", "WORKERS_KINDS", "choose_kind", "chunk_size", "decode_ahead", "default_workers",
-           "forward_threads", "keep_freed_buffers", "median_size", "prestart_processes", "run_ahead",
-           "usable_cores"]
+__all__ = ["LARGE_FILE_BYTES", "THREAD_DECODE_CORES", "WORKERS_KINDS", "choose_kind", "chunk_size", "decode_ahead",
+           "default_workers", "forward_threads", "keep_freed_buffers", "may_choose_processes", "median_size",
+           "prestart_processes", "run_ahead", "usable_cores"]
 
 WORKERS_KINDS = ("auto", "thread", "process")
 LARGE_FILE_BYTES = 512 * 1024  # median file size from which "auto" picks processes
 MIN_PROCESS_FILES = 64  # fewer files than this: starting processes costs more than it saves
 MANY_FILES = 2000  # this many small files: processes pay too (the per-file Python work leaves the GIL)
+THREAD_DECODE_CORES = 2  # up to this many cores, large files decode in threads (see choose_kind)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 _TRIM_BYTES = 256 << 20  # free memory a decoding process keeps (default: 128 KB, raised to 2x the largest freed block)
 _MMAP_BYTES = 32 << 20  # blocks up to this come from the heap, reused (glibc's maximum; default 128 KB, adaptive)
@@ -75,16 +77,36 @@ def median_size(files: Sequence[str], sample: int = 16) -> int | None:
     return int(statistics.median(sizes)) if sizes else None
 
 
-def choose_kind(files: Sequence[str], cores: int | None = None, sample: int = 16) -> str:
-    """``"process"`` when there are >= 2 cores and either ``MANY_FILES`` files or enough files whose
-    median size (of the first ``sample``) is large enough for decoding to dominate; else ``"thread"``."""
+def choose_kind(files: Sequence[str], cores: int | None = None, sample: int = 16,
+                buffers_kept: bool | None = None) -> str:
+    """``"process"`` when there are >= 2 cores and enough files, either large ones (median size of the
+    first ``sample`` >= ``LARGE_FILE_BYTES``) or ``MANY_FILES`` small ones; else ``"thread"``. Large files
+    stay in threads on up to ``THREAD_DECODE_CORES`` cores when this process keeps freed buffers
+    (``buffers_kept``, default: whether ``keep_freed_buffers`` ran here - the CLI, never the window):
+    their decoding holds the GIL ~7 % of its time (PNG inflate, sha256, numpy and the torch resize release
+    it), so on 2 cores two threads use both (2 % of their time waiting for the GIL, py-spy) without the
+    processes' start-up (the forkserver's torch import, ~1.5 s of a core, and each worker's first file)."""
     cores = usable_cores() if cores is None else cores
     if cores < 2 or len(files) < MIN_PROCESS_FILES:
         return "thread"
-    if len(files) >= MANY_FILES:
-        return "process"
     size = median_size(files, sample)
-    return "process" if size is not None and size >= LARGE_FILE_BYTES else "thread"
+    if size is not None and size >= LARGE_FILE_BYTES:
+        return "thread" if _large_in_threads(cores, buffers_kept) else "process"
+    return "process" if len(files) >= MANY_FILES else "thread"
+
+
+def may_choose_processes(first_files: Sequence[str], cores: int | None = None,
+                         buffers_kept: bool | None = None) -> bool:
+    """Whether ``choose_kind`` may pick processes for a scan that starts with ``first_files`` (the
+    count not known yet): worth starting the forkserver early (``prestart_processes``) only then."""
+    cores = usable_cores() if cores is None else cores
+    size = median_size(first_files)
+    large = size is not None and size >= LARGE_FILE_BYTES
+    return cores >= 2 and not (large and _large_in_threads(cores, buffers_kept))
+
+
+def _large_in_threads(cores: int, buffers_kept: bool | None) -> bool:
+    return cores <= THREAD_DECODE_CORES and (_Buffers.kept if buffers_kept is None else buffers_kept)
 
 
 def chunk_size(files: Sequence[str], workers: int, lookahead: int) -> int:
@@ -134,6 +156,10 @@ def _exit_with_parent() -> None:
         os._exit(0)
 
 
+class _Buffers:
+    kept = False  # keep_freed_buffers ran in this process
+
+
 def keep_freed_buffers() -> None:
     """Let this process reuse the memory of one file's large arrays for the next. By default glibc gives
     a freed 10-20 MB array back to the kernel and faults it in again page by page for the next file
@@ -142,6 +168,7 @@ def keep_freed_buffers() -> None:
     decode workers, the ``meddiag scan`` command), never the window's; Pillow's part only off glibc."""
     from PIL import Image
 
+    _Buffers.kept = True
     if hasattr(Image.core, "set_blocks_max"):
         Image.core.set_blocks_max(_PILLOW_BLOCKS)
     if not sys.platform.startswith("linux"):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from meddiag_desktop.core.models import ModelConfig
-from meddiag_desktop.core.preprocess import normalize, prepare, preprocess, preprocess_batch
+from meddiag_desktop.core.preprocess import normalize, prepare, preprocess, preprocess_array, preprocess_batch
 
 from testkit import assert_close
 
@@ -126,6 +126,21 @@ def test_normalisation_is_exact_on_constant_image(value):
 def test_preprocess_is_normalize_of_prepare():
     for image, config in [(_rand(50, 70), GREY), (_rand(64, 48, 3), RGB), (_rand(28, 28), RGB)]:
         assert torch.equal(preprocess(image, config), normalize(prepare(image, config), config))
+
+
+@pytest.mark.parametrize("config", [GREY, RGB], ids=["grey-model", "rgb-model"])
+def test_preprocess_array_is_preprocess_bit_for_bit(config):
+    """The scan's numpy path gives preprocess's numbers exactly: at the model's size (normalised in
+    numpy), resized (through torch), grey and colour, values over the whole float range of images."""
+    rng = np.random.default_rng(3)
+    images = [_rand(28, 28, seed=s) for s in range(20)] + [_rand(28, 28, 3), _rand(28, 40), _rand(60, 45, 3)]
+    images += [rng.integers(0, 256, (28, 28)).astype(np.float32) / 255, np.zeros((28, 28), np.float32),
+               np.ones((28, 28, 3), np.float32), rng.random((28, 28)).astype(np.float32) * 1e-6]
+    for image in images:
+        out = preprocess_array(image, config)
+        assert out.dtype == np.float32 and out.flags.writeable
+        assert np.array_equal(out, preprocess(image, config).numpy())
+        assert not np.shares_memory(out, image)
 
 
 def test_normalize_works_on_batches():

@@ -306,16 +306,28 @@ def test_a_decode_process_reuses_the_buffers_of_the_previous_file(tmp_path):
     assert faults["keep"] < pages // 4, faults  # ... unless the process keeps them
 
 
-def test_auto_kind_takes_processes_for_large_files_or_very_many(tmp_path):
-    from meddiag_desktop.core.scan_pool import choose_kind
+def test_auto_kind_takes_processes_for_large_files_on_many_cores_or_very_many_small(tmp_path):
+    from meddiag_desktop.core.scan_pool import choose_kind, may_choose_processes
 
     small, large = tmp_path / "s.png", tmp_path / "l.dcm"
     small.write_bytes(b"x" * 1000)
     large.write_bytes(b"x" * 4_000_000)
     assert choose_kind([str(small)] * 500, cores=8) == "thread"
     assert choose_kind([str(small)] * 5000, cores=8) == "process"  # many files: the GIL work moves out
-    assert choose_kind([str(large)] * 500, cores=8) == "process"
+    assert choose_kind([str(large)] * 500, cores=8, buffers_kept=True) == "process"
     assert choose_kind([str(large)] * 500, cores=1) == "thread"
+    # on 2 cores two threads decode large files side by side (the GIL is mostly free), with no start-up,
+    # where the process keeps freed buffers (meddiag scan); a window does not: its large files go to processes
+    assert choose_kind([str(large)] * 500, cores=2, buffers_kept=True) == "thread"
+    assert choose_kind([str(large)] * 5000, cores=2, buffers_kept=True) == "thread"
+    assert choose_kind([str(large)] * 500, cores=2, buffers_kept=False) == "process"
+    assert choose_kind([str(small)] * 5000, cores=2, buffers_kept=True) == "process"
+    # the CLI starts the forkserver early only when the walk's first files leave processes possible
+    assert not may_choose_processes([str(large)] * 16, cores=2, buffers_kept=True)
+    assert may_choose_processes([str(large)] * 16, cores=2, buffers_kept=False)
+    assert may_choose_processes([str(large)] * 16, cores=8, buffers_kept=True)
+    assert may_choose_processes([str(small)] * 16, cores=2, buffers_kept=True)
+    assert not may_choose_processes([str(small)] * 16, cores=1)
     assert choose_kind([str(large)] * 3, cores=8) == "thread"  # start-up would cost more than it saves
 
 
