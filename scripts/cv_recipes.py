@@ -31,6 +31,7 @@ def main(argv=None) -> int:
     parser.add_argument("--name", default="baseline")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fold-seed", type=int, default=None, help="seed of the fold split (default: --seed)")
     parser.add_argument("--augment", type=json.loads, default=None, help="BatchAugment keywords (JSON)")
     parser.add_argument("--train", type=json.loads, default={}, help="TrainConfig overrides (JSON)")
     parser.add_argument("--arch-kwargs", type=json.loads, default=None)
@@ -49,14 +50,14 @@ def main(argv=None) -> int:
     augment = args.augment if args.augment is not None else recipe.get("augment", True)
     start = time.time()
     for event in cross_validate(args.model_id, config, train, val, cfg, args.folds, augment=augment,
-                                n_boot=200, refit=False):
+                                n_boot=200, refit=False, fold_seed=args.fold_seed):
         if isinstance(event, CrossValidated):
             if args.save_oof:
                 np.savez(args.save_oof, logits=event.logits, labels=event.labels, ood_scores=event.ood_scores)
             r, s = event.report, event.summary
             curve = s["mean_held_out_auc_by_epoch"]
             print(json.dumps({
-                "model": args.model_id, "name": args.name, "augment": augment, "train": train_cfg,
+                "model": args.model_id, "name": args.name, "seed": args.seed, "fold_seed": args.fold_seed, "augment": augment, "train": train_cfg,
                 "arch_kwargs": config.arch_kwargs, "n": event.n,
                 "acc": round(r["accuracy"]["value"], 4), "acc_ci": [round(r["accuracy"]["ci_low"], 3), round(r["accuracy"]["ci_high"], 3)],
                 "auc": round(r["auc"]["value"], 4), "auc_ci": [round(r["auc"]["ci_low"], 3), round(r["auc"]["ci_high"], 3)],
