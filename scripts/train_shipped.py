@@ -54,11 +54,13 @@ BREAST = dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05, patience=15,
 # modalities apart (PneumoniaMNIST refused 45 % vs 3 %, 84 % vs 24 %), at 2 AUC points lower on the
 # scanner-shifted copy. For the RNN intensity is as good or better on every figure. No flip (CV: worse).
 BREAST_AUGMENT = {"gamma": 0.3, "blur": 0.8, "noise": 0.03}
+# Breast CNN: a seed ensemble of 3 (``arch_kwargs["members"]``, core.models.ensemble; README "Recipe experiments",
+# session 7): member i is the single recipe with seed + i, so its cross-validation is the ensemble's.
 RECIPES: dict[str, dict] = {
     "pneumonia-cnn": dict(cost=8, arch="cnn", img_size=28, train=PNEUMONIA),
     "pneumonia-rnn": dict(cost=8, arch="rnn", img_size=28, train={**PNEUMONIA, "lr": 2e-3}),
     "pneumonia-transformer": dict(cost=26, arch="transformer", img_size=28, train=PNEUMONIA),
-    "breast-cnn": dict(cost=1, arch="cnn", img_size=28, train=BREAST),
+    "breast-cnn": dict(cost=3, arch="cnn", img_size=28, arch_kwargs={"members": 3}, train=BREAST),
     "breast-rnn": dict(cost=1, arch="rnn", img_size=28, train=BREAST, augment=BREAST_AUGMENT),
     "breast-transformer": dict(cost=1.5, arch="transformer", img_size=28, arch_kwargs={"patch_size": 7},
                                train={**BREAST, "epochs": 80, "lr": 1e-3, "patience": 20}),
@@ -85,7 +87,10 @@ def model_description(model_id: str, folds: int = 0) -> str:
     trained = (f"trained on the official MedMNIST v2 train + validation splits; metrics are {folds}-fold "
                "cross-validated (out-of-fold predictions of every image)" if folds else
                "trained on the official MedMNIST v2 train split; metrics are on the official validation split")
-    return (f"{arch.upper()} for {spec.title} ({spec.modality}, 28 px), {trained}. Limitations: {LIMITATIONS[task]}"
+    members = RECIPES[model_id].get("arch_kwargs", {}).get("members", 1)
+    ensemble = (f" A seed ensemble: {members} {arch.upper()}s trained alike on the same images with seeds "
+                f"0..{members - 1}, stored as one model, logits averaged." if members > 1 else "")
+    return (f"{arch.upper()} for {spec.title} ({spec.modality}, 28 px), {trained}.{ensemble} Limitations: {LIMITATIONS[task]}"
             f"{FAMILY_NOTES[arch]} Research benchmark data: decision support only, not for diagnostic use.")
 
 
