@@ -115,8 +115,9 @@ def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int, threads: 
     augment = recipe.get("augment", True)
     _log(model_id, f"{len(train)} train / {len(val)} val images, {threads} thread(s), "
          + (f"{folds}-fold cross-validation" if folds else "validation split"))
+    rule, target = recipe.get("threshold_rule", ("youden", None))
     events = cross_validate(model_id, config, train, val, cfg, folds, base=base, augment=augment, description=description,
-                            command=command) if folds else \
+                            command=command, threshold_rule=rule, threshold_target=target) if folds else \
         train_model(model_id, config, train, val, cfg, base=base, augment=augment, description=description, command=command)
     for event in events:
         if isinstance(event, FoldEnd):
@@ -155,7 +156,7 @@ def recalibrate_one(model_id: str, data_dir: Path, out_dir: Path) -> None:
             print(f"{model_id}: cross-validated card without stored out-of-fold predictions - retrain it instead "
                   f"(--only {model_id})")
             return
-        card = refit_out_of_fold(model, card, train, val)
+        card = refit_out_of_fold(model, card, train, val, *RECIPES.get(model_id, {}).get("threshold_rule", ("youden", None)))
     else:
         card = replace(refit_ood(model, recalibrate(model, card, val), train, val),
                        description=model_description(model_id))

@@ -91,7 +91,8 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str =
     the positive logit together (it also undoes the class weighting's shift). More classes: the
     prior correction ``logit_bias`` (kept only when it lowers validation NLL), then a temperature.
     Binary threshold by Youden's J (or a target sensitivity / specificity) on the calibrated
-    validation probabilities."""
+    validation probabilities, or ``cost``: the Bayes threshold 1 / (1 + R) on them when a missed
+    positive costs R false alarms (fits nothing beyond the calibration)."""
     platt = _platt(logits, labels, positive) if logits.shape[1] == 2 else None
     if platt is not None:
         temperature, logit_bias = platt
@@ -114,6 +115,10 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str =
         threshold = metrics.threshold_for_sensitivity(labels, scores, target=target or 0.95, positive=positive)
     elif rule == "specificity":
         threshold = metrics.threshold_for_specificity(labels, scores, target=target or 0.95, positive=positive)
+    elif rule == "cost":  # Bayes decision on calibrated probabilities: a missed positive costs ``target`` false alarms
+        if not target or target <= 0:
+            raise ValueError("the cost rule needs a positive cost ratio (missed positive : false alarm)")
+        return Calibration(temperature, 1.0 / (1.0 + target), f"cost={target:g}", logit_bias)
     else:
         raise ValueError(f"unknown threshold rule {rule!r}")
     name = rule if rule == "youden" else f"{rule}>={target or 0.95:g}"
