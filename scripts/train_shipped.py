@@ -55,12 +55,16 @@ BREAST = dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05, patience=15,
 # scanner-shifted copy. For the RNN intensity is as good or better on every figure. No flip (CV: worse).
 BREAST_AUGMENT = {"gamma": 0.3, "blur": 0.8, "noise": 0.03}
 # Breast CNN: a seed ensemble of 3 (``arch_kwargs["members"]``, core.models.ensemble; README "Recipe experiments",
-# session 7): member i is the single recipe with seed + i, so its cross-validation is the ensemble's.
+# session 7): member i is the single recipe with seed + i, so its cross-validation is the ensemble's. OOF AUC
+# 0.905 vs 0.889-0.897 for its members alone. Operating point: the Bayes threshold with a missed malignancy
+# weighted 1.5 false alarms (P >= 0.40; OOF ACC 0.869, sens 0.738) instead of Youden (P >= 0.28: ACC 0.854,
+# sens 0.815). Changing the rule needs no retrain: ``--recalibrate-only`` refits it from the stored OOF logits.
 RECIPES: dict[str, dict] = {
     "pneumonia-cnn": dict(cost=8, arch="cnn", img_size=28, train=PNEUMONIA),
     "pneumonia-rnn": dict(cost=8, arch="rnn", img_size=28, train={**PNEUMONIA, "lr": 2e-3}),
     "pneumonia-transformer": dict(cost=26, arch="transformer", img_size=28, train=PNEUMONIA),
-    "breast-cnn": dict(cost=3, arch="cnn", img_size=28, arch_kwargs={"members": 3}, train=BREAST),
+    "breast-cnn": dict(cost=3, arch="cnn", img_size=28, arch_kwargs={"members": 3}, train=BREAST,
+                       threshold_rule=("cost", 1.5)),
     "breast-rnn": dict(cost=1, arch="rnn", img_size=28, train=BREAST, augment=BREAST_AUGMENT),
     "breast-transformer": dict(cost=1.5, arch="transformer", img_size=28, arch_kwargs={"patch_size": 7},
                                train={**BREAST, "epochs": 80, "lr": 1e-3, "patience": 20}),
