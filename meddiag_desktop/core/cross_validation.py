@@ -28,7 +28,7 @@ from .. import __version__
 from . import metrics, ood
 from .data import DatasetError, LabeledSet, TensorDataset, batch_loader
 from .jobs import CancelFlag, Progress, any_of, is_cancelled
-from .models import ModelConfig
+from .models import ModelConfig, ensemble_size
 from .pipeline import (
     N_BOOT, Calibration, align_labels, augmenter, calibrate, describe, fit_ood, hardware, initial_model,
     other_task_statistics, positive_index, prior_correction,
@@ -162,9 +162,10 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
                    folds: int = DEFAULT_FOLDS, *, base: ModelCard | None = None, augment: bool | dict = True,
                    threshold_rule: str = "youden", threshold_target: float | None = None, description: str = "",
                    command: str = "", ood_percentile: float = OOD_PERCENTILE, n_boot: int = N_BOOT,
-                   refit: bool = True, cancel: CancelFlag | None = None,
+                   refit: bool = True, fold_seed: int | None = None, cancel: CancelFlag | None = None,
                    stop: CancelFlag | None = None) -> Iterator:
-    """Cross-validate ``config`` on train + val, then refit on all of it (see the module docstring)."""
+    """Cross-validate ``config`` on train + val, then refit on all of it (see the module docstring).
+    ``fold_seed`` (default ``cfg.seed``) deals the folds, so models of other seeds can share them."""
     train, val = align_labels(train, config.labels), align_labels(val, config.labels)
     positive = positive_index(config.labels, config.task)
     cfg = replace(cfg, positive=positive, keep="last", patience=0)
@@ -174,14 +175,15 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     n, folds = len(labels), min(int(folds), smallest)  # every fold holds every class
     if folds < 2:
         raise DatasetError(f"cross-validation needs at least 2 images of every class (the smallest has {smallest})")
-    fold_ids = stratified_folds(labels, folds, cfg.seed)
+    fold_seed = cfg.seed if fold_seed is None else fold_seed
+    fold_ids = stratified_folds(labels, folds, fold_seed)
     augment_batch = augmenter(augment)
     shifted_all = everything.subset(range(n))
     shifted_all.inputs = scanner_shift(shifted_all.inputs)
     oof, oof_shifted = np.zeros((n, config.num_classes)), np.zeros((n, config.num_classes))
     ood_parts, other = None, other_task_statistics(config)
     normalization = (config.mean, config.std)
-    runs = _Runs(folds + 1 if refit else folds, cfg.epochs)
+    runs = _Runs(folds + 1 if refit else folds, cfg.epochs * ensemble_size(config.arch_kwargs))  # fit's epoch count
     stop_after, stopping = None, threading.Event()
     per_fold, fold_seconds, histories, started = [], [], [], time.time()
 
@@ -228,7 +230,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     ood_threshold, ood_scales = ood_summary["threshold"], tuple(ood_summary["scales"])
     common = min(len(h) for h in histories)
     summary = {
-        "text": cv_text(folds, n), "folds": folds, "n": n, "seed": cfg.seed, "stratified": True,
+        "text": cv_text(folds, n), "folds": folds, "n": n, "seed": fold_seed, "stratified": True,
         "per_fold": per_fold,
         "mean_held_out_auc_by_epoch": [float(np.mean([_auc(h[e]) for h in histories])) for e in range(common)],
         "ood": ood_summary, "shipped": "one refit on all images with the same schedule, last epoch kept",
@@ -273,9 +275,9 @@ def _card(model_id, config, cal: Calibration, report, summary, shifted, cfg, end
         training={**cfg.to_dict(), "augment": augment, "command": command, "best_epoch": end.epochs_run,
                   "epochs_run": end.epochs_run, "status": end.status, "seconds": round(seconds, 1),
                   "hardware": hardware(), "history": metrics.to_jsonable(end.history),
-                  "cross_validation": {"folds": folds, "seed": cfg.seed, "refit": "all images, last epoch kept"}},
+                  "cross_validation": {"folds": folds, "seed": summary["seed"], "refit": "all images, last epoch kept"}},
         data={"train": train.manifest, "val": val.manifest,
-              "cross_validation": {"folds": folds, "n": n, "seed": cfg.seed,
+              "cross_validation": {"folds": folds, "n": n, "seed": summary["seed"],
                                    "fold_ids_sha256": hashlib.sha256(fold_ids.tobytes()).hexdigest()}},
         base_model=base.id if base else None,
         app_version=__version__,

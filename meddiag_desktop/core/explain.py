@@ -87,7 +87,10 @@ def _check_target(logits: torch.Tensor, target: int) -> int:
 
 # --------------------------------------------------------------------------- methods
 def gradcam(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
-    """Grad-CAM of class ``target`` on ``model.cam_layer``; returns an (S, S) map in [0, 1]."""
+    """Grad-CAM of class ``target`` on ``model.cam_layer``; returns an (S, S) map in [0, 1].
+    A seed ensemble's map is the mean of its members' maps."""
+    if hasattr(model, "members"):
+        return _unit(torch.from_numpy(np.mean([gradcam(m, x, target) for m in model.members], axis=0)))
     layer = getattr(model, "cam_layer", None)
     if layer is None:
         raise ValueError(f"{type(model).__name__} has no cam_layer; Grad-CAM needs a CNN")

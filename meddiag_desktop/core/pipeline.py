@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import os
 import platform
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
@@ -20,7 +21,7 @@ from .. import __version__
 from . import metrics, ood
 from .data import BatchAugment, LabeledSet, TensorDataset, batch_loader
 from .input_statistics import input_statistics
-from .models import ModelConfig, create_model_from_config
+from .models import ModelConfig, SeedEnsemble, create_model_from_config, member_kwargs
 from .preprocess import preprocess_batch
 from .robustness import DESCRIPTION as SHIFT_DESCRIPTION
 from .robustness import scanner_shift
@@ -90,7 +91,8 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str =
     the positive logit together (it also undoes the class weighting's shift). More classes: the
     prior correction ``logit_bias`` (kept only when it lowers validation NLL), then a temperature.
     Binary threshold by Youden's J (or a target sensitivity / specificity) on the calibrated
-    validation probabilities."""
+    validation probabilities, or ``cost``: the Bayes threshold 1 / (1 + R) on them when a missed
+    positive costs R false alarms (fits nothing beyond the calibration)."""
     platt = _platt(logits, labels, positive) if logits.shape[1] == 2 else None
     if platt is not None:
         temperature, logit_bias = platt
@@ -113,6 +115,10 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str =
         threshold = metrics.threshold_for_sensitivity(labels, scores, target=target or 0.95, positive=positive)
     elif rule == "specificity":
         threshold = metrics.threshold_for_specificity(labels, scores, target=target or 0.95, positive=positive)
+    elif rule == "cost":  # Bayes decision on calibrated probabilities: a missed positive costs ``target`` false alarms
+        if not target or target <= 0:
+            raise ValueError("the cost rule needs a positive cost ratio (missed positive : false alarm)")
+        return Calibration(temperature, 1.0 / (1.0 + target), f"cost={target:g}", logit_bias)
     else:
         raise ValueError(f"unknown threshold rule {rule!r}")
     name = rule if rule == "youden" else f"{rule}>={target or 0.95:g}"
@@ -167,10 +173,16 @@ def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None)
     with ``base``'s weights loaded when given (all but the head when the labels differ)."""
     seed_everything(seed)
     model = create_model_from_config(config)
+    if isinstance(model, SeedEnsemble):  # member i starts as a single model of seed + i
+        single = replace(config, arch_kwargs=member_kwargs(config.arch_kwargs))
+        for i, member in enumerate(model.members):
+            seed_everything(seed + i)
+            member.load_state_dict(create_model_from_config(single).state_dict())
     if base is not None:
         base_model = load_weights(base, "cpu")
         same_head = tuple(base.labels) == tuple(config.labels)
-        state = {k: v for k, v in base_model.state_dict().items() if same_head or not k.startswith("head.")}
+        state = {k: v for k, v in base_model.state_dict().items()
+                 if same_head or not re.match(r"(members\.\d+\.)?head\.", k)}
         model.load_state_dict(state, strict=same_head)
     return model
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 import math
 import random
+import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Iterator
 
 import numpy as np
@@ -146,7 +147,10 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: Trai
     """Train ``model`` in place; yields StepEnd, EpochEnd and finally FitEnd. ``stop`` ends the run
     early keeping the best epoch; ``cancel`` ends it with the initial weights put back.
     ``cfg.keep == "last"`` keeps the last epoch's weights (the best epoch is then only reported);
-    without ``val_set`` (a refit on all data) nothing is validated and the last epoch is kept."""
+    without ``val_set`` (a refit on all data) nothing is validated and the last epoch is kept.
+    A seed ensemble (a model with ``members``) trains member by member (``fit_members``)."""
+    if hasattr(model, "members"):
+        return (yield from fit_members(model, train_set, val_set, cfg, cancel=cancel, stop=stop))
     configure_torch()
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
@@ -229,3 +233,48 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: Trai
     _, val_logits, val_labels = evaluate(model, val_loader, device)
     yield FitEnd(status, best_epoch, len(history), time.perf_counter() - start, history, val_logits, val_labels)
 
+
+
+def fit_members(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: TrainConfig, *,
+                cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
+    """``fit`` for a seed ensemble: member i trains exactly as a single model of seed ``cfg.seed + i``;
+    the events are numbered as one run of members x epochs, the history is the members' mean per
+    epoch, the FitEnd's logits are the ensemble's. After ``stop`` every later member ends after as
+    many epochs as the stopped one; ``cancel`` puts every member's initial weights back."""
+    members, device = list(model.members), resolve_device(cfg.device)
+    initial_state = copy.deepcopy(model.state_dict())
+    total, start = cfg.epochs * len(members), time.perf_counter()
+    ends, stop_after, enough = [], None, threading.Event()
+    for i, member in enumerate(members):
+        offset, later = i * cfg.epochs, len(members) - i - 1
+        enough.clear()
+        flag, end = (stop if stop_after is None else enough), None
+        for event in fit(member, train_set, val_set, replace(cfg, seed=cfg.seed + i), cancel=cancel, stop=flag):
+            if isinstance(event, StepEnd):
+                yield replace(event, epoch=offset + event.epoch, epochs=total,
+                              eta_s=event.eta_s + later * (time.perf_counter() - start) / (i + 1))
+            elif isinstance(event, EpochEnd):
+                if stop_after is not None and event.epoch >= stop_after:
+                    enough.set()
+                yield replace(event, epoch=offset + event.epoch, epochs=total, elapsed_s=time.perf_counter() - start,
+                              eta_s=event.eta_s + later * event.elapsed_s / event.epoch * cfg.epochs)
+            elif isinstance(event, FitEnd):
+                end = event
+        if end is None or end.status == "cancelled":
+            model.load_state_dict(initial_state)
+            yield FitEnd("cancelled", 0, 0, time.perf_counter() - start, [])
+            return
+        if end.status == "stopped" and stop_after is None:
+            stop_after = max(end.epochs_run, 1)
+        ends.append(end)
+    common = min(len(end.history) for end in ends)
+    history = [{key: float(np.mean([end.history[e][key] for end in ends])) for key in ends[0].history[e]
+                if all(isinstance(end.history[e].get(key), (int, float)) for end in ends)} for e in range(common)]
+    status = "stopped" if stop_after is not None else ends[0].status
+    best_epoch = int(round(np.mean([end.best_epoch for end in ends])))
+    elapsed = time.perf_counter() - start
+    if val_set is None:
+        yield FitEnd(status, best_epoch, common, elapsed, history)
+        return
+    _, val_logits, val_labels = evaluate(model.to(device), batch_loader(val_set, 256), device)
+    yield FitEnd(status, best_epoch, common, elapsed, history, val_logits, val_labels)

@@ -55,6 +55,19 @@ def test_calibration_lowers_ece_and_picks_an_operating_point():
     assert (scores[y == 1] >= sens.threshold).mean() >= 0.97 and sens.rule == "sensitivity>=0.97"
 
 
+def test_the_cost_rule_is_the_bayes_threshold_on_calibrated_probabilities():
+    logits, y = overconfident_logits()
+    youden = calibrate(logits, y, positive=1)
+    cost = calibrate(logits, y, positive=1, rule="cost", target=1.5)
+    assert cost.threshold == pytest.approx(0.4) and cost.rule == "cost=1.5"
+    assert (cost.temperature, cost.logit_bias) == (youden.temperature, youden.logit_bias)  # only the threshold differs
+    cheap_misses = calibrate(logits, y, positive=1, rule="cost", target=0.5)
+    probs = cost.probabilities(logits)[:, 1]
+    assert (probs >= cost.threshold).sum() > (probs >= cheap_misses.threshold).sum()  # costlier misses: more calls
+    with pytest.raises(ValueError, match="cost ratio"):
+        calibrate(logits, y, positive=1, rule="cost", target=None)
+
+
 def test_train_model_fills_an_honest_card_that_saves_and_reloads(tiny_npz, tmp_path):
     train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
     cfg = TrainConfig(epochs=2, batch_size=16, device="cpu", lr=5e-3)
