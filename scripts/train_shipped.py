@@ -59,8 +59,10 @@ RECIPES: dict[str, dict] = {
     "pneumonia-rnn": dict(cost=8, arch="rnn", img_size=28, train={**PNEUMONIA, "lr": 2e-3}),
     "pneumonia-transformer": dict(cost=26, arch="transformer", img_size=28, train=PNEUMONIA),
     "breast-cnn": dict(cost=1, arch="cnn", img_size=28, train=BREAST),
-    "breast-rnn": dict(cost=1, arch="rnn", img_size=28, train=BREAST, augment=BREAST_AUGMENT),
-    "breast-transformer": dict(cost=1.5, arch="transformer", img_size=28, arch_kwargs={"patch_size": 7},
+    "breast-rnn": dict(cost=1, arch="rnn", img_size=28, arch_kwargs={"stem": [32, 64]}, train=BREAST,
+                       augment=BREAST_AUGMENT),
+    "breast-transformer": dict(cost=1.5, arch="transformer", img_size=28,
+                               arch_kwargs={"stem": [32, 64], "patch_size": 1, "d_model": 64, "heads": 4, "depth": 2},
                                train={**BREAST, "epochs": 80, "lr": 1e-3, "patience": 20}),
 }
 
@@ -71,12 +73,32 @@ LIMITATIONS = {
     "breast": "Only 546 training and 78 validation images (21 malignant): validation metrics have wide "
               "confidence intervals; 28 px ultrasound loses most lesion texture.",
 }
-FAMILY_NOTES = {
-    "cnn": "",
-    "rnn": " The LSTM reads the image row by row and has no 2-D spatial prior, which limits it on small data.",
-    "transformer": " The Transformer (4x4-px patches) has weak inductive bias and needs more data than these "
-                   "sets provide.",
-}
+
+
+def family_note(arch: str, arch_kwargs: dict) -> str:
+    """The card's sentence on the architecture (``arch_kwargs`` as in the recipe: patch size, conv stem)."""
+    stem = arch_kwargs.get("stem") or ()
+    side, field, jump = 28 // 2 ** len(stem), 1, 1
+    for _ in stem:  # receptive field of conv 3x3 + max-pool 2x2 per stage
+        field, jump = field + 3 * jump, jump * 2
+    convs = (f"{len(stem)} conv layer{'s' if len(stem) > 1 else ''} of {' / '.join(map(str, stem))} channels, "
+             f"each cell seeing {field}x{field} px")
+    if arch == "rnn" and stem:
+        read = " (and a second LSTM its columns)" if arch_kwargs.get("columns") else ""
+        return (f" A small convolutional stem ({convs}) turns the image into a {side}x{side} feature map whose rows a "
+                f"bidirectional LSTM reads as a sequence{read} (a CRNN): the LSTM does all aggregation over the image.")
+    if arch == "rnn":
+        return " The LSTM reads the image row by row and has no 2-D spatial prior, which limits it on small data."
+    if arch == "transformer" and stem:
+        grid = side // arch_kwargs.get("patch_size", 4)
+        return (f" A small convolutional tokenizer ({convs}) turns the image into {grid}x{grid} tokens that a "
+                f"{arch_kwargs.get('depth', 4)}-layer Transformer encoder relates by self-attention, its CLS token "
+                "deciding (as in Compact Convolutional Transformers).")
+    if arch == "transformer":
+        patch = arch_kwargs.get("patch_size", 4)
+        return (f" The Transformer ({patch}x{patch}-px patches) has weak inductive bias and needs more data than "
+                "these sets provide.")
+    return ""
 
 
 def model_description(model_id: str, folds: int = 0) -> str:
@@ -86,7 +108,8 @@ def model_description(model_id: str, folds: int = 0) -> str:
                "cross-validated (out-of-fold predictions of every image)" if folds else
                "trained on the official MedMNIST v2 train split; metrics are on the official validation split")
     return (f"{arch.upper()} for {spec.title} ({spec.modality}, 28 px), {trained}. Limitations: {LIMITATIONS[task]}"
-            f"{FAMILY_NOTES[arch]} Research benchmark data: decision support only, not for diagnostic use.")
+            f"{family_note(arch, RECIPES[model_id].get('arch_kwargs', {}))} Research benchmark data: decision support "
+            "only, not for diagnostic use.")
 
 
 def _log(model_id: str, text: str) -> None:
