@@ -47,12 +47,13 @@ NORMALISATION = {"pneumonia": ((0.57,), (0.17,)), "breast": ((0.33,), (0.21,))}
 # the epoch choice must secure. With CV every run keeps its last epoch.
 PNEUMONIA = dict(epochs=24, lr=1e-3, batch_size=64, weight_decay=0.05, patience=10, ema_decay=0.995, monitor="auc")
 BREAST = dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05, patience=15, ema_decay=0.98, monitor="auc")
-# Breast: stronger intensity augmentation (another probe / gain / speckle) for the RNN only. The CNN and the
+# Breast: stronger intensity augmentation (another probe / gain / speckle), shipped for the pixel-row RNN until the
+# conv stem (below); no shipped recipe uses it now. The CNN and the
 # Transformer keep the default augmentation: 5-fold CV of both recipes with the shipped seed and folds (README,
 # issue 15) gave the CNN OOF AUC 0.897 vs 0.883 and accuracy at Youden 0.848 vs 0.787, the Transformer the same
 # AUC (0.797 / 0.798) with nested accuracy 0.795 vs 0.774, and both an OOD detector that still tells other
 # modalities apart (PneumoniaMNIST refused 45 % vs 3 %, 84 % vs 24 %), at 2 AUC points lower on the
-# scanner-shifted copy. For the RNN intensity is as good or better on every figure. No flip (CV: worse).
+# scanner-shifted copy. For the pixel-row RNN intensity was as good or better on every figure. No flip (CV: worse).
 BREAST_AUGMENT = {"gamma": 0.3, "blur": 0.8, "noise": 0.03}
 # Breast RNN and Transformer: a small conv stem in front of the sequence model (README, session 7; same seed and
 # folds): the CRNN raised OOF AUC from 0.807 to 0.851 (nested accuracy 0.760 -> 0.803) with the intensity
