@@ -1,10 +1,15 @@
-"""`rnn`: a bidirectional 2-layer LSTM that reads the image row by row (rows are time steps)."""
+"""`rnn`: a bidirectional 2-layer LSTM that reads the image row by row (rows are time steps).
+
+``stem`` (conv widths, default none) puts a small convolutional stem (``stem.conv_stem``) in front: the
+LSTM then reads the rows of its feature map (a CRNN). ``columns=True`` adds a second LSTM that reads
+the columns; the two pooled readings are concatenated."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 from .registry import register_model
+from .stem import conv_stem, stem_output
 
 
 class RowLSTM(nn.Module):
@@ -18,15 +23,23 @@ class RowLSTM(nn.Module):
         embed: int = 128,
         bidirectional: bool = True,
         drop_rate: float = 0.2,
+        stem: tuple[int, ...] = (),
+        columns: bool = False,
     ) -> None:
         super().__init__()
         self.img_size, self.in_chans = img_size, in_chans
-        self.embed = nn.Sequential(nn.Linear(in_chans * img_size, embed), nn.LayerNorm(embed), nn.GELU())
-        self.lstm = nn.LSTM(
-            embed, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
-            dropout=drop_rate if layers > 1 else 0.0,
-        )
-        self.num_features = 2 * hidden * (2 if bidirectional else 1)  # mean- and max-pooled outputs
+        channels, side = stem_output(in_chans, img_size, stem)
+        self.stem = conv_stem(in_chans, stem)
+
+        def reader() -> tuple[nn.Module, nn.LSTM]:
+            return (nn.Sequential(nn.Linear(channels * side, embed), nn.LayerNorm(embed), nn.GELU()),
+                    nn.LSTM(embed, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
+                            dropout=drop_rate if layers > 1 else 0.0))
+
+        self.embed, self.lstm = reader()
+        self.column_embed, self.column_lstm = reader() if columns else (None, None)
+        # mean- and max-pooled outputs of each reading
+        self.num_features = 2 * hidden * (2 if bidirectional else 1) * (2 if columns else 1)
         self.dropout = nn.Dropout(drop_rate)
         self.head = nn.Linear(self.num_features, num_classes)
 
@@ -34,9 +47,16 @@ class RowLSTM(nn.Module):
         n, c, h, w = x.shape
         if (c, h, w) != (self.in_chans, self.img_size, self.img_size):
             raise ValueError(f"RowLSTM expects {self.in_chans}x{self.img_size}x{self.img_size} inputs, got {c}x{h}x{w}")
-        rows = x.permute(0, 2, 1, 3).reshape(n, h, c * w)  # (N, T=rows, features)
+        maps = self.stem(x)
+        n, c, h, w = maps.shape
+        rows = maps.permute(0, 2, 1, 3).reshape(n, h, c * w)  # (N, T=rows, features)
         out, _ = self.lstm(self.embed(rows))
-        return torch.cat([out.mean(dim=1), out.amax(dim=1)], dim=1)
+        pooled = [out.mean(dim=1), out.amax(dim=1)]
+        if self.column_lstm is not None:
+            cols = maps.permute(0, 3, 1, 2).reshape(n, w, c * h)  # (N, T=columns, features)
+            out, _ = self.column_lstm(self.column_embed(cols))
+            pooled += [out.mean(dim=1), out.amax(dim=1)]
+        return torch.cat(pooled, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.forward_features(x)))
@@ -44,4 +64,6 @@ class RowLSTM(nn.Module):
 
 @register_model("rnn")
 def row_lstm(num_classes: int, in_chans: int = 1, img_size: int = 28, **kwargs) -> RowLSTM:
+    if "stem" in kwargs:
+        kwargs["stem"] = tuple(kwargs["stem"])
     return RowLSTM(num_classes, in_chans, img_size, **kwargs)

@@ -1,10 +1,14 @@
-"""`transformer`: patch embedding + learned positional encoding + ``nn.TransformerEncoder`` + CLS head."""
+"""`transformer`: patch embedding + learned positional encoding + ``nn.TransformerEncoder`` + CLS head.
+
+``stem`` (conv widths, default none) puts a small convolutional tokenizer (``stem.conv_stem``) before the
+patch embedding: the tokens are then cells of its feature map (``patch_size`` counted on that map)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 from .registry import register_model
+from .stem import conv_stem, stem_output
 
 
 class PatchTransformer(nn.Module):
@@ -19,12 +23,16 @@ class PatchTransformer(nn.Module):
         depth: int = 4,
         mlp_ratio: float = 2.0,
         drop_rate: float = 0.1,
+        stem: tuple[int, ...] = (),
     ) -> None:
         super().__init__()
-        if img_size % patch_size:
-            raise ValueError(f"img_size {img_size} is not a multiple of patch_size {patch_size}")
-        self.grid = img_size // patch_size
-        self.patch_embed = nn.Conv2d(in_chans, d_model, patch_size, patch_size)
+        channels, side = stem_output(in_chans, img_size, stem)
+        if side % patch_size:
+            where = f"the conv stem's {side} px map (img_size {img_size})" if stem else f"img_size {img_size}"
+            raise ValueError(f"{where} is not a multiple of patch_size {patch_size}")
+        self.grid = side // patch_size
+        self.stem = conv_stem(in_chans, stem)
+        self.patch_embed = nn.Conv2d(channels, d_model, patch_size, patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d_model))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.grid**2, d_model))
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
@@ -38,7 +46,7 @@ class PatchTransformer(nn.Module):
         self.num_features = d_model
 
     def _tokens(self, x: torch.Tensor) -> torch.Tensor:
-        patches = self.patch_embed(x).flatten(2).transpose(1, 2)  # (N, grid*grid, D)
+        patches = self.patch_embed(self.stem(x)).flatten(2).transpose(1, 2)  # (N, grid*grid, D)
         cls = self.cls_token.expand(len(x), -1, -1)
         return torch.cat([cls, patches], dim=1) + self.pos_embed
 
@@ -68,4 +76,6 @@ class PatchTransformer(nn.Module):
 
 @register_model("transformer")
 def patch_transformer(num_classes: int, in_chans: int = 1, img_size: int = 28, **kwargs) -> PatchTransformer:
+    if "stem" in kwargs:
+        kwargs["stem"] = tuple(kwargs["stem"])
     return PatchTransformer(num_classes, in_chans, img_size, **kwargs)
