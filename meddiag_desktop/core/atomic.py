@@ -14,7 +14,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except FileNotFoundError:  # a new folder (one stat less per write where it exists)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _fsync_dir(path.parent.parent)  # the new folder's own entry
+        fsync_path(path.parent.parent)  # the new folder's own entry
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -34,16 +34,17 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def atomic_write_json(path: str | os.PathLike, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n").encode("utf-8"))
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file (or, where the platform allows, a folder) to disk."""
     try:
-        fd = os.open(directory, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:  # Windows cannot open folders
         return
     try:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..atomic import fsync_path
+
 __all__ = ["ReceiveJournal", "fsync_path", "records", "sync_filesystem"]
 
 MAGIC = b"MDJ1"
@@ -73,20 +75,6 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file (or, where the platform allows, a folder) to disk."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # Windows cannot open folders
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def sync_filesystem(path: Path) -> bool:
