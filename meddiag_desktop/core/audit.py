@@ -37,6 +37,7 @@ from typing import Iterable, Iterator, Sequence
 
 from .. import __version__
 from .inference import Result
+from .atomic import write_all
 from .paths import user_data_dir
 from .storage import sha256_file
 
@@ -92,9 +93,7 @@ def _write(path: Path, data: bytes) -> int:
             os.lseek(fd, size - 1, os.SEEK_SET)
             if os.read(fd, 1) != b"\n":  # a crash tore the last line: keep it out of ours
                 data = b"\n" + data
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, data)
     except BaseException:
         os.close(fd)
         raise

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..atomic import fsync_path
+from ..atomic import fsync_path, write_all
 
 __all__ = ["ReceiveJournal", "fsync_path", "records", "sync_filesystem"]
 
@@ -69,12 +69,6 @@ class _Segment:
 
 def _fdatasync(fd: int) -> None:
     getattr(os, "fdatasync", os.fsync)(fd)  # macOS and Windows have only fsync
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def sync_filesystem(path: Path) -> bool:
@@ -134,7 +128,7 @@ class ReceiveJournal:
         record = _HEADER.pack(MAGIC, len(name_bytes), len(data), bytes.fromhex(sha256_hex), zlib.crc32(name_bytes))
         with self._lock:
             segment = self._segment or self._open_segment()
-            _write_all(segment.fd, record + name_bytes + data)
+            write_all(segment.fd, record + name_bytes + data)
             segment.names.append(name)
             segment.size += len(record) + len(name_bytes) + len(data)
             self._appended += 1

@@ -25,7 +25,7 @@ import secrets
 import uuid
 from pathlib import Path
 
-from ..atomic import atomic_write_bytes, atomic_write_json
+from ..atomic import atomic_write_bytes, atomic_write_json, write_all
 from .journal import ReceiveJournal, fsync_path, sync_filesystem
 
 INDEX_FILE = "analysed.jsonl"
@@ -63,9 +63,7 @@ def append_lines(path: Path, records: list[dict]) -> None:
             os.lseek(fd, size - 1, os.SEEK_SET)
             if os.read(fd, 1) != b"\n":
                 data = b"\n" + data
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -115,9 +113,7 @@ class IntakeStore:
         tmp = self.instances / f".{name}.{secrets.token_hex(4)}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, path)
