@@ -12,11 +12,12 @@ import os
 import pickle
 import re
 import struct
+from pathlib import Path
 
 import pytest
 import torch
 
-from meddiag_desktop.core import atomic, storage
+from meddiag_desktop.core import atomic, model_store, storage
 from meddiag_desktop.core.atomic import atomic_write_json
 from meddiag_desktop.core.models import ModelConfig, create_model_from_config
 from meddiag_desktop.core.storage import (
@@ -303,6 +304,21 @@ def test_store_shipped_root_wins_on_id_clash(roots):
     dup = store.find("dup")
     assert dup.description == "shipped" and dup.path == shipped / "dup.json"
     assert [c.description for c in store.cards() if c.id == "dup"] == ["shipped"]
+
+
+def test_store_find_reads_the_models_own_card_alone_and_still_finds_a_renamed_one(roots, monkeypatch):
+    shipped, user = roots
+    (user / "u-pneu.json").rename(user / "renamed by hand.json")
+    read = []
+    real_read_card = model_store.read_card
+    monkeypatch.setattr(model_store, "read_card", lambda path: read.append(Path(path).name) or real_read_card(path))
+    store = ModelStore(list(roots))
+    assert store.find("s-breast").path == shipped / "s-breast.json" and read == ["s-breast.json"]
+    read.clear()
+    assert store.find("u-pneu").path == user / "renamed by hand.json"  # no u-pneu.json: every card read
+    assert "renamed by hand.json" in read and len(read) > 1
+    with pytest.raises(ModelNotFoundError):
+        store.find("nope")
 
 
 def test_store_filters_by_task_and_never_shows_a_shadowed_model(roots):
