@@ -48,6 +48,24 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def append_complete_lines(path: str | os.PathLike, data: bytes, mode: int = 0o600) -> int:
+    """Append ``data`` (complete lines) in one write with ``O_APPEND``; a torn last line (a crash in
+    an earlier write) is closed off first, so it stays one bad line of its own. Returns the open
+    descriptor, for the caller to fsync (now or later) and close."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), mode)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":
+                data = b"\n" + data
+        write_all(fd, data)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def fsync_path(path: Path) -> None:
     """Flush a file (or, where the platform allows, a folder) to disk."""
     try:

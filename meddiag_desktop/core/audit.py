@@ -37,7 +37,7 @@ from typing import Iterable, Iterator, Sequence
 
 from .. import __version__
 from .inference import Result
-from .atomic import write_all
+from .atomic import append_complete_lines
 from .paths import user_data_dir
 from .storage import sha256_file
 
@@ -82,22 +82,10 @@ def _record(result: Result, scan_id: str, row: int, time: str) -> dict:
 
 
 def _write(path: Path, data: bytes) -> int:
-    """One write of complete lines with O_APPEND (a torn last line is closed first); returns the
-    open descriptor, for the caller to fsync and close."""
+    """One write of complete lines (``atomic.append_complete_lines``); returns the open descriptor,
+    for the caller to fsync and close."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags, 0o600)
-    try:
-        size = os.fstat(fd).st_size
-        if size:
-            os.lseek(fd, size - 1, os.SEEK_SET)
-            if os.read(fd, 1) != b"\n":  # a crash tore the last line: keep it out of ours
-                data = b"\n" + data
-        write_all(fd, data)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    return append_complete_lines(path, data, 0o600)
 
 
 def _sync_and_close(fd: int) -> None:

@@ -25,7 +25,7 @@ import secrets
 import uuid
 from pathlib import Path
 
-from ..atomic import atomic_write_bytes, atomic_write_json, write_all
+from ..atomic import append_complete_lines, atomic_write_bytes, atomic_write_json, write_all
 from .journal import ReceiveJournal, fsync_path, sync_filesystem
 
 INDEX_FILE = "analysed.jsonl"
@@ -56,14 +56,8 @@ def append_line(path: Path, record: dict) -> None:
 def append_lines(path: Path, records: list[dict]) -> None:
     """JSON lines in one write with O_APPEND, one fsync; a torn last line (a kill) is closed off first."""
     data = "".join(json.dumps(record, allow_nan=False) + "\n" for record in records).encode("utf-8")
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    fd = append_complete_lines(path, data, 0o644)
     try:
-        size = os.fstat(fd).st_size
-        if size:
-            os.lseek(fd, size - 1, os.SEEK_SET)
-            if os.read(fd, 1) != b"\n":
-                data = b"\n" + data
-        write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
