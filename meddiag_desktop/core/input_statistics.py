@@ -35,6 +35,17 @@ def input_statistics(inputs: torch.Tensor, mean: Sequence[float], std: Sequence[
     return torch.cat([p if p.ndim == 2 else p[:, None] for p in parts], dim=1).double().numpy()
 
 
+def upper_quantile(rows: torch.Tensor, q: float) -> torch.Tensor:
+    """``torch.quantile(rows, q, dim=1)`` (linear interpolation) for q >= 0.5 from the top of each row
+    only (``topk``): ~4x faster than its full sort, equal to float32 rounding (the last bit may differ)."""
+    n = rows.shape[1]
+    rank = q * (n - 1)
+    below = int(rank)
+    top = rows.topk(n - below, dim=1, sorted=True).values  # descending: [..., value above, value below]
+    low = top[:, -1]
+    return torch.lerp(low, top[:, -2], rank - below) if n - below >= 2 else low
+
+
 def _texture(image: torch.Tensor) -> list[torch.Tensor]:
     n, parts = len(image), []
     for level in (image, F.avg_pool2d(image, 2)):
@@ -44,7 +55,7 @@ def _texture(image: torch.Tensor) -> list[torch.Tensor]:
                - level[..., 1:-1, :-2] - level[..., 1:-1, 2:])
         for g in (gx, gy, lap):
             a = g.abs().reshape(n, -1)
-            parts += [a.mean(1), a.std(1), torch.quantile(a, 0.9, dim=1)]
+            parts += [a.mean(1), a.std(1), upper_quantile(a, 0.9)]
     local_mean = F.avg_pool2d(image, 3, 1)
     local_std = (F.avg_pool2d(image * image, 3, 1) - local_mean * local_mean).clamp_min(0).sqrt().reshape(n, -1)
     return parts + [local_std.mean(1), local_std.std(1)]

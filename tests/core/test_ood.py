@@ -215,3 +215,16 @@ def test_csv_marks_refused_rows(pneumonia_predictors, tmp_path):
     assert ct_rows and all(r["in_distribution"] == "no" and r["label"] == "" and float(r["ood_score"]) > 1
                            for r in ct_rows)
     assert all(r["in_distribution"] == "yes" and r["label"] for r in rows if r["path"] == CHEST)
+
+
+@pytest.mark.parametrize("length", [1, 2, 10, 144, 182, 676, 756, 4095])
+def test_upper_quantile_is_torch_quantile_to_float_rounding(length):
+    from meddiag_desktop.core.input_statistics import upper_quantile
+
+    generator = torch.Generator().manual_seed(length)
+    rows = [torch.rand(16, length, generator=generator), torch.rand(16, length, generator=generator) ** 8,
+            torch.randint(0, 5, (16, length), generator=generator).float() / 7, torch.zeros(16, length)]
+    for values in rows:  # uniform, skewed, ties, constant
+        for q in (0.5, 0.9, 0.99):
+            expected = torch.quantile(values, q, dim=1)
+            assert torch.allclose(upper_quantile(values, q), expected, rtol=1e-6, atol=1e-7)
