@@ -1,27 +1,28 @@
 """Benchmark `meddiag scan --engine ray` (the [cluster] extra) on real-size images, on this machine.
 
-The large files of ``scan_large.py`` (``--n`` generated, default 200). Each engine scans two folders:
-a short run (the ``--n`` files) and a long one (``--repeat`` x ``--n`` files, default 600: hard links
-and copies), so a run's fixed start (a Ray actor's new process importing torch and Ray Data, Ray
-Data's own helper actors; a local pool's workers) and the per-file rate can be told apart:
+The large files of ``scan_large.py`` (``--n`` generated, default 200), scanned ``--repeat`` times over
+(default 3: 600 files; hard links and copies). Each engine's run is the in-process CLI end to end (CSV
+and audit included); its progress bar's updates are timestamped, so a run's fixed start (a Ray
+actor's new process importing torch and Ray Data, Ray Data's own helper actors; a local pool's
+workers) and its per-file rate can be told apart:
 
-- end to end: files / seconds of the long run;
-- marginal: (long - short files) / (long - short seconds): the rate once a run has started, which is
-  what a scan of an archive (10^5-10^6 files) sees: there the start is < 1 % of the run;
-- start: seconds of the long run beyond its files at the marginal rate.
+- steady: files/s over the last ``--steady`` share of the files (default 0.75): the rate once a run has
+  started, what a scan of an archive (10^5-10^6 files) sees, where the start is < 1 % of the run;
+- end to end: files / seconds of the whole run;
+- start: the run's seconds beyond its files at the steady rate.
 
 Each Ray run gets a local Ray cluster of its own (``ray.init(num_cpus=cores)``, workers at nice 0, as
 the CLI's own local cluster), started before the run's clock starts, with Ray Data imported
 beforehand, so every run measures the engine (its actors' start and model load included) from the
-same state. Engines: Ray with 1 actor, Ray with 2 actors, the local process engine with 2 workers;
-each run is the in-process CLI end to end (CSV and audit included). Goals (on the marginal rates,
-the archive-scale figure; end-to-end ones printed beside them): 2 actors / 1 actor >= 1.6, Ray 2
-actors / local engine >= 0.8. CPU per file of each long run (this process and all its descendants,
-Ray's cluster processes included), which survives other load on the machine, is printed too.
+same state. Engines: Ray with 1 actor, Ray with 2 actors, the local process engine with 2 workers.
+Goals (on the steady rates, the archive-scale figure; end-to-end ones printed beside them): 2 actors
+/ 1 actor >= 1.6, Ray 2 actors / local engine >= 0.8. CPU per file of each run (this process and all
+its descendants, Ray's cluster processes included), which survives other load on the machine, is
+printed too.
 
-Last line: ``speedup=<ray 2 / ray 1> ray_vs_local=<ray 2 / local> ...`` (marginal rates)
+Last line: ``speedup=<ray 2 / ray 1> ray_vs_local=<ray 2 / local> ...`` (steady rates)
 
-    python benchmarks/cluster_scan.py [--n 200] [--repeat 3]
+    python benchmarks/cluster_scan.py [--n 200] [--repeat 3] [--steady 0.75]
 """
 from __future__ import annotations
 
@@ -50,8 +51,36 @@ def long_folder(folder: Path, files: list[Path], repeat: int) -> Path:
     return folder
 
 
-def timed_scan(folder: Path, out: Path, model_id: str, extra: list[str], ray_cluster: bool) -> tuple[float, float]:
-    """(seconds, tree CPU seconds) of one in-process `meddiag scan`, on a fresh local Ray cluster if asked."""
+class TimedProgress:
+    """Timestamps of the CLI's progress bar: (seconds, files done) at each update, while installed."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[float, int]] = []
+
+    def __enter__(self):
+        import tqdm
+
+        marks, self.real = self.marks, tqdm.tqdm
+
+        class Timed(self.real):
+            def update(self, n=1):
+                out = super().update(n)
+                marks.append((time.perf_counter(), self.n))
+                return out
+
+        tqdm.tqdm = Timed
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import tqdm
+
+        tqdm.tqdm = self.real
+
+
+def timed_scan(folder: Path, out: Path, model_id: str, extra: list[str], ray_cluster: bool,
+               steady: float) -> dict:
+    """One in-process `meddiag scan`, on a fresh local Ray cluster if asked: its files/s end to end and
+    over the last ``steady`` share of the files, its start (s) and its tree's CPU seconds per file."""
     import ray
 
     from meddiag_desktop.core.scan_pool import usable_cores
@@ -63,50 +92,56 @@ def timed_scan(folder: Path, out: Path, model_id: str, extra: list[str], ray_clu
                  _system_config={"worker_niceness": 0})
         time.sleep(2)  # the prestarted worker processes finish starting, as between scans
     try:
-        with TreeRss(every_s=None) as tree:  # this process and its descendants: Ray's too
+        with TreeRss(every_s=None) as tree, TimedProgress() as progress:  # TreeRss: Ray's processes too
+            begin = time.perf_counter()
             seconds = run_scan(folder, out, model_id, extra)
-        return seconds, tree.cpu_s
     finally:
         if ray_cluster:
             ray.shutdown()
+    total = progress.marks[-1][1]
+    # the first update at or past the steady part's start, then the last one
+    t0, done0 = next((t, n) for t, n in progress.marks if n >= (1 - steady) * total)
+    t1, done1 = progress.marks[-1]
+    rate = (done1 - done0) / (t1 - t0) if t1 > t0 else float("nan")
+    return {"steady": rate, "end_to_end": total / seconds, "start_s": (t1 - begin) - total / rate,
+            "cpu_ms": 1000 * tree.cpu_s / total}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=200, help="generated files (a smoke run: 20)")
-    parser.add_argument("--repeat", type=int, default=3, help="the long run scans --n x --repeat files")
+    parser.add_argument("--repeat", type=int, default=3, help="the runs scan --n x --repeat files")
+    parser.add_argument("--steady", type=float, default=0.75, help="the share of the files the steady rate uses")
     args = parser.parse_args()
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     import ray.data  # noqa: F401  (imported once here, not inside the first run's clock)
 
-    short_n, long_n = args.n, args.n * args.repeat
     with tempfile.TemporaryDirectory(prefix="meddiag_cluster_") as tmp:
         tmp = Path(tmp)
         os.environ["MEDDIAG_HOME"] = str(tmp / "home")
         model_id, note = pick_model()
-        files = write_large_files(tmp / "large", args.n)
-        short, long = tmp / "large", long_folder(tmp / "long", files, args.repeat)
-        print(f"model: {note}; {args.n} files, runs of {short_n} and {long_n}", file=sys.stderr)
-        end_to_end, marginal, start_s, cpu = {}, {}, {}, {}
+        folder = long_folder(tmp / "long", write_large_files(tmp / "large", args.n), args.repeat)
+        count = args.n * args.repeat
+        print(f"model: {note}; {count} files ({args.n} generated)", file=sys.stderr)
+        runs = {}
         for name, extra in (("ray1", ["--engine", "ray", "--workers", "1"]),
                             ("ray2", ["--engine", "ray", "--workers", "2"]),
                             ("local", ["--workers-kind", "process", "--workers", "2"])):
-            is_ray = name.startswith("ray")
-            short_s, _ = timed_scan(short, tmp / f"{name}_short.csv", model_id, extra, is_ray)
-            long_s, cpu_s = timed_scan(long, tmp / f"{name}.csv", model_id, extra, is_ray)
-            end_to_end[name], cpu[name] = long_n / long_s, cpu_s / long_n
-            # the long run no slower than the short one: no rate to tell (a smoke run's few files)
-            marginal[name] = (long_n - short_n) / (long_s - short_s) if long_s > short_s else float("nan")
-            start_s[name] = long_s - long_n / marginal[name]
-            print(f"{name}: {short_n} files {short_s:.1f} s, {long_n} files {long_s:.1f} s", file=sys.stderr)
+            runs[name] = timed_scan(folder, tmp / f"{name}.csv", model_id, extra, name.startswith("ray"), args.steady)
+            print(f"{name}: " + " ".join(f"{k}={v:.2f}" for k, v in runs[name].items()), file=sys.stderr)
         same = (tmp / "ray2.csv").read_bytes() == (tmp / "local.csv").read_bytes()
-    print(f"speedup={marginal['ray2'] / marginal['ray1']:.2f} ray_vs_local={marginal['ray2'] / marginal['local']:.2f} "
-          f"end_to_end_speedup={end_to_end['ray2'] / end_to_end['ray1']:.2f} "
-          f"end_to_end_ray_vs_local={end_to_end['ray2'] / end_to_end['local']:.2f} "
-          + " ".join(f"{k}_files_per_s={marginal[k]:.2f}" for k in marginal) + " "
-          + " ".join(f"{k}_start_s={start_s[k]:.1f}" for k in start_s) + " "
-          + " ".join(f"{k}_cpu_ms_per_file={1000 * cpu[k]:.1f}" for k in cpu) + " "
-          f"identical_csv={same} n={long_n} model={model_id} load_avg_1min={os.getloadavg()[0]:.1f}")
+
+    def ratio(a: str, b: str, key: str = "steady") -> str:
+        return f"{runs[a][key] / runs[b][key]:.2f}"
+
+    print(f"speedup={ratio('ray2', 'ray1')} ray_vs_local={ratio('ray2', 'local')} "
+          f"end_to_end_speedup={ratio('ray2', 'ray1', 'end_to_end')} "
+          f"end_to_end_ray_vs_local={ratio('ray2', 'local', 'end_to_end')} "
+          + " ".join(f"{k}_files_per_s={v['steady']:.2f}" for k, v in runs.items()) + " "
+          + " ".join(f"{k}_start_s={v['start_s']:.1f}" for k, v in runs.items()) + " "
+          + " ".join(f"{k}_cpu_ms_per_file={v['cpu_ms']:.1f}" for k, v in runs.items()) + " "
+          f"identical_csv={same} n={count} steady_share={args.steady} model={model_id} "
+          f"load_avg_1min={os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
