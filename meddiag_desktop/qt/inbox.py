@@ -4,7 +4,8 @@
 positive decisions first by probability, then the ones flagged for a human look - refused as
 outside the training data, or not analysable -, then the rest; newest first within a group).
 A batch from the intake job goes in with one ``beginInsertRows`` per contiguous run of new rows,
-as ``scan_table.ScanTableModel`` does, so a fast node never causes a relayout per row.
+as ``scan_table.ScanTableModel`` does, so a fast node never causes a relayout per row; a repaint
+asks the model once per cell for all its roles (``InboxModel.multiData``), not once per role.
 
 Patient name / ID columns exist only while the user has turned them on (Settings → DICOM node);
 the values live in the items, in memory, and are never written anywhere.
@@ -85,6 +86,13 @@ class InboxModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and key == "look" and item.flagged:
             return item.failed or self.tr("A model refused this image (outside its training data): please look at it")
         return None
+
+    def multiData(self, index, roles) -> None:
+        """Every role a delegate asks for a cell, in ONE call from Qt (it asks ~7 per cell per paint): each
+        Python call from Qt's paint takes the GIL again, and while the node's threads run, each take can
+        wait a switch interval - a repaint of the table after a batch stalled the event loop 60-190 ms."""
+        for role_data in roles:
+            role_data.setData(self.data(index, role_data.role()))
 
     @staticmethod
     def _of(item, family: str) -> list:

@@ -53,6 +53,38 @@ def test_inbox_model_orders_by_priority_and_inserts_whole_runs(qtbot):
     assert model.counts() == (6, 2, 2)
 
 
+def test_a_repaint_asks_the_inbox_model_once_per_cell_for_every_role(qtbot):
+    """Qt's delegate fetches a cell's roles through ``multiData``: one Python call per cell, not one per
+    role (each call from Qt's paint takes the GIL again), with the values ``data`` gives."""
+    from PySide6.QtWidgets import QStyleOptionViewItem, QStyledItemDelegate, QTableView
+
+    import sys
+
+    class Counted(InboxModel):
+        def __init__(self):
+            super().__init__()
+            self.calls = {"from Qt": 0, "in multiData": 0}
+
+        def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+            caller = sys._getframe(1).f_code.co_name  # Qt's calls come with the test's frame below them
+            self.calls["in multiData" if caller == "multiData" else "from Qt"] += 1
+            return super().data(index, role)
+
+    model = Counted()
+    model.append([_item("pos-90", 4, _decision("rnn", "abnormal", 0.9, positive=True)),
+                  _item("neg", 5, _decision("rnn", "normal", 0.8))])
+    option, delegate = QStyleOptionViewItem(), QStyledItemDelegate()
+    delegate.initStyleOption(option, model.index(0, 4))
+    assert option.text == "▲ abnormal 90.0 %" == InboxModel.data(model, model.index(0, 4))
+    assert model.calls["from Qt"] == 0 and model.calls["in multiData"] > 1
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(900, 200)
+    view.grab()  # a paint of every cell
+    assert model.calls["from Qt"] == 0 and model.calls["in multiData"] >= model.rowCount() * model.columnCount()
+
+
 @pytest.fixture
 def intake(window, tmp_path):
     intake = window.child_windows.open_intake()
