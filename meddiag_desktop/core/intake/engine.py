@@ -150,6 +150,7 @@ class IntakeEngine:
     def _analyse(self, batch: list[Arrival], audit, names: set, shas: set, tally: "_Tally") -> Iterator:
         groups: dict[tuple[Predictor, ...], list[tuple[Arrival, str, ItemFacts]]] = {}
         taken: set[str] = set()
+        taken_shas: set[str] = set()
         hashes = self._hashes(batch)
         for arrival in batch:
             if arrival.rejected is not None:
@@ -162,7 +163,7 @@ class IntakeEngine:
             if arrival.name in taken:
                 yield ItemSkipped(arrival.name, "already taken")
                 continue
-            if arrival.name in names or sha in shas:
+            if arrival.name in names or sha in shas or sha in taken_shas:  # the same content earlier in the batch too
                 if arrival.name not in names:
                     self.store.mark_analysed(arrival.name, sha)
                     names.add(arrival.name)
@@ -170,6 +171,7 @@ class IntakeEngine:
                 yield ItemSkipped(arrival.name)
                 continue
             taken.add(arrival.name)
+            taken_shas.add(sha)
             facts = arrival.facts or read_facts(path, arrival.folder)
             groups.setdefault(self._route(facts), []).append((arrival, sha, facts))
         done = []  # (arrival, sha, facts, rows, predictors) in analysis order

@@ -22,6 +22,7 @@ import socket
 import struct
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 from pydicom import dcmread
@@ -149,7 +150,7 @@ class DicomNode:
             ae.add_supported_context(sop_class, TRANSFER_SYNTAXES)
         ae.add_supported_context(VERIFICATION, (ExplicitVRLittleEndian, ImplicitVRLittleEndian))
         handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_C_ECHO, lambda event: SUCCESS),
-                    (evt.EVT_DATA_RECV, _ack_at_once)]
+                    (evt.EVT_DATA_RECV, _ack_at_once), (evt.EVT_CONN_OPEN, _read_in_large_pieces)]
         self.server = ae.start_server((config.bind, config.port), block=False, evt_handlers=handlers)
         return self
 
@@ -204,6 +205,32 @@ def file_meta_bytes(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: 
                       element(0x0012, b"UI", str(PYNETDICOM_IMPLEMENTATION_UID).encode("ascii")),
                       element(0x0013, b"SH", str(PYNETDICOM_IMPLEMENTATION_VERSION).encode("ascii"), b" ")))
     return b"\x00" * 128 + b"DICM" + element(0x0000, b"UL", struct.pack("<I", len(group))) + group
+
+
+def _read_in_large_pieces(event) -> None:
+    """Let the association's socket read a PDU in as few ``recv_into`` calls as the network allows.
+    pynetdicom's ``AssociationSocket.recv`` reads 4 KiB per call and extends a bytearray each time:
+    ~2 600 Python iterations, each taking the GIL, for a 10 MB instance. Only this association's
+    socket object is changed (the connection is just open, its reactor not started)."""
+    wrapper = getattr(event.assoc.dul, "socket", None)
+    if wrapper is not None and getattr(wrapper, "socket", None) is not None:
+        wrapper.recv = partial(recv_exactly, wrapper)
+
+
+def recv_exactly(wrapper, nr_bytes: int) -> bytearray:
+    """``nr_bytes`` from ``wrapper.socket`` (fewer only when the peer closed: pynetdicom then reports a
+    short PDU), read straight into one buffer."""
+    buffer = bytearray(nr_bytes)
+    view, got = memoryview(buffer), 0
+    with view:
+        while got < nr_bytes:
+            count = wrapper.socket.recv_into(view[got:], nr_bytes - got)
+            if not count:
+                break
+            got += count
+    if got < nr_bytes:
+        del buffer[got:]
+    return buffer
 
 
 def _ack_at_once(event) -> None:
