@@ -2,10 +2,14 @@
 """Throughput of the DICOM node against `meddiag scan`, and the window's responsiveness while its
 Inbox fills from the node.
 
-    python benchmarks/node_throughput.py [--n 300] [--device cpu] [--associations 1]
+    python benchmarks/node_throughput.py [--n 300] [--device cpu] [--associations 1] [--size small|large]
+                                         [--no-window]
 
-``--n`` DICOM instances (the bundled chest X-ray sample with new UIDs), analysed by every model of
-the pneumonia task (shipped weights). Like with like: neither the node nor the scan writes DICOM
+``--n`` DICOM instances, analysed by every model of the pneumonia task (shipped weights): with
+``--size small`` (default, 300) the bundled 2.5 KB chest X-ray sample with new UIDs, where
+pynetdicom's per-C-STORE protocol work in Python dominates; with ``--size large`` (default 100)
+``benchmarks/scan_large.py``'s 16-bit 2048 x 2560 px DICOMs (~10 MB, uncompressed), what a real
+modality sends (there the node's Inbox window is sent the same files again). Like with like: neither the node nor the scan writes DICOM
 results (SR + SC: `meddiag scan` only with --dicom-out, the window's intake only when asked).
 
 1. node: the intake engine in this process with the node on 127.0.0.1 (ephemeral port), as `meddiag
