@@ -208,23 +208,23 @@ def file_meta_bytes(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: 
 
 
 def _read_in_large_pieces(event) -> None:
-    """Let the association's socket read a PDU in as few ``recv_into`` calls as the network allows.
-    pynetdicom's ``AssociationSocket.recv`` reads 4 KiB per call and extends a bytearray each time:
-    ~2 600 Python iterations, each taking the GIL, for a 10 MB instance. Only this association's
-    socket object is changed (the connection is just open, its reactor not started)."""
-    wrapper = getattr(event.assoc.dul, "socket", None)
-    if wrapper is not None and getattr(wrapper, "socket", None) is not None:
-        wrapper.recv = partial(recv_exactly, wrapper)
+    """Let the association's connection read a PDU in as few ``recv_into`` calls as the network allows.
+    pynetdicom's transport reads 4 KiB per call and extends a bytearray each time: ~2 600 Python
+    iterations, each taking the GIL, for a 10 MB instance. Only this association's transport object is
+    changed (the connection is just open, its reactor not started)."""
+    transport = getattr(event.assoc.dul, "socket", None)
+    if transport is not None and getattr(transport, "socket", None) is not None:
+        transport.recv = partial(recv_exactly, transport)
 
 
-def recv_exactly(wrapper, nr_bytes: int) -> bytearray:
-    """``nr_bytes`` from ``wrapper.socket`` (fewer only when the peer closed: pynetdicom then reports a
-    short PDU), read straight into one buffer."""
+def recv_exactly(transport, nr_bytes: int) -> bytearray:
+    """``nr_bytes`` from the connection of pynetdicom's ``transport`` (fewer only when the peer closed:
+    pynetdicom then reports a short PDU), read straight into one buffer."""
     buffer = bytearray(nr_bytes)
     view, got = memoryview(buffer), 0
     with view:
         while got < nr_bytes:
-            count = wrapper.socket.recv_into(view[got:], nr_bytes - got)
+            count = transport.socket.recv_into(view[got:], nr_bytes - got)
             if not count:
                 break
             got += count
