@@ -2,10 +2,14 @@
 """Throughput of the DICOM node against `meddiag scan`, and the window's responsiveness while its
 Inbox fills from the node.
 
-    python benchmarks/node_throughput.py [--n 300] [--device cpu] [--associations 1]
+    python benchmarks/node_throughput.py [--n 300] [--device cpu] [--associations 1] [--size small|large]
+                                         [--no-window]
 
-``--n`` DICOM instances (the bundled chest X-ray sample with new UIDs), analysed by every model of
-the pneumonia task (shipped weights). Like with like: neither the node nor the scan writes DICOM
+``--n`` DICOM instances, analysed by every model of the pneumonia task (shipped weights): with
+``--size small`` (default, 300) the bundled 2.5 KB chest X-ray sample with new UIDs, where
+pynetdicom's per-C-STORE protocol work in Python dominates; with ``--size large`` (default 100)
+``benchmarks/scan_large.py``'s 16-bit 2048 x 2560 px DICOMs (~10 MB, uncompressed), what a real
+modality sends (there the node's Inbox window is sent the same files again). Like with like: neither the node nor the scan writes DICOM
 results (SR + SC: `meddiag scan` only with --dicom-out, the window's intake only when asked).
 
 1. node: the intake engine in this process with the node on 127.0.0.1 (ephemeral port), as `meddiag
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -112,6 +117,24 @@ def make_instances(folder: Path, count: int) -> list[str]:
     return paths
 
 
+def make_large_instances(folder: Path, count: int) -> list[str]:
+    """``count`` real-size instances: ``benchmarks/scan_large.py``'s 16-bit 2048 x 2560 px DICOMs
+    (uncompressed, ~10 MB; the PneumoniaMNIST images upsampled with noise), each with its own UIDs."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import numpy as np
+    from scan_large import DATASET, large_image, write_dicom
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with np.load(DATASET) as data:
+        images = data["val_images"]
+    rng, paths = np.random.default_rng(0), []
+    for i in range(count):
+        path = folder / f"instance_{i:05d}.dcm"
+        write_dicom(path, large_image(images[i % len(images)], rng))
+        paths.append(str(path))
+    return paths
+
+
 def send(paths: list[str], port: int, associations: int = 1) -> tuple[float, float]:
     """Run the modality SCU; (the wall-clock time of its first C-STORE, its CPU seconds from then)."""
     result = subprocess.run([sys.executable, "-c", SCU, str(port), str(associations)], input="\n".join(paths),
@@ -151,14 +174,14 @@ def descendants_cpu_seconds() -> float:
     return sum(seconds for pid, seconds in cpu.items() if below(pid))
 
 
-def store_latency_ms(home: Path, count: int = 40) -> float:
+def store_latency_ms(home: Path, sample: Path = SAMPLE, count: int = 40) -> float:
     """Median time of the durable store each C-STORE waits for before its Success (``IntakeStore.receive``
-    of the sample: the file, one flush of the receive journal) on the benchmark's disk, one at a time."""
+    of ``sample``: the file, one flush of the receive journal) on the benchmark's disk, one at a time."""
     import statistics
 
     from meddiag_desktop.core.intake.store import IntakeStore, sha256_bytes
 
-    data, store, times = SAMPLE.read_bytes(), IntakeStore(home / "store-probe"), []
+    data, store, times = sample.read_bytes(), IntakeStore(home / "store-probe"), []
     sha = sha256_bytes(data)
     for i in range(count):
         start = time.perf_counter()
@@ -278,10 +301,16 @@ def window_gap(paths: list[str], device: str, home: Path, associations: int = 1)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=300, help="instances per run (default 300)")
+    parser.add_argument("--n", type=int, default=None, help="instances per run (default 300; --size large: 100)")
+    parser.add_argument("--size", choices=("small", "large"), default="small",
+                        help="small: the 2.5 KB sample (per-instance protocol cost); large: ~10 MB 2048 x 2560 "
+                             "16-bit instances as a real modality sends")
+    parser.add_argument("--no-window", action="store_true", help="skip the window part")
     parser.add_argument("--device", choices=("cpu", "auto"), default="cpu")
     parser.add_argument("--associations", type=int, default=1, help="the modality's associations (default 1)")
     args = parser.parse_args()
+    args.n = args.n or (100 if args.size == "large" else 300)
+    make = make_large_instances if args.size == "large" else make_instances
     home = Path(tempfile.mkdtemp(prefix="meddiag-bench-"))
     os.environ["MEDDIAG_HOME"] = str(home)
 
@@ -293,32 +322,37 @@ def main() -> int:
     predictors = last(load_predictors(cards, args.device)).predictors
     model_ids = ",".join(p.card.id for p in predictors)
     load_before = os.getloadavg()[0]
-    print(f"models: {model_ids} on {args.device}; {args.n} instances of {SAMPLE.name}; "
+    print(f"models: {model_ids} on {args.device}; {args.n} {args.size} instances "
+          f"({'2048 x 2560 16-bit, ~10 MB' if args.size == 'large' else SAMPLE.name}); "
           f"{args.associations} association(s); load average {load_before:.2f}", flush=True)
 
     files = home / "modality"
-    paths = make_instances(files, args.n)
-    make_instances(home / "warm", 4)
+    paths = make(files, args.n)
+    make(home / "warm", 4)
     scan_rate(home / "warm", model_ids, args.device, home)  # imports, caches: not measured
 
     node, node_cpu, modality_cpu, forward_cpu = node_rate(paths, predictors, home, args.associations)
     print(f"node: {node:.1f} instances/s received and analysed", flush=True)
     scan, scan_cpu = scan_rate(files, model_ids, args.device, home)
     print(f"meddiag scan: {scan:.1f} files/s (ratio {node / scan:.2f}, goal >= 0.8)", flush=True)
-    store_ms = store_latency_ms(home)
+    store_ms = store_latency_ms(home, Path(paths[0]))
     print(f"CPU per instance: node {node_cpu:.2f} ms (engine and its forward worker ({forward_cpu:.2f}) included) + "
           f"modality {modality_cpu:.2f} ms, "
           f"scan {scan_cpu:.2f} ms per file; durable store before each Success {store_ms:.2f} ms (median): "
           f"one association's C-STOREs wait for it one after another", flush=True)
-    max_gap, p99_gap, window_rate = window_gap(make_instances(home / "window", args.n), args.device, home,
-                                               args.associations)
-    print(f"window: Inbox filled at {window_rate:.1f} instances/s; GUI timer gaps max {max_gap:.0f} ms, "
-          f"p99 {p99_gap:.0f} ms (goal: max <= 50 ms)", flush=True)
+    max_gap = p99_gap = window_rate = float("nan")
+    if not args.no_window:
+        # Fresh UIDs for the small files; the large ones are sent again (the window's node has its own folder).
+        window_paths = paths if args.size == "large" else make(home / "window", args.n)
+        max_gap, p99_gap, window_rate = window_gap(window_paths, args.device, home, args.associations)
+        print(f"window: Inbox filled at {window_rate:.1f} instances/s; GUI timer gaps max {max_gap:.0f} ms, "
+              f"p99 {p99_gap:.0f} ms (goal: max <= 50 ms)", flush=True)
     load_after = os.getloadavg()[0]
     print(f"ratio={node / scan:.2f} max_gap_ms={max_gap:.2f} p99_gap_ms={p99_gap:.2f} node_per_s={node:.1f} "
           f"scan_per_s={scan:.1f} window_per_s={window_rate:.1f} node_cpu_ms={node_cpu:.2f} forward_cpu_ms={forward_cpu:.2f} modality_cpu_ms={modality_cpu:.2f} "
-          f"scan_cpu_ms={scan_cpu:.2f} store_ms={store_ms:.2f} n={args.n} associations={args.associations} "
+          f"scan_cpu_ms={scan_cpu:.2f} store_ms={store_ms:.2f} n={args.n} size={args.size} associations={args.associations} "
           f"load_before={load_before:.2f} load_after={load_after:.2f}")
+    shutil.rmtree(home, ignore_errors=True)
     return 0
 
 

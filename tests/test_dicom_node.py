@@ -303,3 +303,26 @@ def test_the_stored_file_meta_is_the_one_pynetdicom_would_write(uids):
 
     meta = create_file_meta(sop_class_uid=uids[0], sop_instance_uid=uids[1], transfer_syntax=uids[2])
     assert file_meta_bytes(*uids) == b"\x00" * 128 + b"DICM" + encode_file_meta(meta)
+
+
+def test_the_node_reads_a_pdu_in_large_pieces_and_stops_at_a_closed_peer():
+    """``recv_exactly`` (the node's associations read PDUs with it): every byte asked for, across
+    several network reads, straight into one buffer; what came when the peer closes early."""
+    import socket
+
+    from meddiag_desktop.core.intake.node import recv_exactly
+
+    class Wrapper:  # pynetdicom's AssociationSocket: the socket as ``.socket``
+        def __init__(self, sock):
+            self.socket = sock
+
+    left, right = socket.socketpair()
+    with left, right:
+        data = os.urandom(3 << 20)
+        writer = threading.Thread(target=lambda: (right.sendall(data[:1000]), right.sendall(data[1000:])))
+        writer.start()
+        assert recv_exactly(Wrapper(left), len(data)) == data
+        writer.join()
+        right.sendall(b"abc")
+        right.close()
+        assert recv_exactly(Wrapper(left), 10) == b"abc"

@@ -57,7 +57,9 @@ def load_models(args):
 
 def make_engine(args, store, csv_path, dicom_out, dest):
     from ..core.intake.assembly import build_engine
+    from ..core.scan_pool import keep_freed_buffers
 
+    keep_freed_buffers()  # this process receives and decodes large instances: no page faults afresh for each
     routing, predictors = load_models(args)
     return build_engine(store, predictors, csv_path, routing=routing, default_task=args.task, dicom_out=dicom_out,
                         destination=dest, ae_title=args.ae_title)

@@ -43,16 +43,19 @@ class DecodedFile:
     error: str | None = None
 
 
-def _read(path: str) -> tuple[bytes | None, str | None]:
+def _read(path: str, sha256: str | None = None) -> tuple[bytes | None, str | None]:
     """(content, sha256) from one read of the file; content None when the file is too large to hold
-    (hashed in chunks, decoded from the file), both None when it cannot be read."""
+    (hashed in chunks, decoded from the file), both None when it cannot be read. A known ``sha256``
+    is taken as it is (not hashed again)."""
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size <= READ_WHOLE_MAX_BYTES:
                 with suppress(MemoryError):
                     data = handle.read()
-                    return data, hashlib.sha256(data).hexdigest()
+                    return data, sha256 or hashlib.sha256(data).hexdigest()
                 handle.seek(0)
+            if sha256:
+                return None, sha256
             digest = hashlib.sha256()
             while block := handle.read(1 << 20):
                 digest.update(block)
@@ -61,11 +64,12 @@ def _read(path: str) -> tuple[bytes | None, str | None]:
         return None, None
 
 
-def decode_file(path: str, configs: Mapping[ConfigKey, object]) -> DecodedFile:
+def decode_file(path: str, configs: Mapping[ConfigKey, object], sha256: str | None = None) -> DecodedFile:
     """One file, hashed and preprocessed for every model input; every failure becomes a reason.
-    The file is read once: the hash and the decoder share the bytes."""
+    The file is read once: the hash and the decoder share the bytes. ``sha256``: the file's hash
+    where the caller has taken it already (the intake engine), else hashed here."""
     path = os.fspath(path)
-    data, sha = _read(path)
+    data, sha = _read(path, sha256)
     try:
         array = load_image(path, data=data).array
         inputs = {key: np.ascontiguousarray(preprocess_array(array, cfg)) for key, cfg in configs.items()}

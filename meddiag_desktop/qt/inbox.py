@@ -4,7 +4,9 @@
 positive decisions first by probability, then the ones flagged for a human look - refused as
 outside the training data, or not analysable -, then the rest; newest first within a group).
 A batch from the intake job goes in with one ``beginInsertRows`` per contiguous run of new rows,
-as ``scan_table.ScanTableModel`` does, so a fast node never causes a relayout per row.
+as ``scan_table.ScanTableModel`` does, so a fast node never causes a relayout per row; the cells
+live in Qt (a ``QStandardItemModel``), so repainting the table runs no Python while the node's threads
+hold the GIL.
 
 Patient name / ID columns exist only while the user has turned them on (Settings → DICOM node);
 the values live in the items, in memory, and are never written anywhere.
@@ -15,8 +17,8 @@ import time
 from bisect import bisect_left
 from typing import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QT_TRANSLATE_NOOP, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
+from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from .display_names import FAMILY_ORDER, family_name
@@ -41,7 +43,12 @@ def decision_text(decision) -> str:
     return f"▲ {text}" if decision.positive else text
 
 
-class InboxModel(QAbstractTableModel):
+class InboxModel(QStandardItemModel):
+    """The rows, kept in Qt: every cell's text, colour, tool tip and ``InboxItem`` (``ITEM_ROLE``) are set
+    when its row goes in, so a repaint runs no Python. A Python model answered ~900 calls from Qt per
+    30-row batch (rowCount / columnCount per index, data per role): each takes the GIL again, and while
+    the node's threads run, each take can wait a switch interval - the window stalled 60-190 ms per batch."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.items: list = []  # InboxItem, in display (priority) order
@@ -49,42 +56,45 @@ class InboxModel(QAbstractTableModel):
         self._positive = self._flagged = 0  # kept as rows go in: counts() never walks the list
         self.families: list[str] = []
         self.show_identity = False
-        self.columns: list[str] = self._columns()
+        self.columns: list[str] = []
+        self._set_columns()
 
-    def _columns(self) -> list[str]:
+    def _set_columns(self) -> None:
         identity = list(IDENTITY_COLUMNS) if self.show_identity else []
-        return [*BASE_COLUMNS, *identity, *(f"family:{f}" for f in self.families), "look"]
+        self.columns = [*BASE_COLUMNS, *identity, *(f"family:{f}" for f in self.families), "look"]
+        self.setColumnCount(len(self.columns))
+        self.setHorizontalHeaderLabels([family_name(key[7:]) if key.startswith("family:")
+                                        else translate("Inbox", HEADERS[key]) for key in self.columns])
 
-    # ------------------------------------------------------------------ Qt model
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.items)
+    def _rebuild(self) -> None:
+        """Every row again (the columns or the identities changed: rare)."""
+        self.setRowCount(0)
+        self._set_columns()
+        self._put(0, [self._cells(item) for item in self.items])
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
+    def _put(self, at: int, rows: list[list[QStandardItem]]) -> None:
+        """``rows`` inserted at ``at`` with one ``rowsInserted``, then their cells."""
+        if rows:
+            self.insertRows(at, len(rows))
+            for offset, cells in enumerate(rows):
+                for column, cell in enumerate(cells):
+                    self.setItem(at + offset, column, cell)
 
-    def headerData(self, section: int, orientation, role=DISPLAY):
-        if orientation == Qt.Orientation.Horizontal and role == DISPLAY and 0 <= section < len(self.columns):
-            key = self.columns[section]
-            return family_name(key[7:]) if key.startswith("family:") else translate("Inbox", HEADERS[key])
-        return None
-
-    def data(self, index, role=DISPLAY):
-        row, col = index.row(), index.column()
-        if not (0 <= row < len(self.items) and 0 <= col < len(self.columns)):
-            return None
-        item, key = self.items[row], self.columns[col]
-        if role == ITEM_ROLE:
-            return item
-        if role == DISPLAY:
-            return self._text(item, key)
-        if role == Qt.ItemDataRole.ForegroundRole:
+    def _cells(self, item) -> list[QStandardItem]:
+        cells = []
+        for key in self.columns:
+            cell = QStandardItem(self._text(item, key))
+            cell.setEditable(False)
+            cell.setData(item, ITEM_ROLE)
             if key == "look" or (key.startswith("family:") and self._refused_or_error(item, key[7:])):
-                return QColor(colours().caution)
-            if key.startswith("family:") and any(d.positive for d in self._of(item, key[7:])):
-                return QColor(colours().error)
-        if role == Qt.ItemDataRole.ToolTipRole and key == "look" and item.flagged:
-            return item.failed or self.tr("A model refused this image (outside its training data): please look at it")
-        return None
+                cell.setForeground(QColor(colours().caution))
+            elif key.startswith("family:") and any(d.positive for d in self._of(item, key[7:])):
+                cell.setForeground(QColor(colours().error))
+            if key == "look" and item.flagged:
+                cell.setToolTip(item.failed or self.tr("A model refused this image (outside its training data): "
+                                                       "please look at it"))
+            cells.append(cell)
+        return cells
 
     @staticmethod
     def _of(item, family: str) -> list:
@@ -110,17 +120,13 @@ class InboxModel(QAbstractTableModel):
         """The model families whose decisions get a column (display order)."""
         ordered = sorted(set(families), key=lambda f: (FAMILY_ORDER.index(f) if f in FAMILY_ORDER else 99, f))
         if ordered != self.families:
-            self.beginResetModel()
             self.families = ordered
-            self.columns = self._columns()
-            self.endResetModel()
+            self._rebuild()
 
     def set_identity_visible(self, visible: bool) -> None:
         if bool(visible) != self.show_identity:
-            self.beginResetModel()
             self.show_identity = bool(visible)
-            self.columns = self._columns()
-            self.endResetModel()
+            self._rebuild()
 
     def set_identities(self, identities: dict) -> None:
         """path -> (name, ID), read on request for rows that arrived while they were hidden."""
@@ -130,7 +136,7 @@ class InboxModel(QAbstractTableModel):
             if item.path in identities:
                 self.items[row] = replace(item, identity=identities[item.path])
         if self.items:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.items) - 1, len(self.columns) - 1))
+            self._rebuild()
 
     def append(self, items: Sequence) -> None:
         """Insert a batch at its priority positions: one insert per contiguous run."""
@@ -147,17 +153,17 @@ class InboxModel(QAbstractTableModel):
             while k + 1 < len(new) and positions[k + 1] == positions[j]:
                 k += 1
             at = positions[j] + j  # j earlier new rows already went in before this one
-            self.beginInsertRows(QModelIndex(), at, at + k - j)
+            run = [item for _, item in new[j:k + 1]]
+            rows = [self._cells(item) for item in run]
             self._keys[at:at] = [key for key, _ in new[j:k + 1]]
-            self.items[at:at] = [item for _, item in new[j:k + 1]]
-            self.endInsertRows()
+            self.items[at:at] = run
+            self._put(at, rows)
             j = k + 1
 
     def clear(self) -> None:
-        self.beginResetModel()
         self.items, self._keys = [], []
         self._positive = self._flagged = 0
-        self.endResetModel()
+        self._rebuild()
 
     def counts(self) -> tuple[int, int, int]:
         """(items, positive, flagged)."""

@@ -42,8 +42,9 @@ def predictors():
 def _engine(tmp_path, predictors, **kwargs):
     store = IntakeStore(tmp_path / "intake")
     kwargs.setdefault("default_task", "pneumonia")
+    kwargs.setdefault("workers", 0)
     return store, IntakeEngine(store, predictors, tmp_path / "results.csv", audit=AuditLog(tmp_path / "audit.jsonl"),
-                               workers=0, **kwargs)
+                               **kwargs)
 
 
 def _rows(tmp_path) -> list[dict]:
@@ -313,7 +314,10 @@ def test_the_forward_worker_gives_the_rows_the_engine_would(tmp_path, predictors
         names = []
         for i, sample in enumerate(("chest_xray_pneumonia_val0.dcm", "chest_xray_pneumonia_val0_monochrome1.dcm") * 2):
             names.append(f"{i}.dcm")
-            store.store(names[-1], (SAMPLES / sample).read_bytes())
+            ds = pydicom.dcmread(SAMPLES / sample)
+            ds.SOPInstanceUID = f"1.2.3.{i}"  # distinct content: the same content twice is analysed once
+            ds.save_as(folder / names[-1])
+            store.store(names[-1], (folder / names[-1]).read_bytes())
         run = Running(engine)
         run.wait_for("ItemAnalysed", 4, timeout=120)
         run.stop()
@@ -338,3 +342,48 @@ def test_the_forward_worker_gives_the_rows_the_engine_would(tmp_path, predictors
         assert not engine.forward.usable and len(_rows(tmp_path / "fallback")) == 2
     finally:
         monkeypatch.undo()
+
+
+def test_large_items_are_hashed_here_decoded_in_threads_and_the_same_content_analysed_once(tmp_path, predictors,
+                                                                                          monkeypatch):
+    """Large instances arrive unhashed (the node leaves that to the engine): the engine hashes them, skips
+    content it has analysed, and decodes the rest in threads with that hash (not taken again)."""
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    from meddiag_desktop.core import scan_decode
+    from meddiag_desktop.core.scan_pool import LARGE_FILE_BYTES
+
+    def large(path):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
+        ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+        ds.Modality, ds.PhotometricInterpretation, ds.SamplesPerPixel = "OT", "MONOCHROME2", 1
+        ds.Rows, ds.Columns, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 640, 640, 16, 16, 15, 0
+        ds.PixelData = np.random.default_rng(len(str(path))).integers(0, 4000, (640, 640), np.uint16).tobytes()
+        ds.save_as(path, enforce_file_format=True)
+        return path.read_bytes()
+
+    hashed = []
+    real_read = scan_decode._read
+    monkeypatch.setattr(scan_decode, "_read", lambda path, sha256=None: (hashed.append(sha256 is None),
+                                                                         real_read(path, sha256))[1])
+    store, engine = _engine(tmp_path, predictors, workers=2)
+    first, second = large(tmp_path / "a.dcm"), large(tmp_path / "bb.dcm")
+    assert len(first) >= LARGE_FILE_BYTES
+    for name, data in (("a.dcm", first), ("b.dcm", second), ("a-again.dcm", first)):
+        store.store(name, data)
+        time.sleep(0.01)  # taken over oldest first
+    run = Running(engine)  # taken over as stored, without a sha256: as the node hands over a large data set
+    run.wait_for("ItemAnalysed", 2)
+    run.wait_for("ItemSkipped", 1)
+    run.stop()
+    assert sorted(e.name for e in run.of("ItemAnalysed")) == ["a.dcm", "b.dcm"]
+    assert [e.name for e in run.of("ItemSkipped")] == ["a-again.dcm"]
+    assert sorted(r["file_sha256"] for r in read_audit(tmp_path / "audit.jsonl")) == sorted(
+        [sha256_bytes(first), sha256_bytes(second)])
+    assert [r["status"] for r in _rows(tmp_path)] == ["ok", "ok"]
+    assert hashed == [False, False]  # decoded with the engine's hashes

@@ -168,3 +168,23 @@ def test_a_segment_another_process_has_open_is_left_alone(tmp_path):
         other.wait(30)
     IntakeStore(root)  # that process is gone: its segment is settled now
     assert not segment.exists()
+
+
+@needs_fdatasync
+def test_a_large_instance_is_flushed_once_without_the_journal(tmp_path, monkeypatch):
+    """From DIRECT_STORE_BYTES on, the file itself is flushed (file, then the folder for the rename) and
+    the journal holds no copy of it: a large data set goes to disk once, not twice."""
+    from meddiag_desktop.core.intake.store import DIRECT_STORE_BYTES
+
+    flushed = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(os.fstat(fd).st_size), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "fdatasync", lambda fd: pytest.fail("the journal was flushed"))
+    store = IntakeStore(tmp_path / "intake")
+    flushed.clear()
+    data = os.urandom(DIRECT_STORE_BYTES)
+    store.receive("big.dcm", data, None)  # the node leaves large data sets unhashed
+    assert store.path("big.dcm").read_bytes() == data
+    assert flushed[0] == len(data) and len(flushed) == 2  # the file, then its folder
+    assert not _segments(store) and store.pending(set()) == ["big.dcm"]
+    assert not [p for p in store.instances.iterdir() if p.name.startswith(".")]

@@ -53,6 +53,41 @@ def test_inbox_model_orders_by_priority_and_inserts_whole_runs(qtbot):
     assert model.counts() == (6, 2, 2)
 
 
+def test_a_repaint_of_the_inbox_runs_no_python(qtbot):
+    """The cells live in Qt: painting the table (what follows every batch from a busy node) calls no
+    Python of the model - each such call would take the GIL again, which the node's threads hold - and
+    shows what the rows hold: texts, colours, tool tips and the item behind every cell."""
+    import sys
+
+    from PySide6.QtWidgets import QTableView
+
+    from meddiag_desktop.qt.inbox import ITEM_ROLE
+
+    model = InboxModel()
+    model.append([_item("pos-90", 4, _decision("rnn", "abnormal", 0.9, positive=True)),
+                  _item("refused", 5, _decision("rnn", "", 0, refused=True))])
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(900, 200)
+    view.show()
+    calls = []
+    sys.setprofile(lambda frame, event, _arg: event == "call" and calls.append(frame.f_code.co_filename))
+    try:
+        view.grab()  # a paint of every cell
+        model.append([_item("neg", 6, _decision("rnn", "normal", 0.8))])
+        calls.clear()
+        view.grab()
+    finally:
+        sys.setprofile(None)
+    assert not [name for name in calls if name.endswith("inbox.py")]
+    assert [model.data(model.index(r, 4)) for r in range(3)] == ["▲ abnormal 90.0 %", "⚠ outside training data",
+                                                                 "normal 80.0 %"]
+    assert model.data(model.index(1, 5)) == "⚑ check" and "refused" in model.data(model.index(1, 5), Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(0, 4), Qt.ItemDataRole.ForegroundRole) is not None
+    assert [model.data(model.index(r, 2), ITEM_ROLE).name for r in range(3)] == ["pos-90", "refused", "neg"]
+
+
 @pytest.fixture
 def intake(window, tmp_path):
     intake = window.child_windows.open_intake()

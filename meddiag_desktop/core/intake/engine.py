@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import queue
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -34,7 +35,7 @@ from ..inference import Predictor
 from ..jobs import CancelFlag, Progress, is_cancelled
 from ..scan import DEFAULT_WORKERS, ScanResult, scan
 from ..scan_pool import LARGE_FILE_BYTES, median_size
-from .forward import ForwardPool
+from .forward import ForwardPool, predict_in_threads
 from .events import Arrival, Delivered, DeliveryFailed, ItemAnalysed, ItemFailed, ItemSkipped, ItemStored
 from .outbox import Outbox
 from .results_csv import ResultsCsv
@@ -149,18 +150,20 @@ class IntakeEngine:
     def _analyse(self, batch: list[Arrival], audit, names: set, shas: set, tally: "_Tally") -> Iterator:
         groups: dict[tuple[Predictor, ...], list[tuple[Arrival, str, ItemFacts]]] = {}
         taken: set[str] = set()
+        taken_shas: set[str] = set()
+        hashes = self._hashes(batch)
         for arrival in batch:
             if arrival.rejected is not None:
                 yield self._rejected(arrival, audit, tally)
                 continue
             path = self.store.path(arrival.name)
-            sha = arrival.sha256 if arrival.sha256 and path.is_file() else file_sha256(path)
+            sha = hashes.get(arrival.name)
             if sha is None:
                 continue  # removed by hand meanwhile
             if arrival.name in taken:
                 yield ItemSkipped(arrival.name, "already taken")
                 continue
-            if arrival.name in names or sha in shas:
+            if arrival.name in names or sha in shas or sha in taken_shas:  # the same content earlier in the batch too
                 if arrival.name not in names:
                     self.store.mark_analysed(arrival.name, sha)
                     names.add(arrival.name)
@@ -168,11 +171,13 @@ class IntakeEngine:
                 yield ItemSkipped(arrival.name)
                 continue
             taken.add(arrival.name)
+            taken_shas.add(sha)
             facts = arrival.facts or read_facts(path, arrival.folder)
             groups.setdefault(self._route(facts), []).append((arrival, sha, facts))
         done = []  # (arrival, sha, facts, rows, predictors) in analysis order
         for predictors, items in groups.items():
-            rows = self._scan([str(self.store.path(a.name)) for a, _, _ in items], predictors)
+            rows = self._scan([str(self.store.path(a.name)) for a, _, _ in items], [sha for _, sha, _ in items],
+                              predictors)
             for arrival, sha, facts in items:
                 path = str(self.store.path(arrival.name))
                 item_rows = rows.get(path) or [_error(path, p, sha, "could not analyse the image") for p in predictors]
@@ -194,11 +199,32 @@ class IntakeEngine:
         chosen = tuple(p for p in self.predictors if task is None or p.card.task == task)
         return chosen or self.predictors  # a rule naming a task without models: the defaults
 
-    def _scan(self, paths: list[str], predictors: Sequence[Predictor]) -> dict[str, list[ScanResult]]:
+    def _hashes(self, batch: list[Arrival]) -> dict[str, str | None]:
+        """Each stored arrival's sha256: the producer's, else taken from its file (None: removed
+        meanwhile) - in threads (hashing releases the GIL), as the node leaves large instances unhashed."""
+        known, missing = {}, []
+        for arrival in batch:
+            if arrival.rejected is None:
+                if arrival.sha256 and self.store.path(arrival.name).is_file():
+                    known[arrival.name] = arrival.sha256
+                else:
+                    missing.append(arrival.name)
+        paths = [self.store.path(name) for name in missing]
+        if len(paths) > 1 and self.workers > 1:
+            with ThreadPoolExecutor(min(self.workers, len(paths)), thread_name_prefix="meddiag-intake-hash") as pool:
+                known.update(zip(missing, pool.map(file_sha256, paths)))
+        else:
+            known.update(zip(missing, map(file_sha256, paths)))
+        return known
+
+    def _scan(self, paths: list[str], sha256s: list[str],
+              predictors: Sequence[Predictor]) -> dict[str, list[ScanResult]]:
         rows: dict[str, list[ScanResult]] = {}
         small = (median_size(paths) or 0) < LARGE_FILE_BYTES
         try:
-            made = self.forward.predict(paths, predictors) if small else None
+            # Small files: decoded and predicted in the worker process; large ones: decoded in threads here.
+            made = (self.forward.predict(paths, predictors) if small
+                    else predict_in_threads(paths, sha256s, predictors, self.workers))
         except Exception:  # a surprise in the worker: analysed here instead
             made = None
         if made is not None:

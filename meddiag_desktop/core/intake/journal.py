@@ -128,7 +128,8 @@ class ReceiveJournal:
         record = _HEADER.pack(MAGIC, len(name_bytes), len(data), bytes.fromhex(sha256_hex), zlib.crc32(name_bytes))
         with self._lock:
             segment = self._segment or self._open_segment()
-            write_all(segment.fd, record + name_bytes + data)
+            write_all(segment.fd, record + name_bytes)
+            write_all(segment.fd, data)  # not joined: a copy of the data set
             segment.names.append(name)
             segment.size += len(record) + len(name_bytes) + len(data)
             self._appended += 1
