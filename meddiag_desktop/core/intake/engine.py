@@ -36,7 +36,7 @@ from ..jobs import CancelFlag, Progress, is_cancelled
 from ..scan import DEFAULT_WORKERS, ScanResult, scan
 from ..scan_pool import LARGE_FILE_BYTES, median_size
 from .forward import ForwardPool, predict_in_threads
-from .events import Arrival, Delivered, DeliveryFailed, ItemAnalysed, ItemFailed, ItemSkipped, ItemStored
+from .events import Arrival, ItemAnalysed, ItemFailed, ItemSkipped, ItemStored
 from .outbox import Outbox
 from .results_csv import ResultsCsv
 from .routing import ItemFacts, Routing, read_facts
