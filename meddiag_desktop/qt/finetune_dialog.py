@@ -293,7 +293,7 @@ class FineTuneDialog(QDialog):
         if self.trained is None or self.prepared is None or self.running:
             return None
         rule = self.results_page.rule()
-        target = None if rule == "youden" else self.results_page.target_spin.value()
+        target = self.results_page.target()
         job = Job(jobs.recalibrate, self.trained.model, self.card, self.prepared.val, rule, target, self.n_boot,
                   self.comparison.out_of_fold if self.comparison else None, name="operating point", tag="recalibrate")
         job.returned.connect(self._on_recalibrated)

@@ -19,7 +19,8 @@ from .plot_theme import theme_curve, theme_plot
 from .style import Colours, colours, on_theme_change
 
 RULES = (("youden", QT_TRANSLATE_NOOP("FinetuneResults", "Balanced (Youden's J)")), ("sensitivity", QT_TRANSLATE_NOOP("FinetuneResults", "Target sensitivity")),
-         ("specificity", QT_TRANSLATE_NOOP("FinetuneResults", "Target specificity")))
+         ("specificity", QT_TRANSLATE_NOOP("FinetuneResults", "Target specificity")),
+         ("cost", QT_TRANSLATE_NOOP("FinetuneResults", "Cost: a missed positive counts R times a false alarm")))
 
 
 def report_metric(evaluation: Evaluation | None, name: str) -> MetricCI | None:
@@ -109,17 +110,29 @@ class ResultsPage(QWidget):
         self.rule_combo = QComboBox()
         for key, text in RULES:
             self.rule_combo.addItem(translate("FinetuneResults", text), key)
-        self.rule_combo.currentIndexChanged.connect(lambda _: self.target_spin.setEnabled(self.rule() != "youden"))
-        self.target_spin = QDoubleSpinBox()
+        self.rule_combo.currentIndexChanged.connect(lambda _: self._show_target_box())
+        self.target_spin = QDoubleSpinBox()  # the sensitivity / specificity to reach
         self.target_spin.setRange(0.5, 0.999)
         self.target_spin.setDecimals(3)
         self.target_spin.setSingleStep(0.01)
         self.target_spin.setValue(0.95)
         self.target_spin.setEnabled(False)
+        self.cost_spin = QDoubleSpinBox()  # R of the cost rule: threshold 1 / (1 + R) on the calibrated probability
+        self.cost_spin.setRange(0.1, 100.0)
+        self.cost_spin.setDecimals(1)
+        self.cost_spin.setSingleStep(0.5)
+        self.cost_spin.setValue(2.0)
+        self.cost_spin.setPrefix(self.tr("R = "))
+        self.cost_spin.setToolTip(self.tr("Positive when the calibrated probability is at least 1 / (1 + R): R = 1 "
+                                          "weighs both errors alike, R = 3 accepts three false alarms to avoid one "
+                                          "missed positive."))
+        self.cost_spin.setAccessibleName(self.tr("Cost ratio R"))
+        self.cost_spin.hide()
         self.apply_button = QPushButton(self.tr("Apply"))
         self.apply_button.clicked.connect(self.applyRequested)
         op.addWidget(self.rule_combo, 0, 0)
         op.addWidget(self.target_spin, 0, 1)
+        op.addWidget(self.cost_spin, 0, 1)
         op.addWidget(self.apply_button, 0, 2)
         self.threshold_label = QLabel("")
         self.threshold_label.setWordWrap(True)
@@ -250,7 +263,18 @@ class ResultsPage(QWidget):
     def rule(self) -> str:
         return self.rule_combo.currentData()
 
+    def target(self) -> float | None:
+        """The chosen rule's number: the sensitivity / specificity to reach, the cost ratio R, None for Youden."""
+        rule = self.rule()
+        return None if rule == "youden" else (self.cost_spin if rule == "cost" else self.target_spin).value()
+
     def set_operating_point(self, rule: str, target: float | None = None) -> None:
         self.rule_combo.setCurrentIndex(self.rule_combo.findData(rule))
         if target is not None:
-            self.target_spin.setValue(target)
+            (self.cost_spin if rule == "cost" else self.target_spin).setValue(target)
+
+    def _show_target_box(self) -> None:
+        rule = self.rule()
+        self.target_spin.setEnabled(rule in ("sensitivity", "specificity"))
+        self.target_spin.setVisible(rule != "cost")
+        self.cost_spin.setVisible(rule == "cost")

@@ -498,6 +498,10 @@ Train anyway?</source>
         <source>Target specificity</source>
         <translation>目标特异度</translation>
     </message>
+    <message>
+        <source>Cost: a missed positive counts R times a false alarm</source>
+        <translation>代价：一次漏诊按 R 次误报计</translation>
+    </message>
 </context>
 <context>
     <name>FinetuneSetup</name>
@@ -1820,6 +1824,18 @@ DEMO: not trained for diagnosis</source>
     <message>
         <source>Fine-tuned</source>
         <translation>微调后</translation>
+    </message>
+    <message>
+        <source>R = </source>
+        <translation>R = </translation>
+    </message>
+    <message>
+        <source>Positive when the calibrated probability is at least 1 / (1 + R): R = 1 weighs both errors alike, R = 3 accepts three false alarms to avoid one missed positive.</source>
+        <translation>校准概率不低于 1 / (1 + R) 时判为阳性：R = 1 时两类错误同等看待，R = 3 表示为避免一次漏诊可接受三次误报。</translation>
+    </message>
+    <message>
+        <source>Cost ratio R</source>
+        <translation>代价比 R</translation>
     </message>
     <message>
         <source>ECE (before → after)</source>

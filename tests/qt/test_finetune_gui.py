@@ -146,6 +146,36 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
     assert gui_guard() > 0
 
 
+def test_the_operating_point_picker_offers_the_cost_rule(dialog, qtbot, image_folder):
+    """The picker's cost rule (as ``meddiag train --threshold-rule cost:R``): its own R spin box, the threshold
+    1 / (1 + R) refitted on the out-of-fold predictions, more positive calls as a miss costs more."""
+    ready(dialog, qtbot, image_folder)
+    with qtbot.waitSignal(dialog.runFinished, timeout=WAIT):
+        dialog.start()
+    results = dialog.results_page
+    assert results.rule_combo.findData("cost") >= 0
+    assert results.target() is None and results.cost_spin.isHidden()  # Youden: no number to give
+
+    def apply(ratio: float) -> int:
+        results.rule_combo.setCurrentIndex(results.rule_combo.findData("cost"))
+        assert not results.cost_spin.isHidden() and results.target_spin.isHidden()
+        results.cost_spin.setValue(ratio)
+        assert results.target() == ratio
+        with qtbot.waitSignal(dialog.resultsReady, timeout=WAIT):
+            dialog.apply_operating_point()
+        assert dialog.card.metrics["threshold_rule"] == f"cost={ratio:g}"
+        assert dialog.card.threshold == pytest.approx(1 / (1 + ratio))
+        assert f"cost={ratio:g}" in results.threshold_label.text()
+        matrix = dialog.comparison.new.report["confusion_matrix"]
+        assert sum(map(sum, matrix)) == 48  # out-of-fold, every image
+        return matrix[0][1] + matrix[1][1]  # images called abnormal
+
+    called_at_1, called_at_4 = apply(1.0), apply(4.0)
+    assert called_at_4 >= called_at_1
+    results.rule_combo.setCurrentIndex(results.rule_combo.findData("sensitivity"))
+    assert results.cost_spin.isHidden() and results.target_spin.isEnabled() and results.target() == 0.95
+
+
 def test_stop_early_keeps_a_usable_model(dialog, qtbot, image_folder, base_store):
     ready(dialog, qtbot, image_folder, epochs=200)
     dialog.run_job = None
