@@ -65,6 +65,7 @@ class Intake(QObject):
         self.count_label.setObjectName("inboxCount")
         self.count_label.setToolTip(self.tr("Items received by the DICOM node or the watch folder"))
         window.statusBar().insertPermanentWidget(0, self.count_label)
+        self.panel.changed.connect(self._show_count)
         window.sessionReady.connect(self._on_session)
 
     # ------------------------------------------------------------------ the user's commands
@@ -205,13 +206,16 @@ class Intake(QObject):
         if self._wanted() and self.setup != self._job_setup():
             self._command(jobs.StatusRequest())
 
+    @Slot()
+    def _show_count(self) -> None:
+        total, positive, flagged = self.panel.model.counts()
+        self.count_label.setText(self.tr("Inbox: {total}").format(total=total) + (self.tr(" ({positive} positive, {flagged} to check)").format(positive=positive, flagged=flagged)
+                                                      if positive or flagged else ""))
+
     @Slot(object)
     def _on_event(self, event) -> None:
         if isinstance(event, jobs.InboxBatch):
             self.panel.append(event.items)
-            total, positive, flagged = self.panel.model.counts()
-            self.count_label.setText(self.tr("Inbox: {total}").format(total=total) + (self.tr(" ({positive} positive, {flagged} to check)").format(positive=positive, flagged=flagged)
-                                                          if positive or flagged else ""))
         elif isinstance(event, jobs.IntakeStatus):
             self._set_status(event)
             failed = []

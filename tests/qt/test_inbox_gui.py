@@ -88,6 +88,32 @@ def test_a_repaint_of_the_inbox_runs_no_python(qtbot):
     assert [model.data(model.index(r, 2), ITEM_ROLE).name for r in range(3)] == ["pos-90", "refused", "neg"]
 
 
+def test_a_large_batch_goes_in_a_few_rows_per_event_loop_turn_in_priority_order(qtbot):
+    from PySide6.QtCore import QTimer
+
+    from meddiag_desktop.qt.inbox import ROWS_PER_TURN, InboxPanel
+
+    panel = InboxPanel()
+    qtbot.addWidget(panel)
+    changes, ticks = [], []
+    panel.changed.connect(lambda: changes.append(len(panel.model.items)))
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(len(panel.model.items)))
+    timer.start(0)
+    batch = [_item(f"p{i:02d}", i, _decision("cnn", "abnormal", (i % 10) / 10 + 0.05, positive=i % 3 == 0))
+             for i in range(3 * ROWS_PER_TURN + 2)]
+    panel.append(batch)
+    assert len(panel.model.items) == ROWS_PER_TURN  # the first rows at once, the rest later
+    panel.append([_item("late", 99, _decision("cnn", "normal", 0.5))])  # queued behind the batch
+    qtbot.waitUntil(lambda: len(panel.model.items) == len(batch) + 1, timeout=5_000)
+    timer.stop()
+    assert changes == [ROWS_PER_TURN * k for k in range(1, 4)] + [len(batch) + 1]
+    assert any(0 < n < len(batch) for n in ticks)  # the timer ran between the turns
+    keys = [item.priority() for item in panel.model.items]
+    assert keys == sorted(keys) and panel.model.rowCount() == len(batch) + 1
+    assert str(len(batch) + 1) in panel.caption.text()
+
+
 @pytest.fixture
 def intake(window, tmp_path):
     intake = window.child_windows.open_intake()
