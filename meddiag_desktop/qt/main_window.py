@@ -212,19 +212,16 @@ class MainWindow(QMainWindow):
         from .workers import Job
 
         self.host.submit("io", Job(jobs.warm_up_io, name="warm up", tag="warm-up", key=("warm-up",)), -1)
-        # pyqtgraph takes ~1 s to import: do it in the io lane (importing creates no QObject), then
-        # build the view here in the GUI thread.
-        job = Job(jobs.import_modules, "meddiag_desktop.qt.image_view", name="import image view", tag="warm-up",
-                  key=("import-view",))
-        job.finished.connect(self._on_view_imported)
-        self.host.submit("io", job, 1)
+        # pyqtgraph (~0.4 s to import) in the GUI thread, once this turn's events are out: imported in a
+        # worker it made PySide6 create its enum types while the GUI thread ran (a rare segfault).
+        QTimer.singleShot(0, self, self._build_viewer)
 
     @property
     def viewer(self) -> ImageViewer | None:
         """The image view (None until pyqtgraph is imported, after the first paint)."""
         return self.image_area.viewer
 
-    def _on_view_imported(self) -> None:
+    def _build_viewer(self) -> None:
         if self.image_area.viewer is None and not self.closed:
             self.image_area.ensure_viewer(paint_now=self.current is None)
             self.viewerReady.emit()

@@ -160,15 +160,6 @@ def warm_up_io(progress, cancel) -> None:
     import meddiag_desktop.core.io  # noqa: F401 - numpy, Pillow, pydicom: ~1 s of imports
 
 
-def import_modules(progress, cancel, *names: str) -> None:
-    """Import modules by name off the GUI thread (e.g. the pyqtgraph image view: ~1 s; importing
-    creates no QObject, the window then builds the widget in the GUI thread)."""
-    import importlib
-
-    for name in names:
-        importlib.import_module(name)
-
-
 def open_image(progress, cancel, path: str):
     """-> core.io.LoadedImage; raises ImageLoadError with a short, path-free reason."""
     from meddiag_desktop.core.io import load_image
