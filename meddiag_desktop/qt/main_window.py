@@ -201,20 +201,21 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(300, self.start)  # in case no paint ever comes
 
     def start(self) -> None:
-        """Build the rest of the window, load the models (worker) and build the image view.
+        """Build the rest of the window and the image view, then load the models (worker).
         Runs once, right after the first paint (or on first use)."""
         if self._started or self.closed:
             return
         self._started = True
         self._build_rest()
+        # The image view first, alone: pyqtgraph takes ~0.4 s to import, here in the GUI thread (imported
+        # in a worker it made PySide6 create its enum types while the GUI thread ran: a rare segfault;
+        # beside the models' torch import it took ~1 s).
+        self._build_viewer()
         self.load_models()
         # Import the image readers (pydicom, Pillow) in the io lane now rather than on the first open.
         from .workers import Job
 
         self.host.submit("io", Job(jobs.warm_up_io, name="warm up", tag="warm-up", key=("warm-up",)), -1)
-        # pyqtgraph (~0.4 s to import) in the GUI thread, once this turn's events are out: imported in a
-        # worker it made PySide6 create its enum types while the GUI thread ran (a rare segfault).
-        QTimer.singleShot(0, self, self._build_viewer)
 
     @property
     def viewer(self) -> ImageViewer | None:
