@@ -11,9 +11,10 @@ Layout of ``root``::
 
 Producers call ``store`` (any thread: each write goes to its own temporary file, then an atomic
 rename) or, the node, ``receive`` (the file renamed into place unflushed, then one journal flush:
-durable on return; a large data set's file is flushed itself, without the journal); only the engine appends to the index and checkpoints the journal. A new
-store settles what a killed process left in the journal. An item is *pending* when it is in ``instances/``
-but not in the index: a restart analyses exactly those.
+durable on return; a large data set's file is flushed itself, without the journal); only the
+engine appends to the index and checkpoints the journal. A new store settles what a killed process
+left in the journal. An item is *pending* when it is in ``instances/`` but not in the index: a
+restart analyses exactly those.
 """
 from __future__ import annotations
 
