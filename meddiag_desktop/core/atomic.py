@@ -66,6 +66,14 @@ def append_complete_lines(path: str | os.PathLike, data: bytes, mode: int = 0o60
     return fd
 
 
+def sync_and_close(fd: int) -> None:
+    """Flush an open file to disk, then close it (closed even when the flush fails)."""
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_path(path: Path) -> None:
     """Flush a file (or, where the platform allows, a folder) to disk."""
     try:

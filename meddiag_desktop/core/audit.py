@@ -37,7 +37,7 @@ from typing import Iterable, Iterator, Sequence
 
 from .. import __version__
 from .inference import Result
-from .atomic import append_complete_lines
+from .atomic import append_complete_lines, sync_and_close
 from .paths import user_data_dir
 from .storage import sha256_file
 
@@ -88,16 +88,9 @@ def _write(path: Path, data: bytes) -> int:
     return append_complete_lines(path, data, 0o600)
 
 
-def _sync_and_close(fd: int) -> None:
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _append(path: Path, data: bytes) -> None:
     """One write of complete lines with O_APPEND, then fsync; a torn last line is closed first."""
-    _sync_and_close(_write(path, data))
+    sync_and_close(_write(path, data))
 
 
 _encode = json.JSONEncoder(allow_nan=False).encode  # json.dumps(..., allow_nan=False) without a new encoder per row
@@ -127,7 +120,7 @@ class ScanAudit:
         """``record`` with the fsync left running beside the caller's next batch."""
         self._wait_synced()
         if results:
-            self._syncing = syncer.submit(_sync_and_close, _write(self.log.path, self._lines(results)))
+            self._syncing = syncer.submit(sync_and_close, _write(self.log.path, self._lines(results)))
 
     def _wait_synced(self) -> None:
         syncing, self._syncing = self._syncing, None

@@ -26,7 +26,7 @@ import secrets
 import uuid
 from pathlib import Path
 
-from ..atomic import append_complete_lines, atomic_write_bytes, atomic_write_json, write_all
+from ..atomic import append_complete_lines, atomic_write_bytes, atomic_write_json, sync_and_close, write_all
 from .journal import ReceiveJournal, fsync_path, sync_filesystem
 
 INDEX_FILE = "analysed.jsonl"
@@ -62,11 +62,7 @@ def append_line(path: Path, record: dict) -> None:
 def append_lines(path: Path, records: list[dict]) -> None:
     """JSON lines in one write with O_APPEND, one fsync; a torn last line (a kill) is closed off first."""
     data = "".join(json.dumps(record, allow_nan=False) + "\n" for record in records).encode("utf-8")
-    fd = append_complete_lines(path, data, 0o644)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    sync_and_close(append_complete_lines(path, data, 0o644))
 
 
 def read_lines(path: Path) -> list[dict]:
