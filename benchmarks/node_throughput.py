@@ -199,7 +199,9 @@ def node_rate(paths: list[str], predictors, home: Path, associations: int = 1) -
     from meddiag_desktop.core.intake.events import ItemAnalysed
     from meddiag_desktop.core.intake.node import DicomNode, NodeConfig
     from meddiag_desktop.core.intake.store import IntakeStore
+    from meddiag_desktop.core.scan_pool import keep_freed_buffers
 
+    keep_freed_buffers()  # as `meddiag listen` does (cli.intake_run.make_engine); the scan below does it too
     store = IntakeStore(home / "node")
     engine = build_engine(store, predictors, home / "node" / "results.csv", default_task=TASK,
                           audit=AuditLog(home / "node-audit.jsonl"))
