@@ -326,3 +326,36 @@ def test_the_node_reads_a_pdu_in_large_pieces_and_stops_at_a_closed_peer():
         right.sendall(b"abc")
         right.close()
         assert recv_exactly(Wrapper(left), 10) == b"abc"
+
+
+def test_a_peer_announcing_a_huge_pdu_is_cut_off_before_anything_is_allocated(node_factory):
+    """A PDU header is 6 bytes from anyone who can connect (before the allow-list is asked): one
+    claiming 2 GiB closes that connection at once, the node's memory does not move, and it goes on
+    answering others. ``recv_exactly`` refuses past its limit without reading or allocating."""
+    import resource
+    import socket
+    import struct
+
+    from pynetdicom import AE
+
+    from meddiag_desktop.core.intake.node import pdu_limit, recv_exactly
+
+    node = node_factory(max_pdu=1 << 20)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with socket.create_connection(("127.0.0.1", node.port), timeout=10) as hostile:
+        hostile.sendall(struct.pack(">BBL", 0x01, 0, 0x7FFFFFFF))  # an A-ASSOCIATE-RQ "of 2 GiB"
+        assert hostile.recv(16) == b""  # closed by the node, not left waiting for 2 GiB
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 256 * 1024  # KiB: < 256 MB
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context("1.2.840.10008.1.1")
+    assoc = ae.associate("127.0.0.1", node.port, ae_title="MEDDIAG")
+    assert assoc.is_established and assoc.send_c_echo().Status == 0x0000
+    assoc.release()
+
+    assert pdu_limit(4 << 20) == 4 << 20 and pdu_limit(16 << 10) == 1 << 20 and pdu_limit(0) == 64 << 20
+
+    class Unread:  # a transport whose socket must not be touched
+        socket = None
+
+    with pytest.raises(OSError, match="at most"):
+        recv_exactly(Unread(), (1 << 20) + 1, limit=1 << 20)

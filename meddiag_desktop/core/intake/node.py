@@ -63,6 +63,7 @@ TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExp
 VERIFICATION = "1.2.840.10008.1.1"
 
 SUCCESS, OUT_OF_RESOURCES, CANNOT_UNDERSTAND = 0x0000, 0xA700, 0xC210
+MIN_PDU_LIMIT, MAX_UNLIMITED_PDU = 1 << 20, 64 << 20  # see ``pdu_limit``
 _NO_TITLE = "\\"  # cannot be an AE title: a list holding only it admits no one
 
 
@@ -149,8 +150,9 @@ class DicomNode:
         for sop_class in config.storage_classes.values():
             ae.add_supported_context(sop_class, TRANSFER_SYNTAXES)
         ae.add_supported_context(VERIFICATION, (ExplicitVRLittleEndian, ImplicitVRLittleEndian))
+        read_pdus = partial(_read_in_large_pieces, limit=pdu_limit(config.max_pdu))
         handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_C_ECHO, lambda event: SUCCESS),
-                    (evt.EVT_DATA_RECV, _ack_at_once), (evt.EVT_CONN_OPEN, _read_in_large_pieces)]
+                    (evt.EVT_DATA_RECV, _ack_at_once), (evt.EVT_CONN_OPEN, read_pdus)]
         self.server = ae.start_server((config.bind, config.port), block=False, evt_handlers=handlers)
         return self
 
@@ -207,19 +209,30 @@ def file_meta_bytes(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: 
     return b"\x00" * 128 + b"DICM" + element(0x0000, b"UL", struct.pack("<I", len(group))) + group
 
 
-def _read_in_large_pieces(event) -> None:
-    """Let the association's connection read a PDU in as few ``recv_into`` calls as the network allows.
-    pynetdicom's transport reads 4 KiB per call and extends a bytearray each time: ~2 600 Python
-    iterations, each taking the GIL, for a 10 MB instance. Only this association's transport object is
-    changed (the connection is just open, its reactor not started)."""
+def pdu_limit(max_pdu: int) -> int:
+    """The longest PDU the node reads: what it told the peer (``max_pdu``: the variable field of a
+    P-DATA-TF PDU), at least 1 MiB (an association request with 128 presentation contexts is far
+    shorter), and 64 MiB when ``max_pdu`` is 0 (unlimited)."""
+    return max(max_pdu or MAX_UNLIMITED_PDU, MIN_PDU_LIMIT)
+
+
+def _read_in_large_pieces(event, limit: int) -> None:
+    """Let the association's connection read a PDU in as few ``recv_into`` calls as the network allows,
+    refusing one longer than ``limit``. pynetdicom's transport reads 4 KiB per call and extends a
+    bytearray each time: ~2 600 Python iterations, each taking the GIL, for a 10 MB instance. Only this
+    association's transport object is changed (the connection is just open, its reactor not started)."""
     transport = getattr(event.assoc.dul, "socket", None)
     if transport is not None and getattr(transport, "socket", None) is not None:
-        transport.recv = partial(recv_exactly, transport)
+        transport.recv = partial(recv_exactly, transport, limit=limit)
 
 
-def recv_exactly(transport, nr_bytes: int) -> bytearray:
+def recv_exactly(transport, nr_bytes: int, limit: int | None = None) -> bytearray:
     """``nr_bytes`` from the connection of pynetdicom's ``transport`` (fewer only when the peer closed:
-    pynetdicom then reports a short PDU), read straight into one buffer."""
+    pynetdicom then reports a short PDU), read straight into one buffer. More than ``limit`` bytes is
+    refused before any is read or allocated (``OSError``: pynetdicom closes the connection) - a PDU
+    header is 6 bytes from anyone who connects, and it could claim 4 GiB."""
+    if limit is not None and nr_bytes > limit:
+        raise OSError(f"the peer announced a PDU of {nr_bytes} bytes; this node reads at most {limit}")
     buffer = bytearray(nr_bytes)
     view, got = memoryview(buffer), 0
     with view:
