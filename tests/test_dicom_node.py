@@ -359,3 +359,56 @@ def test_a_peer_announcing_a_huge_pdu_is_cut_off_before_anything_is_allocated(no
 
     with pytest.raises(OSError, match="at most"):
         recv_exactly(Unread(), (1 << 20) + 1, limit=1 << 20)
+
+
+def test_silent_connections_take_no_association_slot_and_are_bounded(node_factory):
+    """Connections that never ask for an association (a scanner, a stuck device) do not keep
+    modalities out (only established associations count against ``max_associations``), and past
+    ``max_associations`` + ``MAX_WAITING_CONNECTIONS`` new ones are closed on accept, costing no thread."""
+    import socket
+
+    from pynetdicom import AE
+
+    from meddiag_desktop.core.intake.node import MAX_WAITING_CONNECTIONS
+
+    node = node_factory(max_associations=2)
+    silent = [socket.create_connection(("127.0.0.1", node.port), timeout=10) for _ in range(3)]
+    try:
+        wait_until(lambda: len(node.node.server.active_associations) == 3, 10, "the silent connections taken")
+        ae = AE(ae_title="MODALITY")
+        ae.add_requested_context("1.2.840.10008.1.1")
+        assocs = [ae.associate("127.0.0.1", node.port, ae_title="MEDDIAG") for _ in range(3)]
+        assert [a.is_established for a in assocs] == [True, True, False]  # the third: over max_associations
+        assert all(a.send_c_echo().Status == 0x0000 for a in assocs[:2])
+        for a in assocs[:2]:
+            a.release()
+        wait_until(lambda: len(node.node.server.active_associations) == 3, 10, "the associations gone")
+        threads = threading.active_count()
+        more = [socket.create_connection(("127.0.0.1", node.port), timeout=10)
+                for _ in range(2 + MAX_WAITING_CONNECTIONS)]
+        silent += more
+        wait_until(lambda: len(node.node.server.active_associations) == 2 + MAX_WAITING_CONNECTIONS, 10,
+                   "connections up to the bound")
+        over = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+        silent.append(over)
+        assert over.recv(16) == b""  # closed on accept
+        assert len(node.node.server.active_associations) == 2 + MAX_WAITING_CONNECTIONS
+        assert threading.active_count() <= threads + 2 * (2 + MAX_WAITING_CONNECTIONS - 3) + 2  # 2 per connection
+    finally:
+        for s in silent:
+            s.close()
+
+
+def test_the_allow_list_screens_hosts_on_accept():
+    """When every allowed peer names its host, a connection from another address is closed before it
+    costs a thread; an entry without a host admits any address (its title is checked later)."""
+    from meddiag_desktop.core.intake.node import MAX_WAITING_CONNECTIONS, NodeConfig, admits
+
+    by_host = NodeConfig(allow=(Peer.parse("CR01@10.0.0.5"), Peer.parse("PACS@10.0.0.9")))
+    assert admits(by_host, "10.0.0.5", 0) and admits(by_host, "10.0.0.9", 0)
+    assert not admits(by_host, "127.0.0.1", 0) and not admits(by_host, "10.0.0.6", 0)
+    any_host = NodeConfig(allow=(Peer.parse("CR01@10.0.0.5"), Peer.parse("PACS")))
+    assert admits(any_host, "10.0.0.6", 0)
+    assert admits(NodeConfig(), "10.0.0.6", 0)
+    limit = NodeConfig().max_associations + MAX_WAITING_CONNECTIONS
+    assert admits(NodeConfig(), "127.0.0.1", limit - 1) and not admits(NodeConfig(), "127.0.0.1", limit)

@@ -119,7 +119,7 @@ ALLOWED = {
     **{("core/intake/node.py", line): "the node's own accepted connection: an immediate-ACK option on it "
        "(TCP_QUICKACK), no socket opened, nothing connected"
        for line in ("import socket", 'quickack = getattr(socket, "TCP_QUICKACK", None)',
-                    'sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)',
+                    'return getattr(getattr(assoc.dul, "socket", None), "socket", None)',
                     "sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)")},
     **{("core/intake/node.py", line): "the node's own accepted connection, read in large pieces "
        "(recv_into), no socket opened, nothing connected"

@@ -8,8 +8,9 @@ associations) and submitted to the engine (``IntakeEngine.submit``) before Succe
 so an instance acknowledged to the sender is on disk, whatever happens next.
 
 Safe by default: binds 127.0.0.1; with an allow-list, any other calling AE title or host gets an
-association reject (permanent, "calling AE title not recognised"); a bounded number of
-associations, PDU size and network timeouts; with less than ``min_free_bytes`` free on the intake
+association reject (permanent, "calling AE title not recognised"), and when every entry names its
+host a connection from any other address is closed on accept; a bounded number of connections
+(``admits``) and associations, PDU size (``pdu_limit``) and network timeouts; with less than ``min_free_bytes`` free on the intake
 folder's disk new data is refused with 0xA700 (out of resources); a data set that cannot be
 decoded gets 0xC210 and one error row. pynetdicom's loggers are kept at WARNING
 (``sender.quiet_pynetdicom``): no log line carries a data set's contents.
@@ -21,6 +22,7 @@ import shutil
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
@@ -64,6 +66,8 @@ VERIFICATION = "1.2.840.10008.1.1"
 
 SUCCESS, OUT_OF_RESOURCES, CANNOT_UNDERSTAND = 0x0000, 0xA700, 0xC210
 MIN_PDU_LIMIT, MAX_UNLIMITED_PDU = 1 << 20, 64 << 20  # see ``pdu_limit``
+MAX_WAITING_CONNECTIONS = 8  # see ``admits``
+STARTING_S = 5.0  # a connection admitted this long ago has its association thread, or has ended
 _NO_TITLE = "\\"  # cannot be an AE title: a list holding only it admits no one
 
 
@@ -100,13 +104,42 @@ class NodeConfig:
     storage_classes: dict = field(default_factory=lambda: dict(STORAGE_CLASSES))
 
 
+def admits(config: NodeConfig, host: str, connections: int) -> bool:
+    """Whether a new connection from ``host`` is taken, ``connections`` being open already. Refused
+    at once (closed, before it costs a thread or an association slot): a host the allow-list leaves
+    out when every entry names its host, and any connection past ``max_associations`` +
+    ``MAX_WAITING_CONNECTIONS`` (each costs two threads until it asks for an association or its ACSE
+    timeout ends it; only established associations count against ``max_associations``)."""
+    if config.allow and all(p.host is not None for p in config.allow) and host not in {p.host for p in config.allow}:
+        return False
+    return connections < config.max_associations + MAX_WAITING_CONNECTIONS
+
+
 def _make_ae(config: NodeConfig):
     from pynetdicom import AE
+    from pynetdicom.transport import ThreadedAssociationServer
+
+    class GuardedServer(ThreadedAssociationServer):
+        """Screens each connection on accept (``admits``), counting those whose association thread
+        is not running yet (it starts in a handler thread, a moment later) and not closed."""
+
+        starting: list = []  # (accepted connection, monotonic time admitted), for up to STARTING_S
+
+        def verify_request(self, request, client_address) -> bool:  # False: the server closes it
+            now, running = time.monotonic(), self.active_associations
+            taken = {id(_connection_of(a)) for a in running}
+            self.starting = [(c, t) for c, t in self.starting
+                             if now - t < STARTING_S and id(c) not in taken and c.fileno() != -1]
+            if not admits(config, str(client_address[0]), len(running) + len(self.starting)):
+                return False
+            self.starting.append((request, now))
+            return True
 
     class AllowListAE(AE):
         """``require_calling_aet`` per association: the titles allowed from the calling host.
         pynetdicom checks it in the association's own thread, where ``current_thread()`` is the
-        association, so a title from a host not paired with it is rejected like an unknown title."""
+        association, so a title from a host not paired with it is rejected like an unknown title.
+        Its server screens connections first (``admits``)."""
 
         @property
         def require_calling_aet(self) -> list[str]:
@@ -120,6 +153,19 @@ def _make_ae(config: NodeConfig):
         @require_calling_aet.setter
         def require_calling_aet(self, titles) -> None:  # AE.__init__ sets it; the allow-list rules
             pass
+
+        @property
+        def active_associations(self) -> list:
+            """Established associations (and the caller's own): what ``max_associations`` limits when
+            pynetdicom negotiates one; a connection still silent does not take a slot (``admits``
+            bounds those)."""
+            me = threading.current_thread()
+            return [a for a in super().active_associations if a.is_established or a is me]
+
+        def make_server(self, address, *args, server_class=None, **kwargs):
+            if server_class is ThreadedAssociationServer:  # start_server(block=False)
+                server_class = GuardedServer
+            return super().make_server(address, *args, server_class=server_class, **kwargs)
 
     return AllowListAE(ae_title=config.ae_title)
 
@@ -246,12 +292,17 @@ def recv_exactly(transport, nr_bytes: int, limit: int | None = None) -> bytearra
     return buffer
 
 
+def _connection_of(assoc):
+    """The accepted connection under pynetdicom's association (None once closed)."""
+    return getattr(getattr(assoc.dul, "socket", None), "socket", None)
+
+
 def _ack_at_once(event) -> None:
     """Acknowledge received TCP data at once (Linux ``TCP_QUICKACK``, re-armed after every read).
     A sender with Nagle's algorithm on (pynetdicom's SCU, many modalities) holds a data set's
     PDU until its command PDU is acknowledged; a delayed ACK made every C-STORE wait ~40 ms."""
     quickack = getattr(socket, "TCP_QUICKACK", None)
-    sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+    sock = _connection_of(event.assoc)
     if quickack is not None and sock is not None:
         try:
             sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
