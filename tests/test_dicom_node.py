@@ -310,7 +310,7 @@ def test_the_node_reads_a_pdu_in_large_pieces_and_stops_at_a_closed_peer():
     several network reads, straight into one buffer; what came when the peer closes early."""
     import socket
 
-    from meddiag_desktop.core.intake.node import recv_exactly
+    from meddiag_desktop.core.intake.pdu_reader import recv_exactly
 
     class Wrapper:  # pynetdicom's AssociationSocket: the socket as ``.socket``
         def __init__(self, sock):
@@ -331,14 +331,14 @@ def test_the_node_reads_a_pdu_in_large_pieces_and_stops_at_a_closed_peer():
 def test_a_peer_announcing_a_huge_pdu_is_cut_off_before_anything_is_allocated(node_factory):
     """A PDU header is 6 bytes from anyone who can connect (before the allow-list is asked): one
     claiming 2 GiB closes that connection at once, the node's memory does not move, and it goes on
-    answering others. ``recv_exactly`` refuses past its limit without reading or allocating."""
+    answering others."""
     import resource
     import socket
     import struct
 
     from pynetdicom import AE
 
-    from meddiag_desktop.core.intake.node import pdu_limit, recv_exactly
+    from meddiag_desktop.core.intake.pdu_reader import pdu_limit
 
     node = node_factory(max_pdu=1 << 20)
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -351,14 +351,58 @@ def test_a_peer_announcing_a_huge_pdu_is_cut_off_before_anything_is_allocated(no
     assoc = ae.associate("127.0.0.1", node.port, ae_title="MEDDIAG")
     assert assoc.is_established and assoc.send_c_echo().Status == 0x0000
     assoc.release()
-
     assert pdu_limit(4 << 20) == 4 << 20 and pdu_limit(16 << 10) == 1 << 20 and pdu_limit(0) == 64 << 20
 
-    class Unread:  # a transport whose socket must not be touched
-        socket = None
 
-    with pytest.raises(OSError, match="at most"):
-        recv_exactly(Unread(), (1 << 20) + 1, limit=1 << 20)
+def test_a_data_set_over_the_limit_closes_the_connection_and_the_node_goes_on(node_factory, tmp_path):
+    """pynetdicom gathers a C-STORE's data set in memory: past ``max_dataset_bytes`` the sender's
+    connection is closed mid-transfer, nothing is stored, and the next sender is served."""
+    (tmp_path / "big").mkdir()
+    (tmp_path / "small").mkdir()
+    big = copies("CT_small.dcm", tmp_path / "big", 1, PixelData=os.urandom(3 << 20))[0]
+    small = copies("CT_small.dcm", tmp_path / "small", 1)[0]
+    node = node_factory(max_dataset_bytes=1 << 20, max_pdu=64 << 10)
+    assert send([big], node.port) != [0x0000]  # aborted: no Success
+    assert send([small], node.port) == [0x0000]
+    wait_until(lambda: len(node.rows()) == 1, 60, "the small instance analysed")
+    assert [p.name for p in node.store.instances.iterdir() if p.suffix == ".dcm"] == [node.rows()[0]["path"].rsplit("/", 1)[-1]]
+
+
+def test_the_pdu_reader_counts_data_set_fragments_across_pdus():
+    """Command fragments do not count, a data set's fragments do across PDUs, its last fragment
+    starts the count afresh; a PDU past the limit is refused before it is read."""
+    import socket
+    import struct
+
+    from meddiag_desktop.core.intake.pdu_reader import PduReader
+
+    class Transport:  # pynetdicom's AssociationSocket: the socket as ``.socket``
+        def __init__(self, sock):
+            self.socket = sock
+
+    def pdu(*fragments) -> bytes:  # P-DATA-TF of (control header, payload) PDVs
+        body = b"".join(struct.pack(">LBB", 2 + len(data), 1, control) + data for control, data in fragments)
+        return struct.pack(">BBL", 0x04, 0, len(body)) + body
+
+    def read_pdu(reader):
+        header = reader(6)
+        return header + reader(struct.unpack(">BBL", header)[2])
+
+    left, right = socket.socketpair()
+    with left, right:
+        reader = PduReader(Transport(left), max_pdu_bytes=1 << 20, max_dataset_bytes=1000)
+        stream = [pdu((0x03, b"c" * 900)), pdu((0x00, b"d" * 600)), pdu((0x02, b"d" * 400)),  # 1000: taken
+                  pdu((0x00, b"d" * 999)), pdu((0x00, b"d" * 2))]  # 1001: refused
+        for message in stream[:4]:
+            right.sendall(message)
+            assert read_pdu(reader) == message
+        right.sendall(stream[4])
+        with pytest.raises(OSError, match="data set of over 1000 bytes"):
+            read_pdu(reader)
+        right.sendall(struct.pack(">BBL", 0x04, 0, (1 << 20) + 1))
+        fresh = PduReader(Transport(left), max_pdu_bytes=1 << 20, max_dataset_bytes=1000)
+        with pytest.raises(OSError, match="at most"):
+            read_pdu(fresh)
 
 
 def test_silent_connections_take_no_association_slot_and_are_bounded(node_factory):

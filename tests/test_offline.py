@@ -124,8 +124,9 @@ ALLOWED = {
     **{("core/intake/node.py", line): "the node's own accepted connection, read in large pieces "
        "(recv_into), no socket opened, nothing connected"
        for line in ('transport = getattr(event.assoc.dul, "socket", None)',
-                    'if transport is not None and getattr(transport, "socket", None) is not None:',
-                    "count = transport.socket.recv_into(view[got:], nr_bytes - got)")},
+                    'if transport is not None and getattr(transport, "socket", None) is not None:')},
+    ("core/intake/pdu_reader.py", "count = transport.socket.recv_into(view[got:], nr_bytes - got)"):
+        "the node's own accepted connection, read into one buffer (recv_into), no socket opened, nothing connected",
 }
 
 

@@ -37,7 +37,8 @@ def cmd_listen(args) -> int:
     cancel = threading.Event()
     events = start_job(engine, cancel)
     config = NodeConfig(ae_title=args.ae_title, port=args.port, bind=args.bind, allow=allow,
-                        max_associations=args.max_associations, min_free_bytes=args.min_free_mb << 20)
+                        max_associations=args.max_associations, min_free_bytes=args.min_free_mb << 20,
+                        max_dataset_bytes=args.max_instance_mb << 20)
     node = DicomNode(config, store, engine.submit)
     try:
         node.start()
@@ -65,5 +66,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-associations", type=int, default=4, help="simultaneous associations (default 4)")
     p.add_argument("--min-free-mb", type=int, default=1024,
                    help="refuse new data (status A700) below this much free disk (default 1024)")
+    p.add_argument("--max-instance-mb", type=int, default=1024,
+                   help="close the connection of a sender whose data set passes this size (default 1024)")
     add_model_arguments(p)
     p.set_defaults(func=cmd_listen)

@@ -10,7 +10,7 @@ so an instance acknowledged to the sender is on disk, whatever happens next.
 Safe by default: binds 127.0.0.1; with an allow-list, any other calling AE title or host gets an
 association reject (permanent, "calling AE title not recognised"), and when every entry names its
 host a connection from any other address is closed on accept; a bounded number of connections
-(``admits``) and associations, PDU size (``pdu_limit``) and network timeouts; with less than ``min_free_bytes`` free on the intake
+(``admits``) and associations, PDU and data set size (``pdu_reader``) and network timeouts; with less than ``min_free_bytes`` free on the intake
 folder's disk new data is refused with 0xA700 (out of resources); a data set that cannot be
 decoded gets 0xC210 and one error row. pynetdicom's loggers are kept at WARNING
 (``sender.quiet_pynetdicom``): no log line carries a data set's contents.
@@ -34,6 +34,7 @@ from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, Ex
 from pydicom.uid import JPEGLossless as JPEGLosslessP14
 
 from .events import Arrival, ItemFacts
+from .pdu_reader import PduReader, pdu_limit
 from .routing import facts_of
 from .sender import quiet_pynetdicom
 from .store import DIRECT_STORE_BYTES, IntakeStore, instance_name, sha256_bytes
@@ -65,7 +66,6 @@ TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExp
 VERIFICATION = "1.2.840.10008.1.1"
 
 SUCCESS, OUT_OF_RESOURCES, CANNOT_UNDERSTAND = 0x0000, 0xA700, 0xC210
-MIN_PDU_LIMIT, MAX_UNLIMITED_PDU = 1 << 20, 64 << 20  # see ``pdu_limit``
 MAX_WAITING_CONNECTIONS = 8  # see ``admits``
 STARTING_S = 5.0  # a connection admitted this long ago has its association thread, or has ended
 _NO_TITLE = "\\"  # cannot be an AE title: a list holding only it admits no one
@@ -97,6 +97,9 @@ class NodeConfig:
     # per association); a 10 MB instance came in 160 PDUs of 64 KiB, each costing Python work: 4 MiB
     # cut the node's CPU per such instance by ~7 ms (benchmarks/node_throughput.py --size large).
     max_pdu: int = 4 << 20
+    # A C-STORE's data set is gathered in memory by pynetdicom (copied ~2x more on the way to disk): a
+    # larger one closes the connection (``pdu_reader``). Uncompressed US cine / MG run to a few 100 MB.
+    max_dataset_bytes: int = 1 << 30
     network_timeout_s: float = 60.0
     acse_timeout_s: float = 30.0
     dimse_timeout_s: float = 60.0
@@ -196,7 +199,8 @@ class DicomNode:
         for sop_class in config.storage_classes.values():
             ae.add_supported_context(sop_class, TRANSFER_SYNTAXES)
         ae.add_supported_context(VERIFICATION, (ExplicitVRLittleEndian, ImplicitVRLittleEndian))
-        read_pdus = partial(_read_in_large_pieces, limit=pdu_limit(config.max_pdu))
+        read_pdus = partial(_read_with_limits, max_pdu_bytes=pdu_limit(config.max_pdu),
+                            max_dataset_bytes=config.max_dataset_bytes)
         handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_C_ECHO, lambda event: SUCCESS),
                     (evt.EVT_DATA_RECV, _ack_at_once), (evt.EVT_CONN_OPEN, read_pdus)]
         self.server = ae.start_server((config.bind, config.port), block=False, evt_handlers=handlers)
@@ -255,41 +259,12 @@ def file_meta_bytes(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: 
     return b"\x00" * 128 + b"DICM" + element(0x0000, b"UL", struct.pack("<I", len(group))) + group
 
 
-def pdu_limit(max_pdu: int) -> int:
-    """The longest PDU the node reads: what it told the peer (``max_pdu``: the variable field of a
-    P-DATA-TF PDU), at least 1 MiB (an association request with 128 presentation contexts is far
-    shorter), and 64 MiB when ``max_pdu`` is 0 (unlimited)."""
-    return max(max_pdu or MAX_UNLIMITED_PDU, MIN_PDU_LIMIT)
-
-
-def _read_in_large_pieces(event, limit: int) -> None:
-    """Let the association's connection read a PDU in as few ``recv_into`` calls as the network allows,
-    refusing one longer than ``limit``. pynetdicom's transport reads 4 KiB per call and extends a
-    bytearray each time: ~2 600 Python iterations, each taking the GIL, for a 10 MB instance. Only this
-    association's transport object is changed (the connection is just open, its reactor not started)."""
+def _read_with_limits(event, max_pdu_bytes: int, max_dataset_bytes: int) -> None:
+    """This association's connection reads its PDUs through a ``PduReader`` (the connection is just
+    open, its reactor not started; only this association's transport object is changed)."""
     transport = getattr(event.assoc.dul, "socket", None)
     if transport is not None and getattr(transport, "socket", None) is not None:
-        transport.recv = partial(recv_exactly, transport, limit=limit)
-
-
-def recv_exactly(transport, nr_bytes: int, limit: int | None = None) -> bytearray:
-    """``nr_bytes`` from the connection of pynetdicom's ``transport`` (fewer only when the peer closed:
-    pynetdicom then reports a short PDU), read straight into one buffer. More than ``limit`` bytes is
-    refused before any is read or allocated (``OSError``: pynetdicom closes the connection) - a PDU
-    header is 6 bytes from anyone who connects, and it could claim 4 GiB."""
-    if limit is not None and nr_bytes > limit:
-        raise OSError(f"the peer announced a PDU of {nr_bytes} bytes; this node reads at most {limit}")
-    buffer = bytearray(nr_bytes)
-    view, got = memoryview(buffer), 0
-    with view:
-        while got < nr_bytes:
-            count = transport.socket.recv_into(view[got:], nr_bytes - got)
-            if not count:
-                break
-            got += count
-    if got < nr_bytes:
-        del buffer[got:]
-    return buffer
+        transport.recv = PduReader(transport, max_pdu_bytes, max_dataset_bytes)
 
 
 def _connection_of(assoc):
