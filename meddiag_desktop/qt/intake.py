@@ -134,7 +134,7 @@ class Intake(QObject):
         model = self.panel.model
         model.set_identity_visible(visible)
         if self.control is not None:
-            (self.control.show_identity.set if visible else self.control.show_identity.clear)()
+            self.control.set_identity_visible(visible)
         missing = [item.path for item in model.items if item.identity is None and item.path]
         if visible and missing:
             job = Job(jobs.read_identities, missing, name="read patient names", tag="identities")
@@ -178,11 +178,11 @@ class Intake(QObject):
         self._stop_job()
         self.setup, self.control = setup, jobs.IntakeControl()
         if self.settings.show_identity:
-            self.control.show_identity.set()
+            self.control.set_identity_visible(True)
         for wanted in self._wanted():
             self.control.send(wanted)
         out_dir, send_to, ae_title, _ids, device, dicom_results, routing_file, task = setup
-        job = Job(jobs.run_intake, self.control, self.window.info.cards, device, out_dir, send_to or None, ae_title,
+        job = Job(jobs.run_intake_in_child, self.control, self.window.info.cards, device, out_dir, send_to or None, ae_title,
                   task, dicom_results=dicom_results, routing_file=routing_file or None,
                   store_spec=self.window.store, name="intake", tag="intake")
         job.yielded.connect(self._on_event)
