@@ -121,9 +121,9 @@ def run_in_child(progress, cancel: CancelFlag, target: Callable[..., Any], *args
     commands_in, commands_out = context.Pipe(duplex=False)
     events_in, events_out = context.Pipe(duplex=False)
     name = getattr(target, "__name__", "job")
-    level = logging.getLogger().getEffectiveLevel()
+    levels = _logger_levels()
     process = context.Process(target=child_main, name=f"meddiag-{name}", daemon=False,  # it may start workers
-                              args=(target, args, kwargs, mailbox is not None, commands_in, events_out, level,
+                              args=(target, args, kwargs, mailbox is not None, commands_in, events_out, levels,
                                     stop_timeout_s))
     try:
         process.start()
@@ -217,6 +217,13 @@ def _stop(process, post: _Poster, events_in, ended: bool, stop_timeout_s: float)
         process.close()
 
 
+def _logger_levels() -> dict[str, int]:
+    """The levels set on this process's loggers (root: ""), for the child to log as this one does."""
+    levels = {name: logger.level for name, logger in logging.root.manager.loggerDict.items()
+              if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET}
+    return {**levels, "": logging.getLogger().level}
+
+
 def _handle_record(record: logging.LogRecord) -> None:
     logger = logging.getLogger(record.name)
     if logger.isEnabledFor(record.levelno):
@@ -224,7 +231,7 @@ def _handle_record(record: logging.LogRecord) -> None:
 
 
 # ----------------------------------------------------------------------------- the child
-def child_main(target, args: tuple, kwargs: dict, with_mailbox: bool, commands, events, level: int,
+def child_main(target, args: tuple, kwargs: dict, with_mailbox: bool, commands, events, levels: dict[str, int],
                stop_timeout_s: float) -> None:
     """The child process's entry point (module level: spawn imports it by name)."""
     if hasattr(signal, "SIGINT"):
@@ -239,9 +246,9 @@ def child_main(target, args: tuple, kwargs: dict, with_mailbox: bool, commands, 
             except (OSError, ValueError):  # the parent has gone: stop
                 cancel.set()
 
-    root = logging.getLogger()
-    root.handlers[:] = [_PipeHandler(post)]
-    root.setLevel(level)
+    logging.getLogger().handlers[:] = [_PipeHandler(post)]
+    for name, level in levels.items():
+        logging.getLogger(name or None).setLevel(level)
     delivery = Delivery() if with_mailbox else None
     threading.Thread(target=_listen, args=(commands, cancel, delivery, stop_timeout_s), daemon=True,
                      name="meddiag-parent-commands").start()
