@@ -2,7 +2,9 @@
 File → Watch folder…, over ONE long job (``jobs.intake.run_intake``) on the main window's
 ``intake`` lane.
 
-The job owns the engine, the node and the watcher; this object only sends it commands
+The job owns the engine, the node and the watcher and runs in a child process
+(``jobs.intake.run_intake_in_child``: their threads never share the GUI thread's GIL), started
+only when the node or the watcher is wanted; this object only sends it commands
 (``IntakeControl``) and shows what it yields - whole batches of inbox rows and status records -,
 always through the job's signals, in the GUI thread. The job runs while the node or the watcher
 is wanted; changing the intake folder, the destination, the AE title or the models starts a
