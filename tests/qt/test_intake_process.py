@@ -53,6 +53,7 @@ def test_the_node_listens_in_a_child_process_and_stopping_it_ends_that_process(w
     child = children[0].pid
     assert port in _listening_ports(child)  # the child holds the listening socket ...
     assert port not in _listening_ports()  # ... the GUI process does not
+    assert "libQt6" not in Path(f"/proc/{child}/maps").read_text()  # and the child is Qt-free
 
     (tmp_path / "modality").mkdir()
     assert send(copies("CT_small.dcm", tmp_path / "modality", 2), port) == [0, 0]

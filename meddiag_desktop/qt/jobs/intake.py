@@ -11,8 +11,12 @@ and hand over, as in core. Everything the window learns arrives as yielded recor
   event per row), their headers (modality, accession number, study time) read here, in the worker;
 * :class:`IntakeStatus` - after every batch, command and status request.
 
+The window runs it in a child process (``run_intake_in_child``, over ``core.child_job``): these
+records and the commands pickle; the job there has its own ``IntakeControl``, fed from the window's.
+
 Patient name / ID are read only while ``IntakeControl.show_identity`` is set, are kept out of every
-``repr`` and are never written anywhere: they exist only in these records and the inbox widget.
+``repr`` and are never written anywhere: they exist only in these records (pickled through the
+child's pipe, in memory) and the inbox widget.
 """
 from __future__ import annotations
 
