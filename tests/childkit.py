@@ -69,6 +69,11 @@ def raises_cancelled(progress, cancel):
     raise Cancelled()
 
 
+def priority(progress, cancel) -> int | None:
+    """The child's nice level (None without one)."""
+    return os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else None
+
+
 def not_a_generator(progress, cancel, a: int, b: int) -> int:
     progress(1, 1, "added")
     return a + b

@@ -31,6 +31,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 8.0  # a window's lane is joined for 10 s at close: the child is gone before that
 POLL_S = 0.1  # how often the parent looks at ``cancel`` while no event arrives
 PROGRESS_INTERVAL_S = 0.05
+NICE_INCREMENT = 5  # a low-priority child: as far below its parent as the window's lanes are (qt.workers)
+BELOW_NORMAL_PRIORITY_CLASS = 0x00004000  # Windows
 
 
 class ChildJobError(RuntimeError):
@@ -114,9 +117,11 @@ class Delivery:
 
 # ----------------------------------------------------------------------------- the parent
 def run_in_child(progress, cancel: CancelFlag, target: Callable[..., Any], *args: Any, mailbox: Mailbox | None = None,
-                 stop_timeout_s: float = STOP_TIMEOUT_S, **kwargs: Any) -> Iterator[Any]:
+                 stop_timeout_s: float = STOP_TIMEOUT_S, low_priority: bool = False, **kwargs: Any) -> Iterator[Any]:
     """Run ``target(progress, cancel, *args, **kwargs)`` (``mailbox=`` too, when given) in a spawned
-    child process and yield its events; see the module docstring."""
+    child process and yield its events; see the module docstring. ``low_priority``: the child runs
+    below this process (POSIX: ``NICE_INCREMENT`` nice levels more, as the window's lanes; Windows:
+    the below-normal class), so that a GUI thread here gets a CPU first."""
     context = multiprocessing.get_context("spawn")
     commands_in, commands_out = context.Pipe(duplex=False)
     events_in, events_out = context.Pipe(duplex=False)
@@ -124,7 +129,7 @@ def run_in_child(progress, cancel: CancelFlag, target: Callable[..., Any], *args
     levels = _logger_levels()
     process = context.Process(target=child_main, name=f"meddiag-{name}", daemon=False,  # it may start workers
                               args=(target, args, kwargs, mailbox is not None, commands_in, events_out, levels,
-                                    stop_timeout_s))
+                                    stop_timeout_s, _lowered_nice() if low_priority else None))
     try:
         process.start()
     except BaseException:  # e.g. an argument that does not pickle
@@ -224,6 +229,32 @@ def _logger_levels() -> dict[str, int]:
     return {**levels, "": logging.getLogger().level}
 
 
+def _lowered_nice() -> int | bool:
+    """What the child's ``nice`` is to be: this process's (its main thread's) plus NICE_INCREMENT;
+    True where there is no nice (Windows)."""
+    if not hasattr(os, "getpriority"):
+        return True
+    try:
+        return min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + NICE_INCREMENT)
+    except OSError:
+        return NICE_INCREMENT
+
+
+def _lower_priority(nice: int | bool) -> None:
+    """In the child, before any thread starts (threads inherit it): never raises its priority."""
+    try:
+        if nice is True:
+            if sys.platform == "win32":
+                import ctypes
+
+                kernel32 = ctypes.windll.kernel32
+                kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), BELOW_NORMAL_PRIORITY_CLASS)
+        elif os.getpriority(os.PRIO_PROCESS, 0) < nice:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+    except (OSError, AttributeError) as exc:
+        log.debug("could not lower the child's priority: %s", exc)
+
+
 def _handle_record(record: logging.LogRecord) -> None:
     logger = logging.getLogger(record.name)
     if logger.isEnabledFor(record.levelno):
@@ -232,8 +263,11 @@ def _handle_record(record: logging.LogRecord) -> None:
 
 # ----------------------------------------------------------------------------- the child
 def child_main(target, args: tuple, kwargs: dict, with_mailbox: bool, commands, events, levels: dict[str, int],
-               stop_timeout_s: float) -> None:
-    """The child process's entry point (module level: spawn imports it by name)."""
+               stop_timeout_s: float, nice: int | bool | None = None) -> None:
+    """The child process's entry point (module level: spawn imports it by name). ``nice``: run at this
+    POSIX nice level at least (True: Windows' below-normal class; None: as started)."""
+    if nice is not None:
+        _lower_priority(nice)
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     cancel = threading.Event()

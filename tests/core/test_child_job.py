@@ -76,6 +76,19 @@ def test_a_plain_function_returns_its_value():
     assert stop.value.value == 5
 
 
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX nice levels")
+def test_a_low_priority_child_runs_below_its_parent():
+    mine = os.getpriority(os.PRIO_PROCESS, os.getpid())
+
+    def nice_of(**options):
+        with pytest.raises(StopIteration) as stop:
+            next(run_in_child(lambda *a: None, threading.Event(), childkit.priority, **options))
+        return stop.value.value
+
+    assert nice_of() == mine
+    assert nice_of(low_priority=True) == min(19, mine + 5)
+
+
 def test_cancel_stops_the_child_cleanly_and_it_exits(tmp_path):
     cancel, mailbox = threading.Event(), Mailbox()
     pid_file = str(tmp_path / "pid")

@@ -391,7 +391,8 @@ def run_intake_in_child(progress, cancel, control: IntakeControl, *args, **kwarg
     mailbox = Mailbox()
     control.bind(mailbox.send)
     try:
-        return (yield from run_in_child(progress, cancel, intake_child, *args, mailbox=mailbox, **kwargs))
+        return (yield from run_in_child(progress, cancel, intake_child, *args, mailbox=mailbox, low_priority=True,
+                                        **kwargs))
     finally:
         control.bind(None)
 
