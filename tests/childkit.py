@@ -11,16 +11,23 @@ from pathlib import Path
 log = logging.getLogger("meddiag_desktop.tests.childkit")
 
 
-def count(progress, cancel, n: int, *, mailbox=None):
-    """Yields (i, its pid, the messages delivered so far) n times, reporting progress; returns "counted"."""
-    got: list = []
-    if mailbox is not None:
-        mailbox.deliver(got.append)
+def count(progress, cancel, n: int):
+    """Yields (i, its pid) n times, reporting progress; returns "counted"."""
     log.info("counting to %d", n)
     for i in range(n):
         progress(i + 1, n, "counting")
-        yield i, os.getpid(), tuple(got)
+        yield i, os.getpid()
     return "counted"
+
+
+def echo(progress, cancel, n: int, *, mailbox):
+    """Yields the first ``n`` messages it is sent, as they arrived (waits up to 30 s for them)."""
+    got: list = []
+    mailbox.deliver(got.append)
+    deadline = time.monotonic() + 30
+    while len(got) < n and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield tuple(got)
 
 
 def until_cancelled(progress, cancel, pid_file: str | None = None, *, mailbox=None):

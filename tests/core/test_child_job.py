@@ -46,12 +46,10 @@ def _wait_gone(pid: int, timeout: float) -> bool:
     return True
 
 
-def test_events_arrive_in_order_with_progress_messages_logs_and_the_return_value(caplog):
+def test_events_arrive_in_order_with_progress_logs_and_the_return_value(caplog):
     caplog.set_level(logging.INFO, logger="meddiag_desktop")
-    progress, cancel, mailbox = [], threading.Event(), Mailbox()
-    mailbox.send("first")  # before the child runs: it waits
-    mailbox.send(("second", 2))
-    job = run_in_child(lambda *a: progress.append(a), cancel, childkit.count, 50, mailbox=mailbox)
+    progress, cancel = [], threading.Event()
+    job = run_in_child(lambda *a: progress.append(a), cancel, childkit.count, 50)
     events = []
     while True:
         try:
@@ -59,14 +57,23 @@ def test_events_arrive_in_order_with_progress_messages_logs_and_the_return_value
         except StopIteration as stop:
             returned = stop.value
             break
-    assert [i for i, _pid, _got in events] == list(range(50))
-    pids = {pid for _i, pid, _got in events}
+    assert [i for i, _pid in events] == list(range(50))
+    pids = {pid for _i, pid in events}
     assert len(pids) == 1 and pids != {os.getpid()}  # another process
-    assert events[-1][2] == ("first", ("second", 2))  # the messages, in order
     assert returned == "counted"
     assert progress and progress[-1] == (50, 50, "counting")  # throttled, the last one always
     assert "counting to 50" in caplog.text  # the child's log record, handled here
     assert not multiprocessing.active_children()
+
+
+def test_messages_reach_the_child_in_order_those_sent_before_it_started_first():
+    mailbox = Mailbox()
+    mailbox.send("first")  # before the child runs: it waits
+    mailbox.send(("second", 2))
+    job = run_in_child(lambda *a: None, threading.Event(), childkit.echo, 3, mailbox=mailbox)
+    mailbox.send({"third": 3})  # while it starts
+    assert list(job) == [("first", ("second", 2), {"third": 3})]
+    mailbox.send("after the end")  # dropped, no error
 
 
 def test_a_plain_function_returns_its_value():
