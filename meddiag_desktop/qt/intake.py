@@ -2,7 +2,9 @@
 File → Watch folder…, over ONE long job (``jobs.intake.run_intake``) on the main window's
 ``intake`` lane.
 
-The job owns the engine, the node and the watcher; this object only sends it commands
+The job owns the engine, the node and the watcher and runs in a child process
+(``jobs.intake.run_intake_in_child``: their threads never share the GUI thread's GIL), started
+only when the node or the watcher is wanted; this object only sends it commands
 (``IntakeControl``) and shows what it yields - whole batches of inbox rows and status records -,
 always through the job's signals, in the GUI thread. The job runs while the node or the watcher
 is wanted; changing the intake folder, the destination, the AE title or the models starts a
@@ -134,7 +136,7 @@ class Intake(QObject):
         model = self.panel.model
         model.set_identity_visible(visible)
         if self.control is not None:
-            (self.control.show_identity.set if visible else self.control.show_identity.clear)()
+            self.control.set_identity_visible(visible)
         missing = [item.path for item in model.items if item.identity is None and item.path]
         if visible and missing:
             job = Job(jobs.read_identities, missing, name="read patient names", tag="identities")
@@ -178,11 +180,11 @@ class Intake(QObject):
         self._stop_job()
         self.setup, self.control = setup, jobs.IntakeControl()
         if self.settings.show_identity:
-            self.control.show_identity.set()
+            self.control.set_identity_visible(True)
         for wanted in self._wanted():
             self.control.send(wanted)
         out_dir, send_to, ae_title, _ids, device, dicom_results, routing_file, task = setup
-        job = Job(jobs.run_intake, self.control, self.window.info.cards, device, out_dir, send_to or None, ae_title,
+        job = Job(jobs.run_intake_in_child, self.control, self.window.info.cards, device, out_dir, send_to or None, ae_title,
                   task, dicom_results=dicom_results, routing_file=routing_file or None,
                   store_spec=self.window.store, name="intake", tag="intake")
         job.yielded.connect(self._on_event)

@@ -30,21 +30,36 @@ class SelfTestError(Exception):
     pass
 
 
+def run_queue_ns() -> int | None:
+    """How long the calling thread has waited for a CPU, in ns (Linux schedstat; None elsewhere)."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as f:
+            return int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class GapProbe(QObject):
-    """A 20 ms QTimer in the GUI thread; records how late each tick came (event-loop stalls)."""
+    """A 20 ms QTimer in the GUI thread; records how late each tick came (event-loop stalls) and, where
+    the OS tells (Linux), how much of each gap the GUI thread spent runnable but without a CPU
+    (``run_queue``: the machine's load, not this process's doing)."""
 
     def __init__(self, interval_ms: int = 20, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.interval_ms = interval_ms
         self.gaps: list[float] = []
+        self.run_queue: list[float] = []  # ms per gap, empty where unknown
         self._last = 0.0
+        self._last_queued: int | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._tick)
 
     def start(self) -> None:
         self.gaps.clear()
+        self.run_queue.clear()
         self._last = time.perf_counter()
+        self._last_queued = run_queue_ns()
         self._timer.start()
 
     def stop(self) -> None:
@@ -53,9 +68,24 @@ class GapProbe(QObject):
 
     @Slot()
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, queued = time.perf_counter(), run_queue_ns()
         self.gaps.append(1000.0 * (now - self._last))
-        self._last = now
+        if queued is not None and self._last_queued is not None:
+            self.run_queue.append((queued - self._last_queued) / 1e6)
+        self._last, self._last_queued = now, queued
+
+    def own_max_ms(self) -> float:
+        """The longest gap less its run-queue wait: the stall the process itself caused (its GIL, the
+        GUI thread's work); NaN where the OS does not tell."""
+        if len(self.run_queue) != len(self.gaps):
+            return math.nan
+        return max((gap - queued for gap, queued in zip(self.gaps, self.run_queue)), default=0.0)
+
+    def run_queue_of_max_ms(self) -> float:
+        """The run-queue wait within the longest gap (NaN where unknown)."""
+        if not self.gaps or len(self.run_queue) != len(self.gaps):
+            return math.nan
+        return self.run_queue[self.gaps.index(max(self.gaps))]
 
     @property
     def max_ms(self) -> float:

@@ -387,3 +387,25 @@ def test_large_items_are_hashed_here_decoded_in_threads_and_the_same_content_ana
         [sha256_bytes(first), sha256_bytes(second)])
     assert [r["status"] for r in _rows(tmp_path)] == ["ok", "ok"]
     assert hashed == [False, False]  # decoded with the engine's hashes
+
+
+def test_one_thread_pool_serves_the_whole_run_and_ends_with_it(tmp_path, predictors, monkeypatch):
+    """Hashing (and decoding large files) runs in ONE pool of ``workers`` threads for the engine's run -
+    not a pool per batch - which is shut down when the run ends."""
+    seen = []
+    real_sha256 = engine_module.file_sha256
+    monkeypatch.setattr(engine_module, "file_sha256", lambda path: (seen.append(threading.current_thread()),
+                                                                     real_sha256(path))[1])
+    store, engine = _engine(tmp_path, predictors, workers=2)
+    _store_copies(store, tmp_path, 3)  # taken over unhashed, as a killed run left them
+    run = Running(engine)
+    run.wait_for("ItemAnalysed", 3)
+    (tmp_path / "later").mkdir()
+    for name in _store_copies(store, tmp_path / "later", 3, name="MR_small.dcm"):
+        engine.submit(Arrival(name, "watch"))  # a second batch, unhashed as well
+    run.wait_for("ItemAnalysed", 6)
+    alive = [t for t in seen if t.is_alive()]
+    run.stop()
+    assert len(seen) == 6 and all(t.name.startswith("meddiag-intake") for t in seen)
+    assert len(set(seen)) <= 2  # the same threads for both batches
+    assert alive and not any(t.is_alive() for t in seen)  # alive while the run was, gone after it

@@ -71,6 +71,7 @@ class IntakeEngine:
         self._queue: queue.Queue = queue.Queue()
         # Small files with models a worker process can load: decoded and predicted there (forward.py).
         self.forward = ForwardPool(self.predictors, forward_workers)
+        self._threads: ThreadPoolExecutor | None = None  # hashing and decoding large files, for one run
         self._audited: set | None = None  # (file_sha256, model) of this folder's audit, read on demand
 
     # ---------------------------------------------------------------- producers (any thread)
@@ -122,6 +123,9 @@ class IntakeEngine:
             if self.outbox is not None:
                 self.outbox.stop()
             self.forward.stop()
+            threads, self._threads = self._threads, None
+            if threads is not None:
+                threads.shutdown(wait=True, cancel_futures=True)
             self.store.checkpoint(force=True)
             self.csv.close()
 
@@ -210,12 +214,19 @@ class IntakeEngine:
                 else:
                     missing.append(arrival.name)
         paths = [self.store.path(name) for name in missing]
-        if len(paths) > 1 and self.workers > 1:
-            with ThreadPoolExecutor(min(self.workers, len(paths)), thread_name_prefix="meddiag-intake-hash") as pool:
-                known.update(zip(missing, pool.map(file_sha256, paths)))
-        else:
+        threads = self._thread_pool() if len(paths) > 1 else None
+        if threads is None:
             known.update(zip(missing, map(file_sha256, paths)))
+        else:
+            known.update(zip(missing, threads.map(file_sha256, paths)))
         return known
+
+    def _thread_pool(self) -> ThreadPoolExecutor | None:
+        """The run's one pool of ``workers`` threads (hashing, decoding large files), started when first
+        needed and shut down when the run ends; None with one worker (the engine's thread does it)."""
+        if self._threads is None and self.workers > 1:
+            self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="meddiag-intake")
+        return self._threads
 
     def _scan(self, paths: list[str], sha256s: list[str],
               predictors: Sequence[Predictor]) -> dict[str, list[ScanResult]]:
@@ -224,7 +235,7 @@ class IntakeEngine:
         try:
             # Small files: decoded and predicted in the worker process; large ones: decoded in threads here.
             made = (self.forward.predict(paths, predictors) if small
-                    else predict_in_threads(paths, sha256s, predictors, self.workers))
+                    else predict_in_threads(paths, sha256s, predictors, self._thread_pool()))
         except Exception:  # a surprise in the worker: analysed here instead
             made = None
         if made is not None:

@@ -18,7 +18,7 @@ The hashes the engine took already are passed on, not taken again.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Sequence
@@ -46,15 +46,15 @@ def predict_batch(paths: Sequence[str], models: Sequence[int]) -> list[ScanResul
 
 
 def predict_in_threads(paths: Sequence[str], sha256s: Sequence[str | None], predictors: Sequence[Predictor],
-                       workers: int) -> list[ScanResult]:
-    """Rows of ``paths`` (file then model order): decoded in ``workers`` threads (``sha256s``: the files'
-    known hashes, None where not known), then one forward here."""
+                       threads: Executor | None) -> list[ScanResult]:
+    """Rows of ``paths`` (file then model order): decoded in the ``threads`` pool (the engine's, for
+    its whole run; None: here, one by one; ``sha256s``: the files' known hashes, None where not
+    known), then one forward here."""
     configs = input_configs(predictors)
-    if workers <= 1 or len(paths) <= 1:
+    if threads is None or len(paths) <= 1:
         decoded = [decode_file(path, configs, sha) for path, sha in zip(paths, sha256s)]
     else:
-        with ThreadPoolExecutor(min(workers, len(paths)), thread_name_prefix="meddiag-intake-decode") as pool:
-            decoded = list(pool.map(decode_file, paths, [configs] * len(paths), sha256s))
+        decoded = list(threads.map(decode_file, paths, [configs] * len(paths), sha256s))
     return predict_decoded(decoded, predictors)
 
 

@@ -11,8 +11,12 @@ and hand over, as in core. Everything the window learns arrives as yielded recor
   event per row), their headers (modality, accession number, study time) read here, in the worker;
 * :class:`IntakeStatus` - after every batch, command and status request.
 
+The window runs it in a child process (``run_intake_in_child``, over ``core.child_job``): these
+records and the commands pickle; the job there has its own ``IntakeControl``, fed from the window's.
+
 Patient name / ID are read only while ``IntakeControl.show_identity`` is set, are kept out of every
-``repr`` and are never written anywhere: they exist only in these records and the inbox widget.
+``repr`` and are never written anywhere: they exist only in these records (pickled through the
+child's pipe, in memory) and the inbox widget.
 """
 from __future__ import annotations
 
@@ -64,7 +68,14 @@ class StatusRequest:
     pass
 
 
-COMMANDS = (StartNode, StopNode, StartWatch, StopWatch, StatusRequest)
+@dataclass(frozen=True)
+class ShowIdentity:
+    """Read patient name / ID into the records from now on (or not)."""
+
+    visible: bool
+
+
+COMMANDS = (StartNode, StopNode, StartWatch, StopWatch, StatusRequest, ShowIdentity)
 
 
 class IntakeControl:
@@ -76,6 +87,11 @@ class IntakeControl:
         self._lock = threading.Lock()
         self._waiting: list = []
         self._notify: Callable[[object], None] | None = None
+
+    def set_identity_visible(self, visible: bool) -> None:
+        """``show_identity`` here, and in the job (wherever it runs) through a ``ShowIdentity`` command."""
+        (self.show_identity.set if visible else self.show_identity.clear)()
+        self.send(ShowIdentity(bool(visible)))
 
     def send(self, command) -> None:
         with self._lock:
@@ -332,7 +348,9 @@ def run_intake(progress, cancel, control: IntakeControl, cards: Sequence, device
     control.bind(engine.notify)
     try:
         for event in events:
-            if isinstance(event, COMMANDS):
+            if isinstance(event, ShowIdentity):
+                (control.show_identity.set if event.visible else control.show_identity.clear)()
+            elif isinstance(event, COMMANDS):
                 producers.apply(event)
                 yield status()
             elif isinstance(event, ev.ItemStored):
@@ -360,3 +378,27 @@ def run_intake(progress, cancel, control: IntakeControl, cards: Sequence, device
         control.bind(None)
         producers.stop()
         events.close()
+
+
+# ----------------------------------------------------------------------------- in a child process
+def run_intake_in_child(progress, cancel, control: IntakeControl, *args, **kwargs) -> Iterator[InboxBatch | IntakeStatus]:
+    """``run_intake`` in a child process (``core.child_job``), the window's way: the node's association
+    threads, the engine and its decoders have their own GIL there, so they never stall the GUI thread.
+    This generator (in the window's intake lane) relays the child's records; ``control``'s commands
+    reach the child's own ``IntakeControl``; the arguments (cards, store spec) are pickled to it."""
+    from meddiag_desktop.core.child_job import Mailbox, run_in_child
+
+    mailbox = Mailbox()
+    control.bind(mailbox.send)
+    try:
+        return (yield from run_in_child(progress, cancel, intake_child, *args, mailbox=mailbox, low_priority=True,
+                                        **kwargs))
+    finally:
+        control.bind(None)
+
+
+def intake_child(progress, cancel, *args, mailbox, **kwargs) -> Iterator[InboxBatch | IntakeStatus]:
+    """The child process's side of ``run_intake_in_child``: ``run_intake`` with a control fed by ``mailbox``."""
+    control = IntakeControl()
+    mailbox.deliver(control.send)
+    return (yield from run_intake(progress, cancel, control, *args, **kwargs))
