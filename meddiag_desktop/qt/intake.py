@@ -262,8 +262,7 @@ class Intake(QObject):
 
 def _check(options: IntakeSettings) -> str | None:
     """Why the node options cannot be used (None: they can)."""
-    from meddiag_desktop.core.intake.node import Peer
-    from meddiag_desktop.core.intake.sender import Destination
+    from meddiag_desktop.core.intake.addresses import Destination, Peer
 
     from meddiag_desktop.core.intake.routing import Routing, RoutingError
 

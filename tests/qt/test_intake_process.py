@@ -73,3 +73,27 @@ def test_closing_the_window_ends_the_intake_process(window, intake, qtbot, tmp_p
     window.close()
     window.shutdown()  # cancels the intake job: the child stops its node and exits, joined
     assert not multiprocessing.active_children() and not Path(f"/proc/{pid}/status").exists()
+
+
+def test_checking_the_node_options_in_the_gui_thread_loads_no_dicom_library(tmp_path):
+    """Start in Settings → DICOM node checks the options in the GUI thread: the allow-list, the
+    destination and a routing file are parsed without importing pydicom or pynetdicom (~300 ms)."""
+    import json
+    import subprocess
+    import sys
+
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"rules": [{"modality": "CR", "task": "pneumonia"}]}), encoding="utf-8")
+    code = f"""
+import sys
+from meddiag_desktop.qt.intake import _check
+from meddiag_desktop.qt.intake_settings import IntakeSettings
+options = IntakeSettings(allow="CR01@10.0.0.5 PACS", send_to="PACS@10.0.0.9:104", routing_file={str(rules)!r})
+assert _check(options) is None, _check(options)
+assert _check(options.with_(send_to="nonsense")) is not None
+print(sorted(m for m in ("pydicom", "pynetdicom") if m in sys.modules))
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

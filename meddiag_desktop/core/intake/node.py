@@ -33,6 +33,7 @@ from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, Ex
                          JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, RLELossless)
 from pydicom.uid import JPEGLossless as JPEGLosslessP14
 
+from .addresses import Peer
 from .events import Arrival, ItemFacts
 from .pdu_reader import PduReader, pdu_limit
 from .routing import facts_of
@@ -69,21 +70,6 @@ SUCCESS, OUT_OF_RESOURCES, CANNOT_UNDERSTAND = 0x0000, 0xA700, 0xC210
 MAX_WAITING_CONNECTIONS = 8  # see ``admits``
 STARTING_S = 5.0  # a connection admitted this long ago has its association thread, or has ended
 _NO_TITLE = "\\"  # cannot be an AE title: a list holding only it admits no one
-
-
-@dataclass(frozen=True)
-class Peer:
-    """An allowed caller: ``AET`` (any host) or ``AET@HOST``."""
-
-    ae_title: str
-    host: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> "Peer":
-        title, _, host = text.strip().partition("@")
-        if not title or len(title) > 16 or "\\" in title:
-            raise ValueError(f"not AET or AET@HOST: {text!r}")
-        return cls(title.strip(), host.strip() or None)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from pydicom import dcmread
 
 from .events import ItemFacts
 
@@ -74,6 +73,8 @@ class Routing:
 
 def read_facts(path: str | os.PathLike, folder: str = "") -> ItemFacts:
     """The routing facts of a stored item (empty for non-DICOM or unreadable files)."""
+    from pydicom import dcmread  # here: checking a rules file in the window loads no pydicom
+
     try:
         header = dcmread(path, stop_before_pixels=True, specific_tags=list(FACT_TAGS))
     except Exception:  # not DICOM, or damaged: routed by folder only

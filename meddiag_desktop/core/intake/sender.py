@@ -18,7 +18,6 @@ the file).
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,33 +25,13 @@ from typing import Sequence
 
 from pydicom.filereader import read_file_meta_info
 
+from .addresses import Destination
 from .events import Refused
 
 MAX_CONTEXTS = 128  # presentation contexts one association may propose
 DELIVERED = (0x0000, 0xB000, 0xB006, 0xB007)  # success; warnings: coerced, elements discarded, no match
 TRANSIENT = {0x0110: "processing failure", 0x0210: "duplicate invocation", 0x0213: "resource limitation",
              0xFE00: "cancelled"}
-_DESTINATION = re.compile(r"(?P<aet>[^@\\]{1,16})@(?P<host>[^:@]+):(?P<port>\d{1,5})")
-
-
-@dataclass(frozen=True)
-class Destination:
-    ae_title: str
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"{self.ae_title}@{self.host}:{self.port}"
-
-    @classmethod
-    def parse(cls, text: str) -> "Destination":
-        """``AET@HOST:PORT``; ``ValueError`` when it is not one."""
-        match = _DESTINATION.fullmatch(text.strip())
-        if not match or not 0 < int(match["port"]) < 65536:
-            raise ValueError(f"not AET@HOST:PORT: {text!r}")
-        return cls(match["aet"].strip(), match["host"], int(match["port"]))
-
-
 def quiet_pynetdicom() -> None:
     """pynetdicom logs data set contents (patient data) at INFO / DEBUG: keep it at WARNING, and
     turn its identifier logging off. Its debug logger is never enabled by this application."""
