@@ -3,7 +3,9 @@
 Opens ``resources/samples/chest_xray_pneumonia_val0.png`` in the main window (offscreen unless
 asked otherwise), lets the worker run every model of the task and the default heat-map, prints each
 prediction, checks that a 20 ms timer in the GUI thread never stalled longer than ``max_gap_ms``
-while the models ran, closes the window and checks the worker threads were joined.
+while the models ran; then watches a temporary folder holding the sample (File → Watch folder…: the
+window's intake, in its own process) until the Inbox shows it analysed - offline, the frozen
+app's child process start included; closes the window and checks the worker threads were joined.
 Exit status 0 when all is well, 1 with "SELF-TEST FAILED: <reason>" otherwise.
 """
 from __future__ import annotations
@@ -181,6 +183,7 @@ def _run(store, task, sample, device, timeout_s, max_gap_ms, out, weights_dir) -
         try:
             with dialogs.unattended():  # errors are collected above, no box waits for a click
                 _exercise(window, probe, str(sample.resolve()), errors, timeout_s, max_gap_ms, out)
+                _exercise_intake(window, sample, Path(tmp), errors, timeout_s, out)
         finally:
             window.close()
             window.shutdown()
@@ -256,3 +259,33 @@ def _exercise(window, probe: GapProbe, sample: str, errors: list[str], timeout_s
         f"{len(probe.gaps)} ticks of a 20 ms timer (limit {max_gap_ms:.0f} ms)")
     if probe.max_ms > max_gap_ms:
         raise SelfTestError(f"the window froze for {probe.max_ms:.0f} ms (limit {max_gap_ms:.0f} ms)")
+
+
+def _exercise_intake(window, sample: Path, tmp: Path, errors: list[str], timeout_s: float, out) -> None:
+    """Watch a folder holding the sample until the Inbox has it analysed, then stop watching."""
+    import shutil
+
+    intake = window.child_windows.open_intake()  # what File → Watch folder… opens
+    folder, results = tmp / "watched", tmp / "intake"
+    folder.mkdir()
+    shutil.copy2(sample, folder / sample.name)
+    started = time.perf_counter()
+    if not intake.start_watch(str(folder), intake.settings.with_(out_dir=str(results), send_to="",
+                                                                   dicom_results=False, routing_file="")):
+        raise SelfTestError("the intake did not start")
+    model = intake.panel.model
+    if not wait_for(lambda: bool(errors) or bool(model.items) or intake.job is None, timeout_s):
+        raise SelfTestError(f"the watch folder's item was not analysed within {timeout_s:.0f} s")
+    if errors:
+        raise SelfTestError(errors[0])
+    if not model.items:
+        raise SelfTestError("the intake stopped before analysing the watched sample")
+    item = model.items[0]
+    if item.failed or not item.decisions or any(d.error for d in item.decisions):
+        raise SelfTestError(f"the watched sample was not analysed: {item.failed or item.decisions}")
+    out(f"intake: watch folder -> {len(item.decisions)} decisions in the Inbox in "
+        f"{time.perf_counter() - started:.1f} s (engine in its own process)")
+    job = intake.job
+    intake.stop_watch()
+    if job is not None and not wait_for(lambda: job.done, timeout_s):
+        raise SelfTestError("the intake did not stop")
