@@ -37,7 +37,10 @@ process, engine included, and the engine's forward worker process, also given al
 modality (from its first C-STORE), CPU ms per file of the scan, and the median time of the durable
 store that every C-STORE waits for before its Success (``IntakeStore.receive``: the file renamed
 into place, one flush of the receive journal): one association's C-STOREs pay it one after
-another, so it bounds ``node_per_s`` with one association at about 1000 / ``store_ms``. The node
+another, so it bounds ``node_per_s`` with one association at about 1000 / ``store_ms``; and the node
+process's CPU per instance by thread (``thread_cpu.ThreadCpu``, Linux): the association threads (C-STORE
+handler: header check, durable store), pynetdicom's reader threads (PDUs off the connection into the
+data set), the engine's pool (hashing, decoding large instances) and the rest. The node
 starts as a running one is: its forward worker has loaded the models before the first C-STORE.
 
 Everything, audit logs included, goes to a temporary MEDDIAG_HOME. The 1-minute load average is
@@ -200,9 +203,25 @@ def store_latency_ms(home: Path, sample: Path = SAMPLE, count: int = 40) -> floa
     return 1000 * statistics.median(times)
 
 
-def node_rate(paths: list[str], predictors, home: Path, associations: int = 1) -> tuple[float, float, float, float]:
+def node_thread_kind(thread: threading.Thread) -> str:
+    """The node process's threads by what they do (for ``ThreadCpu``)."""
+    from pynetdicom.association import Association
+    from pynetdicom.dul import DULServiceProvider
+
+    if isinstance(thread, Association):
+        return "association"  # C-STORE handler: header check, durable store
+    if isinstance(thread, DULServiceProvider):
+        return "pynetdicom reader"  # PDUs off the connection into the data set
+    if thread.name.startswith("meddiag-intake"):
+        return "engine's pool"  # hashing, decoding large instances (the scan does these too)
+    return "engine and other"
+
+
+def node_rate(paths: list[str], predictors, home: Path, associations: int = 1):
     """(instances/s, the node's CPU ms per instance (its process and its forward worker), the modality's
-    CPU ms per instance, the forward worker's part)."""
+    CPU ms per instance, the forward worker's part, {thread kind: CPU ms per instance} of the node's process)."""
+    from thread_cpu import ThreadCpu
+
     from meddiag_desktop.core.audit import AuditLog
     from meddiag_desktop.core.intake.assembly import build_engine
     from meddiag_desktop.core.intake.events import ItemAnalysed
@@ -232,6 +251,7 @@ def node_rate(paths: list[str], predictors, home: Path, associations: int = 1) -
     if not engine.forward.ready(600):  # a running node: its forward worker has loaded the models
         raise SystemExit("the engine's forward worker did not start")
     cpu, forward_cpu = cpu_seconds(), descendants_cpu_seconds()
+    threads = ThreadCpu(node_thread_kind).start()
     try:
         started, modality_cpu = send(paths, node.port, associations)
         deadline = time.monotonic() + 600
@@ -242,12 +262,13 @@ def node_rate(paths: list[str], predictors, home: Path, associations: int = 1) -
             time.sleep(0.01)
         node_cpu, forward_cpu = cpu_seconds() - cpu, descendants_cpu_seconds() - forward_cpu
     finally:
+        by_kind = threads.stop()
         node.stop()
         cancel.set()
         thread.join(60)
     per_instance = 1000 / len(paths)
     return (len(paths) / (last[0] - started), per_instance * (node_cpu + forward_cpu), per_instance * modality_cpu,
-            per_instance * forward_cpu)
+            per_instance * forward_cpu, {kind: per_instance * seconds for kind, seconds in by_kind.items()})
 
 
 def scan_rate(folder: Path, model_ids: str, device: str, home: Path) -> tuple[float, float]:
@@ -351,7 +372,7 @@ def main() -> int:
     make(home / "warm", 4)
     scan_rate(home / "warm", model_ids, args.device, home)  # imports, caches: not measured
 
-    node, node_cpu, modality_cpu, forward_cpu = node_rate(paths, predictors, home, args.associations)
+    node, node_cpu, modality_cpu, forward_cpu, node_threads = node_rate(paths, predictors, home, args.associations)
     print(f"node: {node:.1f} instances/s received and analysed", flush=True)
     scan, scan_cpu = scan_rate(files, model_ids, args.device, home)
     print(f"meddiag scan: {scan:.1f} files/s (ratio {node / scan:.2f}, goal >= 0.8)", flush=True)
@@ -360,7 +381,11 @@ def main() -> int:
           f"modality {modality_cpu:.2f} ms, "
           f"scan {scan_cpu:.2f} ms per file; durable store before each Success {store_ms:.2f} ms (median): "
           f"one association's C-STOREs wait for it one after another", flush=True)
-    max_gap = p99_gap = window_rate = max_gap_run_queue = own_gap = start_s = start_gap = float("nan")
+    if node_threads:
+        print("node process CPU per instance by thread: " + ", ".join(
+            f"{kind} {ms:.2f} ms" for kind, ms in sorted(node_threads.items(), key=lambda kv: -kv[1])), flush=True)
+    nan = float("nan")
+    max_gap = p99_gap = window_rate = max_gap_run_queue = own_gap = start_s = start_gap = nan
     if not args.no_window:
         # Fresh UIDs for the small files; the large ones are sent again (the window's node has its own folder).
         window_paths = paths if args.size == "large" else make(home / "window", args.n)
@@ -374,7 +399,9 @@ def main() -> int:
           f"max_gap_run_queue_ms={max_gap_run_queue:.2f} own_max_gap_ms={own_gap:.2f} window_start_s={start_s:.2f} "
           f"start_max_gap_ms={start_gap:.2f} node_per_s={node:.1f} "
           f"scan_per_s={scan:.1f} window_per_s={window_rate:.1f} node_cpu_ms={node_cpu:.2f} forward_cpu_ms={forward_cpu:.2f} modality_cpu_ms={modality_cpu:.2f} "
-          f"scan_cpu_ms={scan_cpu:.2f} store_ms={store_ms:.2f} n={args.n} size={args.size} associations={args.associations} "
+          f"scan_cpu_ms={scan_cpu:.2f} association_cpu_ms={node_threads.get('association', nan):.2f} "
+          f"reader_cpu_ms={node_threads.get('pynetdicom reader', nan):.2f} "
+          f"store_ms={store_ms:.2f} n={args.n} size={args.size} associations={args.associations} "
           f"load_before={load_before:.2f} load_after={load_after:.2f}")
     shutil.rmtree(home, ignore_errors=True)
     return 0
