@@ -179,12 +179,30 @@ def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None)
             seed_everything(seed + i)
             member.load_state_dict(create_model_from_config(single).state_dict())
     if base is not None:
-        base_model = load_weights(base, "cpu")
-        same_head = tuple(base.labels) == tuple(config.labels)
-        state = {k: v for k, v in base_model.state_dict().items()
-                 if same_head or not re.match(r"(members\.\d+\.)?head\.", k)}
-        model.load_state_dict(state, strict=same_head)
+        transfer_weights(model, load_weights(base, "cpu"), keep_head=tuple(base.labels) == tuple(config.labels),
+                         source=base.id)
     return model
+
+
+def transfer_weights(model: nn.Module, base: nn.Module, *, keep_head: bool, source: str = "the base model") -> None:
+    """Start ``model`` from ``base``'s weights: every layer, the head too when ``keep_head`` (same classes).
+    A single ``base`` starts each member of a seed ensemble alike. Raises ``ValueError`` naming the
+    layers when the architectures differ (a missing, extra or differently shaped tensor)."""
+    if isinstance(model, SeedEnsemble) and not isinstance(base, SeedEnsemble):
+        for member in model.members:
+            transfer_weights(member, base, keep_head=keep_head, source=source)
+        return
+    head = re.compile(r"(members\.\d+\.)?head\.")
+    wanted = {k: v.shape for k, v in model.state_dict().items() if keep_head or not head.match(k)}
+    state = {k: v for k, v in base.state_dict().items() if keep_head or not head.match(k)}
+    problems = [f"{k} missing" for k in wanted if k not in state]
+    problems += [f"{k} not in the model" for k in state if k not in wanted]
+    problems += [f"{k} {tuple(state[k].shape)} vs {tuple(shape)}" for k, shape in wanted.items()
+                 if k in state and state[k].shape != shape]
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ValueError(f"cannot start from {source}: its architecture differs: {'; '.join(problems[:3])}{more}")
+    model.load_state_dict(state, strict=keep_head)
 
 
 def augmenter(augment: bool | dict | None) -> BatchAugment | None:
