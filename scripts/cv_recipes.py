@@ -41,6 +41,8 @@ def main(argv=None) -> int:
     parser.add_argument("--save-oof", help="write the out-of-fold logits, labels and OOD scores to this .npz")
     parser.add_argument("--init-from", type=Path, help="a model card whose weights start every fold (its head too if "
                         "the labels match): transfer from another task")
+    parser.add_argument("--img-size", type=int, default=None, help="model input side (default: the recipe's; "
+                        "larger upsamples the 28 px images)")
     parser.add_argument("--norm", choices=("task", "base"), default="task",
                         help="input mean / std: the task's (default) or the --init-from model's")
     args = parser.parse_args(argv)
@@ -49,7 +51,7 @@ def main(argv=None) -> int:
     recipe = RECIPES[args.model_id]
     base = read_card(args.init_from) if args.init_from else None
     mean, std = (base.config.mean, base.config.std) if base and args.norm == "base" else NORMALISATION[task]
-    config = ModelConfig(arch=recipe["arch"], task=task, labels=TASKS[task].labels, img_size=recipe["img_size"],
+    config = ModelConfig(arch=recipe["arch"], task=task, labels=TASKS[task].labels, img_size=args.img_size or recipe["img_size"],
                          mean=mean, std=std,
                          arch_kwargs=args.arch_kwargs if args.arch_kwargs is not None else recipe.get("arch_kwargs", {}))
     data = ROOT / "resources" / "datasets" / DATA_FILES[task]
@@ -73,7 +75,7 @@ def main(argv=None) -> int:
             print(json.dumps({
                 "model": args.model_id, "name": args.name, "seed": args.seed, "fold_seed": args.fold_seed, "augment": augment, "train": train_cfg,
                 "arch_kwargs": config.arch_kwargs,
-                "init_from": str(args.init_from) if args.init_from else None, "norm": [mean, std], "rule": rule if target is None else f"{rule}:{target:g}", "n": event.n,
+                "img_size": config.img_size, "init_from": str(args.init_from) if args.init_from else None, "norm": [mean, std], "rule": rule if target is None else f"{rule}:{target:g}", "n": event.n,
                 "acc": round(r["accuracy"]["value"], 4), "acc_ci": [round(r["accuracy"]["ci_low"], 3), round(r["accuracy"]["ci_high"], 3)],
                 "auc": round(r["auc"]["value"], 4), "auc_ci": [round(r["auc"]["ci_low"], 3), round(r["auc"]["ci_high"], 3)],
                 "sens": round(r["sensitivity"]["value"], 3), "spec": round(r["specificity"]["value"], 3),
