@@ -17,21 +17,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_shipped import DATA_FILES, NORMALISATION, ROOT  # noqa: E402
 
-from meddiag_desktop.core.data import LabeledSet, TensorDataset, load_npz  # noqa: E402
+from meddiag_desktop.core.data import load_npz  # noqa: E402
 from meddiag_desktop.core.models import ModelConfig  # noqa: E402
-from meddiag_desktop.core.pipeline import augmenter, initial_model  # noqa: E402
+from meddiag_desktop.core.pipeline import initial_model  # noqa: E402
+from meddiag_desktop.core.pretext import pretext_config, rotation_pretext  # noqa: E402
 from meddiag_desktop.core.storage import ModelCard, save_model  # noqa: E402
-from meddiag_desktop.core.training import TrainConfig, fit  # noqa: E402
+from meddiag_desktop.core.training import TrainConfig  # noqa: E402
 from meddiag_desktop.core.training_events import EpochEnd, FitEnd  # noqa: E402
-
-ROTATIONS = ("rot0", "rot90", "rot180", "rot270")
-
-
-def rotated(images: np.ndarray) -> LabeledSet:
-    """Every image four times, turned by 0 / 90 / 180 / 270 degrees, labelled by the turn."""
-    stacked = np.concatenate([np.rot90(images, k, axes=(1, 2)) for k in range(4)])
-    labels = np.repeat(np.arange(4), len(images))
-    return LabeledSet(ROTATIONS, labels.astype(np.int64), np.ascontiguousarray(stacked))
 
 
 def main(argv=None) -> int:
@@ -49,22 +41,21 @@ def main(argv=None) -> int:
         data = ROOT / "resources" / "datasets" / DATA_FILES[task]
         for split in ("train", "val"):
             images.append(load_npz(data, split).images)
-    pool = rotated(np.concatenate(images))
+    pool = np.concatenate(images)
     import json
-    config = ModelConfig(arch="cnn", task="pretext", labels=ROTATIONS, img_size=28, mean=NORMALISATION["breast"][0],
-                         std=NORMALISATION["breast"][1], arch_kwargs=json.loads(args.arch_kwargs))
-    everything = TensorDataset(pool, config)
-    train = everything.subset(range(len(everything)), augmenter(True))
+    config = pretext_config(ModelConfig(arch="cnn", task="breast", labels=("a", "b"), img_size=28,
+                                        mean=NORMALISATION["breast"][0], std=NORMALISATION["breast"][1],
+                                        arch_kwargs=json.loads(args.arch_kwargs)))
     cfg = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=128, weight_decay=0.05, seed=args.seed,
                       device="cpu", patience=0, keep="last")
     model = initial_model(config, args.seed)
     start = time.process_time()
-    for event in fit(model, train, None, cfg):
+    for event in rotation_pretext(model, config, pool, cfg):
         if isinstance(event, (EpochEnd, FitEnd)):
             print(type(event).__name__, getattr(event, "epoch", ""), round(getattr(event, "train_loss", 0.0), 4),
                   f"cpu {time.process_time() - start:.0f}s", flush=True)
     card = ModelCard(id="pretext-cnn", config=config, description=f"rotation pretext on {args.sets} train+val images",
-                     training={**cfg.to_dict(), "images": len(pool) // 4})
+                     training={**cfg.to_dict(), "images": len(pool)})
     save_model(model, card, args.out)
     return 0
 

@@ -168,9 +168,11 @@ def hardware() -> dict:
     return info
 
 
-def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None) -> nn.Module:
+def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None,
+                  start_from: nn.Module | None = None) -> nn.Module:
     """A fresh model seeded with ``seed`` (initial weights and a re-initialised head depend on it),
-    with ``base``'s weights loaded when given (all but the head when the labels differ)."""
+    with ``base``'s weights loaded when given (all but the head when the labels differ), or every layer
+    but the head of ``start_from`` (a pretrained model in memory, e.g. ``core.pretext``)."""
     seed_everything(seed)
     model = create_model_from_config(config)
     if isinstance(model, SeedEnsemble):  # member i starts as a single model of seed + i
@@ -181,6 +183,8 @@ def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None)
     if base is not None:
         transfer_weights(model, load_weights(base, "cpu"), keep_head=tuple(base.labels) == tuple(config.labels),
                          source=base.id)
+    if start_from is not None:
+        transfer_weights(model, start_from, keep_head=False, source="the pretrained model")
     return model
 
 
@@ -224,12 +228,14 @@ def shifted_report(model: nn.Module, data: TensorDataset, positive: int, cal: Ca
 def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig, *,
                 base: ModelCard | None = None, augment: bool | dict = True, threshold_rule: str = "youden",
                 threshold_target: float | None = None, description: str = "", command: str = "",
-                cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
-    """Yield ``fit`` events, then a ``TrainedModel`` (or nothing more after a cancel)."""
+                start_from: nn.Module | None = None, cancel: CancelFlag | None = None,
+                stop: CancelFlag | None = None) -> Iterator:
+    """Yield ``fit`` events, then a ``TrainedModel`` (or nothing more after a cancel). ``start_from``: a
+    pretrained model whose layers (not its head) start the run (``initial_model``)."""
     train, val = align_labels(train, config.labels), align_labels(val, config.labels)
     positive = positive_index(config.labels, config.task)
     cfg.positive = positive
-    model = initial_model(config, cfg.seed, base)
+    model = initial_model(config, cfg.seed, base, start_from)
     train_set = TensorDataset(train, config, augmenter(augment))
     val_set = TensorDataset(val, config)
     started = time.time()
