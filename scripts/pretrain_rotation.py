@@ -1,12 +1,14 @@
-"""Self-supervised pretext for the breast CNN (issue 15, session 9): rotation prediction (Gidaris et al. 2018)
-on the images of both shipped data sets (no labels used), saved as a model card that
-``cv_recipes.py --init-from`` fine-tunes from. Deterministic (one thread, seeded).
+"""Self-supervised pretext for the breast CNN (issue 15, session 9): rotation prediction (``core.pretext``)
+on the train + val images of the shipped data sets (no labels used), saved as a model card that
+``cv_recipes.py --init-from`` fine-tunes from. Deterministic (one thread, seeded): a rerun gives the
+same weights bit for bit.
 
     python scripts/pretrain_rotation.py --out /tmp/rot --epochs 3 [--sets pneumonia,breast]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -42,7 +44,6 @@ def main(argv=None) -> int:
         for split in ("train", "val"):
             images.append(load_npz(data, split).images)
     pool = np.concatenate(images)
-    import json
     config = pretext_config(ModelConfig(arch="cnn", task="breast", labels=("a", "b"), img_size=28,
                                         mean=NORMALISATION["breast"][0], std=NORMALISATION["breast"][1],
                                         arch_kwargs=json.loads(args.arch_kwargs)))

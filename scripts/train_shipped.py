@@ -16,7 +16,6 @@ each run reproducible bit for bit on the same machine.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import time
@@ -31,8 +30,7 @@ import torch
 from meddiag_desktop.core.cross_validation import cross_validate, folds_for, refit_out_of_fold
 from meddiag_desktop.core.data import load_npz
 from meddiag_desktop.core.models import ModelConfig
-from meddiag_desktop.core.pipeline import initial_model, recalibrate, refit_ood, train_model
-from meddiag_desktop.core.pretext import pretext_config, rotation_pretext
+from meddiag_desktop.core.pipeline import recalibrate, refit_ood, train_model
 from meddiag_desktop.core.storage import load_model, read_card, save_model
 from meddiag_desktop.core.tasks import TASKS
 from meddiag_desktop.core.training import TrainConfig
@@ -68,17 +66,12 @@ BREAST_AUGMENT = {"gamma": 0.3, "blur": 0.8, "noise": 0.03}
 # kept for experiments); the conv tokenizer raised the Transformer's from 0.797 to 0.884 (0.795 -> 0.805).
 # Each is better on every fold, at the same training cost.
 STEM = [32, 64]
-# Breast CNN (session 9): its layers start from a rotation-prediction pretext (core.pretext) on the train + val
-# images of both data sets (5 856, no diagnosis labels), 3 epochs (~2 CPU-minutes, deterministic), then every
-# member and fold fine-tunes fully from it (README "Recipe experiments", docs/cv_runs/breast_cnn_session9.jsonl).
-ROTATION_PRETEXT = dict(sets=("pneumonia", "breast"),
-                        train=dict(epochs=3, lr=2e-3, batch_size=128, weight_decay=0.05))
 RECIPES: dict[str, dict] = {
     "pneumonia-cnn": dict(cost=8, arch="cnn", img_size=28, train=PNEUMONIA),
     "pneumonia-rnn": dict(cost=8, arch="rnn", img_size=28, train={**PNEUMONIA, "lr": 2e-3}),
     "pneumonia-transformer": dict(cost=26, arch="transformer", img_size=28, train=PNEUMONIA),
     "breast-cnn": dict(cost=3, arch="cnn", img_size=28, arch_kwargs={"members": 3}, train=BREAST,
-                       threshold_rule=("cost", 1.5), pretext=ROTATION_PRETEXT),
+                       threshold_rule=("cost", 1.5)),
     "breast-rnn": dict(cost=1, arch="rnn", img_size=28, arch_kwargs={"stem": STEM}, train=BREAST),
     "breast-transformer": dict(cost=1.5, arch="transformer", img_size=28,
                                arch_kwargs={"stem": STEM, "patch_size": 1, "d_model": 64, "heads": 4, "depth": 2},
@@ -129,11 +122,6 @@ def model_description(model_id: str, folds: int = 0) -> str:
     members = RECIPES[model_id].get("arch_kwargs", {}).get("members", 1)
     ensemble = (f" A seed ensemble: {members} {arch.upper()}s trained alike on the same images with seeds "
                 f"0..{members - 1}, stored as one model, logits averaged." if members > 1 else "")
-    pretext = RECIPES[model_id].get("pretext")
-    if pretext:
-        ensemble += (f" Its layers start from a self-supervised pretext (telling how far an image was turned, on the "
-                     f"train + validation images of the {' and '.join(pretext['sets'])} sets, no diagnosis labels), "
-                     "then train fully on the labelled images.")
     return (f"{arch.upper()} for {spec.title} ({spec.modality}, 28 px), {trained}.{ensemble} Limitations: {LIMITATIONS[task]}"
             f"{family_note(arch, RECIPES[model_id].get('arch_kwargs', {}))} Research benchmark data: decision support "
             "only, not for diagnostic use.")
@@ -161,12 +149,9 @@ def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int, threads: 
     _log(model_id, f"{len(train)} train / {len(val)} val images, {threads} thread(s), "
          + (f"{folds}-fold cross-validation" if folds else "validation split"))
     rule, target = recipe.get("threshold_rule", ("youden", None))
-    pretrained, pretext = pretrain(model_id, config, data_dir, seed) if "pretext" in recipe else (None, None)
     events = cross_validate(model_id, config, train, val, cfg, folds, base=base, augment=augment, description=description,
-                            command=command, threshold_rule=rule, threshold_target=target,
-                            start_from=pretrained) if folds else \
-        train_model(model_id, config, train, val, cfg, base=base, augment=augment, description=description,
-                    command=command, start_from=pretrained)
+                            command=command, threshold_rule=rule, threshold_target=target) if folds else \
+        train_model(model_id, config, train, val, cfg, base=base, augment=augment, description=description, command=command)
     for event in events:
         if isinstance(event, FoldEnd):
             m = event.metrics
@@ -182,8 +167,7 @@ def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int, threads: 
                  f"acc {m['accuracy']:.3f} auc {m['auc']:.4f} sens {m['sensitivity']:.3f} "
                  f"spec {m['specificity']:.3f}{'  *' if event.is_best else ''}  ({event.elapsed_s:.0f}s)")
         elif isinstance(event, TrainedModel):
-            card = replace(event.card, version="1.0", training={**event.card.training, "threads": threads,
-                                                                  **({"pretext": pretext} if pretext else {})})
+            card = replace(event.card, version="1.0", training={**event.card.training, "threads": threads})
             card = save_model(event.model, card, out_dir)
             value = {name: card.metric(name).value for name in ("accuracy", "auc", "sensitivity", "specificity")}
             _log(model_id, f"saved: best epoch {card.training['best_epoch']}, T={card.temperature:.3f}, "
@@ -192,26 +176,6 @@ def train_one(model_id: str, data_dir: Path, out_dir: Path, seed: int, threads: 
                  f"ece {card.metrics['validation']['ece']:.4f}; "
                  f"OOD AUROC {card.ood['auroc']} ({card.training['seconds']:.0f} s)")
     return model_id
-
-
-def pretrain(model_id: str, config: ModelConfig, data_dir: Path, seed: int) -> tuple[torch.nn.Module, dict]:
-    """The recipe's rotation pretext (``core.pretext``) on the train + val images of its sets: the model whose
-    layers start every run, and what the card records of it (the weights' SHA-256 shows a rerun matches)."""
-    recipe = RECIPES[model_id]["pretext"]
-    images = [load_npz(data_dir / DATA_FILES[task], split).images for task in recipe["sets"] for split in ("train", "val")]
-    images = np.concatenate(images)
-    pconfig = pretext_config(config)
-    cfg = TrainConfig(seed=seed, device="cpu", **recipe["train"])
-    model, started = initial_model(pconfig, seed), time.time()
-    for event in rotation_pretext(model, pconfig, images, cfg):
-        if isinstance(event, EpochEnd):
-            _log(model_id, f"rotation pretext epoch {event.epoch}/{event.epochs}: loss {event.train_loss:.4f}")
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode() + tensor.numpy().tobytes())
-    return model.eval(), {"kind": "rotation prediction (0/90/180/270 degrees)", "sets": list(recipe["sets"]),
-                          "images": len(images), **cfg.to_dict(), "seconds": round(time.time() - started, 1),
-                          "weights_sha256": digest.hexdigest()}
 
 
 def recalibrate_one(model_id: str, data_dir: Path, out_dir: Path) -> None:
