@@ -20,6 +20,7 @@ from train_shipped import DATA_FILES, NORMALISATION, RECIPES, ROOT  # noqa: E402
 from meddiag_desktop.core.cross_validation import cross_validate  # noqa: E402
 from meddiag_desktop.core.data import load_npz  # noqa: E402
 from meddiag_desktop.core.models import ModelConfig  # noqa: E402
+from meddiag_desktop.core.storage import read_card  # noqa: E402
 from meddiag_desktop.core.tasks import TASKS  # noqa: E402
 from meddiag_desktop.core.training import TrainConfig  # noqa: E402
 from meddiag_desktop.core.training_events import CrossValidated  # noqa: E402
@@ -38,12 +39,20 @@ def main(argv=None) -> int:
     parser.add_argument("--threshold-rule", default=None, help="youden | sensitivity:T | specificity:T | cost:R "
                         "(default: the recipe's, else youden)")
     parser.add_argument("--save-oof", help="write the out-of-fold logits, labels and OOD scores to this .npz")
+    parser.add_argument("--init-from", type=Path, help="a model card whose weights start every fold (its head too if "
+                        "the labels match): transfer from another task")
+    parser.add_argument("--img-size", type=int, default=None, help="model input side (default: the recipe's; "
+                        "larger upsamples the 28 px images)")
+    parser.add_argument("--norm", choices=("task", "base"), default="task",
+                        help="input mean / std: the task's (default) or the --init-from model's")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     task = args.model_id.split("-")[0]
     recipe = RECIPES[args.model_id]
-    config = ModelConfig(arch=recipe["arch"], task=task, labels=TASKS[task].labels, img_size=recipe["img_size"],
-                         mean=NORMALISATION[task][0], std=NORMALISATION[task][1],
+    base = read_card(args.init_from) if args.init_from else None
+    mean, std = (base.config.mean, base.config.std) if base and args.norm == "base" else NORMALISATION[task]
+    config = ModelConfig(arch=recipe["arch"], task=task, labels=TASKS[task].labels, img_size=args.img_size or recipe["img_size"],
+                         mean=mean, std=std,
                          arch_kwargs=args.arch_kwargs if args.arch_kwargs is not None else recipe.get("arch_kwargs", {}))
     data = ROOT / "resources" / "datasets" / DATA_FILES[task]
     train, val = load_npz(data, "train", config.labels), load_npz(data, "val", config.labels)
@@ -55,7 +64,7 @@ def main(argv=None) -> int:
         rule, _, text = args.threshold_rule.partition(":")
         target = float(text) if text else None
     start = time.time()
-    for event in cross_validate(args.model_id, config, train, val, cfg, args.folds, augment=augment,
+    for event in cross_validate(args.model_id, config, train, val, cfg, args.folds, augment=augment, base=base,
                                 n_boot=200, refit=False, fold_seed=args.fold_seed, threshold_rule=rule,
                                 threshold_target=target):
         if isinstance(event, CrossValidated):
@@ -65,7 +74,8 @@ def main(argv=None) -> int:
             curve = s["mean_held_out_auc_by_epoch"]
             print(json.dumps({
                 "model": args.model_id, "name": args.name, "seed": args.seed, "fold_seed": args.fold_seed, "augment": augment, "train": train_cfg,
-                "arch_kwargs": config.arch_kwargs, "rule": rule if target is None else f"{rule}:{target:g}", "n": event.n,
+                "arch_kwargs": config.arch_kwargs,
+                "img_size": config.img_size, "init_from": str(args.init_from) if args.init_from else None, "norm": [mean, std], "rule": rule if target is None else f"{rule}:{target:g}", "n": event.n,
                 "acc": round(r["accuracy"]["value"], 4), "acc_ci": [round(r["accuracy"]["ci_low"], 3), round(r["accuracy"]["ci_high"], 3)],
                 "auc": round(r["auc"]["value"], 4), "auc_ci": [round(r["auc"]["ci_low"], 3), round(r["auc"]["ci_high"], 3)],
                 "sens": round(r["sensitivity"]["value"], 3), "spec": round(r["specificity"]["value"], 3),

@@ -162,10 +162,11 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
                    folds: int = DEFAULT_FOLDS, *, base: ModelCard | None = None, augment: bool | dict = True,
                    threshold_rule: str = "youden", threshold_target: float | None = None, description: str = "",
                    command: str = "", ood_percentile: float = OOD_PERCENTILE, n_boot: int = N_BOOT,
-                   refit: bool = True, fold_seed: int | None = None, cancel: CancelFlag | None = None,
-                   stop: CancelFlag | None = None) -> Iterator:
+                   refit: bool = True, fold_seed: int | None = None, start_from: torch.nn.Module | None = None,
+                   cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
     """Cross-validate ``config`` on train + val, then refit on all of it (see the module docstring).
-    ``fold_seed`` (default ``cfg.seed``) deals the folds, so models of other seeds can share them."""
+    ``fold_seed`` (default ``cfg.seed``) deals the folds, so models of other seeds can share them.
+    ``start_from``: a pretrained model whose layers (not its head) start every run (``initial_model``)."""
     train, val = align_labels(train, config.labels), align_labels(val, config.labels)
     positive = positive_index(config.labels, config.task)
     cfg = replace(cfg, positive=positive, keep="last", patience=0)
@@ -200,7 +201,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     for fold in range(folds):
         yield Progress(fold, runs.runs, f"Cross-validation: fold {fold + 1} of {folds}")
         held, rest = np.flatnonzero(fold_ids == fold), np.flatnonzero(fold_ids != fold)
-        model = initial_model(config, cfg.seed, base)
+        model = initial_model(config, cfg.seed, base, start_from)
         end = yield from run_one(fold, model, everything.subset(rest, augment_batch), everything.subset(held))
         if end is None or end.status == "cancelled" or is_cancelled(cancel):
             yield FitEnd("cancelled", 0, 0, time.time() - started)
@@ -244,7 +245,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         return
 
     yield Progress(folds, runs.runs, f"Training the final model on all {n} images")
-    model = initial_model(config, cfg.seed, base)
+    model = initial_model(config, cfg.seed, base, start_from)
     end = yield from run_one(folds, model, everything.subset(range(n), augment_batch), None)
     if end is None or end.status == "cancelled" or is_cancelled(cancel):
         yield FitEnd("cancelled", 0, 0, time.time() - started)

@@ -168,9 +168,11 @@ def hardware() -> dict:
     return info
 
 
-def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None) -> nn.Module:
+def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None,
+                  start_from: nn.Module | None = None) -> nn.Module:
     """A fresh model seeded with ``seed`` (initial weights and a re-initialised head depend on it),
-    with ``base``'s weights loaded when given (all but the head when the labels differ)."""
+    with ``base``'s weights loaded when given (all but the head when the labels differ), or every layer
+    but the head of ``start_from`` (a pretrained model in memory, e.g. ``core.pretext``)."""
     seed_everything(seed)
     model = create_model_from_config(config)
     if isinstance(model, SeedEnsemble):  # member i starts as a single model of seed + i
@@ -179,12 +181,32 @@ def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None)
             seed_everything(seed + i)
             member.load_state_dict(create_model_from_config(single).state_dict())
     if base is not None:
-        base_model = load_weights(base, "cpu")
-        same_head = tuple(base.labels) == tuple(config.labels)
-        state = {k: v for k, v in base_model.state_dict().items()
-                 if same_head or not re.match(r"(members\.\d+\.)?head\.", k)}
-        model.load_state_dict(state, strict=same_head)
+        transfer_weights(model, load_weights(base, "cpu"), keep_head=tuple(base.labels) == tuple(config.labels),
+                         source=base.id)
+    if start_from is not None:
+        transfer_weights(model, start_from, keep_head=False, source="the pretrained model")
     return model
+
+
+def transfer_weights(model: nn.Module, base: nn.Module, *, keep_head: bool, source: str = "the base model") -> None:
+    """Start ``model`` from ``base``'s weights: every layer, the head too when ``keep_head`` (same classes).
+    A single ``base`` starts each member of a seed ensemble alike. Raises ``ValueError`` naming the
+    layers when the architectures differ (a missing, extra or differently shaped tensor)."""
+    if isinstance(model, SeedEnsemble) and not isinstance(base, SeedEnsemble):
+        for member in model.members:
+            transfer_weights(member, base, keep_head=keep_head, source=source)
+        return
+    head = re.compile(r"(members\.\d+\.)?head\.")
+    wanted = {k: v.shape for k, v in model.state_dict().items() if keep_head or not head.match(k)}
+    state = {k: v for k, v in base.state_dict().items() if keep_head or not head.match(k)}
+    problems = [f"{k} missing" for k in wanted if k not in state]
+    problems += [f"{k} not in the model" for k in state if k not in wanted]
+    problems += [f"{k} {tuple(state[k].shape)} vs {tuple(shape)}" for k, shape in wanted.items()
+                 if k in state and state[k].shape != shape]
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ValueError(f"cannot start from {source}: its architecture differs: {'; '.join(problems[:3])}{more}")
+    model.load_state_dict(state, strict=keep_head)
 
 
 def augmenter(augment: bool | dict | None) -> BatchAugment | None:
@@ -206,12 +228,14 @@ def shifted_report(model: nn.Module, data: TensorDataset, positive: int, cal: Ca
 def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig, *,
                 base: ModelCard | None = None, augment: bool | dict = True, threshold_rule: str = "youden",
                 threshold_target: float | None = None, description: str = "", command: str = "",
-                cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
-    """Yield ``fit`` events, then a ``TrainedModel`` (or nothing more after a cancel)."""
+                start_from: nn.Module | None = None, cancel: CancelFlag | None = None,
+                stop: CancelFlag | None = None) -> Iterator:
+    """Yield ``fit`` events, then a ``TrainedModel`` (or nothing more after a cancel). ``start_from``: a
+    pretrained model whose layers (not its head) start the run (``initial_model``)."""
     train, val = align_labels(train, config.labels), align_labels(val, config.labels)
     positive = positive_index(config.labels, config.task)
     cfg.positive = positive
-    model = initial_model(config, cfg.seed, base)
+    model = initial_model(config, cfg.seed, base, start_from)
     train_set = TensorDataset(train, config, augmenter(augment))
     val_set = TensorDataset(val, config)
     started = time.time()

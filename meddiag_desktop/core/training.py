@@ -46,6 +46,7 @@ class TrainConfig:
     ema_decay: float | None = None  # evaluate / keep an exponential moving average of the weights
     keep: str = "best"  # weights kept at the end: the "best" validated epoch, or the "last" one
     mixup: float = 0.0  # Beta(a, a) mixup of batch pairs (0 = off)
+    backbone_lr: float = 1.0  # learning-rate factor of every layer but the head (< 1: fine-tune transferred features gently)
     positive: int = 1  # class index whose sensitivity is reported (binary tasks)
 
     def to_dict(self) -> dict:
@@ -64,9 +65,16 @@ def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    def split(params: list, lr: float) -> list[dict]:  # weight decay on weight matrices / kernels only
+        return [{"params": [p for p in params if p.ndim > 1], "weight_decay": cfg.weight_decay, "lr": lr},
+                {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0, "lr": lr}]
+
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if cfg.backbone_lr == 1.0:
+        groups = split([p for _, p in trainable], cfg.lr)
+    else:
+        groups = (split([p for n, p in trainable if not n.startswith("head.")], cfg.lr * cfg.backbone_lr)
+                  + split([p for n, p in trainable if n.startswith("head.")], cfg.lr))
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.lr)
     if cfg.optimizer == "sgd":
