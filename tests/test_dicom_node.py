@@ -369,8 +369,9 @@ def test_a_data_set_over_the_limit_closes_the_connection_and_the_node_goes_on(no
 
 
 def test_the_pdu_reader_counts_data_set_fragments_across_pdus():
-    """Command fragments do not count, a data set's fragments do across PDUs, its last fragment
-    starts the count afresh; a PDU past the limit is refused before it is read."""
+    """A data set's fragments count across PDUs (command fragments apart), its last fragment
+    starts the count afresh; a PDU past the limit is refused before it is read; a command set that
+    never ends is refused past 1 MiB."""
     import socket
     import struct
 
@@ -403,6 +404,17 @@ def test_the_pdu_reader_counts_data_set_fragments_across_pdus():
         fresh = PduReader(Transport(left), max_pdu_bytes=1 << 20, max_dataset_bytes=1000)
         with pytest.raises(OSError, match="at most"):
             read_pdu(fresh)
+
+    left, right = socket.socketpair()
+    with left, right:  # a command set sent without end is refused too (pynetdicom gathers it in memory)
+        reader = PduReader(Transport(left), max_pdu_bytes=1 << 20, max_dataset_bytes=1 << 30)
+        fragment = pdu((0x01, b"c" * ((1 << 19) - 8)))
+        writer = threading.Thread(target=lambda: right.sendall(fragment * 3), daemon=True)  # > the socket buffer
+        writer.start()
+        assert read_pdu(reader) == fragment and read_pdu(reader) == fragment
+        with pytest.raises(OSError, match="command set of over"):
+            read_pdu(reader)
+        writer.join(10)
 
 
 def test_silent_connections_take_no_association_slot_and_are_bounded(node_factory):

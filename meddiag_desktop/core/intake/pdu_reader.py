@@ -6,18 +6,19 @@ transport reads 4 KiB per call and extends a bytearray each time (~2 600 Python 
 taking the GIL, for a 10 MB instance); here each read goes straight into one buffer
 (``recv_exactly``). And it trusts the peer: anyone who reaches the port can send a header claiming
 a 4 GiB PDU (before the allow-list is asked), and a C-STORE's data set, which pynetdicom gathers in
-memory, has no size limit. Here both are limits: a PDU longer than the node reads (``pdu_limit``) and
-a data set past ``max_dataset_bytes`` raise ``OSError`` before the bytes are read or allocated, and
+memory, has no size limit (nor has its command set). Here these are limits: a PDU longer than the node
+reads (``pdu_limit``), a data set past ``max_dataset_bytes`` and a command set past 1 MiB raise ``OSError`` before the bytes are read or allocated, and
 pynetdicom, as for a broken connection, closes it (the association ends; nothing is stored).
 """
 from __future__ import annotations
 
 import struct
 
-__all__ = ["MAX_UNLIMITED_PDU", "MIN_PDU_LIMIT", "P_DATA_TF", "PduReader", "pdu_limit", "recv_exactly"]
+__all__ = ["MAX_COMMAND_BYTES", "MAX_UNLIMITED_PDU", "MIN_PDU_LIMIT", "P_DATA_TF", "PduReader", "pdu_limit", "recv_exactly"]
 
 MIN_PDU_LIMIT, MAX_UNLIMITED_PDU = 1 << 20, 64 << 20  # see ``pdu_limit``
 HEADER_BYTES, P_DATA_TF = 6, 0x04
+MAX_COMMAND_BYTES = 1 << 20  # a DIMSE command set is a few hundred bytes
 _PDV_HEADER = struct.Struct(">LBB")  # item length, presentation context ID, message control header
 
 
@@ -35,7 +36,7 @@ class PduReader:
         self.transport = transport
         self.max_pdu_bytes, self.max_dataset_bytes = max_pdu_bytes, max_dataset_bytes
         self.announced: tuple[int, int] | None = None  # (type, length) of the header just read
-        self.dataset_bytes = 0  # of the data set being received, so far
+        self.dataset_bytes = self.command_bytes = 0  # of the data set / command set being received, so far
 
     def __call__(self, nr_bytes: int) -> bytearray:
         announced, self.announced = self.announced, None
@@ -50,17 +51,22 @@ class PduReader:
         return data
 
     def _count(self, body: bytearray) -> None:
-        """Add the data set fragments of a P-DATA-TF body (command fragments do not count)."""
+        """Add up the fragments of a P-DATA-TF body: a message's command set and its data set, each
+        gathered by pynetdicom in memory until its last fragment, are held to their limits."""
         offset = 0
         while offset + _PDV_HEADER.size <= len(body):
             length, _context, control = _PDV_HEADER.unpack_from(body, offset)
-            if not control & 0x01:  # a data set fragment (bit 0 set: a command fragment)
-                self.dataset_bytes += max(0, length - 2)
-                if self.dataset_bytes > self.max_dataset_bytes:
-                    raise OSError(f"the peer sent a data set of over {self.max_dataset_bytes} bytes; "
-                                  "the node takes at most that")
-                if control & 0x02:  # its last fragment
-                    self.dataset_bytes = 0
+            command = bool(control & 0x01)  # bit 0: a command fragment, else a data set fragment
+            total = (self.command_bytes if command else self.dataset_bytes) + max(0, length - 2)
+            limit = MAX_COMMAND_BYTES if command else self.max_dataset_bytes
+            if total > limit:
+                raise OSError(f"the peer sent a {'command set' if command else 'data set'} of over {limit} bytes; "
+                              "the node takes at most that")
+            total = 0 if control & 0x02 else total  # bit 1: the last fragment
+            if command:
+                self.command_bytes = total
+            else:
+                self.dataset_bytes = total
             offset += 4 + length
 
 
