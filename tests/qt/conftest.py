@@ -106,3 +106,12 @@ def window(make_window, qtbot):
     window = make_window()
     qtbot.waitUntil(lambda: window.info is not None and window.viewer is not None, timeout=60_000)
     return window
+
+
+@pytest.fixture
+def intake(window):
+    """The window's intake (Settings → DICOM node, File → Watch folder…), its node and watcher stopped after."""
+    intake = window.child_windows.open_intake()
+    yield intake
+    intake.stop_node()
+    intake.stop_watch()

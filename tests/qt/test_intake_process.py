@@ -34,14 +34,6 @@ def _listening_ports(pid: int | str = "self") -> set[int]:
     return ports
 
 
-@pytest.fixture
-def intake(window):
-    intake = window.child_windows.open_intake()
-    yield intake
-    intake.stop_node()
-    intake.stop_watch()
-
-
 @needs_proc
 def test_the_node_listens_in_a_child_process_and_stopping_it_ends_that_process(window, intake, qtbot, tmp_path):
     assert not multiprocessing.active_children()  # a session opens nothing until the node is started

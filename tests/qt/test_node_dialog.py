@@ -14,14 +14,6 @@ from meddiag_desktop.qt.settings import Settings
 from intakekit import copies, send
 
 
-@pytest.fixture
-def intake(window):
-    intake = window.child_windows.open_intake()
-    yield intake
-    intake.stop_node()
-    intake.stop_watch()
-
-
 def _start(qtbot, intake, dialog, tmp_path):
     dialog.port.setValue(0)
     dialog.out_dir.setText(str(tmp_path / "intake"))
