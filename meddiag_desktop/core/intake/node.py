@@ -10,9 +10,9 @@ so an instance acknowledged to the sender is on disk, whatever happens next.
 Safe by default: binds 127.0.0.1; with an allow-list, any other calling AE title or host gets an
 association reject (permanent, "calling AE title not recognised"), and when every entry names its
 host a connection from any other address is closed on accept; a bounded number of connections
-(``admits``) and associations, PDU and data set size (``pdu_reader``) and network timeouts; with less than ``min_free_bytes`` free on the intake
-folder's disk new data is refused with 0xA700 (out of resources); a data set that cannot be
-decoded gets 0xC210 and one error row. pynetdicom's loggers are kept at WARNING
+(``admits``) and associations, PDU and data set size (``pdu_reader``) and network timeouts; with
+less than ``min_free_bytes`` free on the intake folder's disk new data is refused with 0xA700 (out
+of resources); a data set that cannot be decoded gets 0xC210 and one error row. pynetdicom's loggers are kept at WARNING
 (``sender.quiet_pynetdicom``): no log line carries a data set's contents.
 """
 from __future__ import annotations
