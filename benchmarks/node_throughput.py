@@ -63,6 +63,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's package, not another install
 TASK = "pneumonia"
 SAMPLE = REPO / "resources" / "samples" / "chest_xray_pneumonia_val0.dcm"
+MODALITY = "lean"  # --modality: benchmarks/lean_modality.py, or ``SCU`` below (pynetdicom)
 
 # The modality: C-STOREs the files named on stdin to 127.0.0.1:PORT in ASSOCIATIONS associations
 # (one by default; several: the files dealt out, all associations open before the first C-STORE);
@@ -148,8 +149,9 @@ def make_large_instances(folder: Path, count: int) -> list[str]:
 
 
 def send(paths: list[str], port: int, associations: int = 1) -> tuple[float, float]:
-    """Run the modality SCU; (the wall-clock time of its first C-STORE, its CPU seconds from then)."""
-    result = subprocess.run([sys.executable, "-c", SCU, str(port), str(associations)], input="\n".join(paths),
+    """Run the modality (``MODALITY``); (the wall-clock time of its first C-STORE, its CPU seconds from then)."""
+    program = ["-c", SCU] if MODALITY == "pynetdicom" else [str(REPO / "benchmarks" / "lean_modality.py")]
+    result = subprocess.run([sys.executable, *program, str(port), str(associations)], input="\n".join(paths),
                             capture_output=True, text=True, timeout=1800)
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
     if result.returncode or lines.get("FAILED") != "0":
@@ -349,7 +351,12 @@ def main() -> int:
     parser.add_argument("--no-window", action="store_true", help="skip the window part")
     parser.add_argument("--device", choices=("cpu", "auto"), default="cpu")
     parser.add_argument("--associations", type=int, default=1, help="the modality's associations (default 1)")
+    parser.add_argument("--modality", choices=("lean", "pynetdicom"), default="lean",
+                        help="lean (default): benchmarks/lean_modality.py, PDUs straight to a socket; pynetdicom: "
+                             "a pynetdicom SCU (~3.5 ms of Python per small instance on the node's cores)")
     args = parser.parse_args()
+    global MODALITY
+    MODALITY = args.modality
     args.n = args.n or (100 if args.size == "large" else 300)
     make = make_large_instances if args.size == "large" else make_instances
     home = Path(tempfile.mkdtemp(prefix="meddiag-bench-"))
@@ -365,7 +372,7 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     print(f"models: {model_ids} on {args.device}; {args.n} {args.size} instances "
           f"({'2048 x 2560 16-bit, ~10 MB' if args.size == 'large' else SAMPLE.name}); "
-          f"{args.associations} association(s); load average {load_before:.2f}", flush=True)
+          f"{args.associations} association(s), {args.modality} modality; load average {load_before:.2f}", flush=True)
 
     files = home / "modality"
     paths = make(files, args.n)
@@ -401,7 +408,7 @@ def main() -> int:
           f"scan_per_s={scan:.1f} window_per_s={window_rate:.1f} node_cpu_ms={node_cpu:.2f} forward_cpu_ms={forward_cpu:.2f} modality_cpu_ms={modality_cpu:.2f} "
           f"scan_cpu_ms={scan_cpu:.2f} association_cpu_ms={node_threads.get('association', nan):.2f} "
           f"reader_cpu_ms={node_threads.get('pynetdicom reader', nan):.2f} "
-          f"store_ms={store_ms:.2f} n={args.n} size={args.size} associations={args.associations} "
+          f"store_ms={store_ms:.2f} n={args.n} size={args.size} associations={args.associations} modality={args.modality} "
           f"load_before={load_before:.2f} load_after={load_after:.2f}")
     shutil.rmtree(home, ignore_errors=True)
     return 0

@@ -125,6 +125,18 @@ ALLOWED = {
        "(recv_into), no socket opened, nothing connected"
        for line in ('transport = getattr(event.assoc.dul, "socket", None)',
                     'if transport is not None and getattr(transport, "socket", None) is not None:')},
+    **{("core/intake/prompt_reactor.py", line): "the node's own accepted connection, waited on with select, "
+       "beside a socket pair within the process (socket.socketpair: AF_UNIX on POSIX) that wakes its reader; "
+       "nothing connects to another host"
+       for line in ("- its reader blocks in ``select`` on the connection and on a wake-up socket pair (up to",
+                    "import socket",
+                    "wake: socket.socket | None = None  # the pair's reading end; ``wake_writer`` its other end",
+                    "wake_writer: socket.socket | None = None", "connection, wake = self.socket, self.wake",
+                    'transport = getattr(dul, "socket", None)',
+                    'if transport is None or getattr(transport, "socket", None) is None or not '
+                    'isinstance(transport, AssociationSocket):',
+                    "wake_reader, wake_writer = socket.socketpair()",
+                    'transport = getattr(assoc.dul, "socket", None)')},
     ("core/intake/pdu_reader.py", "count = transport.socket.recv_into(view[got:], nr_bytes - got)"):
         "the node's own accepted connection, read into one buffer (recv_into), no socket opened, nothing connected",
 }
@@ -156,10 +168,11 @@ def test_watch_folder_offline(no_network, tmp_path, capsys):
 
 def test_only_the_node_and_the_sender_use_the_dicom_network():
     """pynetdicom - the one network library - is imported by the DICOM node (listens only when the
-    user runs `meddiag listen`) and the sender (connects only to the destination the user names)."""
+    user runs `meddiag listen`; its reactors wait in ``prompt_reactor``) and the sender (connects only
+    to the destination the user names)."""
     users = sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
                    if re.search(r"^\s*(from|import)\s+pynetdicom", p.read_text(encoding="utf-8"), re.M))
-    assert users == ["core/intake/node.py", "core/intake/sender.py"], users
+    assert users == ["core/intake/node.py", "core/intake/prompt_reactor.py", "core/intake/sender.py"], users
 
 
 # ------------------------------------------------------------------------------ the intake

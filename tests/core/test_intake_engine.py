@@ -90,10 +90,10 @@ def test_a_batch_is_committed_with_one_fsync_per_file(tmp_path, predictors, monk
     """Group commit: items arriving together share the CSV's, the audit log's and the index's
     fsync (three per batch, not three per item)."""
     store, engine = _engine(tmp_path, predictors, gather_s=0.5)
-    names = _store_copies(store, tmp_path, 8)
     run = Running(engine)
     run.wait_for("Progress", 0)
     time.sleep(0.3)  # the job is idle: the CSV header and the folder's state are written
+    names = _store_copies(store, tmp_path, 8)  # stored now: not resumed by the job's start
     synced = []
     real_fsync = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])

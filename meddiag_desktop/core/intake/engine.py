@@ -7,7 +7,8 @@ returns the job - a generator with a keyword-only ``cancel`` - which
 
 1. takes over what a previous run left stored but not analysed (``ItemStored(origin="resumed")``);
 2. takes items off the queue in batches (what is queued, plus what arrives within ``gather_s``
-   of the first, up to ``batch_size``: a busy node fills big batches, a quiet one waits briefly),
+   of the first without a pause of ``LULL_S``, up to ``batch_size``: a busy node fills big
+   batches, the end of a burst is analysed at once),
    skips content analysed before (sha256 index, ``ItemSkipped``), routes each to its models
    (``routing``), runs ``core.scan.scan`` on the batch;
 3. per batch (group commit), in this order: the CSV rows of every item (one flush + fsync), their
@@ -49,6 +50,9 @@ POLL_S = 0.1  # how often an idle engine looks at ``cancel``
 # batches of ~6 with 50 ms: the forward costs ~1.5x per image at that size (vs 16-32), and the
 # engine's CPU is taken from the association threads beside it (benchmarks/node_throughput.py).
 GATHER_S = 0.2
+# ... unless arrivals pause this long: the end of a burst (a study sent, a modality's queue
+# emptied) is analysed at once instead of waiting out ``gather_s``; a stream keeps gathering.
+LULL_S = 0.025
 
 
 class IntakeEngine:
@@ -131,12 +135,13 @@ class IntakeEngine:
 
     def _collect(self, work: list[Arrival]) -> tuple[list[Arrival], list]:
         """Up to ``batch_size`` arrivals (left-overs first, then what is queued or arrives within
-        ``gather_s`` of the first), and the notices that came with them (never waited for)."""
+        ``gather_s`` of the first, with no pause of ``LULL_S``), and the notices that came with them
+        (never waited for)."""
         batch, events = work[: self.batch_size], []
         del work[: self.batch_size]
         deadline = None if not batch else time.monotonic() + self.gather_s
         while len(batch) < self.batch_size:
-            timeout = POLL_S if deadline is None else deadline - time.monotonic()
+            timeout = POLL_S if deadline is None else min(deadline - time.monotonic(), LULL_S)
             try:
                 message = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
             except queue.Empty:

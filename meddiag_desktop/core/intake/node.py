@@ -83,6 +83,7 @@ class NodeConfig:
     # per association); a 10 MB instance came in 160 PDUs of 64 KiB, each costing Python work: 4 MiB
     # cut the node's CPU per such instance by ~7 ms (benchmarks/node_throughput.py --size large).
     max_pdu: int = 4 << 20
+    wait_for_work: bool = True  # pynetdicom's threads block on their work, not a 1 ms poll (``prompt_reactor``)
     # A C-STORE's data set is gathered in memory by pynetdicom (copied ~2x more on the way to disk): a
     # larger one closes the connection (``pdu_reader``). Uncompressed US cine / MG run to a few 100 MB.
     max_dataset_bytes: int = 1 << 30
@@ -189,6 +190,11 @@ class DicomNode:
                             max_dataset_bytes=config.max_dataset_bytes)
         handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_C_ECHO, lambda event: SUCCESS),
                     (evt.EVT_DATA_RECV, _ack_at_once), (evt.EVT_CONN_OPEN, read_pdus)]
+        if config.wait_for_work:
+            from .prompt_reactor import close_wake, wait_for_work  # imports pynetdicom: only when started
+
+            handlers += [(evt.EVT_CONN_OPEN, lambda event: wait_for_work(event.assoc)),
+                         (evt.EVT_CONN_CLOSE, lambda event: close_wake(event.assoc))]
         self.server = ae.start_server((config.bind, config.port), block=False, evt_handlers=handlers)
         return self
 
