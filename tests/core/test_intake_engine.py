@@ -106,6 +106,22 @@ def test_a_batch_is_committed_with_one_fsync_per_file(tmp_path, predictors, monk
     assert store.load_index()[0] == set(names)
 
 
+def test_a_burst_is_analysed_when_arrivals_pause_not_after_gather_s(tmp_path, predictors):
+    """A batch gathers arrivals for up to ``gather_s`` (bigger batches for a busy node), but a pause
+    of ``LULL_S`` ends it: the end of a burst is not held back for the whole ``gather_s``."""
+    store, engine = _engine(tmp_path, predictors, gather_s=60)
+    run = Running(engine)
+    run.wait_for("Progress", 0)
+    names = _store_copies(store, tmp_path, 3)
+    started = time.monotonic()
+    for name in names:
+        engine.submit(Arrival(name))
+    run.wait_for("ItemAnalysed", 3, timeout=50)
+    run.stop()
+    assert time.monotonic() - started < 30
+    assert engine_module.LULL_S < 60
+
+
 def test_a_restart_analyses_what_was_stored_but_not_analysed(tmp_path, predictors):
     store, engine = _engine(tmp_path, predictors)
     first = _store_copies(store, tmp_path, 2)
