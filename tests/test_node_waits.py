@@ -13,6 +13,7 @@ import pydicom
 import pytest
 
 from meddiag_desktop.core.intake import prompt_reactor
+from meddiag_desktop.core.intake.store_response import c_store_response
 from meddiag_desktop.core.intake.node import DicomNode, NodeConfig
 from meddiag_desktop.core.intake.store import IntakeStore
 
@@ -76,8 +77,8 @@ def test_the_node_answers_promptly_many_times_in_a_row(node, tmp_path):
     assert send(paths[:3], node.port) == [0] * 3  # pynetdicom's own SCU too (the same instances again)
 
 
-def test_waiting_can_be_turned_off(tmp_path):
-    node = DicomNode(NodeConfig(port=0, min_free_bytes=0, wait_for_work=False), IntakeStore(tmp_path / "node"),
+def test_the_lean_protocol_can_be_turned_off(tmp_path):
+    node = DicomNode(NodeConfig(port=0, min_free_bytes=0, lean_protocol=False), IntakeStore(tmp_path / "node"),
                      lambda arrival: None).start()
     try:
         peer = lean_modality.Association(node.port, b"1.2.840.10008.5.1.4.1.1.2", b"1.2.840.10008.1.2.1")
@@ -120,3 +121,19 @@ def test_the_lean_modality_reads_a_refusal(node):
     basic_text_sr = b"1.2.840.10008.5.1.4.1.1.88.11"  # not an image: no presentation context for it
     with pytest.raises(ConnectionError, match="presentation context"):
         lean_modality.Association(node.port, basic_text_sr, b"1.2.840.10008.1.2.1")
+
+
+@pytest.mark.parametrize("status", [0x0000, 0xA700, 0xC000, 0xB000])
+def test_a_plain_c_store_response_is_encoded_as_pynetdicom_encodes_it(status):
+    from pynetdicom.dimse_messages import C_STORE_RSP
+    from pynetdicom.dimse_primitives import C_STORE
+
+    response = C_STORE()
+    response.MessageIDBeingRespondedTo, response.Status = 65535, status
+    response.AffectedSOPClassUID, response.AffectedSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.1", "1.2.3.45"
+    message = C_STORE_RSP()
+    message.primitive_to_message(response)
+    (pdata,) = message.encode_msg(1, 16384)
+    assert pdata.presentation_data_value_list == [(1, b"\x03" + c_store_response(response))]
+    response.ErrorComment = "not plain"
+    assert c_store_response(response) is None  # left to pynetdicom

@@ -168,11 +168,13 @@ def test_watch_folder_offline(no_network, tmp_path, capsys):
 
 def test_only_the_node_and_the_sender_use_the_dicom_network():
     """pynetdicom - the one network library - is imported by the DICOM node (listens only when the
-    user runs `meddiag listen`; its reactors wait in ``prompt_reactor``) and the sender (connects only
+    user runs `meddiag listen`; its reactors wait in ``prompt_reactor``, ``store_response`` encodes its
+    C-STORE responses) and the sender (connects only
     to the destination the user names)."""
     users = sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
                    if re.search(r"^\s*(from|import)\s+pynetdicom", p.read_text(encoding="utf-8"), re.M))
-    assert users == ["core/intake/node.py", "core/intake/prompt_reactor.py", "core/intake/sender.py"], users
+    assert users == ["core/intake/node.py", "core/intake/prompt_reactor.py", "core/intake/sender.py",
+                     "core/intake/store_response.py"], users
 
 
 # ------------------------------------------------------------------------------ the intake

@@ -28,9 +28,11 @@ from functools import partial
 from typing import Callable
 
 from pydicom import dcmread
+from pydicom.filereader import read_dataset
 from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian,
                          ImplicitVRLittleEndian, JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtended12Bit,
                          JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, RLELossless)
+from pydicom.uid import UID
 from pydicom.uid import JPEGLossless as JPEGLosslessP14
 
 from .addresses import Peer
@@ -40,6 +42,7 @@ from .routing import facts_of
 from .sender import quiet_pynetdicom
 from .store import DIRECT_STORE_BYTES, IntakeStore, instance_name, sha256_bytes
 
+PIXEL_DATA_TAGS = {0x7FE00008, 0x7FE00009, 0x7FE00010}  # float, double float and plain Pixel Data
 # Image storage SOP classes whose pixel data core.io reads.
 STORAGE_CLASSES = {
     "CR": "1.2.840.10008.5.1.4.1.1.1",
@@ -83,7 +86,9 @@ class NodeConfig:
     # per association); a 10 MB instance came in 160 PDUs of 64 KiB, each costing Python work: 4 MiB
     # cut the node's CPU per such instance by ~7 ms (benchmarks/node_throughput.py --size large).
     max_pdu: int = 4 << 20
-    wait_for_work: bool = True  # pynetdicom's threads block on their work, not a 1 ms poll (``prompt_reactor``)
+    # pynetdicom's threads block on their work, not a 1 ms poll (``prompt_reactor``), and plain C-STORE
+    # responses are encoded directly (``store_response``)
+    lean_protocol: bool = True
     # A C-STORE's data set is gathered in memory by pynetdicom (copied ~2x more on the way to disk): a
     # larger one closes the connection (``pdu_reader``). Uncompressed US cine / MG run to a few 100 MB.
     max_dataset_bytes: int = 1 << 30
@@ -190,10 +195,12 @@ class DicomNode:
                             max_dataset_bytes=config.max_dataset_bytes)
         handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_C_ECHO, lambda event: SUCCESS),
                     (evt.EVT_DATA_RECV, _ack_at_once), (evt.EVT_CONN_OPEN, read_pdus)]
-        if config.wait_for_work:
-            from .prompt_reactor import close_wake, wait_for_work  # imports pynetdicom: only when started
+        if config.lean_protocol:
+            from .prompt_reactor import close_wake, wait_for_work  # these import pynetdicom: only when started
+            from .store_response import answer_stores_directly
 
-            handlers += [(evt.EVT_CONN_OPEN, lambda event: wait_for_work(event.assoc)),
+            handlers += [(evt.EVT_CONN_OPEN, lambda event: (wait_for_work(event.assoc),
+                                                            answer_stores_directly(event.assoc))),
                          (evt.EVT_CONN_CLOSE, lambda event: close_wake(event.assoc))]
         self.server = ae.start_server((config.bind, config.port), block=False, evt_handlers=handlers)
         return self
@@ -213,11 +220,12 @@ class DicomNode:
             return OUT_OF_RESOURCES
         try:
             request = event.request
-            data = b"".join((file_meta_bytes(request.AffectedSOPClassUID, request.AffectedSOPInstanceUID,
-                                             event.context.transfer_syntax), request.DataSet.getvalue()))
+            meta = file_meta_bytes(request.AffectedSOPClassUID, request.AffectedSOPInstanceUID,
+                                   event.context.transfer_syntax)
+            data = b"".join((meta, request.DataSet.getvalue()))
         except Exception:
             return CANNOT_UNDERSTAND
-        uid, facts, reason = _check(data)
+        uid, facts, reason = _check(data, len(meta), event.context.transfer_syntax)
         try:
             if reason is not None:
                 self.submit(Arrival(self.store.reject(data), "dicom", rejected=reason))
@@ -277,12 +285,21 @@ def _ack_at_once(event) -> None:
             pass
 
 
-def _check(data: bytes) -> tuple[str | None, ItemFacts | None, str | None]:
-    """(SOP Instance UID, routing facts, None) for a readable header, else (None, None, a path-free reason)."""
+def _check(data: bytes, dataset_at: int, transfer_syntax) -> tuple[str | None, ItemFacts | None, str | None]:
+    """(SOP Instance UID, routing facts, None) for a readable header, else (None, None, a path-free
+    reason). ``data``: file meta, then from ``dataset_at`` the data set in ``transfer_syntax``."""
     try:
         # Read to the pixel data: a length past the end or a torn element stops the read, so the UID
         # after it is missing. Values are not converted here; the analysis decodes the instance anyway.
-        header = dcmread(io.BytesIO(data), stop_before_pixels=True)
+        # The data set is read as it came, without the file meta we wrote before it (dcmread's file
+        # meta and preamble handling took ~80 % of the check); deflated ones are inflated by dcmread.
+        syntax = UID(transfer_syntax)
+        if syntax.is_deflated:
+            header = dcmread(io.BytesIO(data), stop_before_pixels=True)
+        else:
+            stream = io.BytesIO(data)
+            stream.seek(dataset_at)
+            header = read_dataset(stream, syntax.is_implicit_VR, syntax.is_little_endian, stop_when=_at_pixel_data)
         uid = str(header.SOPInstanceUID)
         facts = facts_of(header)
     except Exception as exc:  # the type only: pydicom's messages can quote values
@@ -290,3 +307,7 @@ def _check(data: bytes) -> tuple[str | None, ItemFacts | None, str | None]:
     if not uid.strip():
         return None, None, "DICOM data set has no SOP Instance UID"
     return uid, facts, None
+
+
+def _at_pixel_data(tag, vr, length) -> bool:
+    return tag in PIXEL_DATA_TAGS
