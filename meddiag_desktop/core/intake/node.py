@@ -195,10 +195,10 @@ class DicomNode:
                             max_dataset_bytes=config.max_dataset_bytes)
         handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_C_ECHO, lambda event: SUCCESS),
                     (evt.EVT_DATA_RECV, _ack_at_once), (evt.EVT_CONN_OPEN, read_pdus)]
-        if config.lean_protocol:
-            from .prompt_reactor import close_wake, wait_for_work  # these import pynetdicom: only when started
-            from .store_response import answer_stores_directly
+        from .prompt_reactor import SUPPORTED, close_wake, wait_for_work  # these import pynetdicom: when started
+        from .store_response import answer_stores_directly
 
+        if config.lean_protocol and SUPPORTED:
             handlers += [(evt.EVT_CONN_OPEN, lambda event: (wait_for_work(event.assoc),
                                                             answer_stores_directly(event.assoc))),
                          (evt.EVT_CONN_CLOSE, lambda event: close_wake(event.assoc))]

@@ -13,8 +13,10 @@ from the engine beside it. :func:`wait_for_work` changes one accepted associatio
   there after a fixed sleep.
 
 Timers (ARTIM, the network timeout) and release / abort are still looked at every ``max_wait_s``
-or sooner. Only documented objects of the association are touched (its transport, ``dul.send_pdu``,
-``dimse.get_msg``); ``tests/core/test_prompt_reactor.py`` fails if pynetdicom stops calling them.
+or sooner. Besides its public objects (the transport, ``dul.send_pdu``, ``dimse.get_msg``) this
+sets pynetdicom's own idle-sleep knob (``dul._run_loop_delay``) to 0, so it is applied only to the
+pynetdicom it was made for (``SUPPORTED``: 3.0; pyproject pins it); ``tests/test_node_waits.py``
+fails if those loops stop calling it.
 """
 from __future__ import annotations
 
@@ -23,9 +25,13 @@ import select
 import socket
 import time
 
+import pynetdicom
 from pynetdicom.transport import AssociationSocket
 
-__all__ = ["PromptSocket", "close_wake", "wait_for_work"]
+__all__ = ["PromptSocket", "SUPPORTED", "close_wake", "wait_for_work"]
+
+# The pynetdicom whose loops were read for this; with another one the node keeps pynetdicom's polling.
+SUPPORTED = pynetdicom.__version__.startswith("3.0.")
 
 MAX_WAIT_S = 0.05
 CLOSED_IDLE_S = 0.001  # pynetdicom's own idle sleep, kept where the connection is gone
