@@ -122,6 +122,35 @@ def test_a_burst_is_analysed_when_arrivals_pause_not_after_gather_s(tmp_path, pr
     assert engine_module.LULL_S < 60
 
 
+def test_analysed_large_instances_leave_the_page_cache(tmp_path, predictors, monkeypatch):
+    """After its batch is recorded, an instance stored directly (>= DIRECT_STORE_BYTES, already durable)
+    has its pages dropped from the page cache (POSIX_FADV_DONTNEED); a small, journalled one not."""
+    from meddiag_desktop.core.intake.store import DIRECT_STORE_BYTES
+
+    if not hasattr(os, "posix_fadvise"):
+        pytest.skip("no posix_fadvise here")
+    store, engine = _engine(tmp_path, predictors)
+    ds = pydicom.dcmread(os.path.join(DICOM_DIR, "CT_small.dcm"))
+    ds.Rows = ds.Columns = 1024
+    ds.PixelData = bytes(2 * 1024 * 1024)
+    large = tmp_path / "large.dcm"
+    ds.save_as(large)
+    data = large.read_bytes()
+    assert len(data) >= DIRECT_STORE_BYTES
+    store.receive("large.dcm", data, None)
+    small = _store_copies(store, tmp_path, 1)[0]
+    released = []
+    real_advise = os.posix_fadvise
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, length, advice: (
+        released.append((os.fstat(fd).st_size, advice)), real_advise(fd, offset, length, advice))[1])
+    run = Running(engine)
+    engine.submit(Arrival("large.dcm"))
+    engine.submit(Arrival(small))
+    run.wait_for("ItemAnalysed", 2)
+    run.stop()
+    assert released == [(len(data), os.POSIX_FADV_DONTNEED)]
+
+
 def test_a_restart_analyses_what_was_stored_but_not_analysed(tmp_path, predictors):
     store, engine = _engine(tmp_path, predictors)
     first = _store_copies(store, tmp_path, 2)

@@ -196,6 +196,7 @@ class IntakeEngine:
         self._record([row for *_, item_rows, _ in done for row in item_rows], audit)
         outputs = [self._dicom_results(item_rows, predictors) for *_, item_rows, predictors in done]
         self.store.mark_analysed_many([(arrival.name, sha) for arrival, sha, *_ in done])
+        self.store.release_pages([arrival.name for arrival, *_ in done])
         for (arrival, sha, facts, item_rows, _), written in zip(done, outputs):
             names.add(arrival.name)
             shas.add(sha)

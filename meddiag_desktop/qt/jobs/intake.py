@@ -398,7 +398,12 @@ def run_intake_in_child(progress, cancel, control: IntakeControl, *args, **kwarg
 
 
 def intake_child(progress, cancel, *args, mailbox, **kwargs) -> Iterator[InboxBatch | IntakeStatus]:
-    """The child process's side of ``run_intake_in_child``: ``run_intake`` with a control fed by ``mailbox``."""
+    """The child process's side of ``run_intake_in_child``: ``run_intake`` with a control fed by ``mailbox``.
+    The process is the intake's own: it keeps freed buffers, as ``meddiag listen`` does (large instances
+    are received and decoded here without fresh page faults for each)."""
+    from ...core.scan_pool import keep_freed_buffers
+
+    keep_freed_buffers()
     control = IntakeControl()
     mailbox.deliver(control.send)
     return (yield from run_intake(progress, cancel, control, *args, **kwargs))
