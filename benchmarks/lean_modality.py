@@ -157,20 +157,21 @@ class Association:
             self.connection.close()
 
 
-def main() -> int:
+def run_modality(connect, store, release) -> int:
+    """The benchmark's modality, whatever speaks the protocol: ``connect(port, first_path)`` opens one
+    association, ``store(association, path)`` C-STOREs a file (its status), ``release(association)``.
+    Reads ``PORT ASSOCIATIONS`` from argv and the paths from stdin; prints START, FAILED and CPU."""
     port, count, paths = int(sys.argv[1]), int(sys.argv[2]), sys.stdin.read().split()
-    sop_class, _, transfer_syntax, _ = part10(paths[0])
-    associations = [Association(port, sop_class, transfer_syntax) for _ in range(count)]
+    associations = [connect(port, paths[0]) for _ in range(count)]
     bad: list[int] = []
 
-    def send(association: Association, share: list[str]) -> None:
+    def send(association, share: list[str]) -> None:
         left = len(share)
         try:
             for path in share:
-                sop_class, sop_instance, _, dataset = part10(path)
-                bad.append(association.store(sop_class, sop_instance, dataset) != 0)
+                bad.append(store(association, path) != 0)
                 left -= 1
-            association.release()
+            release(association)
         except Exception as exc:  # an aborted association: what is left failed
             print(f"ERROR {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             bad.append(left)
@@ -187,5 +188,15 @@ def main() -> int:
     return 0
 
 
+def connect(port: int, first_path: str) -> Association:
+    sop_class, _, transfer_syntax, _ = part10(first_path)
+    return Association(port, sop_class, transfer_syntax)
+
+
+def store(association: Association, path: str) -> int | None:
+    sop_class, sop_instance, _, dataset = part10(path)
+    return association.store(sop_class, sop_instance, dataset)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_modality(connect, store, Association.release))

@@ -69,25 +69,26 @@ TASK = "pneumonia"
 SAMPLE = REPO / "resources" / "samples" / "chest_xray_pneumonia_val0.dcm"
 MODALITY = "lean"  # --modality: benchmarks/lean_modality.py, or ``SCU`` below (pynetdicom)
 
-# The modality: C-STOREs the files named on stdin to 127.0.0.1:PORT in ASSOCIATIONS associations
-# (one by default; several: the files dealt out, all associations open before the first C-STORE);
-# prints the wall-clock time of its first C-STORE, then the number of failed ones and its CPU seconds
-# from the first C-STORE to the end. It sends each
-# file's bytes as they are (pynetdicom's STORE_SEND_CHUNKED_DATASET), as a modality sends what it
-# has encoded, instead of decoding and re-encoding every data set on the way out.
+# ``--modality pynetdicom``: a pynetdicom SCU run by ``lean_modality.run_modality`` (all associations
+# open before the first C-STORE; START, FAILED, CPU as there). It sends each file's bytes as they are
+# (pynetdicom's STORE_SEND_CHUNKED_DATASET), as a modality sends what it has encoded, instead of
+# decoding and re-encoding every data set on the way out.
 SCU = r"""
-import os, sys, threading, time
+import sys, time
+sys.path.insert(0, sys.argv.pop(3))
 import pydicom
 from pynetdicom import AE, _config
+from lean_modality import run_modality
 _config.STORE_SEND_CHUNKED_DATASET = True
-port, count, paths = int(sys.argv[1]), int(sys.argv[2]), sys.stdin.read().split()
-ds = pydicom.dcmread(paths[0], stop_before_pixels=True)
-ae = AE(ae_title="MODALITY")
-ae.add_requested_context(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID)
-assocs = [ae.associate("127.0.0.1", port, ae_title="MEDDIAG") for _ in range(count)]
-assert all(a.is_established for a in assocs), "no association"
-bad = []
-def resumed(assoc):
+def connect(port, first_path):
+    ds = pydicom.dcmread(first_path, stop_before_pixels=True)
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID)
+    assoc = ae.associate("127.0.0.1", port, ae_title="MEDDIAG")
+    assert assoc.is_established, "no association"
+    return assoc
+def store(assoc, path):
+    status = getattr(assoc.send_c_store(path), "Status", None)
     # pynetdicom 3's requestor race: send_c_store unpauses the association's reactor at its end; if
     # the next one starts before that thread has run, it sees the stale "paused" flag, and the
     # reactor can take the next C-STORE response off the queue ("Received unexpected C-STORE
@@ -96,26 +97,8 @@ def resumed(assoc):
     deadline = time.monotonic() + 1
     while getattr(assoc, "_is_paused", False) and assoc.is_established and time.monotonic() < deadline:
         time.sleep(0.0001)
-def send(assoc, share):
-    left = len(share)
-    try:
-        for p in share:
-            bad.append(getattr(assoc.send_c_store(p), "Status", None) != 0)
-            left -= 1
-            resumed(assoc)
-        assoc.release()
-    except Exception as exc:  # an aborted association: what is left failed
-        print(f"ERROR {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        bad.append(left)
-threads = [threading.Thread(target=send, args=(a, paths[i::count])) for i, a in enumerate(assocs)]
-cpu = os.times()
-print(f"START {time.time():.6f}", flush=True)
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(f"FAILED {sum(bad)}", flush=True)
-print(f"CPU {os.times().user + os.times().system - cpu.user - cpu.system:.3f}", flush=True)
+    return status
+sys.exit(run_modality(connect, store, lambda assoc: assoc.release()))
 """
 
 
@@ -154,8 +137,10 @@ def make_large_instances(folder: Path, count: int) -> list[str]:
 
 def send(paths: list[str], port: int, associations: int = 1) -> tuple[float, float]:
     """Run the modality (``MODALITY``); (the wall-clock time of its first C-STORE, its CPU seconds from then)."""
-    program = ["-c", SCU] if MODALITY == "pynetdicom" else [str(REPO / "benchmarks" / "lean_modality.py")]
-    result = subprocess.run([sys.executable, *program, str(port), str(associations)], input="\n".join(paths),
+    benchmarks = REPO / "benchmarks"
+    program = ["-c", SCU] if MODALITY == "pynetdicom" else [str(benchmarks / "lean_modality.py")]
+    extra = [str(benchmarks)] if MODALITY == "pynetdicom" else []
+    result = subprocess.run([sys.executable, *program, str(port), str(associations), *extra], input="\n".join(paths),
                             capture_output=True, text=True, timeout=1800)
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
     if result.returncode or lines.get("FAILED") != "0":
