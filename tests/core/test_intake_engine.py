@@ -89,6 +89,7 @@ def test_items_are_analysed_once_into_csv_audit_and_index(tmp_path, predictors):
 def test_a_batch_is_committed_with_one_fsync_per_file(tmp_path, predictors, monkeypatch):
     """Group commit: items arriving together share the CSV's, the audit log's and the index's
     fsync (three per batch, not three per item)."""
+    monkeypatch.setattr(engine_module, "LULL_S", 0.5)  # one batch even if this thread is held up between submits
     store, engine = _engine(tmp_path, predictors, gather_s=0.5)
     run = Running(engine)
     run.wait_for("Progress", 0)
