@@ -75,7 +75,6 @@ MODALITY = "lean"  # --modality: benchmarks/lean_modality.py, or ``SCU`` below (
 # decoding and re-encoding every data set on the way out.
 SCU = r"""
 import sys, time
-sys.path.insert(0, sys.argv.pop(3))
 import pydicom
 from pynetdicom import AE, _config
 from lean_modality import run_modality
@@ -139,9 +138,9 @@ def send(paths: list[str], port: int, associations: int = 1) -> tuple[float, flo
     """Run the modality (``MODALITY``); (the wall-clock time of its first C-STORE, its CPU seconds from then)."""
     benchmarks = REPO / "benchmarks"
     program = ["-c", SCU] if MODALITY == "pynetdicom" else [str(benchmarks / "lean_modality.py")]
-    extra = [str(benchmarks)] if MODALITY == "pynetdicom" else []
-    result = subprocess.run([sys.executable, *program, str(port), str(associations), *extra], input="\n".join(paths),
-                            capture_output=True, text=True, timeout=1800)
+    path = os.pathsep.join(filter(None, (str(benchmarks), os.environ.get("PYTHONPATH"))))  # SCU imports lean_modality
+    result = subprocess.run([sys.executable, *program, str(port), str(associations)], input="\n".join(paths),
+                            capture_output=True, text=True, timeout=1800, env={**os.environ, "PYTHONPATH": path})
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
     if result.returncode or lines.get("FAILED") != "0":
         raise SystemExit(f"the modality failed:\n{result.stdout}\n{result.stderr}")

@@ -202,12 +202,13 @@ class IntakeStore:
             return
         for name in names:
             try:
+                if os.stat(self.path(name)).st_size < DIRECT_STORE_BYTES:
+                    continue  # one stat per small instance, nothing opened
                 fd = os.open(self.path(name), os.O_RDONLY)
             except OSError:  # removed meanwhile
                 continue
             try:
-                if os.fstat(fd).st_size >= DIRECT_STORE_BYTES:
-                    advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             except OSError:
                 pass
             finally:

@@ -50,7 +50,8 @@ def answer_stores_directly(assoc) -> None:
 
     def send(primitive, context_id: int) -> None:
         command = c_store_response(primitive) if type(primitive) is C_STORE else None
-        if command is None or len(command) + 6 > (dimse.maximum_pdu_size or len(command) + 6):
+        limit = dimse.maximum_pdu_size  # the peer's; 0: unlimited
+        if command is None or (limit and len(command) + 6 > limit):  # 6: the PDV's header
             send_msg(primitive, context_id)
             return
         pdata = P_DATA()
