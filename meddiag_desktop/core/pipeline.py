@@ -176,9 +176,9 @@ def initial_model(config: ModelConfig, seed: int, base: ModelCard | None = None,
     seed_everything(seed)
     model = create_model_from_config(config)
     if isinstance(model, SeedEnsemble):  # member i starts as a single model of seed + i
-        single = replace(config, arch_kwargs=member_kwargs(config.arch_kwargs))
         for i, member in enumerate(model.members):
             seed_everything(seed + i)
+            single = replace(config, arch_kwargs=member_kwargs(config.arch_kwargs, i))
             member.load_state_dict(create_model_from_config(single).state_dict())
     if base is not None:
         transfer_weights(model, load_weights(base, "cpu"), keep_head=tuple(base.labels) == tuple(config.labels),

@@ -109,3 +109,21 @@ def _card(config: ModelConfig) -> ModelCard:
 def test_one_member_or_none_is_a_single_model(members):
     config = replace(SINGLE, arch_kwargs={**SINGLE.arch_kwargs, "members": members})
     assert not isinstance(create_model_from_config(config), SeedEnsemble) and ensemble_size(config.arch_kwargs) == members
+
+
+def test_a_mixed_ensemble_starts_each_member_as_the_single_model_of_its_variant_and_seed(tmp_path):
+    hybrid = {"scattering": 2, "widths": [8, 16], "depths": [1, 1]}
+    config = replace(SINGLE, arch_kwargs={**SINGLE.arch_kwargs, "members": 3, "variants": [{}, hybrid]})
+    model = initial_model(config, seed=4).eval()
+    for i, member in enumerate(model.members):
+        variant = ({}, hybrid)[i % 2]
+        single = initial_model(replace(SINGLE, arch_kwargs={**SINGLE.arch_kwargs, **variant}), seed=4 + i).state_dict()
+        state = member.state_dict()
+        assert state.keys() == single.keys() and all(torch.equal(v, single[k]) for k, v in state.items())
+    assert type(model.members[1].stem).__name__ == "ScatteringStem"
+    saved = save_model(model, _card(config), tmp_path)
+    loaded, card = load_model(saved.path)
+    assert card.config.arch_kwargs["variants"] == [{}, hybrid]
+    x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))

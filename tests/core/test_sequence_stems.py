@@ -22,6 +22,10 @@ VARIANTS = {
     "transformer-stem": ("transformer", {"d_model": 16, "heads": 2, "depth": 2, "patch_size": 1, "stem": [4, 8]}),
     "transformer-stem-patch2": ("transformer", {"d_model": 16, "heads": 2, "depth": 2, "patch_size": 2,
                                                 "stem": [4]}),
+    # a wavelet scattering front end (core.models.scattering) in place of the conv stem: 7x7 cells of 8 channels
+    "rnn-scattering": ("rnn", {"hidden": 8, "embed": 8, "stem": [8], "scattering": 2}),
+    "transformer-scattering": ("transformer", {"d_model": 16, "heads": 2, "depth": 2, "patch_size": 1, "stem": [8],
+                                               "scattering": 2}),
 }
 
 

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from .registry import register_model
+from .scattering import ScatteringStem
 
 
 class BasicBlock(nn.Module):
@@ -34,14 +35,18 @@ class SmallResNet(nn.Module):
         widths: tuple[int, ...] = (16, 32, 64, 128),
         depths: tuple[int, ...] = (1, 1, 1, 1),
         drop_rate: float = 0.2,
+        scattering: int = 0,
     ) -> None:
         super().__init__()
         stem_stride = 2 if img_size >= 64 else 1  # keep ~28-32 px maps entering the stages
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_chans, widths[0], 3, stem_stride, 1, bias=False),
-            nn.BatchNorm2d(widths[0]),
-            nn.ReLU(inplace=True),
-        )
+        if scattering:
+            self.stem = ScatteringStem(in_chans, img_size, scattering, widths[0])
+        else:
+            self.stem = nn.Sequential(
+                nn.Conv2d(in_chans, widths[0], 3, stem_stride, 1, bias=False),
+                nn.BatchNorm2d(widths[0]),
+                nn.ReLU(inplace=True),
+            )
         stages, in_ch = [], widths[0]
         for i, (width, depth) in enumerate(zip(widths, depths)):
             blocks = [BasicBlock(in_ch, width, 1 if i == 0 else 2)]

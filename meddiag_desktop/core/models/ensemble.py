@@ -6,6 +6,8 @@ cross-validation of single models of those seeds on the same folds is the ensemb
 ``forward_features`` concatenates the members' pooled features (what ``core.ood`` fits on) and
 ``head`` maps them back to the mean of the members' logits, so ``head(forward_features(x)) == forward(x)``
 in eval mode as for every model. Grad-CAM averages the members' maps (``core.explain``).
+``arch_kwargs["variants"]`` (a list of keyword sets) makes member i's architecture ``variants[i % len]``
+over the shared keywords: a mixed ensemble, whose members err differently (README, session 11).
 """
 from __future__ import annotations
 
@@ -47,6 +49,9 @@ def ensemble_size(arch_kwargs: dict) -> int:
     return int(arch_kwargs.get("members", 1))
 
 
-def member_kwargs(arch_kwargs: dict) -> dict:
-    """The ``arch_kwargs`` of one member."""
-    return {k: v for k, v in arch_kwargs.items() if k != "members"}
+def member_kwargs(arch_kwargs: dict, index: int = 0) -> dict:
+    """The ``arch_kwargs`` of member ``index``: the shared ones, updated by ``variants[index % len(variants)]``
+    when the ensemble mixes architectures of one family (e.g. plain and scattering CNNs)."""
+    shared = {k: v for k, v in arch_kwargs.items() if k not in ("members", "variants")}
+    variants = arch_kwargs.get("variants") or [{}]
+    return {**shared, **variants[index % len(variants)]}

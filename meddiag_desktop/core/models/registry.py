@@ -28,10 +28,11 @@ def list_models() -> list[str]:
 
 
 def create_model(arch: str, num_classes: int, in_chans: int = 1, img_size: int = 28, **kwargs) -> nn.Module:
-    """One model of family ``arch``; ``members=M`` (M >= 2) in ``kwargs``: a ``SeedEnsemble`` of M of them."""
+    """One model of family ``arch``; ``members=M`` (M >= 2) in ``kwargs``: a ``SeedEnsemble`` of M of them
+    (member i built with ``member_kwargs(kwargs, i)``)."""
     if ensemble_size(kwargs) > 1:
-        return SeedEnsemble([create_model(arch, num_classes, in_chans, img_size, **member_kwargs(kwargs))
-                             for _ in range(ensemble_size(kwargs))])
+        return SeedEnsemble([create_model(arch, num_classes, in_chans, img_size, **member_kwargs(kwargs, i))
+                             for i in range(ensemble_size(kwargs))])
     kwargs = member_kwargs(kwargs)  # members=1: a single model
     try:
         factory = _FACTORIES[arch]

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .registry import register_model
-from .stem import conv_stem, stem_output
+from .stem import make_stem
 
 
 class RowLSTM(nn.Module):
@@ -24,12 +24,12 @@ class RowLSTM(nn.Module):
         bidirectional: bool = True,
         drop_rate: float = 0.2,
         stem: tuple[int, ...] = (),
+        scattering: int = 0,
         columns: bool = False,
     ) -> None:
         super().__init__()
         self.img_size, self.in_chans = img_size, in_chans
-        channels, side = stem_output(in_chans, img_size, stem)
-        self.stem = conv_stem(in_chans, stem)
+        self.stem, channels, side = make_stem(in_chans, img_size, stem, scattering)
 
         def reader() -> tuple[nn.Module, nn.LSTM]:
             return (nn.Sequential(nn.Linear(channels * side, embed), nn.LayerNorm(embed), nn.GELU()),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from .scattering import ScatteringStem
+
 
 def conv_stem(in_chans: int, widths: tuple[int, ...] | list[int]) -> nn.Sequential:
     """One stage per width, each halving the side; no widths = identity (an empty Sequential)."""
@@ -26,3 +28,14 @@ def stem_output(in_chans: int, img_size: int, widths: tuple[int, ...] | list[int
             raise ValueError(f"the conv stem halves the side {len(widths)} time(s): {img_size} px does not divide")
         side //= 2
     return (int(widths[-1]) if widths else in_chans), side
+
+
+def make_stem(in_chans: int, img_size: int, widths: tuple[int, ...] | list[int],
+              scattering: int = 0) -> tuple[nn.Module, int, int]:
+    """The stem and (channels, side) of its map: ``conv_stem(widths)``, or with ``scattering`` J a wavelet
+    scattering front end (``scattering.ScatteringStem``: the side / 2^J, conv to the last width, 64 without)."""
+    if scattering:
+        width = int(widths[-1]) if widths else 64
+        return ScatteringStem(in_chans, img_size, scattering, width), width, img_size // 2 ** scattering
+    channels, side = stem_output(in_chans, img_size, widths)
+    return conv_stem(in_chans, widths), channels, side

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .registry import register_model
-from .stem import conv_stem, stem_output
+from .stem import make_stem
 
 
 class PatchTransformer(nn.Module):
@@ -24,14 +24,15 @@ class PatchTransformer(nn.Module):
         mlp_ratio: float = 2.0,
         drop_rate: float = 0.1,
         stem: tuple[int, ...] = (),
+        scattering: int = 0,
     ) -> None:
         super().__init__()
-        channels, side = stem_output(in_chans, img_size, stem)
+        stem_module, channels, side = make_stem(in_chans, img_size, stem, scattering)
         if side % patch_size:
             where = f"the conv stem's {side} px map (img_size {img_size})" if stem else f"img_size {img_size}"
             raise ValueError(f"{where} is not a multiple of patch_size {patch_size}")
         self.grid = side // patch_size
-        self.stem = conv_stem(in_chans, stem)
+        self.stem = stem_module
         self.patch_embed = nn.Conv2d(channels, d_model, patch_size, patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d_model))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.grid**2, d_model))
