@@ -55,9 +55,12 @@ BREAST = dict(epochs=60, lr=2e-3, batch_size=32, weight_decay=0.05, patience=15,
 # modalities apart (PneumoniaMNIST refused 45 % vs 3 %, 84 % vs 24 %), at 2 AUC points lower on the
 # scanner-shifted copy. For the pixel-row RNN intensity was as good or better on every figure. No flip (CV: worse).
 BREAST_AUGMENT = {"gamma": 0.3, "blur": 0.8, "noise": 0.03}
-# Breast CNN: a seed ensemble of 3 (``arch_kwargs["members"]``, core.models.ensemble; README "Recipe experiments",
-# session 7): member i is the single recipe with seed + i, so its cross-validation is the ensemble's. OOF AUC
-# 0.905 vs 0.889-0.897 for its members alone (the retrain's own CV: 0.911). Operating point: the Bayes threshold with a missed malignancy
+# Breast CNN: a seed ensemble (``arch_kwargs["members"]``, core.models.ensemble; README "Recipe experiments",
+# sessions 7 and 11): member i is the single recipe with seed + i, so its cross-validation is the ensemble's.
+# Session 7: 3 plain CNNs, OOF AUC 0.905-0.911 vs 0.889-0.900 for one. Session 11: members 1 and 3 are hybrid
+# scattering CNNs (``variants``; core.models.scattering): alone no better than a plain CNN's ensemble (3 of them:
+# 0.911), but they err on other images than the plain ones: any 1 plain + 1 hybrid 0.922 (mean of 9 pairs), any
+# 2 + 2 0.926 (9 sets: 0.925-0.927) with accuracy 0.884 at cost 1.5, vs 0.908 / 0.865 for 2 plain. Operating point: the Bayes threshold with a missed malignancy
 # weighted 1.5 false alarms (P >= 0.40; OOF ACC 0.869, sens 0.738) instead of Youden (P >= 0.28: ACC 0.854,
 # sens 0.815). Changing the rule needs no retrain: ``--recalibrate-only`` refits it from the stored OOF logits.
 # Breast RNN and Transformer: a small conv stem in front of the sequence model (README, session 7; same seed and
@@ -66,15 +69,23 @@ BREAST_AUGMENT = {"gamma": 0.3, "blur": 0.8, "noise": 0.03}
 # kept for experiments); the conv tokenizer raised the Transformer's from 0.797 to 0.884 (0.795 -> 0.805).
 # Each is better on every fold, at the same training cost.
 STEM = [32, 64]
+HYBRID = {"scattering": 2, "widths": [64, 128], "depths": [1, 1]}  # 81 scattering channels at 7x7, two stages
+# Breast RNN and Transformer (session 11): member 1 reads the scattering transform through a 3x3 conv to 64 channels
+# at 7x7 instead of the conv stem (core.models.stem.make_stem). Same seed and folds: the scattering CRNN alone 0.874
+# vs 0.876, the conv + scattering pair 0.895; the scattering-tokenizer Transformer alone 0.899 vs 0.884, the pair 0.917.
+SCATTERING_STEM = {"scattering": 2}
 RECIPES: dict[str, dict] = {
     "pneumonia-cnn": dict(cost=8, arch="cnn", img_size=28, train=PNEUMONIA),
     "pneumonia-rnn": dict(cost=8, arch="rnn", img_size=28, train={**PNEUMONIA, "lr": 2e-3}),
     "pneumonia-transformer": dict(cost=26, arch="transformer", img_size=28, train=PNEUMONIA),
-    "breast-cnn": dict(cost=3, arch="cnn", img_size=28, arch_kwargs={"members": 3}, train=BREAST,
+    "breast-cnn": dict(cost=5, arch="cnn", img_size=28, arch_kwargs={"members": 4, "variants": [{}, HYBRID]},
+                       train=BREAST,
                        threshold_rule=("cost", 1.5)),
-    "breast-rnn": dict(cost=1, arch="rnn", img_size=28, arch_kwargs={"stem": STEM}, train=BREAST),
-    "breast-transformer": dict(cost=1.5, arch="transformer", img_size=28,
-                               arch_kwargs={"stem": STEM, "patch_size": 1, "d_model": 64, "heads": 4, "depth": 2},
+    "breast-rnn": dict(cost=2.5, arch="rnn", img_size=28,
+                       arch_kwargs={"stem": STEM, "members": 2, "variants": [{}, SCATTERING_STEM]}, train=BREAST),
+    "breast-transformer": dict(cost=3.7, arch="transformer", img_size=28,
+                               arch_kwargs={"stem": STEM, "patch_size": 1, "d_model": 64, "heads": 4, "depth": 2,
+                                            "members": 2, "variants": [{}, SCATTERING_STEM]},
                                train={**BREAST, "epochs": 80, "lr": 1e-3, "patience": 20}),
 }
 
@@ -119,9 +130,20 @@ def model_description(model_id: str, folds: int = 0) -> str:
     trained = (f"trained on the official MedMNIST v2 train + validation splits; metrics are {folds}-fold "
                "cross-validated (out-of-fold predictions of every image)" if folds else
                "trained on the official MedMNIST v2 train split; metrics are on the official validation split")
-    members = RECIPES[model_id].get("arch_kwargs", {}).get("members", 1)
-    ensemble = (f" A seed ensemble: {members} {arch.upper()}s trained alike on the same images with seeds "
-                f"0..{members - 1}, stored as one model, logits averaged." if members > 1 else "")
+    arch_kwargs = RECIPES[model_id].get("arch_kwargs", {})
+    members, variants = arch_kwargs.get("members", 1), arch_kwargs.get("variants") or [{}]
+    hybrid = [i for i in range(members) if variants[i % len(variants)].get("scattering")] if members > 1 else []
+    plural = {"cnn": "CNNs", "rnn": "RNNs", "transformer": "Transformers"}[arch]
+    ensemble = (f" A seed ensemble: {members} {plural} trained {'' if hybrid else 'alike '}on the same images "
+                f"with seeds 0..{members - 1}, stored as one model, logits averaged." if members > 1 else "")
+    if hybrid:
+        wavelets = "a fixed wavelet scattering transform (Morlet wavelets, 2 octaves, 8 orientations: 81 channels at 7x7)"
+        through = {"cnn": "which feeds the residual stages", "rnn": "and a 3x3 conv in place of the conv stem",
+                   "transformer": "and a 3x3 conv in place of the conv tokenizer"}[arch]
+        one, others = len(hybrid) == 1, members - len(hybrid)
+        ensemble += (f" Member{'' if one else 's'} {', '.join(map(str, hybrid))} see{'s' if one else ''} the image "
+                     f"through {wavelets} {through}; the other{'' if others == 1 else 's'} "
+                     f"see{'s' if others == 1 else ''} the pixels. The two kinds err on different images.")
     return (f"{arch.upper()} for {spec.title} ({spec.modality}, 28 px), {trained}.{ensemble} Limitations: {LIMITATIONS[task]}"
             f"{family_note(arch, RECIPES[model_id].get('arch_kwargs', {}))} Research benchmark data: decision support "
             "only, not for diagnostic use.")
