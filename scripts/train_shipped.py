@@ -60,9 +60,9 @@ BREAST_AUGMENT = {"gamma": 0.3, "blur": 0.8, "noise": 0.03}
 # Session 7: 3 plain CNNs, OOF AUC 0.905-0.911 vs 0.889-0.900 for one. Session 11: members 1 and 3 are hybrid
 # scattering CNNs (``variants``; core.models.scattering): alone no better than a plain CNN's ensemble (3 of them:
 # 0.911), but they err on other images than the plain ones: any 1 plain + 1 hybrid 0.922 (mean of 9 pairs), any
-# 2 + 2 0.926 (9 sets: 0.925-0.927) with accuracy 0.884 at cost 1.5, vs 0.908 / 0.865 for 2 plain. Operating point: the Bayes threshold with a missed malignancy
-# weighted 1.5 false alarms (P >= 0.40; OOF ACC 0.869, sens 0.738) instead of Youden (P >= 0.28: ACC 0.854,
-# sens 0.815). Changing the rule needs no retrain: ``--recalibrate-only`` refits it from the stored OOF logits.
+# 2 + 2 0.926 (9 sets: 0.925-0.927) with accuracy 0.884 at cost 1.5, vs 0.908 / 0.865 for 2 plain.
+# Operating point: the Bayes threshold with a missed malignancy weighted 1.5 false alarms (session 7: P >= 0.40;
+# OOF ACC 0.869, sens 0.738) instead of Youden (P >= 0.28: ACC 0.854, sens 0.815). Changing the rule needs no retrain: ``--recalibrate-only`` refits it from the stored OOF logits.
 # Breast RNN and Transformer: a small conv stem in front of the sequence model (README, session 7; same seed and
 # folds): the CRNN raised OOF AUC from 0.807 to 0.851 (nested accuracy 0.760 -> 0.803) with the intensity
 # augmentation and to 0.876 (0.830) with the default one, which it now uses like the CNN (BREAST_AUGMENT is

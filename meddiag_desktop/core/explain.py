@@ -121,7 +121,10 @@ def gradcam(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
 def attention_rollout(model: nn.Module, x: torch.Tensor, discard_ratio: float = 0.0) -> np.ndarray:
     """Attention rollout: per layer A' = 0.5*A + 0.5*I (rows renormalised), R = A'_L ... A'_1; the CLS
     row over the patch tokens, as a grid, upsampled to (S, S) and min-max scaled to [0, 1].
-    ``discard_ratio`` zeroes that fraction of the weakest attention weights per layer (never CLS->CLS)."""
+    ``discard_ratio`` zeroes that fraction of the weakest attention weights per layer (never CLS->CLS).
+    A seed ensemble's map is the mean of its members' maps."""
+    if hasattr(model, "members"):
+        return _unit(torch.from_numpy(np.mean([attention_rollout(m, x, discard_ratio) for m in model.members], axis=0)))
     if not hasattr(model, "attention_maps"):
         raise ValueError(f"{type(model).__name__} has no attention_maps; rollout needs a transformer")
     if not 0.0 <= discard_ratio < 1.0:

@@ -127,3 +127,17 @@ def test_a_mixed_ensemble_starts_each_member_as_the_single_model_of_its_variant_
     x = torch.rand(2, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))
+
+
+def test_a_transformer_pair_with_a_scattering_member_explains_by_the_mean_rollout():
+    config = ModelConfig(arch="transformer", task="toy", labels=("a", "b"),
+                         arch_kwargs={"d_model": 16, "heads": 2, "depth": 2, "patch_size": 1, "stem": [8],
+                                      "members": 2, "variants": [{}, {"scattering": 2}]})
+    model = initial_model(config, seed=0).eval()
+    assert [type(m.stem).__name__ for m in model.members] == ["Sequential", "ScatteringStem"]
+    x = torch.rand(1, 1, 28, 28)
+    maps = [explain_module.attention_rollout(m, x) for m in model.members]
+    mean = np.mean(maps, axis=0)
+    np.testing.assert_allclose(explain_module.attention_rollout(model, x), mean / mean.max(), atol=1e-6)
+    shown = explain_module.explain(model, config, x[0, 0].numpy())
+    assert shown.method == "attention" and shown.heatmap.shape == (28, 28) and 0 < shown.heatmap.max() <= 1
