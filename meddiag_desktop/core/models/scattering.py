@@ -72,15 +72,13 @@ class Scattering2D(nn.Module):
         self.shape, self.scale, self.orientations = (m, n), scale, orientations
         self.padded = tuple(((side + 2 ** scale) // 2 ** scale + 1) * 2 ** scale for side in (m, n))
         pm, pn = self.padded
-        psi = []  # psi[j]: (L, pm / 2^r, pn / 2^r) spectra at every level r the transform uses
-        for j in range(scale):
+        for j in range(scale):  # psi_{j}_{r}: the L wavelets of octave j at every level r the transform uses
             spectra = [real_spectrum(morlet_2d(pm, pn, 0.8 * 2 ** j, (int(orientations - orientations / 2 - 1) - t)
                                                * np.pi / orientations, 3.0 / 4.0 * np.pi / 2 ** j,
                                                4.0 / orientations)) for t in range(orientations)]
             for res in range(min(j + 1, max(scale - 1, 1))):
                 self.register_buffer(f"psi_{j}_{res}", torch.from_numpy(np.stack([periodize(s, res) for s in spectra])),
                                      persistent=False)
-            psi.append(spectra)
         phi = real_spectrum(gabor_2d(pm, pn, 0.8 * 2 ** (scale - 1), 0, 0))
         for res in range(scale):
             self.register_buffer(f"phi_{res}", torch.from_numpy(periodize(phi, res)), persistent=False)
