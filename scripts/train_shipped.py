@@ -29,7 +29,7 @@ import torch
 
 from meddiag_desktop.core.cross_validation import cross_validate, folds_for, refit_out_of_fold
 from meddiag_desktop.core.data import load_npz
-from meddiag_desktop.core.models import ModelConfig
+from meddiag_desktop.core.models import ModelConfig, ensemble_size, member_kwargs
 from meddiag_desktop.core.pipeline import recalibrate, refit_ood, train_model
 from meddiag_desktop.core.storage import load_model, read_card, save_model
 from meddiag_desktop.core.tasks import TASKS
@@ -62,7 +62,8 @@ BREAST_AUGMENT = {"gamma": 0.3, "blur": 0.8, "noise": 0.03}
 # 0.911), but they err on other images than the plain ones: any 1 plain + 1 hybrid 0.922 (mean of 9 pairs), any
 # 2 + 2 0.926 (9 sets: 0.925-0.927) with accuracy 0.884 at cost 1.5, vs 0.908 / 0.865 for 2 plain.
 # Operating point: the Bayes threshold with a missed malignancy weighted 1.5 false alarms (session 7: P >= 0.40;
-# OOF ACC 0.869, sens 0.738) instead of Youden (P >= 0.28: ACC 0.854, sens 0.815). Changing the rule needs no retrain: ``--recalibrate-only`` refits it from the stored OOF logits.
+# OOF ACC 0.869, sens 0.738) instead of Youden (P >= 0.28: ACC 0.854, sens 0.815). Changing the rule needs no
+# retrain: ``--recalibrate-only`` refits it from the stored OOF logits.
 # Breast RNN and Transformer: a small conv stem in front of the sequence model (README, session 7; same seed and
 # folds): the CRNN raised OOF AUC from 0.807 to 0.851 (nested accuracy 0.760 -> 0.803) with the intensity
 # augmentation and to 0.876 (0.830) with the default one, which it now uses like the CNN (BREAST_AUGMENT is
@@ -131,8 +132,8 @@ def model_description(model_id: str, folds: int = 0) -> str:
                "cross-validated (out-of-fold predictions of every image)" if folds else
                "trained on the official MedMNIST v2 train split; metrics are on the official validation split")
     arch_kwargs = RECIPES[model_id].get("arch_kwargs", {})
-    members, variants = arch_kwargs.get("members", 1), arch_kwargs.get("variants") or [{}]
-    hybrid = [i for i in range(members) if variants[i % len(variants)].get("scattering")] if members > 1 else []
+    members = ensemble_size(arch_kwargs)
+    hybrid = [i for i in range(members) if member_kwargs(arch_kwargs, i).get("scattering")] if members > 1 else []
     plural = {"cnn": "CNNs", "rnn": "RNNs", "transformer": "Transformers"}[arch]
     ensemble = (f" A seed ensemble: {members} {plural} trained {'' if hybrid else 'alike '}on the same images "
                 f"with seeds 0..{members - 1}, stored as one model, logits averaged." if members > 1 else "")
