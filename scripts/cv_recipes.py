@@ -71,7 +71,7 @@ def main(argv=None) -> int:
             if args.save_oof:
                 np.savez(args.save_oof, logits=event.logits, labels=event.labels, ood_scores=event.ood_scores)
             r, s = event.report, event.summary
-            curve = s["mean_held_out_auc_by_epoch"]
+            curve = [a if a is not None else -1.0 for a in s["mean_held_out_auc_by_epoch"]]
             print(json.dumps({
                 "model": args.model_id, "name": args.name, "seed": args.seed, "fold_seed": args.fold_seed, "augment": augment, "train": train_cfg,
                 "arch_kwargs": config.arch_kwargs,

@@ -89,6 +89,12 @@ def _auc(record: dict) -> float | None:
     return record.get("auc", record.get("macro_auc"))
 
 
+def mean_auc(records: list[dict]) -> float | None:
+    """The folds' mean held-out AUC at one epoch; None where it was not validated (``eval_every``)."""
+    aucs = [_auc(r) for r in records]
+    return None if any(a is None for a in aucs) else float(np.mean(aucs))
+
+
 def nested_check(logits: np.ndarray, labels: np.ndarray, fold_ids: np.ndarray, positive: int, rule: str,
                  target: float | None, bias) -> dict:
     """What the calibration and threshold rule give on images they were not fitted on: for each fold,
@@ -233,7 +239,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     summary = {
         "text": cv_text(folds, n), "folds": folds, "n": n, "seed": fold_seed, "stratified": True,
         "per_fold": per_fold,
-        "mean_held_out_auc_by_epoch": [float(np.mean([_auc(h[e]) for h in histories])) for e in range(common)],
+        "mean_held_out_auc_by_epoch": [mean_auc([h[e] for h in histories]) for e in range(common)],
         "ood": ood_summary, "shipped": "one refit on all images with the same schedule, last epoch kept",
     }
     if nested is not None:

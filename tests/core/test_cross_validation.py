@@ -101,6 +101,23 @@ def test_cross_validation_is_deterministic(tiny_npz):
     assert first.summary == second.summary  # no timings in what goes into the card's metrics
 
 
+def test_validating_every_few_epochs_reports_a_coarser_curve_and_trains_the_same_weights(tiny_npz):
+    train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
+
+    def cross_validated(every):
+        cfg = TrainConfig(epochs=5, batch_size=16, device="cpu", eval_every=every)
+        events = list(cross_validate("toy-cnn", CONFIG, train, val, cfg, 2, n_boot=0, refit=False))
+        return next(e for e in events if isinstance(e, CrossValidated)), [e for e in events if isinstance(e, EpochEnd)]
+
+    (each, each_epochs), (coarse, coarse_epochs) = cross_validated(1), cross_validated(2)
+    assert np.array_equal(each.logits, coarse.logits)  # validation never touches the training
+    curve = coarse.summary["mean_held_out_auc_by_epoch"]
+    assert [a is None for a in curve] == [True, False, True, False, False]  # epochs 2, 4 and the last
+    assert curve[1::2] + curve[4:] == each.summary["mean_held_out_auc_by_epoch"][1::2] + curve[4:]
+    # only validated epochs are reported (numbered across the two folds' runs)
+    assert [e.epoch for e in coarse_epochs] == [2, 4, 5, 7, 9, 10] and len(each_epochs) == 10
+
+
 def test_stop_ends_every_later_run_after_as_many_epochs(tiny_npz):
     train, val = load_npz(tiny_npz, "train", CONFIG.labels), load_npz(tiny_npz, "val", CONFIG.labels)
     stop = threading.Event()

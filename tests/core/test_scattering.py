@@ -38,6 +38,19 @@ def test_channels_orders_and_what_the_weights_file_holds():
         module(torch.zeros(1, 1, 32, 32))
 
 
+def test_a_large_batch_is_transformed_in_chunks_equal_to_one_piece():
+    module = Scattering2D((28, 28), 2)
+    x = torch.rand(75, 2, 28, 28, generator=torch.Generator().manual_seed(0))  # 16 images a chunk: 5 chunks
+    whole = Scattering2D((28, 28), 2)
+    whole.chunk = 10 ** 6
+    chunked, expected = module(x), whole(x)
+    assert chunked.shape == (75, 2, 81, 7, 7)
+    assert torch.equal(chunked, expected)  # bit for bit: the same arithmetic per image
+    x.requires_grad_(True)
+    module(x).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
 def test_periodize_sums_the_masked_spectrum_over_its_periods():
     spectrum = np.arange(64, dtype=np.float32).reshape(8, 8)
     assert np.array_equal(periodize(spectrum, 0), spectrum)

@@ -94,7 +94,12 @@ def subsample(spectrum: torch.Tensor, k: int) -> torch.Tensor:
 
 
 class Scattering2D(nn.Module):
-    """(B, C, M, N) -> (B, C, K, M / 2^J, N / 2^J), K = 1 + J L + L^2 J (J - 1) / 2 (orders 0, 1 and 2)."""
+    """(B, C, M, N) -> (B, C, K, M / 2^J, N / 2^J), K = 1 + J L + L^2 J (J - 1) / 2 (orders 0, 1 and 2).
+
+    Large batches are transformed ``chunk`` images at a time: the per-image arithmetic is the same (equal to the
+    bit), and 32 images' spectra stay in cache - a batch of 125 took twice as long in one piece on one core."""
+
+    chunk = 32
 
     def __init__(self, shape: tuple[int, int], scale: int = 2, orientations: int = 8) -> None:
         super().__init__()
@@ -130,6 +135,9 @@ class Scattering2D(nn.Module):
         batch, chans, m, n = x.shape
         if (m, n) != self.shape:
             raise ValueError(f"expected {self.shape[0]}x{self.shape[1]} images, got {m}x{n}")
+        per_chunk = max(1, self.chunk // chans)
+        if batch > per_chunk:
+            return torch.cat([self(part) for part in x.split(per_chunk)])
         x_hat = torch.fft.fft2(self.pad(x.reshape(batch * chans, 1, m, n)))  # (BC, 1, pm, pn)
         orders = [self.low_pass(x_hat, 0)]
         first = []  # |x * psi_j1| spectra per j1: (BC, L, ., .)
