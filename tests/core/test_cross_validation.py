@@ -113,7 +113,8 @@ def test_validating_every_few_epochs_reports_a_coarser_curve_and_trains_the_same
     assert np.array_equal(each.logits, coarse.logits)  # validation never touches the training
     curve = coarse.summary["mean_held_out_auc_by_epoch"]
     assert [a is None for a in curve] == [True, False, True, False, False]  # epochs 2, 4 and the last
-    assert curve[1::2] + curve[4:] == each.summary["mean_held_out_auc_by_epoch"][1::2] + curve[4:]
+    validated = [1, 3, 4]  # epochs 2, 4, 5: the same figures as when every epoch is validated
+    assert [curve[i] for i in validated] == [each.summary["mean_held_out_auc_by_epoch"][i] for i in validated]
     # only validated epochs are reported (numbered across the two folds' runs)
     assert [e.epoch for e in coarse_epochs] == [2, 4, 5, 7, 9, 10] and len(each_epochs) == 10
 
