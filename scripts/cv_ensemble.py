@@ -21,20 +21,28 @@ from meddiag_desktop.core.pipeline import calibrate, describe, positive_index, p
 from meddiag_desktop.core.tasks import TASKS
 
 
-def member_logits(path: str) -> tuple[np.ndarray, np.ndarray]:
+def member_logits(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Out-of-fold logits, labels and (for an .npz that has them) the scanner-shifted copies' logits."""
     if path.endswith(".json"):
         stored = json.load(open(path))["training"]["cross_validation"]["out_of_fold"]
-        return np.asarray(stored["logits"]), np.asarray(stored["labels"])
+        return np.asarray(stored["logits"]), np.asarray(stored["labels"]), None
     with np.load(path) as archive:
-        return archive["logits"], archive["labels"]
+        shifted = archive["shifted_logits"] if "shifted_logits" in archive.files else None
+        return archive["logits"], archive["labels"], shifted
 
 
-def figures(logits, labels, fold_ids, positive, bias, rule, target, n_boot) -> dict:
+def figures(logits, labels, fold_ids, positive, bias, rule, target, n_boot, shifted_logits=None) -> dict:
     cal = calibrate(logits, labels, positive, rule, target, bias)
     r = describe(logits, labels, positive, cal, n_boot)
     nested = nested_check(logits, labels, fold_ids, positive, rule, target, bias)
     ci = lambda k: [round(r[k]["ci_low"], 3), round(r[k]["ci_high"], 3)]  # noqa: E731
-    return {"rule": cal.rule, "threshold": round(cal.threshold, 4),
+    shifted = {}
+    if shifted_logits is not None:  # the clean out-of-fold calibration and threshold, applied to the shifted copies
+        s = describe(shifted_logits, labels, positive, cal, 0)
+        shifted = {"shifted_acc": round(s["accuracy"]["value"], 4), "shifted_auc": round(s["auc"]["value"], 4),
+                   "shifted_sens": round(s["sensitivity"]["value"], 3),
+                   "shifted_spec": round(s["specificity"]["value"], 3)}
+    return {"rule": cal.rule, "threshold": round(cal.threshold, 4), **shifted,
             "acc": round(r["accuracy"]["value"], 4), "acc_ci": ci("accuracy"),
             "auc": round(r["auc"]["value"], 4), "auc_ci": ci("auc"),
             "sens": round(r["sensitivity"]["value"], 3), "sens_ci": ci("sensitivity"),
@@ -54,9 +62,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     loaded = [member_logits(p) for p in args.members]
     labels = loaded[0][1]
-    if any(not np.array_equal(labels, other) for _, other in loaded):
+    if any(not np.array_equal(labels, other) for _, other, _ in loaded):
         raise SystemExit("the members were not cross-validated on the same images in the same order")
-    logits = np.mean([lg for lg, _ in loaded], axis=0)
+    logits = np.mean([lg for lg, _, _ in loaded], axis=0)
+    shifted = (np.mean([sh for _, _, sh in loaded], axis=0) if all(sh is not None for _, _, sh in loaded)
+               else None)
     spec = TASKS[args.task]
     positive = positive_index(spec.labels, args.task)
     fold_ids = stratified_folds(labels, args.folds, args.fold_seed)
@@ -65,7 +75,7 @@ def main(argv=None) -> int:
         rule, _, target = text.partition(":")
         print(json.dumps({"name": args.name, "members": args.members, "n": len(labels),
                           **figures(logits, labels, fold_ids, positive, bias, rule, float(target) if target else None,
-                                    args.n_boot)}), flush=True)
+                                    args.n_boot, shifted)}), flush=True)
     return 0
 
 

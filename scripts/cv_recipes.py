@@ -69,7 +69,8 @@ def main(argv=None) -> int:
                                 threshold_target=target):
         if isinstance(event, CrossValidated):
             if args.save_oof:
-                np.savez(args.save_oof, logits=event.logits, labels=event.labels, ood_scores=event.ood_scores)
+                np.savez(args.save_oof, logits=event.logits, labels=event.labels, ood_scores=event.ood_scores,
+                         shifted_logits=event.shifted_logits)
             r, s = event.report, event.summary
             curve = [a if a is not None else -1.0 for a in s["mean_held_out_auc_by_epoch"]]
             print(json.dumps({

@@ -246,7 +246,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         summary["nested"] = nested
     summary = metrics.to_jsonable(summary)
     yield CrossValidated(folds, n, metrics.to_jsonable(report), summary, metrics.to_jsonable(shifted), oof, labels,
-                         ood_scores)
+                         ood_scores, oof_shifted)
     if not refit:
         return
 

@@ -124,6 +124,7 @@ class CrossValidated:
     logits: np.ndarray | None = None  # (N, K) out-of-fold, uncalibrated
     labels: np.ndarray | None = None
     ood_scores: np.ndarray | None = None  # (N,) each image under its fold's detector
+    shifted_logits: np.ndarray | None = None  # (N, K) out-of-fold on the scanner-shifted copies, uncalibrated
 
     @property
     def text(self) -> str:

@@ -19,7 +19,7 @@ from meddiag_desktop.core.jobs import Progress
 from meddiag_desktop.core.model_store import ModelStore
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.ood import nested_refusal
-from meddiag_desktop.core.pipeline import calibrate, prior_correction
+from meddiag_desktop.core.pipeline import calibrate, describe, prior_correction
 from meddiag_desktop.core.robustness import scanner_shift
 from meddiag_desktop.core.storage import read_card, save_model
 from meddiag_desktop.core.training import TrainConfig
@@ -78,6 +78,11 @@ def test_cross_validation_fits_everything_on_out_of_fold_predictions(tiny_npz, t
     assert "out-of-fold" in card.ood["threshold_source"]
     assert set(summary["nested"]) >= {"accuracy", "sensitivity", "specificity", "ece"}
     assert card.metrics["shifted"]["n"] == 96 and "gamma" in card.metrics["shifted"]["shift"]
+    # the shifted copies' out-of-fold logits are the shifted report's, under the clean calibration
+    assert validated.shifted_logits.shape == (96, 2) and not np.array_equal(validated.shifted_logits, validated.logits)
+    shifted = describe(validated.shifted_logits, validated.labels, 1, cal, 0)
+    assert shifted["auc"]["value"] == pytest.approx(card.metrics["shifted"]["auc"]["value"])
+    assert shifted["accuracy"]["value"] == pytest.approx(card.metrics["shifted"]["accuracy"]["value"])
     assert card.data["cross_validation"]["folds"] == 3 and card.data["train"]["n"] == 64
     # the card saves and reads back with all of it
     saved = save_model(trained.model, card, tmp_path)
