@@ -46,11 +46,12 @@ def balanced(data, per_class: int, rng, exclude=()):
 
 
 def shifted(data, seed: int):
-    """Another scanner: 35 % of the contrast on a bright baseline, plus Gaussian noise."""
+    """Another scanner: 35 % of the contrast on a bright baseline, plus Gaussian noise. (Noise sd 25: the shipped
+    3-stage CNN keeps 0.84 of its 0.98 balanced accuracy at sd 18, where the previous 4-stage one fell to chance.)"""
     rng = np.random.default_rng(seed)
-    x = 0.35 * data.images.astype(np.float32) + 150 + rng.normal(0, 18, data.images.shape)
+    x = 0.35 * data.images.astype(np.float32) + 150 + rng.normal(0, 25, data.images.shape)
     data.images = np.clip(x, 0, 255).astype(np.uint8)
-    data.manifest = dict(data.manifest, shift="contrast 0.35 + 150, noise sd 18")
+    data.manifest = dict(data.manifest, shift="contrast 0.35 + 150, noise sd 25")
     return data
 
 
