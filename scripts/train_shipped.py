@@ -140,10 +140,9 @@ def family_note(arch: str, arch_kwargs: dict) -> str:
                 "these sets provide.")
     widths = arch_kwargs.get("widths")
     if arch == "cnn" and widths and not arch_kwargs.get("variants"):
-        sides = " / ".join(str(28 // 2 ** i) for i in range(len(widths)))
-        last = 28 // 2 ** (len(widths) - 1)
-        return (f" A {len(widths)}-stage residual CNN of {' / '.join(map(str, widths))} channels at {sides} px "
-                f"(Grad-CAM reads the {last}x{last} maps of the last).")
+        sides = [28 // 2 ** i for i in range(len(widths))]
+        return (f" A {len(widths)}-stage residual CNN of {' / '.join(map(str, widths))} channels at "
+                f"{' / '.join(map(str, sides))} px (Grad-CAM reads the {sides[-1]}x{sides[-1]} maps of the last).")
     return ""
 
 
