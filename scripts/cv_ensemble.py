@@ -21,14 +21,16 @@ from meddiag_desktop.core.pipeline import calibrate, describe, positive_index, p
 from meddiag_desktop.core.tasks import TASKS
 
 
-def member_logits(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Out-of-fold logits, labels and (for an .npz that has them) the scanner-shifted copies' logits."""
+def member_logits(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Out-of-fold logits, labels and, where stored, the scanner-shifted copies' logits and the folds."""
     if path.endswith(".json"):
         stored = json.load(open(path))["training"]["cross_validation"]["out_of_fold"]
-        return np.asarray(stored["logits"]), np.asarray(stored["labels"]), None
+        folds = np.asarray(stored["fold_ids"]) if "fold_ids" in stored else None
+        return np.asarray(stored["logits"]), np.asarray(stored["labels"]), None, folds
     with np.load(path) as archive:
         shifted = archive["shifted_logits"] if "shifted_logits" in archive.files else None
-        return archive["logits"], archive["labels"], shifted
+        folds = archive["fold_ids"] if "fold_ids" in archive.files else None
+        return archive["logits"], archive["labels"], shifted, folds
 
 
 def figures(logits, labels, fold_ids, positive, bias, rule, target, n_boot, shifted_logits=None) -> dict:
@@ -62,14 +64,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     loaded = [member_logits(p) for p in args.members]
     labels = loaded[0][1]
-    if any(not np.array_equal(labels, other) for _, other, _ in loaded):
+    if any(not np.array_equal(labels, other) for _, other, _, _ in loaded):
         raise SystemExit("the members were not cross-validated on the same images in the same order")
-    logits = np.mean([lg for lg, _, _ in loaded], axis=0)
-    shifted = (np.mean([sh for _, _, sh in loaded], axis=0) if all(sh is not None for _, _, sh in loaded)
+    stored_folds = [folds for *_, folds in loaded if folds is not None]
+    if any(not np.array_equal(stored_folds[0], other) for other in stored_folds):
+        raise SystemExit("the members were not cross-validated on the same folds")
+    logits = np.mean([lg for lg, *_ in loaded], axis=0)
+    shifted = (np.mean([sh for _, _, sh, _ in loaded], axis=0) if all(sh is not None for _, _, sh, _ in loaded)
                else None)
     spec = TASKS[args.task]
     positive = positive_index(spec.labels, args.task)
-    fold_ids = stratified_folds(labels, args.folds, args.fold_seed)
+    # the members' own folds; files from before near-duplicate grouping were dealt by stratified_folds
+    fold_ids = stored_folds[0] if stored_folds else stratified_folds(labels, args.folds, args.fold_seed)
     bias = prior_correction(np.bincount(labels, minlength=len(spec.labels)))
     for text in args.rule or ["youden"]:
         rule, _, target = text.partition(":")

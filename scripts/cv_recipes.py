@@ -70,7 +70,7 @@ def main(argv=None) -> int:
         if isinstance(event, CrossValidated):
             if args.save_oof:
                 np.savez(args.save_oof, logits=event.logits, labels=event.labels, ood_scores=event.ood_scores,
-                         shifted_logits=event.shifted_logits)
+                         shifted_logits=event.shifted_logits, fold_ids=event.fold_ids)
             r, s = event.report, event.summary
             curve = [a if a is not None else -1.0 for a in s["mean_held_out_auc_by_epoch"]]
             print(json.dumps({

@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_shipped import DATA_FILES, NORMALISATION, RECIPES, ROOT  # noqa: E402
 
-from meddiag_desktop.core.cross_validation import join, stratified_folds  # noqa: E402
+from meddiag_desktop.core.cross_validation import deal_folds, join  # noqa: E402
 from meddiag_desktop.core.data import TensorDataset, batch_loader, load_npz  # noqa: E402
 from meddiag_desktop.core.models import ModelConfig, member_kwargs  # noqa: E402
 from meddiag_desktop.core.pipeline import align_labels, augmenter, initial_model, positive_index  # noqa: E402
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
                   positive=positive_index(config.labels, task), keep="last", patience=0)  # as cross_validate
     everything = TensorDataset(join(train, val), config)
     labels = everything.labels.numpy()
-    fold_ids = stratified_folds(labels, args.folds, args.fold_seed)
+    fold_ids, _ = deal_folds(everything.inputs, labels, args.folds, args.fold_seed)  # as cross_validate
     oof = {name: np.zeros((len(labels), config.num_classes)) for name in VIEWS}
     start = time.time()
     for fold in range(args.folds):

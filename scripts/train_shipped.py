@@ -150,7 +150,7 @@ def model_description(model_id: str, folds: int = 0) -> str:
     task, arch = model_id.split("-")
     spec = TASKS[task]
     trained = (f"trained on the official MedMNIST v2 train + validation splits; metrics are {folds}-fold "
-               "cross-validated (out-of-fold predictions of every image)" if folds else
+               "cross-validated (out-of-fold predictions of every image; near-duplicate images kept in one fold)" if folds else
                "trained on the official MedMNIST v2 train split; metrics are on the official validation split")
     arch_kwargs = RECIPES[model_id].get("arch_kwargs", {})
     members = ensemble_size(arch_kwargs)

@@ -1,6 +1,7 @@
 """K-fold cross-validated training for small labelled sets (below ``SMALL_SET`` images, or when asked).
 
-Train and validation images are pooled and dealt into ``folds`` stratified, seeded folds. Each fold's
+Train and validation images are pooled and dealt into ``folds`` stratified, seeded folds, near-duplicate
+images together in one (``near_duplicates``: a twin on both sides of a split is scored from memory). Each fold's
 model trains on the other folds with the full schedule (no early stopping: the last epoch is kept, so
 nothing is chosen on the images it is scored on) and predicts its held-out fold. The out-of-fold (OOF)
 predictions of every image then fit the calibration and the operating threshold, and give the card's
@@ -29,6 +30,7 @@ from . import metrics, ood
 from .data import DatasetError, LabeledSet, TensorDataset, batch_loader
 from .jobs import CancelFlag, Progress, any_of, is_cancelled
 from .models import ModelConfig, ensemble_size
+from .near_duplicates import describe_groups, grouped_stratified_folds, near_duplicate_groups
 from .pipeline import (
     N_BOOT, Calibration, align_labels, augmenter, calibrate, describe, fit_ood, hardware, initial_model,
     other_task_statistics, positive_index, prior_correction,
@@ -66,6 +68,17 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> np.ndarra
         fold_ids[members] = (np.arange(len(members)) + dealt) % folds
         dealt += len(members)
     return fold_ids
+
+
+def deal_folds(inputs, labels: np.ndarray, folds: int, seed: int = 0) -> tuple[np.ndarray, dict]:
+    """The fold of every image, near-duplicates together (``near_duplicates``), and what the card says of
+    it. Where the groups leave some fold without a class, plain ``stratified_folds`` (said so)."""
+    groups = near_duplicate_groups(inputs)
+    grouping = describe_groups(groups)
+    try:
+        return grouped_stratified_folds(labels, groups, folds, seed), {**grouping, "grouped": True}
+    except ValueError as exc:
+        return stratified_folds(labels, folds, seed), {**grouping, "grouped": False, "reason": str(exc)}
 
 
 def join(train: LabeledSet, val: LabeledSet) -> LabeledSet:
@@ -183,7 +196,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     if folds < 2:
         raise DatasetError(f"cross-validation needs at least 2 images of every class (the smallest has {smallest})")
     fold_seed = cfg.seed if fold_seed is None else fold_seed
-    fold_ids = stratified_folds(labels, folds, fold_seed)
+    fold_ids, grouping = deal_folds(everything.inputs, labels, folds, fold_seed)
     augment_batch = augmenter(augment)
     shifted_all = everything.subset(range(n))
     shifted_all.inputs = scanner_shift(shifted_all.inputs)
@@ -238,7 +251,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     common = min(len(h) for h in histories)
     summary = {
         "text": cv_text(folds, n), "folds": folds, "n": n, "seed": fold_seed, "stratified": True,
-        "per_fold": per_fold,
+        "near_duplicates": grouping, "per_fold": per_fold,
         "mean_held_out_auc_by_epoch": [mean_auc([h[e] for h in histories]) for e in range(common)],
         "ood": ood_summary, "shipped": "one refit on all images with the same schedule, last epoch kept",
     }
@@ -246,7 +259,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
         summary["nested"] = nested
     summary = metrics.to_jsonable(summary)
     yield CrossValidated(folds, n, metrics.to_jsonable(report), summary, metrics.to_jsonable(shifted), oof, labels,
-                         ood_scores, oof_shifted)
+                         ood_scores, oof_shifted, fold_ids)
     if not refit:
         return
 
@@ -259,7 +272,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     yield replace(end, elapsed_s=time.time() - started)
     card = _card(model_id, config, cal, report, summary, shifted, cfg, end, augment, command, description,
                  base, train, val, fold_ids, time.time() - started)
-    out_of_fold = {"labels": labels.tolist(), "logits": oof.tolist(), "shifted_logits": oof_shifted.tolist(),
+    out_of_fold = {"labels": labels.tolist(), "fold_ids": fold_ids.tolist(), "logits": oof.tolist(), "shifted_logits": oof_shifted.tolist(),
                    "ood_parts": ood_parts.tolist(), "shifted_ood_parts": ood_parts_shifted.tolist(),
                    "ood_part_names": list(ood.PART_NAMES)}  # unscaled; refits without retraining
     card = replace(card, training={**card.training, "cross_validation": {
@@ -285,6 +298,7 @@ def _card(model_id, config, cal: Calibration, report, summary, shifted, cfg, end
                   "cross_validation": {"folds": folds, "seed": summary["seed"], "refit": "all images, last epoch kept"}},
         data={"train": train.manifest, "val": val.manifest,
               "cross_validation": {"folds": folds, "n": n, "seed": summary["seed"],
+                                   "near_duplicates": summary["near_duplicates"],
                                    "fold_ids_sha256": hashlib.sha256(fold_ids.tobytes()).hexdigest()}},
         base_model=base.id if base else None,
         app_version=__version__,
@@ -325,7 +339,8 @@ def refit_out_of_fold(model, card: ModelCard, train: LabeledSet, val: LabeledSet
     everything = TensorDataset(join(train, val), config)
     labels = everything.labels.numpy()
     cv = card.data["cross_validation"]
-    fold_ids = stratified_folds(labels, cv["folds"], cv["seed"])
+    fold_ids = (deal_folds(everything.inputs, labels, cv["folds"], cv["seed"])[0] if "near_duplicates" in cv
+                else stratified_folds(labels, cv["folds"], cv["seed"]))  # cards from before the grouping
     if labels.tolist() != stored["labels"] or hashlib.sha256(fold_ids.tobytes()).hexdigest() != cv["fold_ids_sha256"]:
         raise ValueError(f"{card.id}: these images are not the ones the card was cross-validated on")
     positive = positive_index(config.labels, config.task)

@@ -125,6 +125,7 @@ class CrossValidated:
     labels: np.ndarray | None = None
     ood_scores: np.ndarray | None = None  # (N,) each image under its fold's detector
     shifted_logits: np.ndarray | None = None  # (N, K) out-of-fold on the scanner-shifted copies, uncalibrated
+    fold_ids: np.ndarray | None = None  # (N,) the fold that held each image out
 
     @property
     def text(self) -> str:
