@@ -118,6 +118,7 @@ def test_train_cross_validates_with_cv_k_and_says_so(tiny_npz, tmp_path, capsys)
     captured = capsys.readouterr()
     assert "3-fold cross-validated, n = 96" in captured.err and "3-fold cross-validated, n = 96" in captured.out
     assert captured.out.count("fold ") >= 3 and "saved toy-cnn" in captured.out
+    assert "images in 0 groups of near-duplicates, each group kept in one fold" in captured.out  # tiny: no twins
     card = json.loads((out_dir / "toy-cnn.json").read_text())
     assert card["metrics"]["validation"]["n"] == 96
     assert card["metrics"]["validation"]["evaluation"] == "3-fold cross-validated, n = 96"

@@ -29,6 +29,7 @@ def cmd_train(args) -> int:
     )
     from ..core.model_store import ModelStore
     from ..core.storage import ModelNotFoundError, save_model
+    from ..core.near_duplicates import grouping_text
     from ..core.training_events import Comparison, EpochEnd, FineTuneSpec, FoldEnd, StepEnd, TrainedModel, cv_text
     from ..core.versions import VersionError, active_card, save_version
 
@@ -92,6 +93,9 @@ def cmd_train(args) -> int:
             print(f"saved {card.id} (best epoch {card.training['best_epoch']}, {trained.fit.status}) to {card.path}")
             how = card.metrics["validation"].get("evaluation")
             print(f"{how} (out-of-fold) metrics:" if how else "validation metrics:")
+            grouping = card.data.get("cross_validation", {}).get("near_duplicates")
+            if grouping:
+                print(grouping_text(grouping))
             print_metrics(card.metrics["validation"], card.labels)
             for line in comparison_lines(event):
                 print(line)

@@ -109,3 +109,11 @@ def describe_groups(groups: np.ndarray, threshold: float = THRESHOLD) -> dict:
     return {"method": METHOD.format(threshold=threshold), "threshold": threshold,
             "images_in_groups": int(sizes[sizes > 1].sum()), "groups": int((sizes > 1).sum()),
             "largest_group": int(sizes.max()) if len(sizes) else 0}
+
+
+def grouping_text(grouping: dict) -> str:
+    """One line on how a cross-validation dealt near-duplicates (a card's ``near_duplicates`` record)."""
+    found = f"{grouping['images_in_groups']} images in {grouping['groups']} groups of near-duplicates"
+    if grouping.get("grouped"):
+        return f"{found}, each group kept in one fold"
+    return f"{found}; folds dealt without grouping ({grouping.get('reason', 'not possible')})"
