@@ -60,7 +60,7 @@ def near_duplicate_groups(images, threshold: float = THRESHOLD) -> np.ndarray:
     unit = x[varied] / norms[varied, None]
     for start in range(0, len(varied), _BLOCK):
         similar = unit[start:start + _BLOCK] @ unit[start:].T > threshold
-        rows, cols = np.nonzero(similar)  # row r is image start + r, column c image start + c
+        rows, cols = np.nonzero(similar)  # row r, column c: varied[start + r], varied[start + c]
         keep = cols > rows
         pairs.append(np.column_stack([varied[start + rows[keep]], varied[start + cols[keep]]]))
     if flat.any():  # a flat image: its twins are exact copies (the same constant)
