@@ -230,7 +230,8 @@ class SetupPage(QWidget):
         self.summary_label.setText(
             self.tr("<b>{sum}</b> training and <b>{sum2}</b> validation images ({val_source}).<table><tr><td></td>{head}</tr>{row}{row2}</table>").format(sum=sum(s.train_counts.values()), sum2=sum(s.val_counts.values()), val_source=s.val_source, head=head, row=row('train', s.train_counts), row2=row('validation', s.val_counts))
             + (self.tr("Small set: <b>{folds}-fold cross-validation</b> over training + validation (every image "
-                       "scored by a model that did not train on it: these figures choose the threshold), then the "
+                       "scored by a model that did not train on it, near-duplicate images kept in one fold: these "
+                       "figures choose the threshold), then the "
                        "model you save is trained on all of them.").format(folds=s.folds) if s.folds else ""))
         warnings = list(s.warnings)
         self.new_label_set = s.relation == "new"

@@ -2599,8 +2599,8 @@ Exported {count} rows to {basename}.</source>
         <translation>训练图像 &lt;b&gt;{sum}&lt;/b&gt; 张，验证图像 &lt;b&gt;{sum2}&lt;/b&gt; 张（{val_source}）。&lt;table&gt;&lt;tr&gt;&lt;td&gt;&lt;/td&gt;{head}&lt;/tr&gt;{row}{row2}&lt;/table&gt;</translation>
     </message>
     <message>
-        <source>Small set: &lt;b&gt;{folds}-fold cross-validation&lt;/b&gt; over training + validation (every image scored by a model that did not train on it: these figures choose the threshold), then the model you save is trained on all of them.</source>
-        <translation>小数据集：对训练集 + 验证集进行 &lt;b&gt;{folds} 折交叉验证&lt;/b&gt;（每张图像均由未在其上训练的模型评分，并据此选择阈值），随后保存的模型在全部图像上训练。</translation>
+        <source>Small set: &lt;b&gt;{folds}-fold cross-validation&lt;/b&gt; over training + validation (every image scored by a model that did not train on it, near-duplicate images kept in one fold: these figures choose the threshold), then the model you save is trained on all of them.</source>
+        <translation>小数据集：对训练集 + 验证集进行 &lt;b&gt;{folds} 折交叉验证&lt;/b&gt;（每张图像均由未在其上训练的模型评分，近似重复的图像归入同一折，并据此选择阈值），随后保存的模型在全部图像上训练。</translation>
     </message>
     <message>
         <source>The data&apos;s classes ({join}) are not the base model&apos;s labels ({join2}). Tick the box below to train a new label set.</source>

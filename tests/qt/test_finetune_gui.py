@@ -82,6 +82,7 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
     assert summary.val_counts == {"normal": 5, "abnormal": 5} and summary.warnings == ()
     assert "19" in dialog.setup.summary_label.text() and dialog.setup.warnings_label.isHidden()
     assert summary.folds == 5 and "5-fold cross-validation" in dialog.setup.summary_label.text()  # 48 images: small
+    assert "near-duplicate images kept in one fold" in dialog.setup.summary_label.text()
     assert dialog.setup.start_button.isEnabled()
 
     with qtbot.waitSignal(dialog.runFinished, timeout=WAIT) as finished:
