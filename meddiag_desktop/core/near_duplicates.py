@@ -80,10 +80,15 @@ def grouped_stratified_folds(labels, groups, folds: int, seed: int = 0) -> np.nd
     """The fold of every image with each group whole in one fold: groups in a seeded order, largest
     first, each to the fold whose share of the group's classes is smallest (then the smaller fold, then
     the lower index). Without groups every class is dealt evenly, fold sizes differing by at most one.
-    Raises ``ValueError`` when some fold would lack a class (too few groups of it)."""
+    Raises ``ValueError`` when some fold would lack a class (too few groups of it) or a group holds more
+    than half a fold's share of the images (the folds could not be balanced: images too alike to group)."""
     labels, groups = np.asarray(labels), np.asarray(groups, dtype=np.int64)
     if folds < 2 or len(labels) < folds:
         raise ValueError(f"cannot make {folds} folds of {len(labels)} images")
+    largest = int(np.bincount(groups).max())
+    if largest > len(labels) / folds / 2:
+        raise ValueError(f"a group of {largest} near-duplicates is too large for {folds} balanced folds "
+                         f"of {len(labels)} images")
     classes, class_index = np.unique(labels, return_inverse=True)
     counts = np.zeros((groups.max() + 1, len(classes)), dtype=np.int64)
     np.add.at(counts, (groups, class_index), 1)

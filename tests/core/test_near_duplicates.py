@@ -82,6 +82,8 @@ def test_a_class_in_fewer_groups_than_folds_is_refused_and_dealt_plainly():
     groups = np.concatenate([[0, 0, 0, 1, 1, 1], np.arange(2, 22)])  # class 0: two groups only
     with pytest.raises(ValueError, match="no image of class"):
         grouped_stratified_folds(labels, groups, 3)
+    with pytest.raises(ValueError, match="too large"):  # images too alike: one group would unbalance the folds
+        grouped_stratified_folds(np.arange(40) % 2, np.concatenate([np.zeros(10, int), np.arange(1, 31)]), 3)
     images = np.zeros((26, 28, 28))
     images[:3], images[3:6] = 1.0, 2.0  # two flat triplets
     images[6:] = smooth_images(20, np.random.default_rng(3))
