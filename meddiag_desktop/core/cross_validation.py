@@ -72,7 +72,8 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> np.ndarra
 
 def deal_folds(inputs, labels: np.ndarray, folds: int, seed: int = 0) -> tuple[np.ndarray, dict]:
     """The fold of every image, near-duplicates together (``near_duplicates``), and what the card says of
-    it. Where the groups leave some fold without a class, plain ``stratified_folds`` (said so)."""
+    it. Where grouped folds are not possible (``grouped_stratified_folds`` says why), plain
+    ``stratified_folds``, the reason recorded."""
     groups = near_duplicate_groups(inputs)
     grouping = describe_groups(groups)
     try:
@@ -272,8 +273,8 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     yield replace(end, elapsed_s=time.time() - started)
     card = _card(model_id, config, cal, report, summary, shifted, cfg, end, augment, command, description,
                  base, train, val, fold_ids, time.time() - started)
-    out_of_fold = {"labels": labels.tolist(), "fold_ids": fold_ids.tolist(), "logits": oof.tolist(), "shifted_logits": oof_shifted.tolist(),
-                   "ood_parts": ood_parts.tolist(), "shifted_ood_parts": ood_parts_shifted.tolist(),
+    out_of_fold = {"labels": labels.tolist(), "fold_ids": fold_ids.tolist(), "logits": oof.tolist(),
+                   "shifted_logits": oof_shifted.tolist(), "ood_parts": ood_parts.tolist(), "shifted_ood_parts": ood_parts_shifted.tolist(),
                    "ood_part_names": list(ood.PART_NAMES)}  # unscaled; refits without retraining
     card = replace(card, training={**card.training, "cross_validation": {
         **card.training["cross_validation"], "fold_seconds": fold_seconds, "out_of_fold": out_of_fold}})
