@@ -12,8 +12,9 @@ from .common import CliError, print_metrics
 
 def _threshold_rule(text: str) -> tuple[str, float | None]:
     rule, _, target = text.partition(":")
-    if rule not in ("youden", "sensitivity", "specificity", "cost") or (rule != "youden" and not target):
-        raise argparse.ArgumentTypeError("use youden, sensitivity:0.95, specificity:0.90 or cost:2 (a missed "
+    if rule not in ("base", "youden", "sensitivity", "specificity", "cost") or (rule not in ("base", "youden")
+                                                                              and not target):
+        raise argparse.ArgumentTypeError("use base, youden, sensitivity:0.95, specificity:0.90 or cost:2 (a missed "
                                          "positive costs 2 false alarms)")
     return rule, float(target) if target else None
 
@@ -122,9 +123,10 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--patience", type=int, default=8)
     p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--threshold-rule", type=_threshold_rule, default=("youden", None),
-                   help="operating point on validation: youden (default), sensitivity:0.95, specificity:0.9, cost:R "
-                        "(threshold 1/(1+R) on the calibrated probability)")
+    p.add_argument("--threshold-rule", type=_threshold_rule, default=("base", None),
+                   help="operating point on validation: base (default: the base model's rule; youden without "
+                        "--base), youden, sensitivity:0.95, specificity:0.9, cost:R (threshold 1/(1+R) on the "
+                        "calibrated probability)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="folder to save into (default: your user model folder)")

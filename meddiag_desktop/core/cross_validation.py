@@ -179,7 +179,7 @@ class _Runs:
 
 
 def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig,
-                   folds: int = DEFAULT_FOLDS, *, base: ModelCard | None = None, augment: bool | dict = True,
+                   folds: int = DEFAULT_FOLDS, *, base: ModelCard | None = None, augment: bool | dict | list = True,
                    threshold_rule: str = "youden", threshold_target: float | None = None, description: str = "",
                    command: str = "", ood_percentile: float = OOD_PERCENTILE, n_boot: int = N_BOOT,
                    refit: bool = True, fold_seed: int | None = None, start_from: torch.nn.Module | None = None,

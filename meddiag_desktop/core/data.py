@@ -236,6 +236,35 @@ def blur_batch(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return flat.reshape(b, c, h, w)
 
 
+class MemberAugments:
+    """One augmentation per seed-ensemble member, like the model's ``variants``: member i trains with
+    ``augments[i % len]`` (``None``: none). ``training.fit_members`` hands each member its own
+    (``for_member``); called on a batch directly, as for a single model, it is member 0's."""
+
+    def __init__(self, augments: Sequence[BatchAugment | None]) -> None:
+        if not augments:
+            raise ValueError("MemberAugments needs at least one augmentation")
+        self.augments = list(augments)
+
+    def of(self, index: int) -> BatchAugment | None:
+        return self.augments[index % len(self.augments)]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        first = self.of(0)
+        return x if first is None else first(x)
+
+
+def for_member(dataset: Dataset, index: int) -> Dataset:
+    """The training set of ensemble member ``index``: ``dataset`` itself unless its augmentation is a
+    ``MemberAugments``, else a shallow copy (same cached tensors) with that member's augmentation."""
+    augment = getattr(dataset, "augment", None)
+    if not isinstance(augment, MemberAugments):
+        return dataset
+    out = copy.copy(dataset)
+    out.augment = augment.of(index)
+    return out
+
+
 class TensorDataset(Dataset):
     """Model inputs for a LabeledSet: ``prepare`` once (cached), augment, then ``normalize``.
 
@@ -244,7 +273,8 @@ class TensorDataset(Dataset):
     Files that fail to load are dropped up front and listed in ``errors`` (path, reason).
     """
 
-    def __init__(self, data: LabeledSet, config: ModelConfig, augment: BatchAugment | None = None) -> None:
+    def __init__(self, data: LabeledSet, config: ModelConfig,
+                 augment: BatchAugment | MemberAugments | None = None) -> None:
         self.config, self.augment = config, augment
         prepared, keep, self.errors = [], [], []
         for i in range(len(data)):
@@ -261,7 +291,8 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def subset(self, indices: Sequence[int], augment: BatchAugment | None = None) -> "TensorDataset":
+    def subset(self, indices: Sequence[int],
+               augment: BatchAugment | MemberAugments | None = None) -> "TensorDataset":
         """The cached inputs of ``indices`` (no re-preparing), with their own augmentation."""
         index = torch.as_tensor(np.asarray(indices), dtype=torch.long)
         out = copy.copy(self)

@@ -236,8 +236,9 @@ def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel:
     cfg = train_config(spec)
     model_id, description = _names(spec, base, config)
     trained = None
+    rule, target = operating_rule(spec, base)
     for event in train_model(model_id, config, plan.train, plan.val, cfg, base=base, augment=spec.augment,
-                             threshold_rule=spec.threshold_rule, threshold_target=spec.threshold_target,
+                             threshold_rule=rule, threshold_target=target,
                              description=description, command=spec.command, cancel=cancel, stop=stop):
         if isinstance(event, TrainedModel):
             trained = event  # yielded below, with its final card
@@ -254,6 +255,14 @@ def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel:
         card = replace(card, metrics={**card.metrics, "base_validation": {"model": base.id, **comparison.base.report}})
     yield replace(trained, card=card)
     yield comparison
+
+
+def operating_rule(spec: FineTuneSpec, base: ModelCard | None) -> tuple[str, float | None]:
+    """The threshold rule the run fits: the spec's, or for ``"base"`` (the default) the base model's, so a
+    fine-tuned version keeps its decision policy (a breast model's cost-weighted one); Youden's J without a base."""
+    if spec.threshold_rule != "base":
+        return spec.threshold_rule, spec.threshold_target
+    return metrics.rule_from_name(str(base.metrics.get("threshold_rule", ""))) if base is not None else ("youden", None)
 
 
 def _names(spec: FineTuneSpec, base: ModelCard | None, config: ModelConfig) -> tuple[str, str]:
@@ -273,9 +282,10 @@ def run_cross_validated(spec: FineTuneSpec, store: ModelStore, base: ModelCard |
     folds = plan_folds(spec, plan)
     model_id, description = _names(spec, base, config)
     trained = validated = None
+    rule, target = operating_rule(spec, base)
     for event in cross_validate(model_id, config, plan.train, plan.val, train_config(spec), folds, base=base,
-                                augment=spec.augment, threshold_rule=spec.threshold_rule,
-                                threshold_target=spec.threshold_target, description=description,
+                                augment=spec.augment, threshold_rule=rule,
+                                threshold_target=target, description=description,
                                 command=spec.command, n_boot=spec.n_boot, cancel=cancel, stop=stop):
         if isinstance(event, TrainedModel):
             trained = event

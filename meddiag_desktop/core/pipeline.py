@@ -19,7 +19,7 @@ from torch import nn
 
 from .. import __version__
 from . import metrics, ood
-from .data import BatchAugment, LabeledSet, TensorDataset, batch_loader
+from .data import BatchAugment, LabeledSet, MemberAugments, TensorDataset, batch_loader
 from .input_statistics import input_statistics
 from .models import ModelConfig, SeedEnsemble, create_model_from_config, member_kwargs
 from .preprocess import preprocess_batch
@@ -209,8 +209,11 @@ def transfer_weights(model: nn.Module, base: nn.Module, *, keep_head: bool, sour
     model.load_state_dict(state, strict=keep_head)
 
 
-def augmenter(augment: bool | dict | None) -> BatchAugment | None:
-    """The training augmentation: True = the default ranges, a dict = ``BatchAugment`` keywords."""
+def augmenter(augment: bool | dict | list | None) -> BatchAugment | MemberAugments | None:
+    """The training augmentation: True = the default ranges, a dict = ``BatchAugment`` keywords, a list
+    of those = one per seed-ensemble member (``MemberAugments``, cycled like the model's ``variants``)."""
+    if isinstance(augment, list):
+        return MemberAugments([augmenter(one) for one in augment])
     if isinstance(augment, dict):
         return BatchAugment(**augment)
     return BatchAugment() if augment else None
@@ -226,7 +229,7 @@ def shifted_report(model: nn.Module, data: TensorDataset, positive: int, cal: Ca
 
 
 def train_model(model_id: str, config: ModelConfig, train: LabeledSet, val: LabeledSet, cfg: TrainConfig, *,
-                base: ModelCard | None = None, augment: bool | dict = True, threshold_rule: str = "youden",
+                base: ModelCard | None = None, augment: bool | dict | list = True, threshold_rule: str = "youden",
                 threshold_target: float | None = None, description: str = "", command: str = "",
                 start_from: nn.Module | None = None, cancel: CancelFlag | None = None,
                 stop: CancelFlag | None = None) -> Iterator:

@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from . import metrics
-from .data import batch_loader
+from .data import batch_loader, for_member
 from .device import configure_torch, resolve_device
 from .jobs import CancelFlag, any_of, is_cancelled
 from .training_events import EpochEnd, FitEnd, StepEnd
@@ -256,6 +256,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: Trai
 def fit_members(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: TrainConfig, *,
                 cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
     """``fit`` for a seed ensemble: member i trains exactly as a single model of seed ``cfg.seed + i``;
+    (and its own augmentation where ``train_set`` has a ``MemberAugments``, ``data.for_member``);
     the events are numbered as one run of members x epochs, the history is the members' mean per
     epoch, the FitEnd's logits are the ensemble's. After ``stop`` every later member ends after as
     many epochs as the stopped one; ``cancel`` puts every member's initial weights back."""
@@ -267,7 +268,8 @@ def fit_members(model: nn.Module, train_set: Dataset, val_set: Dataset | None, c
         offset, later = i * cfg.epochs, len(members) - i - 1
         enough.clear()
         flag, end = (stop if stop_after is None else enough), None
-        for event in fit(member, train_set, val_set, replace(cfg, seed=cfg.seed + i), cancel=cancel, stop=flag):
+        member_cfg = replace(cfg, seed=cfg.seed + i)
+        for event in fit(member, for_member(train_set, i), val_set, member_cfg, cancel=cancel, stop=flag):
             if isinstance(event, StepEnd):
                 yield replace(event, epoch=offset + event.epoch, epochs=total,
                               eta_s=event.eta_s + later * (time.perf_counter() - start) / (i + 1))

@@ -38,7 +38,7 @@ class FineTuneSpec:
     device: str = "auto"
     seed: int = 0
     patience: int = 8
-    threshold_rule: str = "youden"
+    threshold_rule: str = "base"  # the base model's rule (finetune.operating_rule); Youden's J without a base
     threshold_target: float | None = None
     img_size: int = 28
     arch_kwargs: dict = field(default_factory=dict)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from .i18n import translate
 from ..core.metric_ci import MetricCI, format_metric, format_metric_ci, headline_metrics
+from ..core.metrics import rule_from_name
 from ..core.training_events import Comparison, Evaluation
 from .core_text import metric_name
 from .plot_theme import theme_curve, theme_plot
@@ -257,6 +258,7 @@ class ResultsPage(QWidget):
              if comparison.out_of_fold is None else
              self.tr("Positive ({positive_label}) when P ≥ {threshold:.3f} [{rule}]: sensitivity {format_metric}, specificity {format_metric2} out-of-fold.")
              ).format(positive_label=card.positive_label, threshold=card.threshold, rule=rule, format_metric=format_metric(sensitivity and sensitivity.value), format_metric2=format_metric(specificity and specificity.value)))
+        self.set_operating_point(*rule_from_name(str(rule)))  # the picker starts at the rule the card was fitted with
         self.rule_combo.setEnabled(True)
         self.apply_button.setEnabled(True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from meddiag_desktop.core.jobs import Progress
 from meddiag_desktop.core.model_store import ModelStore
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.ood import nested_refusal
+from meddiag_desktop.core.metrics import rule_from_name
 from meddiag_desktop.core.pipeline import calibrate, describe, prior_correction
 from meddiag_desktop.core.robustness import scanner_shift
 from meddiag_desktop.core.storage import read_card, save_model
@@ -163,6 +165,24 @@ def test_fine_tuning_a_small_set_is_cross_validated_by_default(tiny_npz):
     text = f"{DEFAULT_FOLDS}-fold cross-validated, n = 96"
     assert trained.card.metrics["validation"]["evaluation"] == text and trained.card.data["val_source"] == text
     assert comparison.new.report["n"] == 96 and sum(isinstance(e, FoldEnd) for e in events) == DEFAULT_FOLDS
+
+
+def test_fine_tuning_keeps_the_base_models_operating_rule_unless_told(tiny_npz, tmp_path):
+    assert rule_from_name("cost=1.5") == ("cost", 1.5) and rule_from_name("sensitivity>=0.9") == ("sensitivity", 0.9)
+    assert rule_from_name("youden") == rule_from_name("argmax") == rule_from_name("") == ("youden", None)
+    common = dict(data=str(tiny_npz), task="toy", epochs=1, batch_size=16, device="cpu", n_boot=20, cv=2,
+                  arch_kwargs={"widths": [4, 8, 8, 8]})
+    scratch = next(e for e in run_finetune(FineTuneSpec(**common), ModelStore([])) if isinstance(e, TrainedModel))
+    assert scratch.card.metrics["threshold_rule"] == "youden"  # no base: Youden's J
+    base = next(e for e in run_finetune(FineTuneSpec(**common, threshold_rule="cost", threshold_target=1.5),
+                                        ModelStore([])) if isinstance(e, TrainedModel))
+    save_model(base.model, replace(base.card, id="toy-base"), tmp_path)
+    store = ModelStore([tmp_path])
+    for rule, expected in (("base", "cost=1.5"), ("youden", "youden")):
+        spec = FineTuneSpec(**common, base_id="toy-base", threshold_rule=rule)
+        tuned = next(e for e in run_finetune(spec, store) if isinstance(e, TrainedModel))
+        assert tuned.card.metrics["threshold_rule"] == expected
+    assert tuned.card.threshold != 0.4 and base.card.threshold == pytest.approx(0.4)
 
 
 def test_join_pools_train_and_validation(tiny_npz):

@@ -10,10 +10,10 @@ import torch
 
 from meddiag_desktop.core import explain as explain_module
 from meddiag_desktop.core.cross_validation import cross_validate
-from meddiag_desktop.core.data import TensorDataset, load_npz
+from meddiag_desktop.core.data import MemberAugments, TensorDataset, for_member, load_npz
 from meddiag_desktop.core.inference import Predictor
 from meddiag_desktop.core.models import ModelConfig, SeedEnsemble, create_model_from_config, ensemble_size
-from meddiag_desktop.core.pipeline import initial_model
+from meddiag_desktop.core.pipeline import augmenter, initial_model
 from meddiag_desktop.core.storage import ModelCard, load_model, save_model
 from meddiag_desktop.core.training import TrainConfig, fit
 from meddiag_desktop.core.training_events import CrossValidated, EpochEnd, FitEnd, StepEnd, TrainedModel
@@ -60,6 +60,27 @@ def test_members_train_exactly_as_single_models_of_their_seeds(tiny_npz):
                               replace(CFG, seed=CFG.seed + i)))[-1].val_logits for i in (0, 2)]
     expected = np.mean([member_logits[0], single_end.val_logits, member_logits[1]], axis=0)
     np.testing.assert_allclose(end.val_logits, expected, atol=1e-5)
+
+
+def test_each_member_trains_with_its_own_augmentation_as_the_single_model_would(tiny_npz):
+    data = load_npz(tiny_npz, "train", SINGLE.labels)
+    val = TensorDataset(load_npz(tiny_npz, "val", SINGLE.labels), SINGLE)
+    per_member = augmenter([{"hflip": 0.5}, True])  # member 0 (and 2) flipped, member 1 the default
+    assert isinstance(per_member, MemberAugments) and per_member.of(2).hflip == 0.5 and per_member.of(1).hflip == 0
+    model = initial_model(ENSEMBLE, seed=CFG.seed)
+    list(fit(model, TensorDataset(data, SINGLE, per_member), val, CFG))
+    for i, augment in enumerate(({"hflip": 0.5}, True, {"hflip": 0.5})):
+        single = initial_model(SINGLE, seed=CFG.seed + i)
+        list(fit(single, TensorDataset(data, SINGLE, augmenter(augment)), val, replace(CFG, seed=CFG.seed + i)))
+        assert all(torch.equal(v, single.state_dict()[k]) for k, v in model.members[i].state_dict().items())
+    # the flip changed member 0: trained with the default augmentation it ends elsewhere
+    plain = initial_model(SINGLE, seed=CFG.seed)
+    list(fit(plain, TensorDataset(data, SINGLE, augmenter(True)), val, CFG))
+    assert not torch.equal(plain.head.weight, model.members[0].head.weight)
+    # the copy a member trains on shares the cached tensors; a plain augmentation is handed over as it is
+    train = TensorDataset(data, SINGLE, per_member)
+    assert for_member(train, 1).inputs is train.inputs and for_member(train, 1).augment is per_member.of(1)
+    assert for_member(val, 1) is val
 
 
 def test_cross_validated_ensemble_saves_predicts_explains_and_detects(tiny_npz, tmp_path):

@@ -4,6 +4,7 @@ the same run on the real shipped pneumonia-cnn with real chest X-rays."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -114,6 +115,7 @@ def test_fine_tune_one_epoch_live_curves_results_save_and_rollback(dialog, qtbot
     with qtbot.waitSignal(dialog.resultsReady, timeout=WAIT):
         dialog.apply_operating_point()
     assert dialog.card.metrics["threshold_rule"] == "sensitivity>=0.9"
+    assert results.rule() == "sensitivity" and results.target() == pytest.approx(0.9)
     assert dialog.comparison.new.report["sensitivity"]["value"] >= 0.9
     # refitted on the out-of-fold predictions, not on a validation split the final model has seen
     assert dialog.comparison.new.report["evaluation"] == "5-fold cross-validated, n = 48"
@@ -175,6 +177,26 @@ def test_the_operating_point_picker_offers_the_cost_rule(dialog, qtbot, image_fo
     assert called_at_4 >= called_at_1
     results.rule_combo.setCurrentIndex(results.rule_combo.findData("sensitivity"))
     assert results.cost_spin.isHidden() and results.target_spin.isEnabled() and results.target() == 0.95
+
+
+def test_a_fine_tuned_version_keeps_the_base_models_decision_rule(qtbot, base_store, dialog_log, image_folder):
+    """A base fitted with the cost rule (as the shipped breast models): the new version is fitted with it
+    too, and the operating-point picker starts at it."""
+    base = base_store.find("toy-cnn")
+    save_model(load_weights(base), replace(base, metrics={**base.metrics, "threshold_rule": "cost=2"}),
+               user_models_dir())
+    dlg = FineTuneDialog(store=ModelStore([user_models_dir()]), n_boot=100)
+    qtbot.addWidget(dlg)
+    try:
+        ready(dlg, qtbot, image_folder)
+        with qtbot.waitSignal(dlg.runFinished, timeout=WAIT):
+            dlg.start()
+        assert dlg.card.metrics["threshold_rule"] == "cost=2" and dlg.card.threshold == pytest.approx(1 / 3)
+        results = dlg.results_page
+        assert results.rule() == "cost" and results.target() == 2.0 and not results.cost_spin.isHidden()
+        assert "cost=2" in results.threshold_label.text()
+    finally:
+        dlg.shutdown()
 
 
 def test_stop_early_keeps_a_usable_model(dialog, qtbot, image_folder, base_store):

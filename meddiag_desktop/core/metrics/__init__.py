@@ -42,7 +42,7 @@ from .classification import (
     roc_curve,
     to_jsonable,
 )
-from .operating_points import threshold_for_sensitivity, threshold_for_specificity, threshold_youden
+from .operating_points import rule_from_name, threshold_for_sensitivity, threshold_for_specificity, threshold_youden
 
 __all__ = [
     "BINARY_CI_METRICS",
@@ -66,5 +66,6 @@ __all__ = [
     "threshold_for_sensitivity",
     "threshold_for_specificity",
     "threshold_youden",
+    "rule_from_name",
     "to_jsonable",
 ]

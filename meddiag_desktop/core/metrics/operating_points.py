@@ -65,3 +65,12 @@ def threshold_for_specificity(
     must_exceed = negatives_asc[k - 1]  # t > this leaves >= k negatives below t
     above = s[s > must_exceed]
     return float(above.min()) if above.size else float(np.nextafter(must_exceed, np.inf))
+
+
+def rule_from_name(name: str) -> tuple[str, float | None]:
+    """``pipeline.calibrate``'s rule and target back from the name it gives (``Calibration.rule``, the card's
+    ``metrics["threshold_rule"]``): "cost=1.5" -> ("cost", 1.5); Youden's J for "youden", "argmax" or ""."""
+    for rule, sign in (("cost", "="), ("sensitivity", ">="), ("specificity", ">=")):
+        if name.startswith(rule + sign):
+            return rule, float(name[len(rule + sign):])
+    return "youden", None
