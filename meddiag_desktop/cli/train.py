@@ -12,8 +12,8 @@ from .common import CliError, print_metrics
 
 def _threshold_rule(text: str) -> tuple[str, float | None]:
     rule, _, target = text.partition(":")
-    if rule not in ("base", "youden", "sensitivity", "specificity", "cost") or (rule not in ("base", "youden")
-                                                                              and not target):
+    with_target = rule in ("sensitivity", "specificity", "cost") and target
+    if rule not in ("base", "youden") and not with_target:
         raise argparse.ArgumentTypeError("use base, youden, sensitivity:0.95, specificity:0.90 or cost:2 (a missed "
                                          "positive costs 2 false alarms)")
     return rule, float(target) if target else None

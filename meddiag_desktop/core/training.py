@@ -255,8 +255,8 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: Trai
 
 def fit_members(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: TrainConfig, *,
                 cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
-    """``fit`` for a seed ensemble: member i trains exactly as a single model of seed ``cfg.seed + i``;
-    (and its own augmentation where ``train_set`` has a ``MemberAugments``, ``data.for_member``);
+    """``fit`` for a seed ensemble: member i trains exactly as a single model of seed ``cfg.seed + i``
+    (with its own augmentation where ``train_set`` has a ``MemberAugments``: ``data.for_member``);
     the events are numbered as one run of members x epochs, the history is the members' mean per
     epoch, the FitEnd's logits are the ensemble's. After ``stop`` every later member ends after as
     many epochs as the stopped one; ``cancel`` puts every member's initial weights back."""

@@ -62,10 +62,10 @@ __all__ = [
     "roc_auc",
     "roc_auc_ovr",
     "roc_curve",
+    "rule_from_name",
     "softmax",
     "threshold_for_sensitivity",
     "threshold_for_specificity",
     "threshold_youden",
-    "rule_from_name",
     "to_jsonable",
 ]
