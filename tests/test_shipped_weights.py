@@ -26,10 +26,17 @@ def store():
     return ModelStore([shipped_weights_dir()])
 
 
+def test_all_shipped_weights_stay_small_for_the_bundle(store):
+    total = sum(store.find(model_id).weights_path.stat().st_size for model_id in SHIPPED)
+    assert total <= 32 * 1024 * 1024  # 23 MiB now
+
+
 @pytest.mark.parametrize("model_id", SHIPPED)
 def test_card_is_complete_and_weights_match(store, model_id):
     card = store.find(model_id)
-    assert not card.demo and card.weights_path.stat().st_size <= 10 * 1024 * 1024
+    # small float32 models: a larger file means optimizer state, float64 or a wrong architecture slipped in
+    # (the largest, the breast RNN's two pairs of CRNNs, is 11.5 MiB; session 15 raised this from 10 MiB for it)
+    assert not card.demo and card.weights_path.stat().st_size <= 16 * 1024 * 1024
     assert sha256_file(card.weights_path) == card.sha256
     assert card.labels == TASKS[card.task].labels and card.positive_label == TASKS[card.task].positive
     assert card.config.arch == model_id.split("-")[1]
