@@ -52,9 +52,19 @@ class TrainConfig:
     # (keep "last", no patience: cross-validation folds) the per-epoch curve is only reported, and a coarser one
     # saves up to a quarter of a scattering model's time. Patience counts validated epochs.
     eval_every: int = 1
+    # seed ensembles: member i trains with ``member_settings[i % len]`` over these settings (cycled like the
+    # model's ``variants``), e.g. ``[{}, {"label_smoothing": 0.1}]``; a single model ignores them
+    member_settings: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def for_member(self, index: int) -> "TrainConfig":
+        """Member ``index``'s settings: seed + index, with its ``member_settings`` entry applied."""
+        settings = dict(self.member_settings[index % len(self.member_settings)]) if self.member_settings else {}
+        if {"seed", "member_settings"} & settings.keys():
+            raise ValueError("member_settings cannot set a member's seed or member_settings")
+        return replace(self, seed=self.seed + index, **settings)
 
 
 def seed_everything(seed: int) -> None:
@@ -255,8 +265,9 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: Trai
 
 def fit_members(model: nn.Module, train_set: Dataset, val_set: Dataset | None, cfg: TrainConfig, *,
                 cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
-    """``fit`` for a seed ensemble: member i trains exactly as a single model of seed ``cfg.seed + i``
-    (with its own augmentation where ``train_set`` has a ``MemberAugments``: ``data.for_member``);
+    """``fit`` for a seed ensemble: member i trains exactly as a single model of ``cfg.for_member(i)`` (seed
+    ``cfg.seed + i``, its ``member_settings``) and its own augmentation where ``train_set`` has a
+    ``MemberAugments`` (``data.for_member``);
     the events are numbered as one run of members x epochs, the history is the members' mean per
     epoch, the FitEnd's logits are the ensemble's. After ``stop`` every later member ends after as
     many epochs as the stopped one; ``cancel`` puts every member's initial weights back."""
@@ -268,8 +279,7 @@ def fit_members(model: nn.Module, train_set: Dataset, val_set: Dataset | None, c
         offset, later = i * cfg.epochs, len(members) - i - 1
         enough.clear()
         flag, end = (stop if stop_after is None else enough), None
-        member_cfg = replace(cfg, seed=cfg.seed + i)
-        for event in fit(member, for_member(train_set, i), val_set, member_cfg, cancel=cancel, stop=flag):
+        for event in fit(member, for_member(train_set, i), val_set, cfg.for_member(i), cancel=cancel, stop=flag):
             if isinstance(event, StepEnd):
                 yield replace(event, epoch=offset + event.epoch, epochs=total,
                               eta_s=event.eta_s + later * (time.perf_counter() - start) / (i + 1))

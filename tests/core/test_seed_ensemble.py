@@ -83,6 +83,25 @@ def test_each_member_trains_with_its_own_augmentation_as_the_single_model_would(
     assert for_member(val, 1) is val
 
 
+def test_each_member_trains_with_its_own_settings_as_the_single_model_would(tiny_npz):
+    train = TensorDataset(load_npz(tiny_npz, "train", SINGLE.labels), SINGLE)
+    val = TensorDataset(load_npz(tiny_npz, "val", SINGLE.labels), SINGLE)
+    cfg = replace(CFG, member_settings=({}, {"label_smoothing": 0.2, "lr": 1e-2}))
+    assert cfg.for_member(1) == replace(CFG, seed=CFG.seed + 1, label_smoothing=0.2, lr=1e-2, member_settings=cfg.member_settings)
+    assert cfg.for_member(2).label_smoothing == 0.0 and CFG.for_member(2) == replace(CFG, seed=CFG.seed + 2)
+    model = initial_model(ENSEMBLE, seed=CFG.seed)
+    list(fit(model, train, val, cfg))
+    for i, settings in enumerate(({}, {"label_smoothing": 0.2, "lr": 1e-2}, {})):
+        single = initial_model(SINGLE, seed=CFG.seed + i)
+        list(fit(single, train, val, replace(CFG, seed=CFG.seed + i, **settings)))
+        assert all(torch.equal(v, single.state_dict()[k]) for k, v in model.members[i].state_dict().items())
+    plain = initial_model(SINGLE, seed=CFG.seed + 1)
+    list(fit(plain, train, val, replace(CFG, seed=CFG.seed + 1)))
+    assert not torch.equal(plain.head.weight, model.members[1].head.weight)  # the settings changed member 1
+    with pytest.raises(ValueError, match="seed"):
+        replace(CFG, member_settings=({"seed": 3},)).for_member(0)
+
+
 def test_cross_validated_ensemble_saves_predicts_explains_and_detects(tiny_npz, tmp_path):
     config = replace(ENSEMBLE, arch_kwargs={**SINGLE.arch_kwargs, "members": 2})
     train, val = load_npz(tiny_npz, "train", config.labels), load_npz(tiny_npz, "val", config.labels)
