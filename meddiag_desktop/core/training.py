@@ -62,8 +62,8 @@ class TrainConfig:
     def for_member(self, index: int) -> "TrainConfig":
         """Member ``index``'s settings: seed + index, with its ``member_settings`` entry applied."""
         settings = dict(self.member_settings[index % len(self.member_settings)]) if self.member_settings else {}
-        if {"seed", "member_settings"} & settings.keys():
-            raise ValueError("member_settings cannot set a member's seed or member_settings")
+        if {"seed", "epochs", "member_settings"} & settings.keys():  # fit_members numbers members x epochs
+            raise ValueError("member_settings cannot set a member's seed, epochs or member_settings")
         return replace(self, seed=self.seed + index, **settings)
 
 

@@ -98,8 +98,9 @@ def test_each_member_trains_with_its_own_settings_as_the_single_model_would(tiny
     plain = initial_model(SINGLE, seed=CFG.seed + 1)
     list(fit(plain, train, val, replace(CFG, seed=CFG.seed + 1)))
     assert not torch.equal(plain.head.weight, model.members[1].head.weight)  # the settings changed member 1
-    with pytest.raises(ValueError, match="seed"):
-        replace(CFG, member_settings=({"seed": 3},)).for_member(0)
+    for setting in ({"seed": 3}, {"epochs": 5}):
+        with pytest.raises(ValueError, match="seed, epochs"):
+            replace(CFG, member_settings=(setting,)).for_member(0)
 
 
 def test_cross_validated_ensemble_saves_predicts_explains_and_detects(tiny_npz, tmp_path):
