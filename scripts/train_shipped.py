@@ -92,6 +92,7 @@ WIDE_3_STAGE = {"widths": [32, 64, 128], "depths": [1, 1, 1]}  # 2.3x the CPU of
 # 0.841 vs 0.845; its retrain (~18 CPU-min) runs beside the breast CNN's (~31). Label smoothing 0.1 (0.849) and
 # left-right flips (0.839) did not help the pair; 4 Transformers would push the retrain of all six past 45 min.
 SCATTERING_STEM = {"scattering": 2}
+BREAST_RULE = ("cost", 1.5)  # one decision policy for the task's three families (operating point, above)
 # Pneumonia CNN (session 13): the breast CNN's 3-stage member, alone. 5-fold CV of the recipe (train + val,
 # n = 5 232, same folds, pinned kernels; docs/cv_runs/pneumonia_session13.jsonl), seeds 0 / 1 / 2 vs the 4-stage
 # 16-128 CNN's 0 / 1: OOF AUC 0.9956 / 0.9960 / 0.9958 vs 0.9948 / 0.9952 (every 3-stage seed above every 4-stage
@@ -106,15 +107,15 @@ RECIPES: dict[str, dict] = {
     "breast-cnn": dict(cost=6, arch="cnn", img_size=28,
                        arch_kwargs={"members": 4, "variants": [WIDE_3_STAGE, HYBRID]},
                        train=BREAST,
-                       threshold_rule=("cost", 1.5)),
+                       threshold_rule=BREAST_RULE),
     "breast-rnn": dict(cost=5, arch="rnn", img_size=28,
                        arch_kwargs={"stem": STEM, "members": 4, "variants": [{}, SCATTERING_STEM]}, train=BREAST,
-                       threshold_rule=("cost", 1.5)),
+                       threshold_rule=BREAST_RULE),
     "breast-transformer": dict(cost=2.8, arch="transformer", img_size=28,
                                arch_kwargs={"stem": STEM, "patch_size": 1, "d_model": 64, "heads": 4, "depth": 2,
                                             "members": 2, "variants": [{}, SCATTERING_STEM]},
                                train={**BREAST, "lr": 1e-3, "patience": 20},
-                               threshold_rule=("cost", 1.5)),
+                               threshold_rule=BREAST_RULE),
 }
 
 

@@ -274,7 +274,8 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     card = _card(model_id, config, cal, report, summary, shifted, cfg, end, augment, command, description,
                  base, train, val, fold_ids, time.time() - started)
     out_of_fold = {"labels": labels.tolist(), "fold_ids": fold_ids.tolist(), "logits": oof.tolist(),
-                   "shifted_logits": oof_shifted.tolist(), "ood_parts": ood_parts.tolist(), "shifted_ood_parts": ood_parts_shifted.tolist(),
+                   "shifted_logits": oof_shifted.tolist(), "ood_parts": ood_parts.tolist(),
+                   "shifted_ood_parts": ood_parts_shifted.tolist(),
                    "ood_part_names": list(ood.PART_NAMES)}  # unscaled; refits without retraining
     card = replace(card, training={**card.training, "cross_validation": {
         **card.training["cross_validation"], "fold_seconds": fold_seconds, "out_of_fold": out_of_fold}})

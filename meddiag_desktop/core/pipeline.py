@@ -118,11 +118,11 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, positive: int, rule: str =
     elif rule == "cost":  # Bayes decision on calibrated probabilities: a missed positive costs ``target`` false alarms
         if not target or target <= 0:
             raise ValueError("the cost rule needs a positive cost ratio (missed positive : false alarm)")
-        return Calibration(temperature, 1.0 / (1.0 + target), f"cost={target:g}", logit_bias)
+        return Calibration(temperature, 1.0 / (1.0 + target), metrics.rule_name(rule, target), logit_bias)
     else:
         raise ValueError(f"unknown threshold rule {rule!r}")
-    name = rule if rule == "youden" else f"{rule}>={target or 0.95:g}"
-    return Calibration(temperature, _between_scores(float(threshold), scores), name, logit_bias)
+    return Calibration(temperature, _between_scores(float(threshold), scores), metrics.rule_name(rule, target),
+                       logit_bias)
 
 
 def _platt(logits: np.ndarray, labels: np.ndarray, positive: int) -> tuple[float, list[float]] | None:

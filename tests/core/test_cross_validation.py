@@ -20,7 +20,7 @@ from meddiag_desktop.core.jobs import Progress
 from meddiag_desktop.core.model_store import ModelStore
 from meddiag_desktop.core.models import ModelConfig
 from meddiag_desktop.core.ood import nested_refusal
-from meddiag_desktop.core.metrics import rule_from_name
+from meddiag_desktop.core.metrics import rule_from_name, rule_name
 from meddiag_desktop.core.pipeline import calibrate, describe, prior_correction
 from meddiag_desktop.core.robustness import scanner_shift
 from meddiag_desktop.core.storage import read_card, save_model
@@ -170,6 +170,8 @@ def test_fine_tuning_a_small_set_is_cross_validated_by_default(tiny_npz):
 def test_fine_tuning_keeps_the_base_models_operating_rule_unless_told(tiny_npz, tmp_path):
     assert rule_from_name("cost=1.5") == ("cost", 1.5) and rule_from_name("sensitivity>=0.9") == ("sensitivity", 0.9)
     assert rule_from_name("youden") == rule_from_name("argmax") == rule_from_name("") == ("youden", None)
+    for rule, target in (("youden", None), ("cost", 1.5), ("sensitivity", 0.9), ("specificity", 0.85)):
+        assert rule_from_name(rule_name(rule, target)) == (rule, target)  # the card's name reads back
     common = dict(data=str(tiny_npz), task="toy", epochs=1, batch_size=16, device="cpu", n_boot=20, cv=2,
                   arch_kwargs={"widths": [4, 8, 8, 8]})
     scratch = next(e for e in run_finetune(FineTuneSpec(**common), ModelStore([])) if isinstance(e, TrainedModel))

@@ -42,7 +42,7 @@ from .classification import (
     roc_curve,
     to_jsonable,
 )
-from .operating_points import rule_from_name, threshold_for_sensitivity, threshold_for_specificity, threshold_youden
+from .operating_points import rule_from_name, rule_name, threshold_for_sensitivity, threshold_for_specificity, threshold_youden
 
 __all__ = [
     "BINARY_CI_METRICS",
@@ -63,6 +63,7 @@ __all__ = [
     "roc_auc_ovr",
     "roc_curve",
     "rule_from_name",
+    "rule_name",
     "softmax",
     "threshold_for_sensitivity",
     "threshold_for_specificity",

@@ -67,6 +67,13 @@ def threshold_for_specificity(
     return float(above.min()) if above.size else float(np.nextafter(must_exceed, np.inf))
 
 
+def rule_name(rule: str, target: float | None = None) -> str:
+    """How a card names its threshold rule (``metrics["threshold_rule"]``); ``rule_from_name`` reads it back."""
+    if rule == "youden":
+        return rule
+    return f"cost={target:g}" if rule == "cost" else f"{rule}>={target or 0.95:g}"
+
+
 def rule_from_name(name: str) -> tuple[str, float | None]:
     """``pipeline.calibrate``'s rule and target back from the name it gives (``Calibration.rule``, the card's
     ``metrics["threshold_rule"]``): "cost=1.5" -> ("cost", 1.5); Youden's J for "youden", "argmax" or ""."""
