@@ -26,7 +26,8 @@ def cmd_train(args) -> int:
 
     from ..core.data import DatasetError
     from ..core.finetune import (
-        LabelMismatch, comparison_lines, default_version_name, plan_folds, prepare, run_finetune, summarize,
+        LabelMismatch, comparison_lines, default_version_name, plan_folds, prepare, recipe_note, run_finetune,
+        summarize,
     )
     from ..core.model_store import ModelStore
     from ..core.storage import ModelNotFoundError, save_model
@@ -60,6 +61,8 @@ def cmd_train(args) -> int:
         print(f"training {name} ({config.arch}, task {config.task}{', from ' + base.id if base else ''}) on "
               f"{len(plan.train)} images, validating on {len(plan.val)} ({plan.val_source}); classes "
               f"{plan.train.class_counts()}", file=sys.stderr)
+    if recipe_note(spec, base):
+        print(recipe_note(spec, base), file=sys.stderr)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     bar = trained = None
@@ -122,7 +125,8 @@ def register(subparsers) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--patience", type=int, default=8)
-    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--no-augment", action="store_true",
+                   help="train without augmentation (default: the base model's own, per member for an ensemble)")
     p.add_argument("--threshold-rule", type=_threshold_rule, default=("base", None),
                    help="operating point on validation: base (default: the base model's rule; youden without "
                         "--base), youden, sensitivity:0.95, specificity:0.9, cost:R (threshold 1/(1+R) on the "

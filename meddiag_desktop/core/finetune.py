@@ -9,6 +9,7 @@ compares, the ``TrainedModel`` with its final card (never changed afterwards) an
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -167,9 +168,37 @@ def model_config(base: ModelCard | None, data_labels: Sequence[str], spec: FineT
     return replace(base.config, labels=tuple(data_labels))
 
 
-def train_config(spec: FineTuneSpec):
+# the settings the dialog / CLI choose: a base model's per-member settings never override them
+SPEC_SETTINGS = frozenset({"epochs", "lr", "batch_size", "device", "seed", "patience"})
+
+
+def train_config(spec: FineTuneSpec, base: ModelCard | None = None) -> TrainConfig:
+    """The run's settings: the spec's, plus a seed-ensemble base's per-member regularisation (its
+    ``member_settings``, e.g. label smoothing on the hybrid members), so each member is fine-tuned the
+    way it was trained."""
+    recorded = (base.training.get("member_settings") or ()) if base is not None else ()
+    member_settings = tuple({k: v for k, v in dict(entry).items() if k not in SPEC_SETTINGS} for entry in recorded)
     return TrainConfig(epochs=spec.epochs, lr=spec.lr, batch_size=spec.batch_size, device=spec.device,
-                       seed=spec.seed, patience=spec.patience)
+                       seed=spec.seed, patience=spec.patience, member_settings=member_settings)
+
+
+def recipe_augment(spec: FineTuneSpec, base: ModelCard | None) -> bool | dict | list:
+    """The run's augmentation: none when switched off, else the base model's recorded one (a seed
+    ensemble's per-member list, e.g. left-right flips for the wide breast CNNs), else the default."""
+    if not spec.augment:
+        return False
+    recorded = base.training.get("augment", True) if base is not None else True
+    return recorded if isinstance(recorded, (dict, list)) else True
+
+
+def recipe_note(spec: FineTuneSpec, base: ModelCard | None) -> str:
+    """One line on what the run keeps of the base model's own recipe ("" when nothing special)."""
+    augment, settings = recipe_augment(spec, base), train_config(spec, base).member_settings
+    named = [{True: "default", False: "none"}.get(a, a) if isinstance(a, bool) else a for a in augment] \
+        if isinstance(augment, list) else augment
+    parts = ([f"augmentation {json.dumps(named)}"] if isinstance(augment, (dict, list)) else []) + (
+        [f"per-member settings {json.dumps(list(settings))}"] if any(settings) else [])
+    return f"keeps {base.id}'s recipe: {'; '.join(parts)}" if parts and base is not None else ""
 
 
 def prepare(spec: FineTuneSpec, store: ModelStore | None = None, plan: DataPlan | None = None):
@@ -233,12 +262,12 @@ def run_finetune(spec: FineTuneSpec, store: ModelStore | None = None, *, cancel:
     if plan_folds(spec, plan):
         yield from run_cross_validated(spec, store, base, config, plan, cancel=cancel, stop=stop)
         return
-    cfg = train_config(spec)
+    cfg = train_config(spec, base)
     model_id, description = _names(spec, base, config)
     trained = None
     rule, target = operating_rule(spec, base)
-    for event in train_model(model_id, config, plan.train, plan.val, cfg, base=base, augment=spec.augment,
-                             threshold_rule=rule, threshold_target=target,
+    for event in train_model(model_id, config, plan.train, plan.val, cfg, base=base,
+                             augment=recipe_augment(spec, base), threshold_rule=rule, threshold_target=target,
                              description=description, command=spec.command, cancel=cancel, stop=stop):
         if isinstance(event, TrainedModel):
             trained = event  # yielded below, with its final card
@@ -283,8 +312,8 @@ def run_cross_validated(spec: FineTuneSpec, store: ModelStore, base: ModelCard |
     model_id, description = _names(spec, base, config)
     trained = validated = None
     rule, target = operating_rule(spec, base)
-    for event in cross_validate(model_id, config, plan.train, plan.val, train_config(spec), folds, base=base,
-                                augment=spec.augment, threshold_rule=rule,
+    for event in cross_validate(model_id, config, plan.train, plan.val, train_config(spec, base), folds, base=base,
+                                augment=recipe_augment(spec, base), threshold_rule=rule,
                                 threshold_target=target, description=description,
                                 command=spec.command, n_boot=spec.n_boot, cancel=cancel, stop=stop):
         if isinstance(event, TrainedModel):

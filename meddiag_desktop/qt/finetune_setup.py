@@ -145,6 +145,8 @@ class SetupPage(QWidget):
         form.addRow(self.tr("Validation fraction:"), self.val_spin)
         self.augment_check = QCheckBox(self.tr("Augment (small rotations, shifts, contrast changes)"))
         self.augment_check.setChecked(True)
+        self.augment_check.setToolTip(self.tr("A base model keeps its own augmentation and training settings, "
+                                              "per member for an ensemble (e.g. left-right flips)"))
         form.addRow("", self.augment_check)
         self.device_combo = QComboBox()
         for key in DEVICE_CHOICES:

@@ -2571,6 +2571,10 @@ Exported {count} rows to {basename}.</source>
         <translation>数据增强（小幅旋转、平移、对比度变化）</translation>
     </message>
     <message>
+        <source>A base model keeps its own augmentation and training settings, per member for an ensemble (e.g. left-right flips)</source>
+        <translation>基础模型沿用其自身的数据增强和训练设置，集成模型按成员分别沿用（例如左右翻转）</translation>
+    </message>
+    <message>
         <source>Device:</source>
         <translation>设备：</translation>
     </message>

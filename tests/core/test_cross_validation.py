@@ -15,7 +15,7 @@ from meddiag_desktop.core.cross_validation import (
     DEFAULT_FOLDS, SMALL_SET, cross_validate, folds_for, join, refit_out_of_fold, stratified_folds,
 )
 from meddiag_desktop.core.data import BatchAugment, load_npz
-from meddiag_desktop.core.finetune import DataPlan, run_finetune
+from meddiag_desktop.core.finetune import DataPlan, recipe_note, run_finetune
 from meddiag_desktop.core.jobs import Progress
 from meddiag_desktop.core.model_store import ModelStore
 from meddiag_desktop.core.models import ModelConfig
@@ -185,6 +185,29 @@ def test_fine_tuning_keeps_the_base_models_operating_rule_unless_told(tiny_npz, 
         tuned = next(e for e in run_finetune(spec, store) if isinstance(e, TrainedModel))
         assert tuned.card.metrics["threshold_rule"] == expected
     assert tuned.card.threshold != 0.4 and base.card.threshold == pytest.approx(0.4)
+
+
+def test_fine_tuning_a_seed_ensemble_keeps_each_members_augmentation_and_settings(tiny_npz, tmp_path):
+    common = dict(data=str(tiny_npz), task="toy", epochs=1, batch_size=16, device="cpu", n_boot=20, cv=2, lr=3e-3,
+                  arch_kwargs={"widths": [4, 8, 8, 8], "members": 2})
+    base = next(e for e in run_finetune(FineTuneSpec(**common), ModelStore([])) if isinstance(e, TrainedModel))
+    recipe = [{"hflip": 0.5}, True]
+    save_model(base.model, replace(base.card, id="toy-ensemble", training={
+        **base.card.training, "augment": recipe, "member_settings": [{}, {"label_smoothing": 0.1, "lr": 9.0}]}), tmp_path)
+    store = ModelStore([tmp_path])
+    assert recipe_note(FineTuneSpec(**common, base_id="toy-ensemble"), store.find("toy-ensemble")) == (
+        'keeps toy-ensemble\'s recipe: augmentation [{"hflip": 0.5}, "default"]; '
+        'per-member settings [{}, {"label_smoothing": 0.1}]')
+    for cv in (2, 0):  # the cross-validated path and the plain split
+        tuned = next(e for e in run_finetune(FineTuneSpec(**{**common, "cv": cv}, base_id="toy-ensemble", val_fraction=0.3),
+                                             store) if isinstance(e, TrainedModel))
+        assert tuned.card.training["augment"] == recipe
+        assert list(tuned.card.training["member_settings"]) == [{}, {"label_smoothing": 0.1}]  # the user's lr stays
+        assert tuned.card.training["lr"] == 3e-3
+    plain = next(e for e in run_finetune(FineTuneSpec(**common, base_id="toy-ensemble", augment=False), store)
+                 if isinstance(e, TrainedModel))
+    assert plain.card.training["augment"] is False
+    assert base.card.training["augment"] is True and not base.card.training["member_settings"]  # no base: defaults
 
 
 def test_join_pools_train_and_validation(tiny_npz):
