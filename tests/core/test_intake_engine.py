@@ -52,6 +52,17 @@ def _rows(tmp_path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def _same_rows(rows: list[dict], expected: list[dict], tolerance: float = 1e-5) -> bool:
+    """The same CSV rows, numbers (probabilities, OOD scores) equal to ``tolerance``."""
+    def same(a: str, b: str) -> bool:
+        try:
+            return abs(float(a) - float(b)) <= tolerance
+        except ValueError:
+            return a == b
+    return len(rows) == len(expected) and all(
+        row.keys() == want.keys() and all(same(row[k], want[k]) for k in row) for row, want in zip(rows, expected))
+
+
 def _store_copies(store, tmp_path, count, name="CT_small.dcm") -> list[str]:
     src = tmp_path / "src"
     src.mkdir(exist_ok=True)
@@ -184,7 +195,7 @@ def test_a_kill_between_csv_and_index_writes_nothing_twice(tmp_path, predictors)
         engine.submit(Arrival(name))
     run.wait_for("ItemAnalysed", 2)
     run.stop()
-    before = (tmp_path / "results.csv").read_bytes()
+    before, rows_before = (tmp_path / "results.csv").read_bytes(), _rows(tmp_path)
     # the kill: the last item's index line never written, its last CSV row torn, its audit record lost
     index = store.index_path.read_text().splitlines()
     store.index_path.write_text(index[0] + "\n")
@@ -196,7 +207,11 @@ def test_a_kill_between_csv_and_index_writes_nothing_twice(tmp_path, predictors)
     run = Running(engine)
     run.wait_for("ItemAnalysed", 1)
     run.stop()
-    assert (tmp_path / "results.csv").read_bytes() == before  # the torn row cut, the lost one written once
+    # the torn row cut, the lost one written once: the same rows (the re-analysed item's probabilities to float
+    # rounding — alone in its batch now, a model's kernels may round its last bit otherwise)
+    after = (tmp_path / "results.csv").read_bytes()
+    assert after.count(b"\n") == before.count(b"\n") and b"/torn" not in after
+    assert _same_rows(_rows(tmp_path), rows_before) and not _same_rows(_rows(tmp_path)[:-1], rows_before)
     audit = read_audit(tmp_path / "audit.jsonl")
     assert sorted(a["row"] for a in audit) == [1, 2, 3, 4]
     assert len({(a["file_sha256"], a["model"]) for a in audit}) == 4
