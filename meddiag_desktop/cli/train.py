@@ -61,8 +61,9 @@ def cmd_train(args) -> int:
         print(f"training {name} ({config.arch}, task {config.task}{', from ' + base.id if base else ''}) on "
               f"{len(plan.train)} images, validating on {len(plan.val)} ({plan.val_source}); classes "
               f"{plan.train.class_counts()}", file=sys.stderr)
-    if recipe_note(spec, base):
-        print(recipe_note(spec, base), file=sys.stderr)
+    note = recipe_note(spec, base)
+    if note:
+        print(note, file=sys.stderr)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     bar = trained = None

@@ -193,12 +193,17 @@ def recipe_augment(spec: FineTuneSpec, base: ModelCard | None) -> bool | dict | 
 
 def recipe_note(spec: FineTuneSpec, base: ModelCard | None) -> str:
     """One line on what the run keeps of the base model's own recipe ("" when nothing special)."""
+    if base is None:
+        return ""
     augment, settings = recipe_augment(spec, base), train_config(spec, base).member_settings
-    named = [{True: "default", False: "none"}.get(a, a) if isinstance(a, bool) else a for a in augment] \
-        if isinstance(augment, list) else augment
-    parts = ([f"augmentation {json.dumps(named)}"] if isinstance(augment, (dict, list)) else []) + (
-        [f"per-member settings {json.dumps(list(settings))}"] if any(settings) else [])
-    return f"keeps {base.id}'s recipe: {'; '.join(parts)}" if parts and base is not None else ""
+    parts = []
+    if isinstance(augment, (dict, list)):
+        members = augment if isinstance(augment, list) else [augment]
+        named = [("default" if a else "none") if isinstance(a, bool) else a for a in members]
+        parts.append(f"augmentation {json.dumps(named if isinstance(augment, list) else augment)}")
+    if any(settings):
+        parts.append(f"per-member settings {json.dumps(list(settings))}")
+    return f"keeps {base.id}'s recipe: {'; '.join(parts)}" if parts else ""
 
 
 def prepare(spec: FineTuneSpec, store: ModelStore | None = None, plan: DataPlan | None = None):

@@ -199,8 +199,8 @@ def test_fine_tuning_a_seed_ensemble_keeps_each_members_augmentation_and_setting
         'keeps toy-ensemble\'s recipe: augmentation [{"hflip": 0.5}, "default"]; '
         'per-member settings [{}, {"label_smoothing": 0.1}]')
     for cv in (2, 0):  # the cross-validated path and the plain split
-        tuned = next(e for e in run_finetune(FineTuneSpec(**{**common, "cv": cv}, base_id="toy-ensemble", val_fraction=0.3),
-                                             store) if isinstance(e, TrainedModel))
+        spec = FineTuneSpec(**{**common, "cv": cv}, base_id="toy-ensemble", val_fraction=0.3)
+        tuned = next(e for e in run_finetune(spec, store) if isinstance(e, TrainedModel))
         assert tuned.card.training["augment"] == recipe
         assert list(tuned.card.training["member_settings"]) == [{}, {"label_smoothing": 0.1}]  # the user's lr stays
         assert tuned.card.training["lr"] == 3e-3
