@@ -197,10 +197,10 @@ def recipe_note(spec: FineTuneSpec, base: ModelCard | None) -> str:
         return ""
     augment, settings = recipe_augment(spec, base), train_config(spec, base).member_settings
     parts = []
+    if isinstance(augment, list):  # per member; True / False: the default augmentation / none
+        augment = [("default" if a else "none") if isinstance(a, bool) else a for a in augment]
     if isinstance(augment, (dict, list)):
-        members = augment if isinstance(augment, list) else [augment]
-        named = [("default" if a else "none") if isinstance(a, bool) else a for a in members]
-        parts.append(f"augmentation {json.dumps(named if isinstance(augment, list) else augment)}")
+        parts.append(f"augmentation {json.dumps(augment)}")
     if any(settings):
         parts.append(f"per-member settings {json.dumps(list(settings))}")
     return f"keeps {base.id}'s recipe: {'; '.join(parts)}" if parts else ""
