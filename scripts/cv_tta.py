@@ -1,9 +1,11 @@
 """Paired test-time-augmentation check (issue 15): one member of a shipped CNN recipe cross-validated on the
 shipped folds, each fold model scoring its held-out images plain and averaged over views (left-right flip;
 1-px shifts; both), so every variant is judged on the SAME fold models. Writes one out-of-fold .npz per
-variant for ``scripts/cv_ensemble.py`` (combine seeds there: the members of a ``SeedEnsemble``).
+variant for ``scripts/cv_ensemble.py`` (combine seeds there: the members of a ``SeedEnsemble``). ``--member``
+picks which member of a per-member recipe (its variant, augmentation and settings; the seed stays ``--seed``).
 
     python scripts/cv_tta.py breast-cnn --seed 1 --out runs/tta-s1   # runs/tta-s1-{plain,flip,shift,flipshift}.npz
+    python scripts/cv_tta.py breast-cnn --member 0 --seed 2 --out runs/wide-s2   # the flipped wide CNN, seed 2
 """
 from __future__ import annotations
 
@@ -43,17 +45,22 @@ def main(argv=None) -> int:
     parser.add_argument("--fold-seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", required=True, help="prefix of the .npz files")
+    parser.add_argument("--member", type=int, default=0, help="member of the recipe: its variant, augment, settings")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     task, recipe = args.model_id.split("-")[0], RECIPES[args.model_id]
     config = ModelConfig(arch=recipe["arch"], task=task, labels=TASKS[task].labels, img_size=recipe["img_size"],
                          mean=NORMALISATION[task][0], std=NORMALISATION[task][1],
-                         arch_kwargs=member_kwargs(recipe.get("arch_kwargs", {})))
+                         arch_kwargs=member_kwargs(recipe.get("arch_kwargs", {}), args.member))
     data = ROOT / "resources" / "datasets" / DATA_FILES[task]
     train = align_labels(load_npz(data, "train", config.labels), config.labels)
     val = align_labels(load_npz(data, "val", config.labels), config.labels)
     cfg = replace(TrainConfig(seed=args.seed, device="cpu", **recipe["train"]),
                   positive=positive_index(config.labels, task), keep="last", patience=0)  # as cross_validate
+    cfg = replace(cfg.for_member(args.member), seed=args.seed, member_settings=())
+    augment = recipe.get("augment", True)
+    if isinstance(augment, list):  # per member, cycled like the variants
+        augment = augment[args.member % len(augment)]
     everything = TensorDataset(join(train, val), config)
     labels = everything.labels.numpy()
     fold_ids, _ = deal_folds(everything.inputs, labels, args.folds, args.fold_seed)  # as cross_validate
@@ -62,7 +69,7 @@ def main(argv=None) -> int:
     for fold in range(args.folds):
         held, rest = np.flatnonzero(fold_ids == fold), np.flatnonzero(fold_ids != fold)
         model = initial_model(config, cfg.seed)
-        for _ in fit(model, everything.subset(rest, augmenter(True)), everything.subset(held), cfg):
+        for _ in fit(model, everything.subset(rest, augmenter(augment)), everything.subset(held), cfg):
             pass
         model.eval()
         with torch.inference_mode():
