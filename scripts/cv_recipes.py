@@ -45,6 +45,9 @@ def main(argv=None) -> int:
                         "larger upsamples the 28 px images)")
     parser.add_argument("--norm", choices=("task", "base"), default="task",
                         help="input mean / std: the task's (default) or the --init-from model's")
+    parser.add_argument("--split-twins", action="store_true",
+                        help="plain stratified folds, near-duplicates dealt apart (the issue's first protocol and how "
+                        "a benchmark's random split is drawn: figures count memorised twins)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     task = args.model_id.split("-")[0]
@@ -66,7 +69,7 @@ def main(argv=None) -> int:
     start = time.time()
     for event in cross_validate(args.model_id, config, train, val, cfg, args.folds, augment=augment, base=base,
                                 n_boot=200, refit=False, fold_seed=args.fold_seed, threshold_rule=rule,
-                                threshold_target=target):
+                                threshold_target=target, keep_twins_together=not args.split_twins):
         if isinstance(event, CrossValidated):
             if args.save_oof:
                 np.savez(args.save_oof, logits=event.logits, labels=event.labels, ood_scores=event.ood_scores,
@@ -74,7 +77,8 @@ def main(argv=None) -> int:
             r, s = event.report, event.summary
             curve = [a if a is not None else -1.0 for a in s["mean_held_out_auc_by_epoch"]]
             print(json.dumps({
-                "model": args.model_id, "name": args.name, "seed": args.seed, "fold_seed": args.fold_seed, "augment": augment, "train": train_cfg,
+                "model": args.model_id, "name": args.name, "seed": args.seed, "fold_seed": args.fold_seed,
+                "twins_split": args.split_twins, "augment": augment, "train": train_cfg,
                 "arch_kwargs": config.arch_kwargs,
                 "img_size": config.img_size, "init_from": str(args.init_from) if args.init_from else None, "norm": [mean, std], "rule": rule if target is None else f"{rule}:{target:g}", "n": event.n,
                 "acc": round(r["accuracy"]["value"], 4), "acc_ci": [round(r["accuracy"]["ci_low"], 3), round(r["accuracy"]["ci_high"], 3)],

@@ -70,12 +70,17 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> np.ndarra
     return fold_ids
 
 
-def deal_folds(inputs, labels: np.ndarray, folds: int, seed: int = 0) -> tuple[np.ndarray, dict]:
+def deal_folds(inputs, labels: np.ndarray, folds: int, seed: int = 0,
+               keep_twins_together: bool = True) -> tuple[np.ndarray, dict]:
     """The fold of every image, near-duplicates together (``near_duplicates``), and what the card says of
     it. Where grouped folds are not possible (``grouped_stratified_folds`` says why), plain
-    ``stratified_folds``, the reason recorded."""
+    ``stratified_folds``, the reason recorded. ``keep_twins_together=False`` asks for plain folds (to compare
+    with figures measured that way, e.g. a benchmark split drawn at random: they count memorised twins)."""
     groups = near_duplicate_groups(inputs)
     grouping = describe_groups(groups)
+    if not keep_twins_together:
+        return stratified_folds(labels, folds, seed), {**grouping, "grouped": False, "split_on_request": True,
+                                                       "reason": "plain stratified folds asked for"}
     try:
         return grouped_stratified_folds(labels, groups, folds, seed), {**grouping, "grouped": True}
     except ValueError as exc:
@@ -183,9 +188,11 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
                    threshold_rule: str = "youden", threshold_target: float | None = None, description: str = "",
                    command: str = "", ood_percentile: float = OOD_PERCENTILE, n_boot: int = N_BOOT,
                    refit: bool = True, fold_seed: int | None = None, start_from: torch.nn.Module | None = None,
+                   keep_twins_together: bool = True,
                    cancel: CancelFlag | None = None, stop: CancelFlag | None = None) -> Iterator:
     """Cross-validate ``config`` on train + val, then refit on all of it (see the module docstring).
-    ``fold_seed`` (default ``cfg.seed``) deals the folds, so models of other seeds can share them.
+    ``fold_seed`` (default ``cfg.seed``) deals the folds, so models of other seeds can share them;
+    ``keep_twins_together=False``: plain stratified folds (``deal_folds``).
     ``start_from``: a pretrained model whose layers (not its head) start every run (``initial_model``)."""
     train, val = align_labels(train, config.labels), align_labels(val, config.labels)
     positive = positive_index(config.labels, config.task)
@@ -197,7 +204,7 @@ def cross_validate(model_id: str, config: ModelConfig, train: LabeledSet, val: L
     if folds < 2:
         raise DatasetError(f"cross-validation needs at least 2 images of every class (the smallest has {smallest})")
     fold_seed = cfg.seed if fold_seed is None else fold_seed
-    fold_ids, grouping = deal_folds(everything.inputs, labels, folds, fold_seed)
+    fold_ids, grouping = deal_folds(everything.inputs, labels, folds, fold_seed, keep_twins_together)
     augment_batch = augmenter(augment)
     shifted_all = everything.subset(range(n))
     shifted_all.inputs = scanner_shift(shifted_all.inputs)
@@ -341,7 +348,8 @@ def refit_out_of_fold(model, card: ModelCard, train: LabeledSet, val: LabeledSet
     everything = TensorDataset(join(train, val), config)
     labels = everything.labels.numpy()
     cv = card.data["cross_validation"]
-    fold_ids = (deal_folds(everything.inputs, labels, cv["folds"], cv["seed"])[0] if "near_duplicates" in cv
+    fold_ids = (deal_folds(everything.inputs, labels, cv["folds"], cv["seed"],
+                           not cv["near_duplicates"].get("split_on_request", False))[0] if "near_duplicates" in cv
                 else stratified_folds(labels, cv["folds"], cv["seed"]))  # cards from before the grouping
     if labels.tolist() != stored["labels"] or hashlib.sha256(fold_ids.tobytes()).hexdigest() != cv["fold_ids_sha256"]:
         raise ValueError(f"{card.id}: these images are not the ones the card was cross-validated on")
