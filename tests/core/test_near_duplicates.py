@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from meddiag_desktop.core.cross_validation import cross_validate, deal_folds, stratified_folds
+from meddiag_desktop.core.cross_validation import cross_validate, deal_folds, refit_out_of_fold, stratified_folds
 from meddiag_desktop.core.data import load_npz
 from meddiag_desktop.core.models import ModelConfig
+from meddiag_desktop.core.storage import read_card, save_model
 from meddiag_desktop.core.near_duplicates import (
     THRESHOLD, describe_groups, grouped_stratified_folds, grouping_text, near_duplicate_groups,
 )
@@ -134,3 +135,24 @@ def test_cross_validation_deals_twins_into_one_fold_and_the_card_says_so(tiny_np
     assert grouping["grouped"] and grouping["images_in_groups"] >= 20 and grouping["groups"] >= 10
     assert trained.card.data["cross_validation"]["near_duplicates"] == grouping
     assert trained.card.training["cross_validation"]["out_of_fold"]["fold_ids"] == folds.tolist()
+
+
+def test_twins_are_split_only_on_request_the_card_says_so_and_a_refit_deals_the_same_folds(tiny_npz, tmp_path):
+    config = ModelConfig(arch="cnn", task="toy", labels=("a", "b"), arch_kwargs={"widths": [4, 8, 8, 8]})
+    data = dict(np.load(tiny_npz))
+    data["val_images"][:10] = data["train_images"][:10]
+    data["val_labels"][:10] = data["train_labels"][:10]
+    path = tmp_path / "twins.npz"
+    np.savez(path, **data)
+    train, val = load_npz(path, "train", config.labels), load_npz(path, "val", config.labels)
+    events = list(cross_validate("toy-cnn", config, train, val, TrainConfig(epochs=1, batch_size=16, device="cpu"),
+                                 3, n_boot=20, keep_twins_together=False))
+    [validated] = [e for e in events if isinstance(e, CrossValidated)]
+    [trained] = [e for e in events if isinstance(e, TrainedModel)]
+    assert validated.fold_ids.tolist() == stratified_folds(validated.labels, 3, 0).tolist()
+    assert sum(validated.fold_ids[i] != validated.fold_ids[64 + i] for i in range(10)) > 0  # some twins split
+    grouping = trained.card.data["cross_validation"]["near_duplicates"]
+    assert grouping["split_on_request"] and not grouping["grouped"] and grouping["images_in_groups"] >= 20
+    saved = save_model(trained.model, trained.card, tmp_path)
+    refitted = refit_out_of_fold(trained.model, read_card(saved.path), train, val, n_boot=20)
+    assert refitted.threshold == trained.card.threshold  # grouped folds would not match the stored fold ids
