@@ -55,9 +55,9 @@ def main(argv=None) -> int:
     data = ROOT / "resources" / "datasets" / DATA_FILES[task]
     train = align_labels(load_npz(data, "train", config.labels), config.labels)
     val = align_labels(load_npz(data, "val", config.labels), config.labels)
-    cfg = replace(TrainConfig(seed=args.seed, device="cpu", **recipe["train"]),
-                  positive=positive_index(config.labels, task), keep="last", patience=0)  # as cross_validate
-    cfg = replace(cfg.for_member(args.member), seed=args.seed, member_settings=())
+    member = TrainConfig(seed=args.seed, device="cpu", **recipe["train"]).for_member(args.member)
+    cfg = replace(member, seed=args.seed, member_settings=(), positive=positive_index(config.labels, task),
+                  keep="last", patience=0)  # as cross_validate
     augment = recipe.get("augment", True)
     if isinstance(augment, list):  # per member, cycled like the variants
         augment = augment[args.member % len(augment)]

@@ -348,9 +348,12 @@ def refit_out_of_fold(model, card: ModelCard, train: LabeledSet, val: LabeledSet
     everything = TensorDataset(join(train, val), config)
     labels = everything.labels.numpy()
     cv = card.data["cross_validation"]
-    fold_ids = (deal_folds(everything.inputs, labels, cv["folds"], cv["seed"],
-                           not cv["near_duplicates"].get("split_on_request", False))[0] if "near_duplicates" in cv
-                else stratified_folds(labels, cv["folds"], cv["seed"]))  # cards from before the grouping
+    grouping = cv.get("near_duplicates")
+    if grouping is None:  # cards from before the grouping
+        fold_ids = stratified_folds(labels, cv["folds"], cv["seed"])
+    else:
+        together = not grouping.get("split_on_request", False)
+        fold_ids = deal_folds(everything.inputs, labels, cv["folds"], cv["seed"], together)[0]
     if labels.tolist() != stored["labels"] or hashlib.sha256(fold_ids.tobytes()).hexdigest() != cv["fold_ids_sha256"]:
         raise ValueError(f"{card.id}: these images are not the ones the card was cross-validated on")
     positive = positive_index(config.labels, config.task)

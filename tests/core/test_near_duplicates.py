@@ -7,10 +7,10 @@ import pytest
 from meddiag_desktop.core.cross_validation import cross_validate, deal_folds, refit_out_of_fold, stratified_folds
 from meddiag_desktop.core.data import load_npz
 from meddiag_desktop.core.models import ModelConfig
-from meddiag_desktop.core.storage import read_card, save_model
 from meddiag_desktop.core.near_duplicates import (
     THRESHOLD, describe_groups, grouped_stratified_folds, grouping_text, near_duplicate_groups,
 )
+from meddiag_desktop.core.storage import read_card, save_model
 from meddiag_desktop.core.training import TrainConfig
 from meddiag_desktop.core.training_events import CrossValidated, TrainedModel
 
@@ -117,15 +117,22 @@ def test_grouping_removes_the_memory_a_nearest_neighbour_would_score():
     assert plain > 0.7 and abs(grouped - 0.5) < 0.1
 
 
-def test_cross_validation_deals_twins_into_one_fold_and_the_card_says_so(tiny_npz, tmp_path):
-    config = ModelConfig(arch="cnn", task="toy", labels=("a", "b"), arch_kwargs={"widths": [4, 8, 8, 8]})
+TOY = ModelConfig(arch="cnn", task="toy", labels=("a", "b"), arch_kwargs={"widths": [4, 8, 8, 8]})
+
+
+def twinned_sets(tiny_npz, tmp_path):
+    """The tiny train and validation sets, ten validation images copies of training ones (train i, val i)."""
     data = dict(np.load(tiny_npz))
-    data["val_images"][:10] = data["train_images"][:10]  # ten validation images are copies of training ones
+    data["val_images"][:10] = data["train_images"][:10]
     data["val_labels"][:10] = data["train_labels"][:10]
     path = tmp_path / "twins.npz"
     np.savez(path, **data)
-    train, val = load_npz(path, "train", config.labels), load_npz(path, "val", config.labels)
-    events = list(cross_validate("toy-cnn", config, train, val, TrainConfig(epochs=1, batch_size=16, device="cpu"),
+    return load_npz(path, "train", TOY.labels), load_npz(path, "val", TOY.labels)
+
+
+def test_cross_validation_deals_twins_into_one_fold_and_the_card_says_so(tiny_npz, tmp_path):
+    train, val = twinned_sets(tiny_npz, tmp_path)
+    events = list(cross_validate("toy-cnn", TOY, train, val, TrainConfig(epochs=1, batch_size=16, device="cpu"),
                                  3, n_boot=20))
     [validated] = [e for e in events if isinstance(e, CrossValidated)]
     [trained] = [e for e in events if isinstance(e, TrainedModel)]
@@ -138,14 +145,8 @@ def test_cross_validation_deals_twins_into_one_fold_and_the_card_says_so(tiny_np
 
 
 def test_twins_are_split_only_on_request_the_card_says_so_and_a_refit_deals_the_same_folds(tiny_npz, tmp_path):
-    config = ModelConfig(arch="cnn", task="toy", labels=("a", "b"), arch_kwargs={"widths": [4, 8, 8, 8]})
-    data = dict(np.load(tiny_npz))
-    data["val_images"][:10] = data["train_images"][:10]
-    data["val_labels"][:10] = data["train_labels"][:10]
-    path = tmp_path / "twins.npz"
-    np.savez(path, **data)
-    train, val = load_npz(path, "train", config.labels), load_npz(path, "val", config.labels)
-    events = list(cross_validate("toy-cnn", config, train, val, TrainConfig(epochs=1, batch_size=16, device="cpu"),
+    train, val = twinned_sets(tiny_npz, tmp_path)
+    events = list(cross_validate("toy-cnn", TOY, train, val, TrainConfig(epochs=1, batch_size=16, device="cpu"),
                                  3, n_boot=20, keep_twins_together=False))
     [validated] = [e for e in events if isinstance(e, CrossValidated)]
     [trained] = [e for e in events if isinstance(e, TrainedModel)]
