@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_shipped import DATA_FILES, NORMALISATION, RECIPES, ROOT  # noqa: E402
 
 from meddiag_desktop.core.cross_validation import deal_folds, join  # noqa: E402
-from meddiag_desktop.core.data import TensorDataset, batch_loader, load_npz  # noqa: E402
+from meddiag_desktop.core.data import TensorDataset, batch_loader, for_member, load_npz  # noqa: E402
 from meddiag_desktop.core.models import ModelConfig, member_kwargs  # noqa: E402
 from meddiag_desktop.core.pipeline import align_labels, augmenter, initial_model, positive_index  # noqa: E402
 from meddiag_desktop.core.tasks import TASKS  # noqa: E402
@@ -58,9 +58,7 @@ def main(argv=None) -> int:
     member = TrainConfig(seed=args.seed, device="cpu", **recipe["train"]).for_member(args.member)
     cfg = replace(member, seed=args.seed, member_settings=(), positive=positive_index(config.labels, task),
                   keep="last", patience=0)  # as cross_validate
-    augment = recipe.get("augment", True)
-    if isinstance(augment, list):  # per member, cycled like the variants
-        augment = augment[args.member % len(augment)]
+    augment = augmenter(recipe.get("augment", True))
     everything = TensorDataset(join(train, val), config)
     labels = everything.labels.numpy()
     fold_ids, _ = deal_folds(everything.inputs, labels, args.folds, args.fold_seed)  # as cross_validate
@@ -69,7 +67,8 @@ def main(argv=None) -> int:
     for fold in range(args.folds):
         held, rest = np.flatnonzero(fold_ids == fold), np.flatnonzero(fold_ids != fold)
         model = initial_model(config, cfg.seed)
-        for _ in fit(model, everything.subset(rest, augmenter(augment)), everything.subset(held), cfg):
+        training = for_member(everything.subset(rest, augment), args.member)  # the member's own augmentation
+        for _ in fit(model, training, everything.subset(held), cfg):
             pass
         model.eval()
         with torch.inference_mode():
