@@ -1,5 +1,5 @@
 """The convolutional stem options of the sequence families (``stem`` for the RNN and the Transformer,
-``columns`` for the RNN): shapes, gradients, that the defaults stay today's models (old cards load),
+``columns`` and ``positions`` for the RNN): shapes, gradients, that the defaults stay today's models (old cards load),
 what the sequence model reads, and that explain's methods still localise on a tiny trained variant."""
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ VARIANTS = {
     "rnn-stem": ("rnn", {"hidden": 8, "embed": 8, "stem": [4, 8]}),
     "rnn-stem-columns": ("rnn", {"hidden": 8, "embed": 8, "stem": [4], "columns": True}),
     "rnn-columns": ("rnn", {"hidden": 8, "embed": 8, "columns": True}),
+    "rnn-stem-positions": ("rnn", {"hidden": 8, "embed": 8, "stem": [4, 8], "positions": True}),
+    "rnn-stem-positions-columns": ("rnn", {"hidden": 8, "embed": 8, "stem": [4], "positions": True, "columns": True}),
     "transformer-stem": ("transformer", {"d_model": 16, "heads": 2, "depth": 2, "patch_size": 1, "stem": [4, 8]}),
     "transformer-stem-patch2": ("transformer", {"d_model": 16, "heads": 2, "depth": 2, "patch_size": 2,
                                                 "stem": [4]}),
@@ -106,6 +108,21 @@ def test_rnn_reads_the_stem_maps_rows_and_optionally_its_columns():
     assert _sequence_inputs(_model("rnn-stem"), x) == {"lstm": (2, 7, 8)}  # 7 rows of the 8 x 7 x 7 map
     assert _sequence_inputs(_model("rnn-stem-columns"), x) == {"lstm": (2, 14, 8), "column_lstm": (2, 14, 8)}
     assert _model("rnn-stem-columns").num_features == 2 * _model("rnn-stem").num_features
+    # cell by cell: 49 steps of one cell's 8 channels; with columns 14 x 14 cells each way
+    assert _sequence_inputs(_model("rnn-stem-positions"), x) == {"lstm": (2, 49, 8)}
+    assert _sequence_inputs(_model("rnn-stem-positions-columns"), x) == {"lstm": (2, 196, 8),
+                                                                         "column_lstm": (2, 196, 8)}
+
+
+def test_position_reading_walks_the_cells_in_raster_order_with_one_embedding_for_all():
+    model = _model("rnn-stem-positions-columns").eval()
+    maps = torch.arange(2 * 3 * 2 * 4, dtype=torch.float32).reshape(2, 3, 2, 4)  # N=2, C=3, H=2, W=4
+    steps = model.sequence(maps)
+    assert steps.shape == (2, 8, 3)
+    for t in range(8):  # step t is cell (t // W, t % W), its C channels
+        assert torch.equal(steps[:, t], maps[:, :, t // 4, t % 4])
+    assert torch.equal(model.sequence(maps.transpose(2, 3))[:, 1], maps[:, :, 1, 0])  # column-major: down first
+    assert model.embed[0].in_features == 4  # one cell's channels, whatever the cell
 
 
 def test_column_reading_sees_what_rows_see_transposed():
@@ -161,7 +178,8 @@ def _train(name: str, steps: int, lr: float) -> torch.nn.Module:
     return model.eval()
 
 
-TRAINING = {"rnn-stem": (25, 5e-3), "rnn-stem-columns": (40, 5e-3), "transformer-stem": (25, 3e-3)}  # (steps, lr)
+TRAINING = {"rnn-stem": (25, 5e-3), "rnn-stem-columns": (40, 5e-3), "rnn-stem-positions": (40, 5e-3),
+            "transformer-stem": (25, 3e-3)}  # (steps, lr)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +192,7 @@ def trained():
         torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("name", ["rnn-stem", "rnn-stem-columns", "transformer-stem"])
+@pytest.mark.parametrize("name", list(TRAINING))
 def test_explain_methods_follow_the_square_on_stem_variants(trained, name):
     arch, kwargs = VARIANTS[name]
     config = ModelConfig(arch=arch, task="toy", labels=("clear", "square"), img_size=SIZE, arch_kwargs=kwargs)
