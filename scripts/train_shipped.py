@@ -101,10 +101,10 @@ WIDE_3_STAGE = {"widths": [32, 64, 128], "depths": [1, 1, 1]}  # 2.3x the CPU of
 # Session 18 (docs/cv_runs/breast_session18.jsonl): the conv-stem members read the 7x7 map cell by cell (49 steps of
 # one cell's 64 channels, one embedding for every cell; core.models.rnn ``positions``) instead of row by row (7 steps
 # of a row's 448): alone OOF AUC 0.857 / 0.848 vs 0.827 / 0.825 (seeds 0 / 2, shipped folds), 0.889 / 0.864 vs
-# 0.860 / 0.850 with twins split, at 2.6x their CPU. Three members (cells, scattering, cells; seeds 0-2): 0.866 vs
-# 0.862 for the four of session 16 on the shipped folds, 0.897 / 0.897 vs 0.888 / 0.885 with twins split (fold
-# seeds 0 / 1); the four with cell-reading members scored 0.860 / 0.892 / 0.894 and would cost ~1.7x the retrain's
-# CPU (over the 45 min). Not kept: the cell reader at hidden 64 (0.866 alone with twins split), flips on the conv
+# 0.860 / 0.850 with twins split, at 2.6x their CPU. Three members (cells, scattering, cells; seeds 0-2): 0.866 /
+# 0.844 vs 0.862 / 0.847 for the four of session 16 (fold seeds 0 / 1), 0.897 / 0.897 vs 0.888 / 0.885 with twins
+# split; four with cell-reading members 0.860 / 0.849, 0.892 / 0.894, at ~1.7x the old four's CPU (the all-six
+# retrain at ~45 min). Not kept: the cell reader at hidden 64 (0.866 alone with twins split), flips on the conv
 # members (0.854), a one-stage stem read as 14 rows (0.805).
 CELLS = {"positions": True}
 SCATTERING_STEM = {"scattering": 2}
