@@ -105,8 +105,9 @@ WIDE_3_STAGE = {"widths": [32, 64, 128], "depths": [1, 1, 1]}  # 2.3x the CPU of
 # of a row's 448): alone OOF AUC 0.857 / 0.848 vs 0.827 / 0.825 (seeds 0 / 2, shipped folds), 0.889 / 0.864 vs
 # 0.860 / 0.850 with twins split, at 2.6x their CPU. Three members (cells, scattering, cells; seeds 0-2): 0.866 /
 # 0.844 vs 0.862 / 0.847 for the four of session 16 (fold seeds 0 / 1), 0.897 / 0.897 vs 0.888 / 0.885 with twins
-# split; four with cell-reading members 0.860 / 0.849, 0.892 / 0.894, at ~1.7x the old four's CPU (the all-six
-# retrain at ~45 min). Not kept: the cell reader at hidden 64 (0.866 alone with twins split), flips on the conv
+# split; four with cell-reading members 0.860 / 0.849, 0.892 / 0.894, at ~1.7x the old four's CPU. The three cost
+# 1.6x the old four (1 666 vs 1 033 s): the all-six retrain took 48 min 36 s on the VM that day, over its 45 (README,
+# issue 15; a two-member pair, already measured, would fit). Not kept: the cell reader at hidden 64 (0.866 alone with twins split), flips on the conv
 # members (0.854), a one-stage stem read as 14 rows (0.805).
 CELLS = {"positions": True}
 SCATTERING_STEM = {"scattering": 2}
