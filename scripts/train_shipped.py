@@ -21,6 +21,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from inspect import signature
 from itertools import permutations
 from multiprocessing import get_context
 from pathlib import Path
@@ -31,6 +32,7 @@ import torch
 from meddiag_desktop.core.cross_validation import cross_validate, folds_for, refit_out_of_fold
 from meddiag_desktop.core.data import load_npz
 from meddiag_desktop.core.models import ModelConfig, ensemble_size, member_kwargs
+from meddiag_desktop.core.models.rnn import RowLSTM
 from meddiag_desktop.core.pipeline import recalibrate, refit_ood, train_model
 from meddiag_desktop.core.storage import load_model, read_card, save_model
 from meddiag_desktop.core.tasks import TASKS
@@ -159,7 +161,7 @@ def lstm_steps(arch_kwargs: dict, side: int) -> str:
     by_cell = [i for i in members if member_kwargs(arch_kwargs, i).get("positions")]
 
     def layers(kwargs: dict) -> str:
-        count = kwargs.get("layers", 2)
+        count = kwargs.get("layers", signature(RowLSTM).parameters["layers"].default)
         return f"{count} LSTM layer{'s' if count > 1 else ''}"
 
     cell_kwargs = member_kwargs(arch_kwargs, by_cell[0]) if by_cell else {}
